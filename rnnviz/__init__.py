@@ -1,0 +1,3 @@
+"""rnnviz: watch recurrent neural networks learn — gates, states and per-timestep gradients."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,164 @@
+"""Run configuration: one frozen dataclass holding every setting, validated in one place.
+
+The field names are the stable CLI option names with dashes turned into underscores
+(`--clip-threshold` -> `clip_threshold`), so the CLI, the settings side bar, presets and
+checkpoints all speak the same vocabulary. `Config.validate()` raises `ConfigError` with a
+message meant for a person ("hidden size must be at least 1, got 0"), never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+CELLS = ("rnn", "lstm", "peephole-lstm", "gru", "simple-gru")
+NONLINEARITIES = ("tanh", "relu")
+TASKS = ("sine", "adding", "copy", "charlm")
+ENCODERS = ("auto", "onehot", "embedding", "linear", "identity")
+OPTIMIZERS = ("sgd", "adam", "rmsprop")
+CLIPS = ("none", "norm", "value")
+INITS = ("default", "orthogonal", "xavier", "identity")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+# Settings a running model can take without being rebuilt (the rest need a new model).
+LIVE_FIELDS = frozenset({"lr", "clip", "clip_threshold"})
+
+
+class ConfigError(ValueError):
+    """A setting a user gave is not usable; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Config:
+    # model
+    cell: str = "lstm"  # one of CELLS
+    nonlinearity: str = "tanh"  # Elman RNN only: tanh or relu
+    hidden: int = 32  # H, units per layer and direction
+    layers: int = 1  # stacked layers, 1..4
+    bidirectional: bool = False
+    encoder: str = "auto"  # auto: one-hot for copy, embedding for charlm, identity for real inputs
+    embed_dim: int = 16  # width of a learned embedding / linear encoder
+    init: str = "default"  # weight initialisation, one of INITS
+    spectral_radius: float | None = None  # rescale each W_hh (gate block) to this radius
+    forget_bias: float | None = None  # LSTM forget-gate bias; None keeps the initialiser's
+    # task
+    task: str = "sine"  # one of TASKS
+    text: str | None = None  # charlm: path of a UTF-8 text file; None uses the bundled text
+    seq_len: int = 50  # T
+    batch: int = 32  # B
+    # optimisation
+    steps: int = 500  # training steps for `rnnviz train`
+    optimizer: str = "adam"  # one of OPTIMIZERS
+    lr: float = 1e-2
+    momentum: float = 0.9  # SGD only
+    clip: str = "none"  # one of CLIPS
+    clip_threshold: float = 1.0
+    seed: int = 0
+    device: str = "auto"  # auto picks CUDA, then MPS, then the CPU
+    probe_batch: int = 4  # sequences recorded for the panels and `trace`
+
+    def validate(self) -> Config:
+        """Return self if every setting is usable, else raise ConfigError."""
+        _choice("cell", self.cell, CELLS)
+        _choice("nonlinearity", self.nonlinearity, NONLINEARITIES)
+        _choice("task", self.task, TASKS)
+        _choice("encoder", self.encoder, ENCODERS)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("clip", self.clip, CLIPS)
+        _choice("init", self.init, INITS)
+        _choice("device", self.device, DEVICES)
+        _int_range("hidden size", self.hidden, 1, 4096)
+        _int_range("layers", self.layers, 1, 4)
+        _int_range("embedding size", self.embed_dim, 1, 4096)
+        _int_range("sequence length", self.seq_len, 2, 100_000)
+        _int_range("batch size", self.batch, 1, 65_536)
+        _int_range("probe batch", self.probe_batch, 1, 64)
+        _int_range("steps", self.steps, 0, 10**9)
+        _positive("learning rate", self.lr)
+        _positive("clip threshold", self.clip_threshold)
+        if not 0.0 <= self.momentum < 1.0:
+            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.spectral_radius is not None:
+            _positive("spectral radius", self.spectral_radius)
+        if self.forget_bias is not None and not _finite(self.forget_bias):
+            raise ConfigError(f"forget-gate bias must be a finite number, got {self.forget_bias}")
+        if self.task in ("sine", "adding") and self.encoder in ("onehot", "embedding"):
+            raise ConfigError(
+                f"the {self.task} task has real-valued inputs: use the linear or identity encoder"
+            )
+        if self.task in ("copy", "charlm") and self.encoder in ("linear", "identity"):
+            raise ConfigError(
+                f"the {self.task} task has symbol inputs: use the onehot or embedding encoder"
+            )
+        if self.task == "copy" and self.seq_len < 4:
+            raise ConfigError("the copy task needs a sequence length of at least 4")
+        if self.text is not None and self.task == "charlm":
+            check_text_file(self.text)
+        return self
+
+    def replace(self, **changes: Any) -> Config:
+        """A validated copy with `changes` applied; the original is untouched on error."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes).validate()
+
+    def needs_new_model(self, other: Config) -> bool:
+        """True when going from self to `other` changes more than the live settings."""
+        changed = {f.name for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)}
+        return bool(changed - LIVE_FIELDS - {"steps"})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Config:
+        """Build from a mapping (preset file, checkpoint); unknown keys are an error."""
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return cls(**data).validate()
+
+    @property
+    def resolved_encoder(self) -> str:
+        if self.encoder != "auto":
+            return self.encoder
+        return {"copy": "onehot", "charlm": "embedding"}.get(self.task, "identity")
+
+
+def check_text_file(path: str | Path) -> str:
+    """Read a user's text file as UTF-8, or raise ConfigError saying what is wrong with it."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"text file not found: {p}")
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"text file is not UTF-8: {p} (byte {e.start})") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read text file {p}: {e.strerror}") from None
+    if len(text) < 2:
+        raise ConfigError(f"text file is empty: {p}")
+    return text
+
+
+def _choice(name: str, value: str, options: tuple[str, ...]) -> None:
+    if value not in options:
+        raise ConfigError(f"{name} must be one of {', '.join(options)}; got {value!r}")
+
+
+def _int_range(name: str, value: int, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ConfigError(f"{name} must be a whole number from {lo} to {hi}, got {value!r}")
+
+
+def _finite(x: float) -> bool:
+    return isinstance(x, (int, float)) and x == x and abs(x) != float("inf")
+
+
+def _positive(name: str, value: float) -> None:
+    if not _finite(value) or value <= 0:
+        raise ConfigError(f"{name} must be a positive number, got {value!r}")

@@ -1,0 +1,228 @@
+"""The model: input encoder -> stacked (optionally bidirectional) recurrent layers -> output head.
+
+For the cells PyTorch ships (Elman RNN, LSTM, GRU) the recurrent stack *is* a
+`torch.nn.RNN/LSTM/GRU`, so training runs on the fused kernels at full speed and the weights
+move both ways with `load_state_dict`. The peephole LSTM and the simplified GRU have no fused
+kernel; `ExplicitRecurrent` runs them with the step functions of `cells.py` and lays its
+parameters out with the same names (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k},
+bias_hh_l{k}, `_reverse` suffix; plus weight_ch_l{k} for the peepholes).
+
+`run_explicit` is the textbook per-timestep loop over any of the five cells. It is the
+reference the fast recorder is tested against, and it can add a perturbation to every h_t and
+c_t so that autograd reports the total gradient dL/dh_t.
+
+Shapes: B batch, T time, I cell input, H hidden, D directions (1 or 2), O outputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnviz.core.cells import GATE_BLOCKS, HAS_CELL_STATE, CellParams, step
+from rnnviz.core.config import Config
+
+FUSED_CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class ExplicitRecurrent(nn.Module):
+    """A stack of peephole-LSTM or simplified-GRU layers, API-compatible with nn.LSTM/nn.GRU."""
+
+    def __init__(
+        self, cell: str, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool
+    ) -> None:
+        super().__init__()
+        self.cell, self.nonlinearity = cell, "tanh"
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.num_layers, self.bidirectional = num_layers, bidirectional
+        G, H, D = GATE_BLOCKS[cell], hidden_size, 2 if bidirectional else 1
+        bound = 1.0 / math.sqrt(H)  # torch's default: U(-1/sqrt(H), 1/sqrt(H)) for every weight
+        for k in range(num_layers):
+            in_k = input_size if k == 0 else H * D
+            for s in ("", "_reverse")[:D]:
+                shapes = {
+                    "weight_ih": (G * H, in_k),
+                    "weight_hh": (G * H, H),
+                    "bias_ih": (G * H,),
+                    "bias_hh": (G * H,),
+                }
+                if cell == "peephole-lstm":
+                    shapes["weight_ch"] = (3 * H,)
+                for name, shape in shapes.items():
+                    w = nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
+                    self.register_parameter(f"{name}_l{k}{s}", w)
+
+    def forward(self, x: Tensor, hx=None):
+        out, h_n, c_n = run_explicit(self, x, hx=hx)
+        return out, ((h_n, c_n) if c_n is not None else h_n)
+
+
+class RecurrentModel(nn.Module):
+    """encoder -> recurrent stack (`self.rnn`) -> linear head applied at every timestep."""
+
+    def __init__(self, config: Config, input_size: int, output_size: int) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder_kind = config.resolved_encoder
+        if self.encoder_kind == "embedding":
+            self.encoder = nn.Embedding(input_size, config.embed_dim)
+            cell_in = config.embed_dim
+        elif self.encoder_kind == "linear":
+            self.encoder = nn.Linear(input_size, config.embed_dim)
+            cell_in = config.embed_dim
+        else:  # one-hot and identity have no parameters
+            self.encoder = None
+            cell_in = input_size
+        self.vocab_size = input_size
+        self.cell_input_size = cell_in
+        H, L, D = config.hidden, config.layers, 2 if config.bidirectional else 1
+        if config.cell in FUSED_CELLS:
+            kwargs = {"nonlinearity": config.nonlinearity} if config.cell == "rnn" else {}
+            self.rnn = FUSED_CELLS[config.cell](
+                cell_in,
+                H,
+                num_layers=L,
+                batch_first=True,
+                bidirectional=config.bidirectional,
+                **kwargs,
+            )
+        else:
+            self.rnn = ExplicitRecurrent(config.cell, cell_in, H, L, config.bidirectional)
+        self.head = nn.Linear(H * D, output_size)
+        initialise(self.rnn, config)
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.config.bidirectional else 1
+
+    def encode(self, x_raw: Tensor) -> Tensor:
+        """Raw task input -> layer-0 cell input x_t. (B, T) ids or (B, T, I_raw) -> (B, T, I)."""
+        if self.encoder_kind == "onehot":
+            return F.one_hot(x_raw, self.vocab_size).float()
+        if self.encoder is None:
+            return x_raw
+        return self.encoder(x_raw)
+
+    def forward(self, x_raw: Tensor, hx=None) -> Tensor:
+        y_hat, _ = self.forward_with_state(x_raw, hx)
+        return y_hat  # (B, T, O)
+
+    def forward_with_state(self, x_raw: Tensor, hx=None):
+        out, hn = self.rnn(self.encode(x_raw), hx)  # (B, T, D*H)
+        return self.head(out), hn
+
+    def cell_params(self, k: int, reverse: bool = False) -> CellParams:
+        return cell_params(self.rnn, k, reverse)
+
+
+def cell_params(rnn: nn.Module, k: int, reverse: bool = False) -> CellParams:
+    s = f"_l{k}{'_reverse' if reverse else ''}"
+    return CellParams(
+        weight_ih=getattr(rnn, "weight_ih" + s),
+        weight_hh=getattr(rnn, "weight_hh" + s),
+        bias_ih=getattr(rnn, "bias_ih" + s),
+        bias_hh=getattr(rnn, "bias_hh" + s),
+        weight_ch=getattr(rnn, "weight_ch" + s, None),
+    )
+
+
+def cell_name(rnn: nn.Module) -> str:
+    if isinstance(rnn, ExplicitRecurrent):
+        return rnn.cell
+    return {nn.LSTM: "lstm", nn.GRU: "gru", nn.RNN: "rnn"}[type(rnn)]
+
+
+def run_explicit(rnn: nn.Module, x: Tensor, hx=None, perturb=None, record=None):
+    """The per-timestep loop: every layer, direction and step through `cells.step`.
+
+    rnn: an nn.RNN/LSTM/GRU or ExplicitRecurrent (only its parameters and shape are used).
+    x (B, T, I). hx: None or torch's (L*D, B, H) initial state (a tuple (h, c) for LSTMs).
+    perturb: {(k, reverse): (p_h, p_c or None)} tensors (B, T, H) added to h_t (and c_t) as
+        they leave step t; with zero perturbations requiring grad, autograd's gradient with
+        respect to them is the total BPTT gradient dL/dh_t (dL/dc_t).
+    record: a dict to fill with {(k, reverse): {"h": [...], "c": [...], gate: [...]}} lists.
+    Returns out (B, T, D*H), h_n (L*D, B, H), c_n (L*D, B, H) or None.
+    """
+    cell = cell_name(rnn)
+    nonlin = getattr(rnn, "nonlinearity", "tanh")
+    has_c = cell in HAS_CELL_STATE
+    B, T, _ = x.shape
+    H, L = rnn.hidden_size, rnn.num_layers
+    D = 2 if rnn.bidirectional else 1
+    if hx is not None:
+        h0, c0 = hx if has_c else (hx, None)
+    h_n, c_n = [], []
+    layer_in = x
+    for k in range(L):
+        outs = []
+        for d in range(D):
+            rev = d == 1
+            p = cell_params(rnn, k, rev)
+            idx = k * D + d
+            h = h0[idx] if hx is not None else x.new_zeros(B, H)
+            c = (c0[idx] if hx is not None else x.new_zeros(B, H)) if has_c else None
+            pert = perturb.get((k, rev)) if perturb else None
+            rec = record.setdefault((k, rev), {}) if record is not None else None
+            hs = [None] * T
+            for t in reversed(range(T)) if rev else range(T):
+                state, aux = step(cell, nonlin, layer_in[:, t], (h, c) if has_c else h, p)
+                h, c = state if has_c else (state, None)
+                if pert is not None:
+                    h = h + pert[0][:, t]
+                    if has_c:
+                        c = c + pert[1][:, t]
+                hs[t] = h
+                if rec is not None:
+                    for name, v in {"h": h, "c": c, **aux}.items():
+                        if v is not None:
+                            rec.setdefault(name, [None] * T)[t] = v
+            outs.append(torch.stack(hs, dim=1))  # (B, T, H)
+            h_n.append(h)
+            c_n.append(c)
+        layer_in = torch.cat(outs, dim=-1)  # (B, T, D*H)
+    return layer_in, torch.stack(h_n), (torch.stack(c_n) if has_c else None)
+
+
+@torch.no_grad()
+def initialise(rnn: nn.Module, config: Config) -> None:
+    """Apply the chosen initialisation, spectral-radius scaling and LSTM forget-gate bias.
+
+    default     torch's U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias
+    orthogonal  each W_hh gate block orthogonal, W_ih Xavier-uniform, biases 0
+    xavier      Xavier-uniform W_ih and W_hh (per gate block), biases 0
+    identity    IRNN (Le, Jaitly & Hinton 2015): each W_hh gate block = I, biases 0
+    Then, if spectral_radius is set, every W_hh gate block is rescaled to that spectral radius;
+    then, for LSTMs, the forget-gate bias (b_ih + b_hh) is set to forget_bias if given.
+    """
+    cell = config.cell
+    G, H = GATE_BLOCKS[cell], config.hidden
+    for name, w in rnn.named_parameters():
+        if config.init != "default" and name.startswith("bias"):
+            w.zero_()
+        blocks = (
+            w.view(G, H, -1)
+            if name.startswith("weight_hh") or name.startswith("weight_ih")
+            else None
+        )
+        if blocks is None:
+            continue
+        for blk in blocks:
+            if name.startswith("weight_hh") and config.init == "orthogonal":
+                nn.init.orthogonal_(blk)
+            elif name.startswith("weight_hh") and config.init == "identity":
+                blk.copy_(torch.eye(H))
+            elif config.init in ("xavier", "orthogonal"):
+                nn.init.xavier_uniform_(blk)
+            if name.startswith("weight_hh") and config.spectral_radius is not None:
+                rho = torch.linalg.eigvals(blk.double()).abs().max().item()
+                if rho > 0:
+                    blk.mul_(config.spectral_radius / rho)
+    if cell in HAS_CELL_STATE and config.forget_bias is not None:
+        for name, b in rnn.named_parameters():
+            if name.startswith("bias_ih"):
+                b[H : 2 * H] = config.forget_bias
+            elif name.startswith("bias_hh"):
+                b[H : 2 * H] = 0.0

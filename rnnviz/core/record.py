@@ -1,0 +1,357 @@
+"""Record every internal value of one batch: states, gates, outputs, loss, dL/dh_t, ||dh_T/dh_t||.
+
+Why not just run the per-timestep loop of `cells.py` with autograd? On the CPU that costs
+5–15x one fused forward+backward, and the panels ask for a recording several times a
+second. For the cells PyTorch fuses (RNN, LSTM, GRU) we instead recover everything from
+one fused pass:
+
+1. Each layer runs through the fused kernel with its input widened by zeros u_t (B, T, G*H)
+   and its W_ih widened by an identity block, so u_t is added to the gate pre-activations.
+   Autograd's gradient w.r.t. u_t is then dL/da_t, the *total* gradient of every gate
+   pre-activation — through all later timesteps and higher layers — at no extra BPTT cost.
+2. Gates follow from h_{t-1} and x_t in one batched product; the LSTM cell state from the
+   element-wise recurrence c_t = f_t c_{t-1} + i_t g_t.
+3. The total dL/dh_t is the direct gradient e_t (from the head or the layer above) plus what
+   flows back through a_{t+1} = W_hh h_t + …, i.e. e_t + W_hh^T dL/da_{t+1}, one batched
+   product. The GRU's z_t h_{t-1} path and the LSTM's cell path are element-wise backward
+   recurrences (cheap numpy scans).
+
+The peephole LSTM and simplified GRU have no fused kernel: they are recorded with the explicit
+loop, adding zero perturbations to h_t and c_t whose gradients are dL/dh_t and dL/dc_t.
+
+||dh_T/dh_t|| is the spectral norm (largest singular value) of the Jacobian of the
+direction's final hidden state (t = T-1 forward, t = 0 for a reverse direction) with respect
+to h_t, holding the cell state c_t fixed. It is a product of one-step Jacobians, built with
+matrix products in float64 and costs O(T H^3): `jacobians=False` skips it.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call
+
+import rnnviz
+from rnnviz.core.cells import GATE_BLOCKS, HAS_CELL_STATE
+from rnnviz.core.model import FUSED_CELLS, RecurrentModel, run_explicit
+from rnnviz.core.tasks import Batch, Task
+from rnnviz.core.trace import GATE_NAMES, LayerTrace, Trace, frozen_array
+
+
+def record_trace(
+    model: RecurrentModel,
+    task: Task,
+    batch: Batch,
+    *,
+    jacobians: bool = True,
+    meta: dict[str, Any] | None = None,
+) -> Trace:
+    """Run `batch` through `model` and return every recorded value as a read-only Trace."""
+    cfg = model.config
+    x_raw = batch.x
+    with torch.no_grad():
+        x = model.encode(x_raw)  # (B, T, I)
+    if cfg.cell in FUSED_CELLS:
+        y_hat, loss, layers = _record_fused(model, task, batch, x)
+    else:
+        y_hat, loss, layers = _record_explicit(model, task, batch, x)
+    if jacobians:
+        layers = [{**lt, "jacobian_norm": _jacobian_norms(cfg.cell, model, lt)} for lt in layers]
+    else:
+        layers = [
+            {**lt, "jacobian_norm": torch.full(lt["h"].shape[:2], float("nan"))} for lt in layers
+        ]
+    full_meta = {
+        "cell": cfg.cell,
+        "nonlinearity": cfg.nonlinearity if cfg.cell == "rnn" else None,
+        "hidden": cfg.hidden,
+        "layers": cfg.layers,
+        "bidirectional": cfg.bidirectional,
+        "encoder": cfg.resolved_encoder,
+        "task": task.name,
+        "task_shape": task.shape,
+        "loss_definition": task.loss_definition,
+        "jacobian_norm": "spectral norm of d h_final / d h_t (final = T-1 forward, 0 reverse)",
+        "input_vocab": list(task.input_vocab) if task.input_vocab else None,
+        "output_vocab": list(task.output_vocab) if task.output_vocab else None,
+        "seed": cfg.seed,
+        "version": rnnviz.__version__,
+        **(meta or {}),
+    }
+    return Trace(
+        meta=MappingProxyType(full_meta),
+        x=frozen_array(x),
+        x_raw=frozen_array(x_raw),
+        y=frozen_array(batch.y),
+        y_hat=frozen_array(y_hat),
+        loss=float(loss),
+        loss_mask=frozen_array(batch.mask),
+        layers=tuple(
+            LayerTrace(
+                layer=lt["layer"],
+                reverse=lt["reverse"],
+                h=frozen_array(lt["h"]),
+                grad_h=frozen_array(lt["grad_h"]),
+                jacobian_norm=frozen_array(lt["jacobian_norm"]),
+                gates=MappingProxyType({g: frozen_array(lt[g]) for g in GATE_NAMES[cfg.cell]}),
+                preact=frozen_array(lt["a"]) if "a" in lt else None,
+                c=frozen_array(lt["c"]) if "c" in lt else None,
+                grad_c=frozen_array(lt["grad_c"]) if "grad_c" in lt else None,
+            )
+            for lt in layers
+        ),
+        params=MappingProxyType(
+            {n.removeprefix("rnn."): frozen_array(p) for n, p in model.named_parameters()}
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- fused path
+
+
+@functools.lru_cache(maxsize=32)
+def _template(
+    cls: type, input_size: int, hidden: int, bidirectional: bool, nonlin: str, device: str
+) -> nn.Module:
+    """A one-layer fused module whose parameters functional_call replaces on every use."""
+    kwargs = {"nonlinearity": nonlin} if cls is nn.RNN else {}
+    return cls(input_size, hidden, 1, batch_first=True, bidirectional=bidirectional, **kwargs).to(
+        device
+    )
+
+
+def _record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
+    cfg, rnn = model.config, model.rnn
+    G, H, D = GATE_BLOCKS[cfg.cell], cfg.hidden, model.directions
+    layer_in, inputs, outs, us = x, [], [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cuDNN's "weights not contiguous" note on GPUs
+        for k in range(cfg.layers):
+            B, T, In = layer_in.shape
+            u = layer_in.new_zeros(B, T, D * G * H, requires_grad=True)  # (B, T, D*G*H)
+            eye = torch.eye(D * G * H, device=x.device, dtype=x.dtype)
+            params = {}
+            for d, s in enumerate(("", "_reverse")[:D]):
+                w_ih = getattr(rnn, f"weight_ih_l{k}{s}").detach()
+                params[f"weight_ih_l0{s}"] = torch.cat([w_ih, eye[d * G * H : (d + 1) * G * H]], 1)
+                for name in ("weight_hh", "bias_ih", "bias_hh"):
+                    params[f"{name}_l0{s}"] = getattr(rnn, f"{name}_l{k}{s}").detach()
+            tmpl = _template(
+                type(rnn), In + D * G * H, H, cfg.bidirectional, cfg.nonlinearity, str(x.device)
+            )
+            out, _ = functional_call(tmpl, params, (torch.cat([layer_in, u], -1),))
+            out.retain_grad()
+            inputs.append(layer_in.detach())
+            outs.append(out)
+            us.append(u)
+            layer_in = out
+        head = {n: p.detach() for n, p in model.head.named_parameters()}
+        y_hat = functional_call(model.head, head, (layer_in,))  # (B, T, O)
+        loss = task.loss(y_hat, batch.y, batch.mask)
+        loss.backward()
+
+    layers = []
+    with torch.no_grad():
+        for k in range(cfg.layers):
+            for d in range(D):
+                rev = d == 1
+                s = "_reverse" if rev else ""
+                sl = slice(d * H, (d + 1) * H)
+                gsl = slice(d * G * H, (d + 1) * G * H)
+                rec = _fused_layer(
+                    cfg.cell,
+                    cfg.nonlinearity,
+                    inp=_order(inputs[k], rev),
+                    h=_order(outs[k].detach()[..., sl], rev),
+                    e=_order(outs[k].grad[..., sl], rev),
+                    ga=_order(us[k].grad[..., gsl], rev),
+                    w_ih=getattr(rnn, f"weight_ih_l{k}{s}").detach(),
+                    w_hh=getattr(rnn, f"weight_hh_l{k}{s}").detach(),
+                    b_ih=getattr(rnn, f"bias_ih_l{k}{s}").detach(),
+                    b_hh=getattr(rnn, f"bias_hh_l{k}{s}").detach(),
+                )
+                layers.append(
+                    {"layer": k, "reverse": rev, **{n: _order(v, rev) for n, v in rec.items()}}
+                )
+    return y_hat.detach(), loss.detach(), layers
+
+
+def _order(a: Tensor, reverse: bool) -> Tensor:
+    """Time in processing order: a reverse direction reads t = T-1 … 0."""
+    return torch.flip(a, (1,)) if reverse else a
+
+
+def _prev(h: Tensor) -> Tensor:
+    """h_{t-1} in processing order, with h_{-1} = 0.  (B, T, H) -> (B, T, H)."""
+    return torch.cat([torch.zeros_like(h[:, :1]), h[:, :-1]], 1)
+
+
+def _next(a: Tensor) -> Tensor:
+    """a_{t+1} in processing order, with zero after the last step."""
+    return torch.cat([a[:, 1:], torch.zeros_like(a[:, :1])], 1)
+
+
+def _scan(a: Tensor, b: Tensor, backward: bool) -> Tensor:
+    """y_t = a_t * y_{t-1} + b_t (or y_t = a_t * y_{t+1} + b_t backward), y = 0 outside.
+
+    An element-wise recurrence along T, run in numpy where a step costs about a microsecond.
+    """
+    a_np, b_np = a.cpu().numpy(), b.cpu().numpy()
+    y = np.empty_like(b_np)
+    acc = np.zeros_like(b_np[:, 0])
+    for t in reversed(range(b_np.shape[1])) if backward else range(b_np.shape[1]):
+        np.multiply(a_np[:, t], acc, out=acc)
+        acc += b_np[:, t]
+        y[:, t] = acc
+    return torch.from_numpy(y).to(a.device)
+
+
+def _fused_layer(cell, nonlin, *, inp, h, e, ga, w_ih, w_hh, b_ih, b_hh) -> dict[str, Tensor]:
+    """Per-step values of one direction from its fused pass, all in processing order.
+
+    inp (B, T, In) layer input, h (B, T, H) hidden states, e (B, T, H) direct dL/dh_t,
+    ga (B, T, G*H) total dL/d(gate pre-activation).
+    """
+    H = h.shape[-1]
+    hp = _prev(h)
+    gi = inp @ w_ih.T + b_ih  # (B, T, G*H)
+    gh = hp @ w_hh.T + b_hh  # (B, T, G*H)
+    out: dict[str, Tensor] = {"h": h, "h_prev": hp}
+    if cell == "rnn":
+        out["a"] = gi + gh
+        out["grad_h"] = e + _next(ga) @ w_hh
+    elif cell == "lstm":
+        ai, af, ag, ao = (gi + gh).chunk(4, -1)
+        i, f, g, o = torch.sigmoid(ai), torch.sigmoid(af), torch.tanh(ag), torch.sigmoid(ao)
+        c = _scan(f, i * g, backward=False)
+        dh = e + _next(ga) @ w_hh
+        out.update(i=i, f=f, g=g, o=o, c=c, c_prev=_prev(c), grad_h=dh)
+        out["grad_c"] = _scan(_next(f), dh * o * (1 - torch.tanh(c) ** 2), backward=True)
+    else:  # gru
+        r = torch.sigmoid(gi[..., :H] + gh[..., :H])
+        z = torch.sigmoid(gi[..., H : 2 * H] + gh[..., H : 2 * H])
+        n = torch.tanh(gi[..., 2 * H :] + r * gh[..., 2 * H :])
+        gn = _next(ga)
+        gn_scaled = torch.cat([gn[..., : 2 * H], _next(r) * gn[..., 2 * H :]], -1)
+        out.update(r=r, z=z, n=n, gh_n=gh[..., 2 * H :])
+        out["grad_h"] = _scan(_next(z), e + gn_scaled @ w_hh, backward=True)
+    return out
+
+
+# ------------------------------------------------------------------------ explicit path
+
+
+def _record_explicit(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
+    cfg, rnn = model.config, model.rnn
+    H, D = cfg.hidden, model.directions
+    has_c = cfg.cell in HAS_CELL_STATE
+    B, T = x.shape[:2]
+    pert = {}
+    for k in range(cfg.layers):
+        for d in range(D):
+            ph = x.new_zeros(B, T, H, requires_grad=True)
+            pc = x.new_zeros(B, T, H, requires_grad=True) if has_c else None
+            pert[(k, d == 1)] = (ph, pc)
+    record: dict = {}
+    with torch.enable_grad():
+        out, _, _ = run_explicit(rnn, x, perturb=pert, record=record)
+        y_hat = model.head(out)
+        loss = task.loss(y_hat, batch.y, batch.mask)
+        grads = torch.autograd.grad(
+            loss, [t for pair in pert.values() for t in pair if t is not None]
+        )
+    it = iter(grads)
+    layers = []
+    for (k, rev), (ph, pc) in pert.items():
+        rec = {n: torch.stack(v, 1).detach() for n, v in record[(k, rev)].items()}
+        lt = {"layer": k, "reverse": rev, **rec, "grad_h": next(it)}
+        if has_c:
+            # The perturbation of c_t enters after h_t = o_t tanh(c_t) was formed, so its
+            # gradient is the part that flows back from step t+1; add the path through h_t.
+            w_co = getattr(rnn, f"weight_ch_l{k}{'_reverse' if rev else ''}").detach()[2 * H :]
+            o, tc = rec["o"], torch.tanh(rec["c"])
+            lt["grad_c"] = next(it) + lt["grad_h"] * (o * (1 - tc**2) + tc * o * (1 - o) * w_co)
+        layers.append(lt)
+    return y_hat.detach(), loss.detach(), layers
+
+
+# -------------------------------------------------------------------------- Jacobians
+
+
+def _jacobian_norms(cell: str, model: RecurrentModel, lt: dict[str, Tensor]) -> Tensor:
+    """||dh_final/dh_t||_2 for every t, (B, T), by the chain M_t = M_{t+1} J_{t+1}.
+
+    M is the (B, H, H) Jacobian of the final hidden state w.r.t. h_t (plus, for LSTMs, M_c
+    w.r.t. c_t); `M * v[:, None, :]` is M @ diag(v). Works in processing order.
+    """
+    rev = lt["reverse"]
+    w_hh = getattr(model.rnn, f"weight_hh_l{lt['layer']}{'_reverse' if rev else ''}")
+    W = w_hh.detach().double()  # (G*H, H)
+    q = {n: _order(v, rev).double() for n, v in lt.items() if isinstance(v, Tensor)}
+    h = q["h"]
+    if "h_prev" not in q:
+        q["h_prev"] = _prev(h)
+    if cell in HAS_CELL_STATE and "c_prev" not in q:
+        q["c_prev"] = _prev(q["c"])
+    B, T, H = h.shape
+    M = torch.eye(H, dtype=torch.float64, device=h.device).expand(B, H, H).clone()
+    Mc = torch.zeros_like(M)
+    wc = None
+    if cell == "peephole-lstm":
+        w_ch = getattr(model.rnn, f"weight_ch_l{lt['layer']}{'_reverse' if rev else ''}")
+        wc = w_ch.detach().double().chunk(3)  # (w_ci, w_cf, w_co)
+    if cell == "rnn":
+        nl = model.config.nonlinearity
+        a = q["a"]
+        fprime = 1 - torch.tanh(a) ** 2 if nl == "tanh" else (a > 0).double()
+    chunks, buf = [], [M]
+    for t in range(T - 1, 0, -1):  # M_{t-1} from M_t and step t's values
+        col = lambda v: v[:, t][:, None, :]  # noqa: E731  (B, 1, H) column scaling
+        if cell == "rnn":
+            M = (M * col(fprime)) @ W
+        elif cell in HAS_CELL_STATE:
+            i, f, g, o, c, cp = (q[n] for n in ("i", "f", "g", "o", "c", "c_prev"))
+            tc = torch.tanh(c)
+            dodA = o * (1 - o)
+            dhdc = o * (1 - tc**2) + (tc * dodA * wc[2] if wc else 0)
+            K = M * col(dhdc) + Mc
+            Gi, Gf = K * col(g * i * (1 - i)), K * col(cp * f * (1 - f))
+            Gg, Go = K * col(i * (1 - g**2)), M * col(tc * dodA)
+            Mc = K * col(f) + (Gf * wc[1] + Gi * wc[0] if wc else 0)
+            M = torch.cat([Gi, Gf, Gg, Go], -1) @ W
+        elif cell == "gru":
+            r, z, n, ghn, hp = (q[k] for k in ("r", "z", "n", "gh_n", "h_prev"))
+            dn = (1 - z) * (1 - n**2)
+            M = (
+                M * col(z)
+                + torch.cat(
+                    [
+                        M * col(dn * ghn * r * (1 - r)),
+                        M * col((hp - n) * z * (1 - z)),
+                        M * col(dn * r),
+                    ],
+                    -1,
+                )
+                @ W
+            )
+        else:  # simple-gru
+            z, n, hp = q["z"], q["n"], q["h_prev"]
+            M = (
+                M * col(z)
+                + torch.cat([M * col((hp - n) * z * (1 - z)), M * col((1 - z) * (1 - n**2))], -1)
+                @ W
+            )
+        buf.append(M)
+        if len(buf) == 128:
+            chunks.append(torch.linalg.matrix_norm(torch.stack(buf, 1), ord=2))
+            buf = []
+    if buf:
+        chunks.append(torch.linalg.matrix_norm(torch.stack(buf, 1), ord=2))
+    norms = torch.cat(chunks, 1).flip(1)  # (B, T) in processing order, t = 0 … T-1
+    return _order(norms, rev).float()

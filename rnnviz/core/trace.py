@@ -1,0 +1,170 @@
+"""Trace: every internal value of one recorded batch, as read-only numpy arrays, and NPZ I/O.
+
+A Trace is what the panels draw and what `rnnviz trace` writes. It is immutable: the arrays
+are copies marked read-only, so a Trace may cross from the training thread to the GUI
+thread and be handed to pyqtgraph, which keeps references to what it is given.
+
+Axes: B batch, T time, I cell input (after encoding), H hidden units, O outputs.
+
+NPZ layout (plain numpy, `np.load(path)` is all a notebook needs; see README):
+    meta                       JSON string (cell, hidden, layers, task, loss definition, …)
+    x [B,T,I], y, y_hat [B,T,O], loss (), loss_mask [B,T], x_raw
+    h_l{k}{s}, c_l{k}{s}, gate_{name}_l{k}{s}, a_l{k}{s} (Elman pre-activation),
+    grad_h_l{k}{s}, grad_c_l{k}{s}, jacobian_norm_l{k}{s} [B,T]
+    param.<torch name>, param.head.weight, param.head.bias, …
+with k the layer and s '' (forward) or '_reverse'.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+GATE_NAMES = {
+    "rnn": (),
+    "lstm": ("i", "f", "g", "o"),
+    "peephole-lstm": ("i", "f", "g", "o"),
+    "gru": ("r", "z", "n"),
+    "simple-gru": ("z", "n"),
+}
+# Gates squashed by a sigmoid live in [0, 1]; the candidates (tanh) in [-1, 1].
+SIGMOID_GATES = frozenset({"i", "f", "o", "r", "z"})
+
+
+def frozen_array(a: Any) -> np.ndarray:
+    """A read-only copy of `a` (a tensor or array) as a numpy array."""
+    if hasattr(a, "detach"):
+        a = a.detach().cpu().numpy()
+    out = np.array(a, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class LayerTrace:
+    """Recorded values of one layer and direction. All arrays are [B, T, H] unless noted."""
+
+    layer: int
+    reverse: bool
+    h: np.ndarray  # hidden state h_t
+    grad_h: np.ndarray  # total BPTT gradient dL/dh_t (through later steps and higher layers)
+    jacobian_norm: np.ndarray  # [B, T] spectral norm ||dh_final / dh_t||_2
+    gates: Mapping[str, np.ndarray] = field(default_factory=dict)  # i,f,g,o / r,z,n / z,n
+    preact: np.ndarray | None = None  # Elman RNN: a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
+    c: np.ndarray | None = None  # LSTM cell state c_t
+    grad_c: np.ndarray | None = None  # LSTM total dL/dc_t
+
+    @property
+    def suffix(self) -> str:
+        return "_reverse" if self.reverse else ""
+
+    @property
+    def key(self) -> str:
+        """'l0', 'l1_reverse', …: the torch parameter suffix of this layer and direction."""
+        return f"l{self.layer}{self.suffix}"
+
+    @property
+    def name(self) -> str:
+        return f"layer {self.layer}" + (" ←" if self.reverse else "")
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    meta: Mapping[str, Any]
+    x: np.ndarray  # [B, T, I] layer-0 cell inputs after encoding
+    x_raw: np.ndarray  # [B, T] symbol ids, or [B, T, I_raw] real inputs before encoding
+    y: np.ndarray  # [B, T, O] targets (regression) or [B, T] class ids
+    y_hat: np.ndarray  # [B, T, O] model outputs (logits for classification)
+    loss: float
+    loss_mask: np.ndarray  # [B, T] 1 where the loss counts
+    layers: tuple[LayerTrace, ...]
+    params: Mapping[str, np.ndarray]
+
+    @property
+    def cell(self) -> str:
+        return self.meta["cell"]
+
+    @property
+    def T(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def gate_names(self) -> tuple[str, ...]:
+        return GATE_NAMES[self.cell]
+
+    def layer(self, k: int, reverse: bool = False) -> LayerTrace:
+        for lt in self.layers:
+            if lt.layer == k and lt.reverse == reverse:
+                return lt
+        raise KeyError(f"no layer {k}{' reverse' if reverse else ''} in this trace")
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {
+            "meta": np.array(json.dumps(dict(self.meta))),
+            "x": self.x,
+            "x_raw": self.x_raw,
+            "y": self.y,
+            "y_hat": self.y_hat,
+            "loss": np.array(self.loss, dtype=np.float64),
+            "loss_mask": self.loss_mask,
+        }
+        for lt in self.layers:
+            k = lt.key
+            out[f"h_{k}"] = lt.h
+            out[f"grad_h_{k}"] = lt.grad_h
+            out[f"jacobian_norm_{k}"] = lt.jacobian_norm
+            if lt.c is not None:
+                out[f"c_{k}"] = lt.c
+            if lt.grad_c is not None:
+                out[f"grad_c_{k}"] = lt.grad_c
+            if lt.preact is not None:
+                out[f"a_{k}"] = lt.preact
+            for g, v in lt.gates.items():
+                out[f"gate_{g}_{k}"] = v
+        for name, v in self.params.items():
+            out[f"param.{name}"] = v
+        return out
+
+    def save_npz(self, path: str | Path) -> None:
+        np.savez_compressed(path, **self.to_arrays())
+
+    @classmethod
+    def load_npz(cls, path: str | Path) -> Trace:
+        with np.load(path) as z:
+            d = {k: z[k] for k in z.files}
+        meta = json.loads(str(d["meta"]))
+        layers = []
+        for k in range(meta["layers"]):
+            for reverse in (False, True) if meta["bidirectional"] else (False,):
+                s = f"l{k}{'_reverse' if reverse else ''}"
+                layers.append(
+                    LayerTrace(
+                        layer=k,
+                        reverse=reverse,
+                        h=d[f"h_{s}"],
+                        grad_h=d[f"grad_h_{s}"],
+                        jacobian_norm=d[f"jacobian_norm_{s}"],
+                        gates={g: d[f"gate_{g}_{s}"] for g in GATE_NAMES[meta["cell"]]},
+                        preact=d.get(f"a_{s}"),
+                        c=d.get(f"c_{s}"),
+                        grad_c=d.get(f"grad_c_{s}"),
+                    )
+                )
+        params = {k[len("param.") :]: v for k, v in d.items() if k.startswith("param.")}
+        return cls(
+            meta=MappingProxyType(meta),
+            x=d["x"],
+            x_raw=d["x_raw"],
+            y=d["y"],
+            y_hat=d["y_hat"],
+            loss=float(d["loss"]),
+            loss_mask=d["loss_mask"],
+            layers=tuple(layers),
+            params=MappingProxyType(params),
+        )

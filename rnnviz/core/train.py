@@ -1,0 +1,429 @@
+"""Training: a Trainer that takes one optimisation step at a time, and `session`, the generator
+that drives it, yields snapshots and takes commands.
+
+The trainer knows nothing of who watches it: the same generator runs synchronously in tests
+and in the CLI, and in a worker thread in the app. Snapshots are immutable: numbers, read-only
+views of append-only history buffers (rows already written never change) and a Trace.
+
+Divergence: a non-finite loss or gradient stops training in the "diverged" state; the update
+that caused it is not applied and the weights are the last finite ones. `Reset` recovers.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnviz.core.config import Config, ConfigError
+from rnnviz.core.model import RecurrentModel
+from rnnviz.core.record import record_trace
+from rnnviz.core.tasks import Task, make_task
+from rnnviz.core.trace import Trace
+
+# ---------------------------------------------------------------------------- devices
+
+
+def available_devices() -> list[str]:
+    """The devices this machine can really train on, best first."""
+    out = []
+    if torch.cuda.is_available():
+        out.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        out.append("mps")
+    return [*out, "cpu"]
+
+
+def resolve_device(name: str) -> str:
+    """'auto' -> the best available device; an unavailable one is a ConfigError."""
+    devices = available_devices()
+    if name == "auto":
+        return devices[0]
+    if name not in devices:
+        raise ConfigError(
+            f"device {name!r} is not available here (available: {', '.join(devices)})"
+        )
+    return name
+
+
+# ---------------------------------------------------------------------------- history
+
+
+class _Column:
+    """An append-only numpy buffer; `view()` is a read-only view of the rows written so far."""
+
+    def __init__(self, dtype) -> None:
+        self._buf = np.zeros(1024, dtype=dtype)
+        self._n = 0
+
+    def append(self, value) -> None:
+        if self._n == len(self._buf):  # grow by doubling; old views keep the old buffer alive
+            self._buf = np.concatenate([self._buf, np.zeros_like(self._buf)])
+        self._buf[self._n] = value
+        self._n += 1
+
+    def view(self) -> np.ndarray:
+        v = self._buf[: self._n]
+        v.setflags(write=False)
+        return v
+
+
+@dataclass(frozen=True, eq=False)
+class History:
+    """One row per training step since the last reset. Arrays are read-only, length N."""
+
+    step: np.ndarray  # (N,) int, step number (1-based)
+    loss: np.ndarray  # (N,) training loss of the step's batch
+    grad_norm: np.ndarray  # (N,) global L2 norm of the gradient before clipping
+    grad_norm_clipped: np.ndarray  # (N,) after clipping
+    clipped: np.ndarray  # (N,) bool, whether clipping changed the gradient
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+
+class _HistoryBuffer:
+    FIELDS = {
+        "step": np.int64,
+        "loss": np.float64,
+        "grad_norm": np.float64,
+        "grad_norm_clipped": np.float64,
+        "clipped": bool,
+    }
+
+    def __init__(self) -> None:
+        self.cols = {name: _Column(dt) for name, dt in self.FIELDS.items()}
+
+    def append(self, **row) -> None:
+        for name, col in self.cols.items():
+            col.append(row[name])
+
+    def view(self) -> History:
+        return History(**{name: col.view() for name, col in self.cols.items()})
+
+
+# ---------------------------------------------------------------------------- snapshot
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    config: Config
+    device: str
+    state: str  # "paused", "running" or "diverged"
+    step: int
+    loss: float  # last step's loss (nan before the first step)
+    grad_norm: float  # last step's gradient norm before clipping
+    grad_norm_clipped: float
+    clip_rate: float  # fraction of the last 100 steps that were clipped
+    steps_per_s: float
+    lr: float
+    clip: str
+    clip_threshold: float
+    history: History
+    trace: Trace | None  # the latest recording of the probe batch
+    message: str = ""  # what happened, in words (divergence advice, …)
+    chance_loss: float | None = None
+    extras: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- trainer
+
+
+class Trainer:
+    """Owns the model, task, optimiser and the fixed probe batch of one run."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config.validate()
+        self.device = resolve_device(config.device)
+        self.task: Task = make_task(config)
+        torch.manual_seed(config.seed)
+        self.model = RecurrentModel(config, self.task.input_size, self.task.output_size)
+        self.model.to(self.device)
+        self._initial_state = copy.deepcopy(self.model.state_dict())
+        probe_gen = torch.Generator().manual_seed(config.seed + 1_000_003)
+        self.probe_batch = self.task.sample(config.probe_batch, probe_gen).to(self.device)
+        self.reset()
+
+    # -- state
+
+    def reset(self) -> None:
+        """Back to the initial weights, a fresh optimiser and the same data stream."""
+        self.model.load_state_dict(self._initial_state)
+        self.data_gen = torch.Generator().manual_seed(self.config.seed)
+        self.optimizer = _make_optimizer(self.config, self.model)
+        self.history = _HistoryBuffer()
+        self.step_count = 0
+        self.diverged = False
+        self.message = ""
+        self.last = {"loss": math.nan, "grad_norm": math.nan, "grad_norm_clipped": math.nan}
+        self._backup = [p.detach().clone() for p in self.model.parameters()]
+
+    def set_lr(self, lr: float) -> None:
+        self.config = self.config.replace(lr=lr)
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+
+    def set_clipping(self, mode: str, threshold: float) -> None:
+        self.config = self.config.replace(clip=mode, clip_threshold=threshold)
+
+    # -- training
+
+    def train_step(self) -> bool:
+        """One optimisation step on a fresh batch. Returns False if training diverged."""
+        if self.diverged:
+            return False
+        cfg, model = self.config, self.model
+        batch = self.task.sample(cfg.batch, self.data_gen).to(self.device)
+        model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.task.loss(model(batch.x), batch.y, batch.mask)
+        loss.backward()
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        norm = _global_norm(grads)
+        if cfg.clip == "norm":
+            clipped = norm > cfg.clip_threshold
+            if clipped:
+                torch._foreach_mul_(grads, cfg.clip_threshold / (norm + 1e-6))
+        elif cfg.clip == "value":
+            clipped = any(bool((g.abs() > cfg.clip_threshold).any()) for g in grads)
+            for g in grads:
+                g.clamp_(-cfg.clip_threshold, cfg.clip_threshold)
+        else:
+            clipped = False
+        norm_after = _global_norm(grads) if clipped else norm
+        loss_v = float(loss)
+        if not (math.isfinite(loss_v) and math.isfinite(norm)):
+            self._diverge(loss_v, norm)
+            return False
+        for b, p in zip(self._backup, model.parameters(), strict=True):
+            b.copy_(p.detach())
+        self.optimizer.step()
+        self.step_count += 1
+        self.last = {"loss": loss_v, "grad_norm": norm, "grad_norm_clipped": norm_after}
+        self.history.append(step=self.step_count, clipped=clipped, **self.last)
+        return True
+
+    def _diverge(self, loss: float, norm: float) -> None:
+        self.diverged = True
+        params = list(self.model.parameters())
+        if not all(bool(torch.isfinite(p).all()) for p in params):
+            with torch.no_grad():
+                for b, p in zip(self._backup, params, strict=True):
+                    p.copy_(b)
+        what = "loss" if not math.isfinite(loss) else "gradient norm"
+        self.message = (
+            f"Training diverged at step {self.step_count + 1}: the {what} became "
+            f"{loss if what == 'loss' else norm}. The weights are the last finite ones. "
+            "Try a lower learning rate or gradient clipping, then Reset."
+        )
+
+    # -- observing
+
+    def record(self, jacobians: bool = True) -> Trace:
+        self.model.eval()
+        return record_trace(
+            self.model,
+            self.task,
+            self.probe_batch,
+            jacobians=jacobians,
+            meta={"step": self.step_count, "device": self.device},
+        )
+
+    def snapshot(self, *, state: str, trace: Trace | None, steps_per_s: float) -> Snapshot:
+        hist = self.history.view()
+        recent = hist.clipped[-100:]
+        cfg = self.config
+        return Snapshot(
+            config=cfg,
+            device=self.device,
+            state="diverged" if self.diverged else state,
+            step=self.step_count,
+            clip_rate=float(recent.mean()) if len(recent) else 0.0,
+            steps_per_s=steps_per_s,
+            lr=cfg.lr,
+            clip=cfg.clip,
+            clip_threshold=cfg.clip_threshold,
+            history=hist,
+            trace=trace,
+            message=self.message,
+            chance_loss=self.task.chance_loss,
+            **self.last,
+        )
+
+    def sample_text(
+        self, length: int = 200, temperature: float = 1.0, prime: str = "\n", seed: int = 0
+    ) -> str:
+        """Character LM only: sample `length` characters at `temperature` after `prime`."""
+        if self.task.name != "charlm":
+            raise ConfigError("sampling text needs the charlm task")
+        if temperature <= 0:
+            raise ConfigError(f"temperature must be positive, got {temperature}")
+        gen = torch.Generator().manual_seed(seed)
+        prime = "".join(ch for ch in prime if ch in self.task.char_to_id) or self.task.decode([0])
+        self.model.eval()
+        out = []
+        with torch.no_grad():
+            ids = self.task.encode(prime)[None].to(self.device)  # (1, P)
+            logits, hx = self.model.forward_with_state(ids)
+            for _ in range(length):
+                probs = torch.softmax(logits[0, -1].double().cpu() / temperature, -1)
+                nxt = int(torch.multinomial(probs, 1, generator=gen))
+                out.append(nxt)
+                logits, hx = self.model.forward_with_state(
+                    torch.tensor([[nxt]], device=self.device), hx
+                )
+        return self.task.decode(out)
+
+    def save_checkpoint(self, path: str | Path) -> None:
+        torch.save(
+            {
+                "config": self.config.to_dict(),
+                "step": self.step_count,
+                "model": self.model.state_dict(),
+            },
+            path,
+        )
+
+
+def _global_norm(grads: list[torch.Tensor]) -> float:
+    if not grads:
+        return 0.0
+    return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
+
+
+def _make_optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr)
+    return torch.optim.Adam(params, lr=cfg.lr)
+
+
+# ---------------------------------------------------------------------------- session
+
+
+@dataclass(frozen=True)
+class Run:
+    """Train continuously."""
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Step:
+    """Take `n` training steps, then stay paused."""
+
+    n: int = 1
+
+
+@dataclass(frozen=True)
+class SetLearningRate:
+    lr: float
+
+
+@dataclass(frozen=True)
+class SetClipping:
+    mode: str
+    threshold: float
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Back to the same initial weights (and the same data stream)."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Record the probe batch now."""
+
+
+Command = Run | Pause | Step | SetLearningRate | SetClipping | Reset | Probe
+
+IDLE = "idle"  # yielded when there is nothing to do until the next command
+
+
+def session(
+    trainer: Trainer,
+    *,
+    running: bool = False,
+    snapshot_interval: float = 0.1,
+    probe_interval: float = 0.25,
+    probe_budget: float = 0.2,
+    clock: Callable[[], float] = time.monotonic,
+) -> Generator[Snapshot | str | None, Command | None, None]:
+    """Drive `trainer`: each `send(command or None)` does at most one training step.
+
+    Yields a Snapshot when one is due (every `snapshot_interval` seconds of wall clock, and
+    at once after any command), None after a step with nothing to report, and IDLE when
+    paused with nothing to do: the caller should then wait for the next command.
+    The probe batch is recorded at most every `probe_interval` seconds and, when recording
+    is slow (long sequences), no more than `probe_budget` of the time.
+    """
+    trace = trainer.record()
+    probe_cost = 0.0
+    last_snap = last_probe = clock()
+    rate_t, rate_steps, rate = clock(), trainer.step_count, 0.0
+    pending = 0
+    cmd = yield trainer.snapshot(
+        state="running" if running else "paused", trace=trace, steps_per_s=0.0
+    )
+    while True:
+        force = cmd is not None
+        probe_now = False
+        if isinstance(cmd, Run):
+            running = True
+        elif isinstance(cmd, Pause):
+            running, pending = False, 0
+        elif isinstance(cmd, Step):
+            running, pending = False, pending + cmd.n
+        elif isinstance(cmd, SetLearningRate):
+            trainer.set_lr(cmd.lr)
+        elif isinstance(cmd, SetClipping):
+            trainer.set_clipping(cmd.mode, cmd.threshold)
+        elif isinstance(cmd, Reset):
+            trainer.reset()
+            running, pending, probe_now = False, 0, True
+            rate_t, rate_steps, rate = clock(), 0, 0.0
+        elif isinstance(cmd, Probe):
+            probe_now = True
+        stepped = False
+        if (running or pending) and not trainer.diverged:
+            stepped = trainer.train_step()
+            pending = max(0, pending - 1)
+            if not pending and not running:
+                force = probe_now = True  # a single step shows its result at once
+        if trainer.diverged and (running or pending):
+            running, pending, force, probe_now = False, 0, True, True
+        now = clock()
+        if now - rate_t >= 0.5:
+            rate = (trainer.step_count - rate_steps) / (now - rate_t)
+            rate_t, rate_steps = now, trainer.step_count
+        due = now - last_snap >= snapshot_interval
+        if not probe_now and due and trace.meta["step"] != trainer.step_count:
+            probe_now = now - last_probe >= max(probe_interval, probe_cost / probe_budget)
+        if probe_now:
+            t0 = clock()
+            trace = trainer.record()
+            probe_cost = clock() - t0
+            last_probe = clock()
+        if force or due or probe_now:
+            last_snap = now
+            state = "running" if running else "paused"
+            cmd = yield trainer.snapshot(
+                state=state, trace=trace, steps_per_s=rate if running else 0.0
+            )
+        elif stepped or running or pending:
+            cmd = yield None
+        else:
+            cmd = yield IDLE
