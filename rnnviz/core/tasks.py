@@ -59,7 +59,9 @@ class Batch:
         return Batch(self.x.to(device), self.y.to(device), self.mask.to(device))
 
 
-def masked_loss(kind: str, y_hat: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def masked_loss(
+    kind: str, y_hat: torch.Tensor, y: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
     """The one loss every task uses (see the module docstring); y_hat (B, T, O) -> scalar."""
     if kind == "regression":
         per_step = (y_hat - y).pow(2).mean(dim=-1)  # (B, T)
@@ -104,16 +106,14 @@ class Task:
         """Text for the raw input at one (b, t): a symbol id, or a vector (I_raw,)."""
         if self.symbols_in:
             return self.input_vocab[int(_numpy(x_raw_bt))]
-        return ", ".join(f"{v:.2f}" for v in _numpy(x_raw_bt).reshape(-1))
+        return _values(x_raw_bt)
 
     def describe_output(self, y_hat_bt: Any, y_bt: Any) -> str:
         """Text for the output (O,) against the target at one (b, t)."""
-        y_hat_bt = _numpy(y_hat_bt).reshape(-1).astype(np.float64)
         if self.kind == "regression":
-            both = (y_hat_bt, _numpy(y_bt).reshape(-1))
-            y_hat_s, y_s = (", ".join(f"{v:.2f}" for v in a) for a in both)
-            return f"ŷ={y_hat_s}  y={y_s}"
-        p = np.exp(y_hat_bt - y_hat_bt.max())  # stable softmax over the O logits
+            return f"ŷ={_values(y_hat_bt)}  y={_values(y_bt)}"
+        logits = _numpy(y_hat_bt).reshape(-1).astype(np.float64)  # (O,)
+        p = np.exp(logits - logits.max())  # stable softmax
         p /= p.sum()
         k = int(p.argmax())
         return f"'{self.output_vocab[k]}' (p={p[k]:.2f}), target '{self.output_vocab[int(y_bt)]}'"
@@ -280,6 +280,10 @@ def _label(c: str) -> str:
     if c in _VISIBLE:
         return _VISIBLE[c]
     return c if c.isprintable() else f"U+{ord(c):04X}"
+
+
+def _values(a: Any) -> str:
+    return ", ".join(f"{v:.2f}" for v in _numpy(a).reshape(-1))
 
 
 def _numpy(a: Any) -> np.ndarray:

@@ -1,0 +1,68 @@
+"""Export any widget as PNG or SVG, exactly as it is drawn on screen.
+
+We render the widget itself (QWidget.render) rather than using pyqtgraph's exporters: one
+path serves every panel, whatever mix of plots and labels it holds, and it sidesteps
+pyqtgraph 0.14's SVG exporter bug on recent PySide6 (issue 3485). PNGs are rendered at a
+chosen width (default 1920 px) by scaling the painter, so text and lines stay sharp on a
+projector; SVGs are vector drawings a browser opens.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QApplication, QWidget
+
+FORMATS = ("png", "svg")
+DEFAULT_WIDTH = 1920
+
+
+class ExportError(RuntimeError):
+    """The image could not be written; the message says why."""
+
+
+def export_widget(widget: QWidget, path: str | Path, width: int = DEFAULT_WIDTH,
+                  title: str | None = None) -> Path:
+    """Write `widget` to `path` (.png or .svg). Returns the path written."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown image format {path.suffix!r}: use .png or .svg")
+    if widget.width() < 50 or widget.height() < 50:  # never laid out (hidden): give it a size
+        widget.resize(960, 600)
+    QApplication.processEvents()
+    size = widget.size()
+    scale = max(width, 100) / size.width()
+    if fmt == "png":
+        img = QImage(QSize(round(size.width() * scale), round(size.height() * scale)),
+                     QImage.Format.Format_ARGB32)
+        img.fill(widget.palette().window().color())
+        painter = QPainter(img)
+        painter.setRenderHints(QPainter.RenderHint.Antialiasing
+                               | QPainter.RenderHint.TextAntialiasing)
+        painter.scale(scale, scale)
+        widget.render(painter, QPoint(0, 0))
+        painter.end()
+        if not img.save(str(path), "PNG"):
+            raise ExportError(f"could not write {path}")
+    else:
+        gen = QSvgGenerator()
+        gen.setFileName(str(path))
+        gen.setSize(size)
+        gen.setViewBox(QRectF(0, 0, size.width(), size.height()))
+        gen.setTitle(title or widget.windowTitle() or "rnnviz")
+        gen.setDescription("exported by rnnviz")
+        painter = QPainter(gen)
+        painter.fillRect(QRectF(0, 0, size.width(), size.height()),
+                         QColor(widget.palette().window().color()))
+        widget.render(painter, QPoint(0, 0))
+        painter.end()
+        if not path.is_file() or path.stat().st_size == 0:
+            raise ExportError(f"could not write {path}")
+    return path
+
+
+__all__ = ["DEFAULT_WIDTH", "FORMATS", "ExportError", "export_widget", "Qt"]

@@ -1,0 +1,108 @@
+"""What every panel is: a widget that shows the latest Snapshot and the time cursor t.
+
+A panel never talks to the worker or to another panel. The main window hands it snapshots
+(`set_snapshot`, cheap: it only stores and marks dirty) and calls `refresh()` from one ~30 Hz
+timer; the panel redraws only when something changed and it is visible. Subclasses implement
+`redraw(snapshot)` (new data) and `show_time(t)` (move the cursor marks — must be cheap).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+
+from rnnviz.qt.export import DEFAULT_WIDTH, ExportError, export_widget
+from rnnviz.qt.timeline import TimeCursor
+
+if TYPE_CHECKING:  # the GUI must not import torch at start-up
+    from rnnviz.core.train import Snapshot
+
+
+class Panel(QWidget):
+    title: ClassVar[str] = "Panel"
+    # Stable name for QSettings (dock layout) and export file names.
+    key: ClassVar[str] = "panel"
+    # One paragraph: what the panel shows and the lecture's equation for it (info button).
+    info: ClassVar[str] = ""
+
+    def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(self.key)
+        self.setWindowTitle(self.title)
+        self.cursor = cursor
+        self.snapshot: Snapshot | None = None
+        self._dirty = False
+        self._drawn_trace = None
+        cursor.changed.connect(self._on_time)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context_menu)
+        self.export_width = DEFAULT_WIDTH
+
+    # -- data in
+
+    def set_snapshot(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self._dirty = True
+
+    def refresh(self, force: bool = False) -> bool:
+        """Redraw if there is new data and the panel is visible (or `force`). True if drawn."""
+        if self.snapshot is None or not (self._dirty or force):
+            return False
+        if not force and not self.isVisible():
+            return False
+        self._dirty = False
+        self.redraw(self.snapshot)
+        self.show_time(self.cursor.t)
+        return True
+
+    def _on_time(self, t: int) -> None:
+        if self.snapshot is not None and self.isVisible():
+            self.show_time(t)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        self.refresh()
+
+    # -- for subclasses
+
+    def redraw(self, snapshot: Snapshot) -> None:
+        raise NotImplementedError
+
+    def show_time(self, t: int) -> None:
+        """Mark timestep t; called after every redraw and on every cursor move."""
+
+    # -- export
+
+    def export(self, path: str | Path, width: int | None = None) -> Path:
+        """Write this panel as PNG or SVG (by suffix), as drawn on screen."""
+        self.refresh(force=True)
+        return export_widget(self, path, width or self.export_width, title=self.title)
+
+    def export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export {self.title}", f"{self.key}.png", "PNG image (*.png);;SVG image (*.svg)")
+        if not path:
+            return
+        if not Path(path).suffix:
+            path += ".png"
+        try:
+            self.export(path)
+        except (ExportError, OSError) as e:
+            QMessageBox.warning(self, "Export failed", str(e))
+
+    def adopt_plot(self, view) -> None:
+        """Give a pyqtgraph GraphicsView our export action in place of pyqtgraph's own dialog
+        (whose SVG exporter fails on recent PySide6)."""
+        from PySide6.QtGui import QAction
+
+        action = QAction("Export panel image…", view)
+        action.triggered.connect(self.export_dialog)
+        view.scene().contextMenu = [action]
+
+    def _context_menu(self, pos) -> None:
+        menu = QMenu(self)
+        menu.addAction("Export image…", self.export_dialog)
+        menu.exec(self.mapToGlobal(pos))

@@ -1,0 +1,21 @@
+"""Training (placeholder until the real panel lands)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QVBoxLayout
+
+from rnnviz.qt.panels.base import Panel
+
+
+class TrainingPanel(Panel):
+    title = "Training"
+    key = "training"
+    info = ""
+
+    def __init__(self, cursor, parent=None) -> None:
+        super().__init__(cursor, parent)
+        self.label = QLabel("Training")
+        QVBoxLayout(self).addWidget(self.label)
+
+    def redraw(self, snapshot) -> None:
+        self.label.setText(f"Training — step {snapshot.step}")

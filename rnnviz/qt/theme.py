@@ -1,0 +1,44 @@
+"""Colours, fonts and pyqtgraph defaults shared by every panel.
+
+A light theme by default: exported images go on white slides and paper. Colours are the
+Okabe–Ito palette, distinguishable with the common colour-vision deficiencies. Panels take
+their colours and pens from here, never hard-coded, so presentation mode can enlarge them.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+
+# Okabe & Ito (2008) colour-blind-safe palette.
+BLUE, ORANGE, GREEN, VERMILION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
+SKY, PURPLE, YELLOW, BLACK = "#56B4E9", "#CC79A7", "#F0E442", "#000000"
+SERIES = (BLUE, ORANGE, GREEN, VERMILION, PURPLE, SKY, YELLOW, BLACK)
+GATE_COLOURS = {"i": GREEN, "f": BLUE, "g": ORANGE, "o": PURPLE, "r": VERMILION, "z": BLUE,
+                "n": ORANGE, "a": BLACK, "h": BLACK, "c": GREEN}
+CURSOR = VERMILION  # the time cursor t, in every panel
+THRESHOLD = VERMILION
+
+# Colour maps: sequential for magnitudes, diverging for signed values.
+SEQUENTIAL = "viridis"
+DIVERGING = "CET-D1"  # blue-white-red, centred on zero
+
+LINE_WIDTH = 2.0
+FONT_PT = 11
+
+
+def apply(scale: float = 1.0) -> None:
+    """Set pyqtgraph's global look; `scale` > 1 enlarges lines for presentation mode."""
+    global LINE_WIDTH, FONT_PT
+    LINE_WIDTH, FONT_PT = 2.0 * scale, round(11 * scale)
+    pg.setConfigOptions(background="w", foreground="k", antialias=True, imageAxisOrder="row-major")
+
+
+def pen(colour: str = BLUE, width: float | None = None, style=None) -> pg.QtGui.QPen:
+    p = pg.mkPen(colour, width=width or LINE_WIDTH)
+    if style is not None:
+        p.setStyle(style)
+    return p
+
+
+def cmap(name: str) -> pg.ColorMap:
+    return pg.colormap.get(name)

@@ -1,0 +1,38 @@
+"""Shared test set-up: Qt runs headless; small real snapshots for panel tests."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running():
+    """Fail any test that leaves a thread running (a leaked training worker)."""
+    before = set(threading.enumerate())
+    yield
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    for t in leaked:
+        t.join(timeout=2.0)
+    leaked = [t.name for t in leaked if t.is_alive()]
+    assert not leaked, f"threads left running: {leaked}"
+
+
+@pytest.fixture
+def make_snapshot():
+    """make_snapshot(steps=5, **config) -> a real Snapshot after `steps` training steps."""
+    from rnnviz.core.config import Config
+    from rnnviz.core.train import Trainer
+
+    def make(steps: int = 5, **overrides):
+        cfg = Config(**{"hidden": 8, "seq_len": 20, "batch": 8, "device": "cpu", **overrides})
+        trainer = Trainer(cfg)
+        for _ in range(steps):
+            trainer.train_step()
+        return trainer.snapshot(state="paused", trace=trainer.record(), steps_per_s=0.0)
+
+    return make
