@@ -266,7 +266,7 @@ class Trainer:
         if temperature <= 0:
             raise ConfigError(f"temperature must be positive, got {temperature}")
         gen = torch.Generator().manual_seed(seed)
-        prime = "".join(ch for ch in prime if ch in self.task.char_to_id) or self.task.decode([0])
+        prime = "".join(ch for ch in prime if ch in self.task.chars) or self.task.chars[0]
         self.model.eval()
         out = []
         with torch.no_grad():
