@@ -268,7 +268,7 @@ def _record_explicit(model: RecurrentModel, task: Task, batch: Batch, x: Tensor)
         )
     it = iter(grads)
     layers = []
-    for (k, rev), (ph, pc) in pert.items():
+    for k, rev in pert:
         rec = {n: torch.stack(v, 1).detach() for n, v in record[(k, rev)].items()}
         lt = {"layer": k, "reverse": rev, **rec, "grad_h": next(it)}
         if has_c:
@@ -312,7 +312,10 @@ def _jacobian_norms(cell: str, model: RecurrentModel, lt: dict[str, Tensor]) -> 
         fprime = 1 - torch.tanh(a) ** 2 if nl == "tanh" else (a > 0).double()
     chunks, buf = [], [M]
     for t in range(T - 1, 0, -1):  # M_{t-1} from M_t and step t's values
-        col = lambda v: v[:, t][:, None, :]  # noqa: E731  (B, 1, H) column scaling
+
+        def col(v: Tensor, t: int = t) -> Tensor:
+            return v[:, t][:, None, :]  # (B, 1, H): multiplies M's columns
+
         if cell == "rnn":
             M = (M * col(fprime)) @ W
         elif cell in HAS_CELL_STATE:

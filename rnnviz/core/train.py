@@ -14,9 +14,11 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import torch
@@ -130,7 +132,7 @@ class Snapshot:
     trace: Trace | None  # the latest recording of the probe batch
     message: str = ""  # what happened, in words (divergence advice, …)
     chance_loss: float | None = None
-    extras: dict = field(default_factory=dict)
+    extras: Mapping[str, Any] = field(default_factory=dict)  # e.g. the char-LM "sample"
 
 
 # ---------------------------------------------------------------------------- trainer
@@ -236,7 +238,9 @@ class Trainer:
             meta={"step": self.step_count, "device": self.device},
         )
 
-    def snapshot(self, *, state: str, trace: Trace | None, steps_per_s: float) -> Snapshot:
+    def snapshot(
+        self, *, state: str, trace: Trace | None, steps_per_s: float, extras: dict | None = None
+    ) -> Snapshot:
         hist = self.history.view()
         recent = hist.clipped[-100:]
         cfg = self.config
@@ -254,6 +258,7 @@ class Trainer:
             trace=trace,
             message=self.message,
             chance_loss=self.task.chance_loss,
+            extras=MappingProxyType(dict(extras or {})),
             **self.last,
         )
 
@@ -348,7 +353,14 @@ class Probe:
     """Record the probe batch now."""
 
 
-Command = Run | Pause | Step | SetLearningRate | SetClipping | Reset | Probe
+@dataclass(frozen=True)
+class SetTemperature:
+    """Character LM: the sampling temperature of the text shown in snapshots."""
+
+    temperature: float
+
+
+Command = Run | Pause | Step | SetLearningRate | SetClipping | Reset | Probe | SetTemperature
 
 IDLE = "idle"  # yielded when there is nothing to do until the next command
 
@@ -360,6 +372,7 @@ def session(
     snapshot_interval: float = 0.1,
     probe_interval: float = 0.25,
     probe_budget: float = 0.2,
+    sample_interval: float = 2.0,
     clock: Callable[[], float] = time.monotonic,
 ) -> Generator[Snapshot | str | None, Command | None, None]:
     """Drive `trainer`: each `send(command or None)` does at most one training step.
@@ -368,17 +381,41 @@ def session(
     at once after any command), None after a step with nothing to report, and IDLE when
     paused with nothing to do: the caller should then wait for the next command.
     The probe batch is recorded at most every `probe_interval` seconds and, when recording
-    is slow (long sequences), no more than `probe_budget` of the time.
+    is slow (long sequences), no more than `probe_budget` of the time. For the character LM,
+    a 200-character sample at the current temperature rides along in `extras` (refreshed at
+    most every `sample_interval` seconds while the weights change).
     """
     trace = trainer.record()
     probe_cost = 0.0
+    sampling = trainer.task.name == "charlm"
+    extras: dict = {}
+    temperature, sampled_step, last_sample = 1.0, None, -math.inf
     last_snap = last_probe = clock()
     rate_t, rate_steps, rate = clock(), trainer.step_count, 0.0
     pending = 0
-    cmd = yield trainer.snapshot(
-        state="running" if running else "paused", trace=trace, steps_per_s=0.0
-    )
+    force = True
     while True:
+        now = clock()
+        if sampling and (
+            sampled_step is None
+            or (sampled_step != trainer.step_count and now - last_sample >= sample_interval)
+        ):
+            extras = {
+                "sample": trainer.sample_text(200, temperature),
+                "temperature": temperature,
+                "sample_step": trainer.step_count,
+            }
+            sampled_step, last_sample = trainer.step_count, now
+        if force:
+            last_snap = now
+            cmd = yield trainer.snapshot(
+                state="running" if running else "paused",
+                trace=trace,
+                steps_per_s=rate if running else 0.0,
+                extras=extras,
+            )
+        else:
+            cmd = yield None if (running or pending) else IDLE
         force = cmd is not None
         probe_now = False
         if isinstance(cmd, Run):
@@ -393,16 +430,19 @@ def session(
             trainer.set_clipping(cmd.mode, cmd.threshold)
         elif isinstance(cmd, Reset):
             trainer.reset()
-            running, pending, probe_now = False, 0, True
+            running, pending, probe_now, sampled_step = False, 0, True, None
             rate_t, rate_steps, rate = clock(), 0, 0.0
         elif isinstance(cmd, Probe):
             probe_now = True
-        stepped = False
+        elif isinstance(cmd, SetTemperature):
+            if not cmd.temperature > 0:
+                raise ConfigError(f"temperature must be positive, got {cmd.temperature}")
+            temperature, sampled_step = cmd.temperature, None
         if (running or pending) and not trainer.diverged:
-            stepped = trainer.train_step()
+            trainer.train_step()
             pending = max(0, pending - 1)
             if not pending and not running:
-                force = probe_now = True  # a single step shows its result at once
+                force = probe_now = True  # the last of a few single steps shows at once
         if trainer.diverged and (running or pending):
             running, pending, force, probe_now = False, 0, True, True
         now = clock()
@@ -415,15 +455,6 @@ def session(
         if probe_now:
             t0 = clock()
             trace = trainer.record()
-            probe_cost = clock() - t0
             last_probe = clock()
-        if force or due or probe_now:
-            last_snap = now
-            state = "running" if running else "paused"
-            cmd = yield trainer.snapshot(
-                state=state, trace=trace, steps_per_s=rate if running else 0.0
-            )
-        elif stepped or running or pending:
-            cmd = yield None
-        else:
-            cmd = yield IDLE
+            probe_cost = last_probe - t0
+        force = force or due or probe_now

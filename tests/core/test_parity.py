@@ -168,7 +168,7 @@ def test_jacobian_norms_match_autograd(cfg):
     for k, rev in itertools.product(range(cfg.layers), (False, True)[: model.directions]):
         final = 0 if rev else T - 1
 
-        def h_final(p, b, k=k, rev=rev):
+        def h_final(p, b, k=k, rev=rev, final=final):
             pert = {(k, rev): (p[None], torch.zeros(1, T, H) if has_c else None)}
             record = {}
             run_explicit(model.rnn, x[b : b + 1], perturb=pert, record=record)
