@@ -200,7 +200,7 @@ class Trainer:
         else:
             clipped = False
         norm_after = _global_norm(grads) if clipped else norm
-        loss_v = float(loss)
+        loss_v = loss.detach().item()
         if not (math.isfinite(loss_v) and math.isfinite(norm)):
             self._diverge(loss_v, norm)
             return False
