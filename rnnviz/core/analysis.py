@@ -1,0 +1,165 @@
+"""Why gradients vanish or explode: the quantities the gradient laboratory shows.
+
+All functions take numpy arrays from a Trace (or plain numbers) and return numpy arrays, so
+the GUI, the CLI export and notebooks share them.
+
+- `spectrum`: eigenvalues and singular values of each W_hh gate block, and its spectral
+  radius rho. For the linear RNN h_t = W h_{t-1}, ||dh_T/dh_t|| grows or decays like rho^(T-t).
+- `step_factors`: the one-step backward factor along each path and its running product back
+  from T (Pascanu, Mikolov & Bengio 2013, eq. 7: dh_T/dh_t = prod_{s>t} diag(f'(a_s)) W_hh):
+    RNN   ||diag(f'(a_t)) W_hh||_2 for every t;
+    LSTM  the forget gate f_t on the cell path c_{t-1} -> c_t (the constant error carousel),
+          beside the h path's one-step Jacobian norm;
+    GRU   the carry z_t on the direct path h_{t-1} -> h_t.
+- `cliff_*`: Pascanu et al. (2013) section 2.3's one-unit network x_t = w sigma(x_{t-1}) + b,
+  x_0 = 0.5, E = (sigma(x_50) - 0.7)^2: its error surface and gradient descent on it.
+- `suggest_clip_threshold`: Pascanu's heuristic, from half to ten times the average norm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+GATE_BLOCK_NAMES = {
+    "rnn": ("h",),
+    "lstm": ("i", "f", "g", "o"),
+    "peephole-lstm": ("i", "f", "g", "o"),
+    "gru": ("r", "z", "n"),
+    "simple-gru": ("z", "n"),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class BlockSpectrum:
+    block: str  # gate name, or "h" for the Elman RNN
+    eigenvalues: np.ndarray  # (H,) complex
+    singular_values: np.ndarray  # (H,) descending
+    radius: float  # max |eigenvalue|
+
+
+def spectrum(w_hh: np.ndarray, cell: str) -> list[BlockSpectrum]:
+    """Spectra of the H x H gate blocks of one W_hh (G*H, H), in torch's gate order."""
+    names = GATE_BLOCK_NAMES[cell]
+    H = w_hh.shape[1]
+    out = []
+    for k, name in enumerate(names):
+        blk = np.asarray(w_hh[k * H : (k + 1) * H], dtype=np.float64)
+        ev = np.linalg.eigvals(blk)
+        sv = np.linalg.svd(blk, compute_uv=False)
+        out.append(BlockSpectrum(name, ev, sv, float(np.abs(ev).max())))
+    return out
+
+
+def spectral_radii(params, cell: str, keys: list[str]) -> dict[str, float]:
+    """{'l0 f': rho, …} for every layer/direction key ('l0', 'l1_reverse') and gate block."""
+    return {
+        f"{key} {b.block}": b.radius
+        for key in keys
+        for b in spectrum(params[f"weight_hh_{key}"], cell)
+    }
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def rnn_step_jacobian_norms(preact: np.ndarray, w_hh: np.ndarray, nonlinearity: str) -> np.ndarray:
+    """||diag(f'(a_t)) W_hh||_2 for every t of one sequence. preact (T, H) -> (T,)."""
+    fprime = 1 - np.tanh(preact) ** 2 if nonlinearity == "tanh" else (preact > 0).astype(float)
+    J = fprime[:, :, None] * np.asarray(w_hh, dtype=np.float64)[None]  # (T, H, H)
+    return np.linalg.norm(J, ord=2, axis=(1, 2))
+
+
+def running_product_back(factors: np.ndarray) -> np.ndarray:
+    """P_t = prod_{s=t+1}^{T-1} factors_s (P_{T-1} = 1), along axis 0; per unit if 2-D.
+
+    With factors the one-step factors of a path, P_t is how much of a signal at the end
+    reaches back to t along that path (an upper bound for norms, exact for the diagonal
+    LSTM cell path and GRU carry path). Computed in log space so tiny products stay finite.
+    """
+    f = np.abs(np.asarray(factors, dtype=np.float64))
+    with np.errstate(divide="ignore"):
+        logs = np.log(f)
+    shifted = np.concatenate([logs[1:], np.zeros_like(logs[:1])], axis=0)  # factor of s = t+1
+    return np.exp(np.cumsum(shifted[::-1], axis=0)[::-1])
+
+
+# ------------------------------------------------------------------------------ the cliff
+
+CLIFF_T = 50
+CLIFF_X0 = 0.5
+CLIFF_TARGET = 0.7
+
+
+def cliff_error(w, b, T: int = CLIFF_T) -> np.ndarray:
+    """E(w, b) = (sigma(x_T) - 0.7)^2 with x_t = w sigma(x_{t-1}) + b, x_0 = 0.5 (broadcasts)."""
+    w, b = np.broadcast_arrays(np.asarray(w, float), np.asarray(b, float))
+    x = np.full(w.shape, CLIFF_X0)
+    for _ in range(T):
+        x = w * _sigmoid(x) + b
+    return (_sigmoid(x) - CLIFF_TARGET) ** 2
+
+
+def cliff_gradient(w: float, b: float, T: int = CLIFF_T) -> tuple[float, float, float]:
+    """(E, dE/dw, dE/db) by backpropagation through the T steps."""
+    xs = [CLIFF_X0]
+    for _ in range(T):
+        xs.append(w * _sigmoid(xs[-1]) + b)
+    s_T = _sigmoid(xs[-1])
+    E = (s_T - CLIFF_TARGET) ** 2
+    dx = 2 * (s_T - CLIFF_TARGET) * s_T * (1 - s_T)  # dE/dx_T
+    dw = db = 0.0
+    for t in range(T, 0, -1):  # x_t = w sigma(x_{t-1}) + b
+        s_prev = _sigmoid(xs[t - 1])
+        dw += dx * s_prev
+        db += dx
+        dx = dx * w * s_prev * (1 - s_prev)
+    return float(E), float(dw), float(db)
+
+
+@dataclass(frozen=True, eq=False)
+class DescentPath:
+    points: np.ndarray  # (N+1, 2) (w, b) visited
+    errors: np.ndarray  # (N+1,)
+    grad_norms: np.ndarray  # (N,) before clipping
+    clipped: np.ndarray  # (N,) bool
+
+
+def cliff_descent(
+    w0: float, b0: float, lr: float, steps: int, clip_threshold: float | None = None
+) -> DescentPath:
+    """Plain gradient descent on the cliff, optionally with norm clipping (Pascanu alg. 1)."""
+    p = np.array([w0, b0], dtype=float)
+    points, errors, norms, clipped = [p.copy()], [], [], []
+    for _ in range(steps):
+        E, dw, db = cliff_gradient(*p)
+        g = np.array([dw, db])
+        n = float(np.linalg.norm(g))
+        errors.append(E)
+        norms.append(n)
+        c = clip_threshold is not None and n > clip_threshold
+        if c:
+            g *= clip_threshold / n
+        clipped.append(c)
+        p = p - lr * g
+        if not np.all(np.isfinite(p)):
+            break
+        points.append(p.copy())
+    errors.append(cliff_gradient(*points[-1])[0])
+    return DescentPath(np.array(points), np.array(errors), np.array(norms), np.array(clipped))
+
+
+def suggest_clip_threshold(grad_norms: np.ndarray, window: int = 200) -> tuple[float, float, float]:
+    """(suggestion, low, high) from the average of the last `window` unclipped gradient norms.
+
+    Pascanu et al. (2013) found thresholds from half to ten times the average norm over a
+    sufficiently large number of updates to work; we suggest the average itself.
+    """
+    g = np.asarray(grad_norms, dtype=float)[-window:]
+    g = g[np.isfinite(g)]
+    if not len(g):
+        raise ValueError("no finite gradient norms yet: train a few steps first")
+    avg = float(g.mean())
+    return avg, 0.5 * avg, 10.0 * avg
