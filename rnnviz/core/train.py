@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnnviz.core.analysis import spectral_radii
 from rnnviz.core.config import Config, ConfigError
 from rnnviz.core.model import RecurrentModel
 from rnnviz.core.record import record_trace
@@ -61,8 +62,8 @@ def resolve_device(name: str) -> str:
 class _Column:
     """An append-only numpy buffer; `view()` is a read-only view of the rows written so far."""
 
-    def __init__(self, dtype) -> None:
-        self._buf = np.zeros(1024, dtype=dtype)
+    def __init__(self, dtype, shape: tuple[int, ...] = ()) -> None:
+        self._buf = np.zeros((1024, *shape), dtype=dtype)
         self._n = 0
 
     def append(self, value) -> None:
@@ -111,6 +112,46 @@ class _HistoryBuffer:
         return History(**{name: col.view() for name, col in self.cols.items()})
 
 
+@dataclass(frozen=True, eq=False)
+class ProbeHistory:
+    """One row per recording of the probe batch (sequence 0): how the per-timestep gradient
+    and the W_hh spectra evolve over training. Arrays are read-only, N rows."""
+
+    step: np.ndarray  # (N,) training step of each recording
+    grad_norms: Mapping[str, np.ndarray]  # layer key 'l0', 'l1_reverse' -> (N, T) ||dL/dh_t||
+    radii: Mapping[str, np.ndarray]  # 'l0 f' (layer key, gate block) -> (N,) spectral radius
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+
+class _ProbeLog:
+    def __init__(self) -> None:
+        self.cols: dict[str, _Column] | None = None
+
+    def append(self, trace: Trace) -> None:
+        keys = [lt.key for lt in trace.layers]
+        radii = spectral_radii(trace.params, trace.cell, keys)
+        norms = {lt.key: np.linalg.norm(lt.grad_h[0], axis=-1) for lt in trace.layers}
+        if self.cols is None:
+            self.cols = {"step": _Column(np.int64)}
+            self.cols.update({f"g {k}": _Column(np.float64, (trace.T,)) for k in norms})
+            self.cols.update({f"r {k}": _Column(np.float64) for k in radii})
+        self.cols["step"].append(trace.meta["step"])
+        for k, v in norms.items():
+            self.cols[f"g {k}"].append(v)
+        for k, v in radii.items():
+            self.cols[f"r {k}"].append(v)
+
+    def view(self) -> ProbeHistory:
+        views = {k: c.view() for k, c in (self.cols or {}).items()}
+        return ProbeHistory(
+            step=views.get("step", np.zeros(0, np.int64)),
+            grad_norms=MappingProxyType({k[2:]: v for k, v in views.items() if k[0] == "g"}),
+            radii=MappingProxyType({k[2:]: v for k, v in views.items() if k[0] == "r"}),
+        )
+
+
 # ---------------------------------------------------------------------------- snapshot
 
 
@@ -130,6 +171,7 @@ class Snapshot:
     clip_threshold: float
     history: History
     trace: Trace | None  # the latest recording of the probe batch
+    probes: ProbeHistory | None = None  # every recording's gradient norms and W_hh radii
     message: str = ""  # what happened, in words (divergence advice, …)
     chance_loss: float | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)  # e.g. the char-LM "sample"
@@ -161,6 +203,7 @@ class Trainer:
         self.data_gen = torch.Generator().manual_seed(self.config.seed)
         self.optimizer = _make_optimizer(self.config, self.model)
         self.history = _HistoryBuffer()
+        self.probe_log = _ProbeLog()
         self.step_count = 0
         self.diverged = False
         self.message = ""
@@ -229,14 +272,17 @@ class Trainer:
     # -- observing
 
     def record(self, jacobians: bool = True) -> Trace:
+        """Record the probe batch with the current weights, and log it in the probe history."""
         self.model.eval()
-        return record_trace(
+        trace = record_trace(
             self.model,
             self.task,
             self.probe_batch,
             jacobians=jacobians,
             meta={"step": self.step_count, "device": self.device},
         )
+        self.probe_log.append(trace)
+        return trace
 
     def snapshot(
         self, *, state: str, trace: Trace | None, steps_per_s: float, extras: dict | None = None
@@ -256,6 +302,7 @@ class Trainer:
             clip_threshold=cfg.clip_threshold,
             history=hist,
             trace=trace,
+            probes=self.probe_log.view(),
             message=self.message,
             chance_loss=self.task.chance_loss,
             extras=MappingProxyType(dict(extras or {})),
