@@ -8,6 +8,9 @@ import threading
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tiny models: one intra-op thread is faster than two fighting over a loaded 2-core machine,
+# and keeps the suite's timings steady.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)

@@ -205,10 +205,11 @@ def _scan(a: Tensor, b: Tensor, backward: bool) -> Tensor:
     a_np, b_np = a.cpu().numpy(), b.cpu().numpy()
     y = np.empty_like(b_np)
     acc = np.zeros_like(b_np[:, 0])
-    for t in reversed(range(b_np.shape[1])) if backward else range(b_np.shape[1]):
-        np.multiply(a_np[:, t], acc, out=acc)
-        acc += b_np[:, t]
-        y[:, t] = acc
+    with np.errstate(over="ignore", invalid="ignore"):  # as torch: inf/nan propagate silently
+        for t in reversed(range(b_np.shape[1])) if backward else range(b_np.shape[1]):
+            np.multiply(a_np[:, t], acc, out=acc)
+            acc += b_np[:, t]
+            y[:, t] = acc
     return torch.from_numpy(y).to(a.device)
 
 

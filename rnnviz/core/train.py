@@ -132,7 +132,8 @@ class _ProbeLog:
     def append(self, trace: Trace) -> None:
         keys = [lt.key for lt in trace.layers]
         radii = spectral_radii(trace.params, trace.cell, keys)
-        norms = {lt.key: np.linalg.norm(lt.grad_h[0], axis=-1) for lt in trace.layers}
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's huge values
+            norms = {lt.key: np.linalg.norm(lt.grad_h[0], axis=-1) for lt in trace.layers}
         if self.cols is None:
             self.cols = {"step": _Column(np.int64)}
             self.cols.update({f"g {k}": _Column(np.float64, (trace.T,)) for k in norms})
@@ -266,7 +267,7 @@ class Trainer:
         self.message = (
             f"Training diverged at step {self.step_count + 1}: the {what} became "
             f"{loss if what == 'loss' else norm}. The weights are the last finite ones. "
-            "Try a lower learning rate or gradient clipping, then Reset."
+            "Lower the learning rate or turn on gradient clipping, then reset the run."
         )
 
     # -- observing

@@ -1,0 +1,205 @@
+"""The `rnnviz` command, run as a user runs it: a subprocess, its exit status and its output."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+SMALL = ["--hidden", "8", "--seq-len", "12", "--batch", "4", "--device", "cpu"]
+# One intra-op thread: these models are tiny, and a busy machine makes thread barriers slow.
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def rnnviz(*args: str, cwd, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rnnviz", *args],
+        cwd=cwd,
+        env=env or ENV,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, status: int = 2) -> str:
+    """Exit `status`, exactly one non-empty line on stderr and no traceback; the line."""
+    assert result.returncode == status, (result.returncode, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    return lines[0]
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+@pytest.fixture
+def text_files(tmp_path):
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    (tmp_path / "empty.txt").write_bytes(b"")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--cell", "transformer"], "invalid choice"),
+        (["--task", "parity"], "invalid choice"),
+        (["--hidden", "0"], "hidden size must be a whole number from 1 to 4096, got 0"),
+        (["--hidden", "many"], "invalid int value"),
+        (["--lr", "-0.1"], "learning rate must be a positive number"),
+        (["--lr=nan"], "learning rate must be a positive number"),
+        (["--clip-threshold", "0"], "clip threshold"),
+        (["--text", "missing.txt"], "text file not found"),
+        (["--text", "latin1.txt"], "not UTF-8"),
+        (["--text", "empty.txt"], "text file is empty"),
+        (["--text", "empty.txt", "--task", "sine"], "only used by the charlm task"),
+        (["--save", "no/such/dir/ck.pt"], "no directory"),
+        (["--no-such-option"], "unrecognized arguments"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(text_files, args, says):
+    line = assert_one_line_error(rnnviz("train", "--steps", "1", *SMALL, *args, cwd=text_files))
+    assert line.startswith("rnnviz: error: ")
+    assert says in line
+
+
+def test_trace_without_out_is_one_line(tmp_path):
+    line = assert_one_line_error(rnnviz("trace", *SMALL, cwd=tmp_path))
+    assert "--out" in line and "rnnviz trace --help" in line
+
+
+def test_unknown_command_is_one_line(tmp_path):
+    assert "invalid choice" in assert_one_line_error(rnnviz("tarin", cwd=tmp_path))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_one_line(tmp_path):
+    result = rnnviz("trace", "--out", "t.npz", *SMALL, "--device", "cuda", cwd=tmp_path)
+    assert "device 'cuda' is not available" in assert_one_line_error(result)
+    assert not (tmp_path / "t.npz").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland check is Linux's")
+def test_app_without_a_display_is_one_line(tmp_path):
+    env = {k: v for k, v in ENV.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.pop("QT_QPA_PLATFORM", None)
+    assert "no display" in assert_one_line_error(rnnviz(cwd=tmp_path, env=env))
+
+
+def test_help_does_not_import_torch():
+    code = "import sys, rnnviz.cli; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# ---------------------------------------------------------------------------- train
+
+
+def test_train_shows_progress_and_saves_a_checkpoint(tmp_path):
+    result = rnnviz("train", "--steps", "20", *SMALL, "--save", "ck.pt", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    progress = [line for line in lines if line.startswith("step ")]
+    # Not a terminal: one line per tenth of the run, the last at step 20.
+    assert len(progress) == 10 and progress[-1].startswith("step 20/20")
+    for word in ("loss", "grad norm", "clipped", "steps/s", "left"):
+        assert word in progress[0]
+    assert any(line.startswith("trained 20 steps") for line in lines)
+    checkpoint = torch.load(tmp_path / "ck.pt")
+    assert checkpoint["step"] == 20 and checkpoint["config"]["hidden"] == 8
+    assert "head.weight" in checkpoint["model"]
+
+
+def test_diverging_training_exits_1_with_a_message(tmp_path):
+    args = ["--steps", "30", "--optimizer", "sgd", "--lr", "1e8", "--save", "ck.pt"]
+    line = assert_one_line_error(rnnviz("train", *SMALL, *args, cwd=tmp_path), status=1)
+    assert "diverged" in line and "learning rate" in line
+    assert not (tmp_path / "ck.pt").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT is POSIX's Ctrl-C")
+def test_ctrl_c_stops_cleanly_with_status_130(tmp_path):
+    cmd = [sys.executable, "-m", "rnnviz", "train", *SMALL, "--steps", "100000000"]
+    with subprocess.Popen(
+        cmd, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as p:
+        assert p.stdout.readline().startswith("lstm")  # the header: the run has started
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+    result = subprocess.CompletedProcess(cmd, p.returncode, out, err)
+    assert "interrupted" in assert_one_line_error(result, status=130)
+
+
+# ---------------------------------------------------------------------------- trace
+
+
+def load(path) -> dict[str, np.ndarray]:
+    with np.load(path) as z:  # plain numpy: no pickle, no rnnviz
+        return {k: z[k] for k in z.files}
+
+
+def test_trace_writes_the_documented_npz(tmp_path):
+    args = ["--cell", "lstm", "--layers", "2", "--bidirectional", "--probe-batch", "3"]
+    result = rnnviz("trace", "--out", "t.npz", "--steps", "2", *SMALL, *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "t.npz" in result.stdout and "loss" in result.stdout
+    d = load(tmp_path / "t.npz")
+    assert f"{len(d)} arrays" in result.stdout
+    meta = json.loads(str(d["meta"]))
+    assert meta["cell"] == "lstm" and meta["hidden"] == 8 and meta["layers"] == 2
+    assert meta["bidirectional"] is True and meta["task"] == "sine" and meta["seed"] == 0
+    for key in ("nonlinearity", "loss_definition", "version"):
+        assert key in meta
+    B, T, H = 3, 12, 8
+    assert d["x"].shape == (B, T, 1) and d["y"].shape == (B, T, 1)
+    assert d["y_hat"].shape == (B, T, 1) and d["loss_mask"].shape == (B, T)
+    assert d["loss"].shape == ()
+    for k in ("l0", "l0_reverse", "l1", "l1_reverse"):
+        for name in ("h", "c", "grad_h", "grad_c", "gate_i", "gate_f", "gate_g", "gate_o"):
+            assert d[f"{name}_{k}"].shape == (B, T, H), f"{name}_{k}"
+        assert d[f"jacobian_norm_{k}"].shape == (B, T)
+        assert d[f"param.weight_hh_{k}"].shape == (4 * H, H)
+    assert d["param.head.weight"].shape == (1, 2 * H) and d["param.head.bias"].shape == (1,)
+
+
+def log_softmax(a: np.ndarray) -> np.ndarray:
+    a = a - a.max(axis=-1, keepdims=True)
+    return a - np.log(np.exp(a).sum(axis=-1, keepdims=True))
+
+
+def numpy_loss(d: dict[str, np.ndarray], kind: str) -> float:
+    """The loss as tasks.py's docstring defines it, from the NPZ arrays with numpy alone."""
+    y_hat, y, m = d["y_hat"].astype(np.float64), d["y"], d["loss_mask"].astype(np.float64)
+    if kind == "regression":
+        per_step = ((y_hat - y) ** 2).mean(axis=-1)  # (B, T)
+    else:
+        per_step = -np.take_along_axis(log_softmax(y_hat), y[..., None], axis=-1)[..., 0]
+    return float((per_step * m).sum() / m.sum())
+
+
+@pytest.mark.parametrize(
+    ("task", "kind"), [("adding", "regression"), ("sine", "regression"), ("copy", "classification")]
+)
+def test_trace_loss_recomputes_from_the_arrays(tmp_path, task, kind):
+    result = rnnviz("trace", "--out", "t.npz", "--task", task, "--steps", "3", *SMALL, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    d = load(tmp_path / "t.npz")
+    assert json.loads(str(d["meta"]))["loss_definition"].startswith("mean over (b,t) with mask=1")
+    if task != "sine":  # these two score only some steps: the mask matters
+        assert 0 < d["loss_mask"].sum() < d["loss_mask"].size
+    assert float(d["loss"]) == pytest.approx(numpy_loss(d, kind), rel=1e-5)
+
+
+def test_same_seed_same_trace(tmp_path):
+    for out in ("a.npz", "b.npz"):
+        args = ["--out", out, "--seed", "3", "--cell", "gru", "--steps", "5"]
+        assert rnnviz("trace", *args, *SMALL, cwd=tmp_path).returncode == 0
+    a, b = load(tmp_path / "a.npz"), load(tmp_path / "b.npz")
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
