@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -157,6 +157,17 @@ class _ProbeLog:
 
 
 @dataclass(frozen=True, eq=False)
+class RunView:
+    """One of several runs trained side by side (a comparison preset)."""
+
+    label: str
+    step: int
+    diverged: bool
+    history: History
+    trace: Trace
+
+
+@dataclass(frozen=True, eq=False)
 class Snapshot:
     config: Config
     device: str
@@ -176,6 +187,7 @@ class Snapshot:
     message: str = ""  # what happened, in words (divergence advice, …)
     chance_loss: float | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)  # e.g. the char-LM "sample"
+    runs: tuple[RunView, ...] = ()  # every run of a comparison, this one first; else empty
 
 
 # ---------------------------------------------------------------------------- trainer
@@ -286,7 +298,13 @@ class Trainer:
         return trace
 
     def snapshot(
-        self, *, state: str, trace: Trace | None, steps_per_s: float, extras: dict | None = None
+        self,
+        *,
+        state: str,
+        trace: Trace | None,
+        steps_per_s: float,
+        extras: dict | None = None,
+        runs: tuple[RunView, ...] = (),
     ) -> Snapshot:
         hist = self.history.view()
         recent = hist.clipped[-100:]
@@ -307,6 +325,7 @@ class Trainer:
             message=self.message,
             chance_loss=self.task.chance_loss,
             extras=MappingProxyType(dict(extras or {})),
+            runs=runs,
             **self.last,
         )
 
@@ -422,6 +441,8 @@ def session(
     probe_budget: float = 0.2,
     sample_interval: float = 2.0,
     clock: Callable[[], float] = time.monotonic,
+    label: str = "",
+    companions: Sequence[tuple[str, Trainer]] = (),
 ) -> Generator[Snapshot | str | None, Command | None, None]:
     """Drive `trainer`: each `send(command or None)` does at most one training step.
 
@@ -432,8 +453,15 @@ def session(
     is slow (long sequences), no more than `probe_budget` of the time. For the character LM,
     a 200-character sample at the current temperature rides along in `extras` (refreshed at
     most every `sample_interval` seconds while the weights change).
+
+    `companions` are further (label, trainer) runs compared with this one: each step steps
+    every run that has not diverged, each recording records them all, and snapshots list
+    them in `runs`. Run/Pause/Step/Reset act on all; live settings on `trainer` alone.
     """
+    others = [t for _, t in companions]
+    labels = [label, *(lab for lab, _ in companions)]
     trace = trainer.record()
+    other_traces = [t.record() for t in others]
     probe_cost = 0.0
     sampling = trainer.task.name == "charlm"
     extras: dict = {}
@@ -456,11 +484,20 @@ def session(
             sampled_step, last_sample = trainer.step_count, now
         if force:
             last_snap = now
+            runs = ()
+            if others:
+                runs = tuple(
+                    RunView(lab, t.step_count, t.diverged, t.history.view(), tr)
+                    for lab, t, tr in zip(
+                        labels, [trainer, *others], [trace, *other_traces], strict=True
+                    )
+                )
             cmd = yield trainer.snapshot(
                 state="running" if running else "paused",
                 trace=trace,
                 steps_per_s=rate if running else 0.0,
                 extras=extras,
+                runs=runs,
             )
         else:
             cmd = yield None if (running or pending) else IDLE
@@ -477,7 +514,8 @@ def session(
         elif isinstance(cmd, SetClipping):
             trainer.set_clipping(cmd.mode, cmd.threshold)
         elif isinstance(cmd, Reset):
-            trainer.reset()
+            for t in (trainer, *others):
+                t.reset()
             running, pending, probe_now, sampled_step = False, 0, True, None
             rate_t, rate_steps, rate = clock(), 0, 0.0
         elif isinstance(cmd, Probe):
@@ -486,13 +524,17 @@ def session(
             if not cmd.temperature > 0:
                 raise ConfigError(f"temperature must be positive, got {cmd.temperature}")
             temperature, sampled_step = cmd.temperature, None
-        if (running or pending) and not trainer.diverged:
-            trainer.train_step()
+        alive = [t for t in (trainer, *others) if not t.diverged]
+        if (running or pending) and alive:
+            for t in alive:
+                t.train_step()
             pending = max(0, pending - 1)
             if not pending and not running:
                 force = probe_now = True  # the last of a few single steps shows at once
-        if trainer.diverged and (running or pending):
-            running, pending, force, probe_now = False, 0, True, True
+            if any(t.diverged for t in alive):
+                force = probe_now = True  # show a divergence at once
+        if (running or pending) and not any(not t.diverged for t in (trainer, *others)):
+            running, pending = False, 0
         now = clock()
         if now - rate_t >= 0.5:
             rate = (trainer.step_count - rate_steps) / (now - rate_t)
@@ -503,6 +545,7 @@ def session(
         if probe_now:
             t0 = clock()
             trace = trainer.record()
+            other_traces = [t.record() for t in others]
             last_probe = clock()
             probe_cost = last_probe - t0
         force = force or due or probe_now

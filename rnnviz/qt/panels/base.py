@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QToolButton, QWidget
 
 from rnnviz.qt.export import DEFAULT_WIDTH, ExportError, export_widget
 from rnnviz.qt.timeline import TimeCursor
@@ -40,6 +40,25 @@ class Panel(QWidget):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context_menu)
         self.export_width = DEFAULT_WIDTH
+        # The info button: what this panel shows and the lecture's equation for it.
+        self.info_button = QToolButton(self)
+        self.info_button.setText("i")
+        self.info_button.setToolTip(f"What does “{self.title}” show?")
+        self.info_button.setStyleSheet(
+            "QToolButton { font: bold italic 12pt serif; border: 1px solid #888;"
+            " border-radius: 10px; min-width: 18px; min-height: 18px; background: #f4f4f4; }"
+        )
+        self.info_button.clicked.connect(self.show_info)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        b = self.info_button
+        b.adjustSize()
+        b.move(self.width() - b.width() - 4, 4)
+        b.raise_()
+
+    def show_info(self) -> None:
+        QMessageBox.information(self, self.title, self.info or self.title)
 
     # -- data in
 
@@ -79,7 +98,11 @@ class Panel(QWidget):
     def export(self, path: str | Path, width: int | None = None) -> Path:
         """Write this panel as PNG or SVG (by suffix), as drawn on screen."""
         self.refresh(force=True)
-        return export_widget(self, path, width or self.export_width, title=self.title)
+        self.info_button.hide()  # a control, not part of the figure
+        try:
+            return export_widget(self, path, width or self.export_width, title=self.title)
+        finally:
+            self.info_button.show()
 
     def export_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
