@@ -1,0 +1,37 @@
+"""The desktop app: one QApplication, the theme, the main window.
+
+Nothing here imports torch: the window is on screen before the training worker loads it.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from rnnviz.core.config import Config
+from rnnviz.qt import theme
+from rnnviz.qt.main_window import MainWindow
+
+
+def main(argv: list[str] | None = None, config: Config | None = None) -> int:
+    """Open the window (training `config`, default settings if None); returns the exit code.
+
+    `argv` are extra Qt options (e.g. ["-platform", "offscreen"]).
+    """
+    app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
+    app.setApplicationName("rnnviz")
+    app.setOrganizationName("rnnviz")
+    theme.apply()
+    window = MainWindow(config)
+    window.show()
+    code = app.exec()  # returns after the window closed and joined the training worker
+    # Exit promptly: the interpreter's final garbage collections would walk torch's large
+    # object graph (half a second or more); nothing left needs them.
+    gc.freeze()
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

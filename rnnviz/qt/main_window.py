@@ -1,0 +1,620 @@
+"""MainWindow: the settings side bar, the five panels in docks, the transport bar, the status
+bar and the menus, wired to one TrainingRunner.
+
+Data flows one way: runner snapshots go to every panel's `set_snapshot` (cheap: store and
+mark dirty) and to the time cursor; one ~60 Hz timer lets dirty, visible panels redraw,
+spending at most a small time budget per tick so the event loop stays responsive. User
+input goes back as `core.train` commands through the runner.
+
+The window shows itself before torch is imported: training starts from a zero-delay timer
+after the first show, and the worker thread does the import.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, QSettings, QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rnnviz.core.config import Config
+from rnnviz.qt.export import DEFAULT_WIDTH, ExportError
+from rnnviz.qt.panels import PANELS
+from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.runner import TrainingRunner
+from rnnviz.qt.settings import SettingsPanel
+from rnnviz.qt.timeline import TimeCursor
+from rnnviz.qt.transport import TransportBar
+
+if TYPE_CHECKING:
+    from rnnviz.core.train import Snapshot
+
+DEFAULT_SIZE = QSize(1500, 950)
+LAYOUT_VERSION = 1  # bump when dock names or the arrangement change: old layouts are dropped
+# Panels redraw from a ~60 Hz tick (at most once per snapshot each), a few milliseconds of
+# redrawing per tick: the rest waits for the next tick, so input and paints interleave.
+REFRESH_MS = 16
+REFRESH_BUDGET_S = 0.008
+BANNER_STYLE = (
+    "#banner { background: #FDECEA; border: 2px solid #D55E00; border-radius: 4px; }"
+    "#banner QLabel { color: #5F1500; font-size: 13pt; }"
+)
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        config: Config | None = None,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("rnnviz — watch recurrent networks learn")
+        self.store = settings if settings is not None else QSettings("rnnviz", "rnnviz")
+        self.snapshot: Snapshot | None = None
+        self._started = False
+        self._closed = False
+        self._next_panel = 0  # round-robin start of the next refresh tick
+
+        self.cursor = TimeCursor(self)
+        self.runner = TrainingRunner(self)
+        # An unusable config (e.g. a text file that went missing) still opens the window:
+        # the side bar shows why and the runner reports it.
+        self.settings = SettingsPanel(config or Config())
+        self.transport = TransportBar(self.cursor)
+        self.panels: list[Panel] = [cls(self.cursor) for cls in PANELS]
+        self._last_panel: Panel | None = None
+
+        self._build_central()
+        self._build_docks()
+        self._build_status_bar()
+        self._build_actions()
+        self._build_menus()
+        self._route_keys_past_spin_boxes()
+        self._connect()
+
+        self.resize(DEFAULT_SIZE)
+        self._arrange_default()
+        self._layout_restored = self._restore_layout()
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setInterval(REFRESH_MS)
+        self._refresh_timer.timeout.connect(self._refresh_panels)
+        self._refresh_timer.start()
+
+    # ------------------------------------------------------------------ construction
+
+    def _build_central(self) -> None:
+        self.banner = QFrame()
+        self.banner.setObjectName("banner")
+        self.banner.setStyleSheet(BANNER_STYLE)
+        self.banner_text = QLabel()
+        self.banner_text.setWordWrap(True)
+        self.banner_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner_reset = QPushButton("Reset (R)")
+        self.banner_reset.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        row = QHBoxLayout(self.banner)
+        row.addWidget(self.banner_text, 1)
+        row.addWidget(self.banner_reset)
+        self.banner.hide()
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.transport)
+        # The panels (docks) take all the height; the bar below them only what it needs.
+        central.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.setCentralWidget(central)
+
+    def _build_docks(self) -> None:
+        self.setDockNestingEnabled(True)
+        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.settings_dock = QDockWidget("Settings", self)
+        self.settings_dock.setObjectName("settings")
+        self.settings_dock.setWidget(self.settings)
+        self.docks: dict[str, QDockWidget] = {}
+        for panel in self.panels:
+            dock = QDockWidget(panel.title, self)
+            dock.setObjectName(panel.key)
+            dock.setWidget(panel)
+            if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:
+                panel.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click selects it for Ctrl+E
+            self.docks[panel.key] = dock
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status: dict[str, QLabel] = {}
+        for name, tip in (
+            ("state", "running, paused or diverged"),
+            ("step", "training steps since the last reset"),
+            ("loss", "loss of the last training batch"),
+            ("grad", "global gradient norm before clipping"),
+            ("clip", "fraction of the last 100 steps that were clipped"),
+            ("rate", "training steps per second"),
+            ("device", "where the model trains"),
+        ):
+            label = QLabel()
+            label.setObjectName(f"status_{name}")
+            label.setToolTip(tip)
+            bar.addPermanentWidget(label)
+            self.status[name] = label
+        self.status["state"].setText("starting")
+
+    def _build_actions(self) -> None:
+        def action(text: str, key, slot, tip: str = "") -> QAction:
+            a = QAction(text, self)
+            if key:
+                a.setShortcut(QKeySequence(key))
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            a.setToolTip(tip or text)
+            a.triggered.connect(slot)
+            self.addAction(a)  # the shortcut works wherever the focus is in this window
+            return a
+
+        self.train_action = action(
+            "Train / pause", Qt.Key.Key_Space, self.transport.toggle_training
+        )
+        self.step_action = action("Step", Qt.Key.Key_S, self.step)
+        self.reset_action = action("Reset", Qt.Key.Key_R, self.reset)
+        self.new_seed_action = action("New seed", None, self.settings.new_seed)
+        self.prev_action = action(
+            "Previous timestep", Qt.Key.Key_Left, lambda: self.cursor.step(-1)
+        )
+        self.next_action = action("Next timestep", Qt.Key.Key_Right, lambda: self.cursor.step(1))
+        self.first_action = action("First timestep", Qt.Key.Key_Home, lambda: self.cursor.set(0))
+        self.last_action = action(
+            "Last timestep", Qt.Key.Key_End, lambda: self.cursor.set(self.cursor.T - 1)
+        )
+        self.play_action = action("Play / stop timesteps", Qt.Key.Key_P, self.transport.toggle_play)
+        self.export_action = action("Export focused panel…", "Ctrl+E", self.export_focused_panel)
+        self.export_all_action = action(
+            "Export all panels…", "Ctrl+Shift+E", self.export_all_dialog
+        )
+        self.quit_action = action("Quit", "Ctrl+Q", self.close)
+        self.help_action = action("Help", Qt.Key.Key_F1, self.show_help)
+        self.reset_layout_action = action("Reset layout", None, self.reset_layout)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        file.addActions([self.export_action, self.export_all_action])
+        file.addSeparator()
+        file.addAction(self.quit_action)
+        training = bar.addMenu("&Training")
+        training.addActions(
+            [self.train_action, self.step_action, self.reset_action, self.new_seed_action]
+        )
+        time_menu = bar.addMenu("T&ime")
+        time_menu.addActions(
+            [
+                self.prev_action,
+                self.next_action,
+                self.first_action,
+                self.last_action,
+                self.play_action,
+            ]
+        )
+        view = bar.addMenu("&View")
+        view.addAction(self.settings_dock.toggleViewAction())
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        view.addAction(self.reset_layout_action)
+        bar.addMenu("&Help").addAction(self.help_action)
+
+    def _route_keys_past_spin_boxes(self) -> None:
+        """Space, S, R and P mean nothing to a number field: let the shortcuts have them.
+        (Arrows, Home and End stay with a focused number field, which uses them.)"""
+        self._key_router = _ShortcutKeysFirst(
+            {Qt.Key.Key_Space, Qt.Key.Key_S, Qt.Key.Key_R, Qt.Key.Key_P}, self
+        )
+        for box in self.findChildren(QAbstractSpinBox):
+            box.installEventFilter(self._key_router)
+            box.lineEdit().installEventFilter(self._key_router)
+
+    def _connect(self) -> None:
+        self.runner.snapshot.connect(self._on_snapshot)
+        self.runner.error.connect(self._on_error)
+        self.runner.devices.connect(self.settings.set_devices)
+        self.runner.started.connect(self._on_started)
+        self.transport.train_toggled.connect(self._on_train_toggled)
+        self.transport.step_requested.connect(self.step)
+        self.transport.reset_requested.connect(self.reset)
+        self.transport.new_seed_requested.connect(self.settings.new_seed)
+        self.banner_reset.clicked.connect(self.reset)
+        self.settings.learning_rate_changed.connect(self._on_learning_rate)
+        self.settings.clipping_changed.connect(self._on_clipping)
+        self.settings.apply_requested.connect(self.restart)
+        QApplication.instance().focusChanged.connect(self._on_focus_changed)
+
+    # ------------------------------------------------------------------ layout
+
+    def _arrange_default(self) -> None:
+        """Settings on the left; graph top-centre, gates and states below it; training and
+        gradients in a column on the right."""
+        d = self.docks
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.settings_dock)
+        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, d["graph"])
+        self.splitDockWidget(d["graph"], d["training"], Qt.Orientation.Horizontal)
+        self.splitDockWidget(d["graph"], d["gates"], Qt.Orientation.Vertical)
+        self.splitDockWidget(d["gates"], d["states"], Qt.Orientation.Horizontal)
+        self.splitDockWidget(d["training"], d["gradients"], Qt.Orientation.Vertical)
+        for dock in (self.settings_dock, *d.values()):
+            dock.setFloating(False)
+            dock.show()
+
+    def _default_sizes(self) -> None:
+        """Dock sizes of the default layout (they take effect once the window is shown)."""
+        d = self.docks
+        side = 280
+        main = self.width() - side
+        left, right = main * 5 // 8, main * 3 // 8  # graph (and gates | states) get more
+        half = self.height() // 2
+        self.resizeDocks([self.settings_dock], [side], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [d["gates"], d["states"]], [left // 2, left // 2], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks([d["graph"], d["training"]], [left, right], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["graph"], d["gates"]], [half, half], Qt.Orientation.Vertical)
+        self.resizeDocks([d["training"], d["gradients"]], [half, half], Qt.Orientation.Vertical)
+
+    @Slot()
+    def reset_layout(self) -> None:
+        self.resize(DEFAULT_SIZE)
+        self._arrange_default()
+        self._default_sizes()
+
+    def _restore_layout(self) -> bool:
+        """The layout of the last session, if there is one; True if restored."""
+        geometry = self.store.value("window/geometry")
+        state = self.store.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        return state is not None and self.restoreState(state, LAYOUT_VERSION)
+
+    def _save_layout(self) -> None:
+        self.store.setValue("window/geometry", self.saveGeometry())
+        self.store.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        self.store.sync()
+
+    # ------------------------------------------------------------------ running
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        if not self._started:
+            self._started = True
+            if not self._layout_restored:
+                self._default_sizes()
+            if "torch" not in sys.modules:
+                self.statusBar().showMessage("Loading PyTorch…")
+            # after the window is on screen: the worker then imports torch
+            QTimer.singleShot(0, self._start_first_run)
+
+    @Slot()
+    def _start_first_run(self) -> None:
+        if not self._closed and not self.runner.is_alive():
+            self.restart(self.settings.applied_config())
+
+    @Slot(object)
+    def restart(self, config: Config) -> None:
+        """Stop the current run (if any) and start a new model with `config`, paused."""
+        self.banner.hide()
+        self.status["state"].setText("loading")
+        loaded = "torch" in sys.modules
+        self.statusBar().showMessage("Building the model…" if loaded else "Loading PyTorch…")
+        self.runner.start(config)
+
+    def _send(self, make) -> None:
+        """Send `make(train)` to the runner; `train` is imported here, after the worker did."""
+        from rnnviz.core import train
+
+        self.runner.send(make(train))
+
+    @Slot()
+    def step(self) -> None:
+        self._send(lambda train: train.Step(1))
+
+    @Slot()
+    def reset(self) -> None:
+        self._send(lambda train: train.Reset())
+
+    @Slot(bool)
+    def _on_train_toggled(self, running: bool) -> None:
+        if not self.runner.is_alive():  # e.g. the last start failed: nothing to run
+            self.transport.set_training(False)
+            return
+        self._send(lambda train: train.Run() if running else train.Pause())
+
+    @Slot(float)
+    def _on_learning_rate(self, lr: float) -> None:
+        self._send(lambda train: train.SetLearningRate(lr))
+
+    @Slot(str, float)
+    def _on_clipping(self, mode: str, threshold: float) -> None:
+        self._send(lambda train: train.SetClipping(mode, threshold))
+
+    @Slot(object)
+    def _on_started(self, config: Config) -> None:
+        self.settings.set_config(config)
+        self.statusBar().clearMessage()
+
+    @Slot(object)
+    def _on_snapshot(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        for panel in self.panels:
+            panel.set_snapshot(snapshot)
+        if snapshot.trace is not None:
+            self.cursor.set_length(snapshot.trace.T)
+        self.transport.set_trace(snapshot.trace)
+        self.transport.set_training(snapshot.state == "running")
+        self.settings.set_step(snapshot.step)
+        self._show_status(snapshot)
+        if snapshot.state == "diverged":
+            self._show_banner(  # the message says what happened and what to try
+                f"<b>Training diverged.</b> {html.escape(snapshot.message)} "
+                "(<b>R</b> resets; the learning rate and clipping are in the side bar.)",
+                reset=True,
+            )
+        elif not self.banner.isHidden() and not self.banner_reset.isHidden():
+            self.banner.hide()
+
+    @Slot(str)
+    def _on_error(self, message: str) -> None:
+        self.statusBar().clearMessage()
+        self.status["state"].setText("stopped")
+        self.transport.set_training(False)
+        self._show_banner(
+            f"<b>Could not train:</b> {html.escape(message)}<br>"
+            "Change the setting in the side bar and press Apply.",
+            reset=False,
+        )
+
+    def _show_banner(self, text: str, *, reset: bool) -> None:
+        if text != self.banner_text.text():
+            self.banner_text.setText(text)
+            # The main window's layout ignores height-for-width: reserve the wrapped height.
+            width = max(300, self.width() - self.settings_dock.width() - 160)
+            self.banner_text.setMinimumHeight(self.banner_text.heightForWidth(width))
+        self.banner_reset.setVisible(reset)
+        self.banner.show()
+
+    def _show_status(self, s: Snapshot) -> None:
+        st = self.status
+        st["state"].setText(s.state)
+        st["step"].setText(f"step {s.step}")
+        st["loss"].setText(f"loss {s.loss:.4g}")
+        st["grad"].setText(f"‖∇‖ {s.grad_norm:.3g}")
+        st["clip"].setText(f"clipped {100 * s.clip_rate:.0f}%")
+        st["rate"].setText(f"{s.steps_per_s:.0f} steps/s")
+        st["device"].setText(s.device)
+
+    @Slot()
+    def _refresh_panels(self) -> None:
+        """Let dirty, visible panels redraw, round-robin, within a time budget per tick."""
+        deadline = time.perf_counter() + REFRESH_BUDGET_S
+        n = len(self.panels)
+        for i in range(n):
+            k = (self._next_panel + i) % n
+            if self.panels[k].refresh() and time.perf_counter() > deadline:
+                self._next_panel = (k + 1) % n
+                return
+
+    # ------------------------------------------------------------------ export
+
+    @Slot(QWidget, QWidget)
+    def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        panel = _panel_of(new)
+        if panel is not None:
+            self._last_panel = panel
+
+    def focused_panel(self) -> Panel:
+        """The panel holding the keyboard focus, else the last one that did, else the first
+        visible one."""
+        panel = _panel_of(QApplication.focusWidget()) or self._last_panel
+        if panel is not None and panel.isVisible():
+            return panel
+        return next((p for p in self.panels if p.isVisible()), self.panels[0])
+
+    @Slot()
+    def export_focused_panel(self) -> None:
+        self.focused_panel().export_dialog()
+
+    @Slot()
+    def export_all_dialog(self) -> None:
+        options = ExportAllDialog.ask(self, self.store.value("export/folder", str(Path.home())))
+        if options is None:
+            return
+        folder, formats, width = options
+        self.store.setValue("export/folder", str(folder))
+        try:
+            written = self.export_all(folder, formats, width)
+        except (ExportError, OSError) as e:
+            QMessageBox.warning(self, "Export failed", str(e))
+            return
+        self.statusBar().showMessage(f"Wrote {len(written)} images to {folder}", 5000)
+
+    def export_all(
+        self, folder: str | Path, formats=("png",), width: int = DEFAULT_WIDTH
+    ) -> list[Path]:
+        """Write every panel as <folder>/<key>.<format>; returns the paths written."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        return [
+            panel.export(folder / f"{panel.key}.{fmt}", width)
+            for panel in self.panels
+            for fmt in formats
+        ]
+
+    # ------------------------------------------------------------------ help
+
+    @Slot()
+    def show_help(self) -> None:
+        if getattr(self, "help_dialog", None) is None:
+            self.help_dialog = HelpDialog(self)
+        self.help_dialog.show()
+        self.help_dialog.activateWindow()
+
+    def help_html(self) -> str:
+        keys = [
+            self.train_action,
+            self.step_action,
+            self.reset_action,
+            self.prev_action,
+            self.next_action,
+            self.first_action,
+            self.last_action,
+            self.play_action,
+            self.export_action,
+            self.export_all_action,
+            self.help_action,
+            self.quit_action,
+        ]
+        rows = "".join(
+            f"<tr><td><b>{html.escape(a.shortcut().toString(QKeySequence.SequenceFormat.NativeText))}"
+            f"</b></td><td>{html.escape(a.text())}</td></tr>"
+            for a in keys
+        )
+        panels = "".join(
+            f"<h3>{html.escape(p.title)}</h3><p>{html.escape(p.info or 'No description yet.')}</p>"
+            for p in self.panels
+        )
+        return (
+            "<h2>Keyboard</h2><table cellpadding='3'>" + rows + "</table>"
+            "<p>The arrow keys stay with a number field while it has the focus.</p>"
+            "<h2>Panels</h2>"
+            + panels
+            + "<h2>Settings</h2><p>The learning rate and gradient clipping apply at once. Other "
+            "settings need a new model: change them, then press <b>Apply (new model)</b>.</p>"
+        )
+
+    # ------------------------------------------------------------------ closing
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        if not self._closed:
+            self._closed = True
+            self._refresh_timer.stop()
+            self.transport.stop_playing()
+            self.runner.stop()  # join the worker before any widget goes away
+            self._save_layout()
+            QApplication.instance().focusChanged.disconnect(self._on_focus_changed)
+        super().closeEvent(event)
+
+
+class _ShortcutKeysFirst(QObject):
+    """Event filter: the given unmodified keys go to the window's shortcuts, not the widget."""
+
+    def __init__(self, keys: set, parent: QObject) -> None:
+        super().__init__(parent)
+        self.keys = keys
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and event.key() in self.keys
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+        ):
+            event.ignore()
+            return True
+        return False
+
+
+def _panel_of(widget: QWidget | None) -> Panel | None:
+    while widget is not None:
+        if isinstance(widget, Panel):
+            return widget
+        widget = widget.parentWidget()
+    return None
+
+
+class HelpDialog(QDialog):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.setWindowTitle("rnnviz help")
+        self.resize(640, 720)
+        self.text = QTextBrowser()
+        self.text.setHtml(window.help_html())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(buttons)
+
+
+class ExportAllDialog(QDialog):
+    """Folder, format(s) and width for exporting every panel."""
+
+    FORMATS = {"PNG": ("png",), "SVG": ("svg",), "PNG and SVG": ("png", "svg")}
+
+    def __init__(self, parent: QWidget | None, folder: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export all panels")
+        self.folder = QLineEdit(folder)
+        browse = QToolButton(text="…")
+        browse.clicked.connect(self._browse)
+        self.format = QComboBox()
+        self.format.addItems(list(self.FORMATS))
+        self.width = QSpinBox()
+        self.width.setRange(200, 8000)
+        self.width.setValue(DEFAULT_WIDTH)
+        self.width.setSuffix(" px")
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        form = QFormLayout(self)
+        form.addRow("folder", row)
+        form.addRow("format", self.format)
+        form.addRow("PNG width", self.width)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    @Slot()
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, folder: str) -> tuple[Path, tuple[str, ...], int] | None:
+        """Show the dialog; (folder, formats, width), or None if cancelled."""
+        dialog = cls(parent, folder)
+        if dialog.exec() != QDialog.DialogCode.Accepted or not dialog.folder.text().strip():
+            return None
+        return (
+            Path(dialog.folder.text().strip()),
+            cls.FORMATS[dialog.format.currentText()],
+            dialog.width.value(),
+        )

@@ -1,0 +1,402 @@
+"""The main window driven as a user would: keys, side bar, banner, export, layout, closing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from rnnviz.core.config import Config
+from rnnviz.qt.main_window import ExportAllDialog, MainWindow
+from rnnviz.qt.panels import PANELS
+
+SMALL = Config(hidden=8, seq_len=20, batch=8, device="cpu")
+TIMEOUT = 30_000  # ms; generous for a loaded CI machine, never reached when things work
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A QSettings of our own: tests never read or write the user's layout."""
+    return QSettings(str(tmp_path / "rnnviz.ini"), QSettings.Format.IniFormat)
+
+
+def open_window(qtbot, store, config=SMALL, wait_snapshot=True) -> MainWindow:
+    window = MainWindow(config, settings=store)
+    if wait_snapshot:
+        with qtbot.waitSignal(window.runner.snapshot, timeout=TIMEOUT):
+            window.show()
+    else:
+        window.show()
+    window.activateWindow()
+    qtbot.waitActive(window)
+    return window
+
+
+@pytest.fixture
+def window(qtbot, store):
+    w = open_window(qtbot, store)
+    yield w
+    w.close()
+
+
+def press(qtbot, window, key, until, modifier=Qt.KeyboardModifier.NoModifier):
+    """Press `key` on the window and return the first snapshot satisfying `until`."""
+    with qtbot.waitSignal(
+        window.runner.snapshot, timeout=TIMEOUT, check_params_cb=until
+    ) as blocker:
+        qtbot.keyClick(window, key, modifier)
+    return blocker.args[0]
+
+
+def status(window, name) -> str:
+    return window.status[name].text()
+
+
+# ---------------------------------------------------------------------------- training keys
+
+
+def test_space_trains_and_pauses(qtbot, window):
+    assert status(window, "state") == "paused" and status(window, "step") == "step 0"
+    snap = press(qtbot, window, Qt.Key.Key_Space, lambda s: s.state == "running" and s.step > 2)
+    assert window.transport.train_button.text() == "Pause"
+    qtbot.waitUntil(lambda: status(window, "state") == "running")
+    assert status(window, "step") == f"step {snap.step}" or snap.step < window.snapshot.step
+    assert status(window, "loss").startswith("loss ") and status(window, "device") == "cpu"
+    press(qtbot, window, Qt.Key.Key_Space, lambda s: s.state == "paused")
+    assert status(window, "state") == "paused"
+    assert window.transport.train_button.text() == "Train"
+
+
+def test_step_key_takes_exactly_one_step(qtbot, window):
+    assert press(qtbot, window, Qt.Key.Key_S, lambda s: True).step == 1
+    assert press(qtbot, window, Qt.Key.Key_S, lambda s: True).step == 2
+    assert status(window, "step") == "step 2"
+
+
+def test_reset_returns_to_the_same_start(qtbot, window):
+    first = press(qtbot, window, Qt.Key.Key_S, lambda s: True)
+    press(qtbot, window, Qt.Key.Key_Space, lambda s: s.step >= 5)
+    reset = press(qtbot, window, Qt.Key.Key_R, lambda s: s.step == 0)
+    assert reset.state == "paused" and status(window, "step") == "step 0"
+    again = press(qtbot, window, Qt.Key.Key_S, lambda s: True)
+    assert again.step == 1 and again.loss == first.loss  # same weights, same data
+
+
+def test_keys_reach_the_window_while_a_spin_box_has_focus(qtbot, window):
+    box = window.settings.hidden
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus)
+    assert press(qtbot, window, Qt.Key.Key_S, lambda s: True).step == 1
+    press(qtbot, window, Qt.Key.Key_Space, lambda s: s.state == "running")
+    assert box.value() == 8  # nothing was typed into it
+
+
+def test_visible_panels_redraw_and_hidden_ones_wait(qtbot, window, monkeypatch):
+    drawn = {p.key: [] for p in window.panels}
+    for panel in window.panels:
+        redraw = panel.redraw
+        monkeypatch.setattr(panel, "redraw", lambda s, k=panel.key, r=redraw: (
+            drawn[k].append(s), r(s)))  # fmt: skip
+    window.docks["states"].close()
+    snap = press(qtbot, window, Qt.Key.Key_S, lambda s: True)
+    shown = [k for k in drawn if k != "states"]
+    qtbot.waitUntil(lambda: all(drawn[k] and drawn[k][-1] is snap for k in shown))
+    assert drawn["states"] == []
+    window.docks["states"].show()
+    qtbot.waitUntil(lambda: drawn["states"] and drawn["states"][-1] is snap)
+
+
+# ---------------------------------------------------------------------------- side bar
+
+
+def test_learning_rate_applies_live(qtbot, window):
+    with qtbot.waitSignal(
+        window.runner.snapshot, timeout=TIMEOUT, check_params_cb=lambda s: s.lr == 0.05
+    ) as blocker:
+        window.settings.lr.setValue(0.05)
+    assert blocker.args[0].step == 0  # the same model: no restart
+    assert not window.settings.apply_button.isEnabled()
+
+
+def test_clipping_applies_live(qtbot, window):
+    window.settings.clip_threshold.setValue(0.5)
+    with qtbot.waitSignal(
+        window.runner.snapshot, timeout=TIMEOUT, check_params_cb=lambda s: s.clip == "norm"
+    ) as blocker:
+        window.settings.clip.setCurrentIndex(window.settings.clip.findData("norm"))
+    assert blocker.args[0].clip_threshold == 0.5
+    snap = press(qtbot, window, Qt.Key.Key_S, lambda s: True)
+    assert snap.history.grad_norm_clipped[-1] <= 0.5 + 1e-6
+
+
+def test_a_bad_value_is_refused_with_the_reason(qtbot, window):
+    settings = window.settings
+    settings.lr.setValue(0.0)
+    assert "learning rate must be a positive number" in settings.message.text()
+    assert settings.message.isVisible() and not settings.apply_button.isEnabled()
+    settings.task.setCurrentIndex(settings.task.findData("copy"))
+    settings.seq_len.setValue(3)
+    assert "the copy task needs a sequence length of at least 4" in settings.message.text()
+    assert not settings.apply_button.isEnabled()
+    snap = press(qtbot, window, Qt.Key.Key_S, lambda s: True)
+    assert snap.lr == SMALL.lr and snap.config.task == "sine" and snap.config.seq_len == 20
+    assert window.runner.config == SMALL
+    settings.lr.setValue(0.02)  # fixing the live value applies it, the rest still waits
+    settings.seq_len.setValue(30)
+    assert not settings.message.isVisible() and settings.apply_button.isEnabled()
+    assert press(qtbot, window, Qt.Key.Key_S, lambda s: True).lr == 0.02
+
+
+def test_apply_builds_a_new_model_after_confirmation(qtbot, window, monkeypatch):
+    answers = []
+
+    def question(*args, **kwargs):
+        answers.append(args[2])
+        return answers_to_give.pop(0)
+
+    answers_to_give = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
+    monkeypatch.setattr(QMessageBox, "question", question)
+    press(qtbot, window, Qt.Key.Key_S, lambda s: True)
+    window.settings.hidden.setValue(12)
+    assert window.settings.pending.text() == "Needs a new model: hidden"
+    with qtbot.assertNotEmitted(window.runner.started, wait=200):
+        window.settings.apply_button.click()  # cancelled: the model keeps training
+    assert window.runner.config.hidden == 8 and "1 steps" in answers[0]
+    with qtbot.waitSignal(
+        window.runner.snapshot, timeout=TIMEOUT, check_params_cb=lambda s: s.config.hidden == 12
+    ) as blocker:
+        window.settings.apply_button.click()
+    assert blocker.args[0].step == 0 and len(answers) == 2
+    assert not window.settings.apply_button.isEnabled()
+    assert window.settings.applied_config().hidden == 12
+
+
+def test_new_seed_starts_a_new_model(qtbot, window):
+    with qtbot.waitSignal(
+        window.runner.snapshot, timeout=TIMEOUT, check_params_cb=lambda s: s.config.seed == 1
+    ):
+        window.transport.seed_button.click()  # at step 0: nothing to confirm
+    assert window.settings.seed.value() == 1
+
+
+def test_devices_offer_only_what_exists(qtbot, window):
+    torch = pytest.importorskip("torch")
+    offered = [window.settings.device.itemData(i) for i in range(window.settings.device.count())]
+    assert offered[0] == "auto" and "cpu" in offered
+    assert ("cuda" in offered) == torch.cuda.is_available()
+
+
+# ---------------------------------------------------------------------------- problems
+
+
+def test_divergence_shows_a_banner_and_reset_recovers(qtbot, store):
+    window = open_window(qtbot, store, SMALL.replace(optimizer="sgd", lr=1e6))
+    try:
+        snap = press(qtbot, window, Qt.Key.Key_Space, lambda s: s.state == "diverged")
+        assert window.banner.isVisible()
+        assert snap.message and snap.message in window.banner_text.text()
+        assert "learning rate" in window.banner_text.text()
+        assert status(window, "state") == "diverged"
+        assert window.transport.train_button.text() == "Train"
+        reset = press(qtbot, window, Qt.Key.Key_R, lambda s: s.step == 0)
+        assert reset.state == "paused" and not window.banner.isVisible()
+    finally:
+        window.close()
+
+
+def test_a_start_error_is_shown_not_raised(qtbot, store, tmp_path):
+    missing = tmp_path / "missing.txt"
+    window = MainWindow(
+        Config(task="charlm", text=str(missing), hidden=8, device="cpu"), settings=store
+    )
+    try:
+        with qtbot.waitSignal(window.runner.error, timeout=TIMEOUT):
+            window.show()
+        assert window.banner.isVisible() and "text file not found" in window.banner_text.text()
+        assert status(window, "state") == "stopped"
+        qtbot.keyClick(window, Qt.Key.Key_S)  # nothing runs: ignored
+        qtbot.keyClick(window, Qt.Key.Key_Space)
+        assert window.transport.train_button.text() == "Train"
+    finally:
+        window.close()
+
+
+# ---------------------------------------------------------------------------- time
+
+
+def test_cursor_keys_move_the_time_cursor(qtbot, window):
+    cursor, readout = window.cursor, window.transport.readout
+    assert cursor.T == 20 and readout.text().startswith("t = 0 / 19   input: ")
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    assert cursor.t == 1 and readout.text().startswith("t = 1 / 19   input: ")
+    assert window.transport.slider.value() == 1
+    qtbot.keyClick(window, Qt.Key.Key_End)
+    assert cursor.t == 19 and readout.text().startswith("t = 19 / 19")
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    assert cursor.t == 18
+    qtbot.keyClick(window, Qt.Key.Key_Home)
+    assert cursor.t == 0
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    assert cursor.t == 0
+
+
+# ---------------------------------------------------------------------------- export, help
+
+
+def assert_png_drawn(path):
+    image = QImage(str(path))
+    assert not image.isNull(), path
+    w, h = image.width(), image.height()
+    colours = {image.pixel(x * w // 40, y * h // 40) for x in range(40) for y in range(40)}
+    assert len(colours) > 5, f"{path} looks blank"
+
+
+def test_ctrl_e_exports_the_focused_panel(qtbot, window, monkeypatch, tmp_path):
+    asked = []
+    target = tmp_path / "out.png"
+
+    def save_name(parent, caption, default, filters):
+        asked.append(default)
+        return str(target), filters
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_name)
+    press(qtbot, window, Qt.Key.Key_S, lambda s: True)
+    panel = window.panels[2]
+    panel.setFocus()
+    qtbot.waitUntil(lambda: window.focused_panel() is panel)
+    qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert asked == [f"{panel.key}.png"]
+    assert_png_drawn(target)
+
+
+def test_export_all_panels_writes_png_and_svg(qtbot, window, monkeypatch, tmp_path):
+    folder = tmp_path / "slides"
+    monkeypatch.setattr(
+        ExportAllDialog, "ask", classmethod(lambda cls, parent, f: (folder, ("png", "svg"), 800))
+    )
+    press(qtbot, window, Qt.Key.Key_S, lambda s: True)
+    window.docks["gates"].hide()  # hidden panels export too
+    window.export_all_action.trigger()
+    for cls in PANELS:
+        png = folder / f"{cls.key}.png"
+        assert_png_drawn(png)
+        assert QImage(str(png)).width() == 800
+        root = ET.parse(folder / f"{cls.key}.svg").getroot()
+        assert root.tag.endswith("svg")
+    assert "Wrote 10 images" in window.statusBar().currentMessage()
+
+
+def test_f1_shows_help_with_shortcuts_and_panels(qtbot, window):
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    qtbot.waitUntil(
+        lambda: getattr(window, "help_dialog", None) is not None and window.help_dialog.isVisible()
+    )
+    text = window.help_dialog.text.toPlainText()
+    for cls in PANELS:
+        assert cls.title in text
+    for key in ("Space", "Step", "Reset", "F1", "Ctrl+E"):
+        assert key in text
+    window.help_dialog.close()
+
+
+# ---------------------------------------------------------------------------- layout, closing
+
+
+def test_default_layout_shows_every_panel(qtbot, window):
+    assert window.width() >= 1400 and window.height() >= 900
+    for key, dock in window.docks.items():
+        assert dock.objectName() == key and dock.isVisible() and not dock.isFloating()
+        assert dock.width() > 250 and dock.height() > 250, key
+    graph, gates = window.docks["graph"].geometry(), window.docks["gates"].geometry()
+    assert graph.bottom() < gates.top()  # graph above the middle row
+
+
+def test_layout_is_remembered_and_reset(qtbot, store):
+    first = open_window(qtbot, store, wait_snapshot=False)
+    first.docks["gates"].close()
+    first.close()
+    second = open_window(qtbot, store, wait_snapshot=False)
+    try:
+        assert not second.docks["gates"].isVisible() and second.docks["graph"].isVisible()
+        second.reset_layout_action.trigger()
+        assert second.docks["gates"].isVisible()
+    finally:
+        second.close()
+
+
+def test_closing_mid_training_joins_the_worker(qtbot, store):
+    window = open_window(qtbot, store)
+    press(qtbot, window, Qt.Key.Key_Space, lambda s: s.step > 2)
+    t0 = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - t0 < 1.0
+    assert not window.runner.is_alive()
+    assert "rnnviz-training" not in [t.name for t in threading.enumerate()]
+    window.close()  # a second close is harmless
+
+
+def test_import_does_not_load_torch():
+    code = "import rnnviz.app, sys; print('torch' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+# Runs the real entry point, closing the window mid-training once a few steps are done.
+APP_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    import rnnviz.app
+    from rnnviz.core.config import Config
+    from rnnviz.qt.main_window import MainWindow
+
+    def hook():  # runs once the event loop does, i.e. after the window showed
+        window = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
+        print("torch at show:", "torch" in sys.modules, flush=True)
+        print("status:", window.statusBar().currentMessage(), flush=True)
+        def on_snapshot(s):
+            if s.step == 0 and s.state == "paused":
+                window.transport.toggle_training()
+            elif s.step >= 3 and window.isVisible():
+                print("closed at", time.time(), flush=True)
+                window.close()
+        window.runner.snapshot.connect(on_snapshot)
+
+    app = QApplication(sys.argv)
+    QTimer.singleShot(0, hook)
+    sys.exit(rnnviz.app.main(config=Config(hidden=8, seq_len=20, batch=8, device="cpu")))
+""")
+# The offscreen platform (tests only) says this about every window; real platforms do not.
+OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints()"
+
+
+def test_the_app_exits_quickly_and_quietly_when_closed_mid_training(tmp_path):
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "HOME": str(tmp_path),
+    }  # the app's QSettings go to tmp_path
+    proc = subprocess.run(
+        [sys.executable, "-c", APP_SCRIPT], capture_output=True, text=True, timeout=120, env=env
+    )
+    ended = time.time()
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[:2] == ["torch at show: False", "status: Loading PyTorch…"]
+    closed_at = float(lines[-1].split()[-1])
+    assert ended - closed_at < 1.0
+    stderr = [line for line in proc.stderr.splitlines() if line != OFFSCREEN_NOISE]
+    assert stderr == []
+    assert list(tmp_path.rglob("rnnviz.conf"))  # the layout was saved on the way out
