@@ -242,3 +242,25 @@ def train_preset(
     if progress is not None:
         progress(total, total)
     return trainers, traces
+
+
+def preset_snapshot(preset: Preset, trainers: Sequence, traces: Sequence):
+    """The Snapshot the app would show after `train_preset`: the first run in detail and, for
+    comparisons, every run in `runs`. Char-LM presets carry a text sample in `extras`."""
+    from rnnviz.core.train import RunView
+
+    main = trainers[0]
+    runs = ()
+    if preset.compares:
+        runs = tuple(
+            RunView(r.label, t.step_count, t.diverged, t.history.view(), tr)
+            for r, t, tr in zip(preset.runs, trainers, traces, strict=True)
+        )
+    extras = {}
+    if main.task.name == "charlm":
+        extras = {
+            "sample": main.sample_text(300, 0.8),
+            "temperature": 0.8,
+            "sample_step": main.step_count,
+        }
+    return main.snapshot(state="paused", trace=traces[0], steps_per_s=0.0, extras=extras, runs=runs)
