@@ -22,12 +22,12 @@ File format (one file per preset, the file stem is its key):
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
+import tomllib
 
 from rnnviz.core.config import Config, ConfigError
 

@@ -358,4 +358,4 @@ def _jacobian_norms(cell: str, model: RecurrentModel, lt: dict[str, Tensor]) -> 
     if buf:
         chunks.append(torch.linalg.matrix_norm(torch.stack(buf, 1), ord=2))
     norms = torch.cat(chunks, 1).flip(1)  # (B, T) in processing order, t = 0 … T-1
-    return _order(norms, rev).float()
+    return _order(norms, rev)  # float64: products of many small factors underflow float32

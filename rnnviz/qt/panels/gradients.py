@@ -34,6 +34,11 @@ def positive_or_nan(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(v) & (v > 0), v, np.nan)
 
 
+def coloured(text: str, colour: str) -> str:
+    """Rich text in a colour: titles that double as legends."""
+    return f'<span style="color:{colour}">{text}</span>'
+
+
 def sci(v: float) -> str:
     """A number for a rich-text label: 0.0314 or 3.1×10⁻⁵ (HTML superscript)."""
     if not np.isfinite(v):
@@ -42,6 +47,36 @@ def sci(v: float) -> str:
         return f"{v:.3g}"
     mantissa, exponent = f"{v:.2e}".split("e")
     return f"{mantissa}×10<sup>{int(exponent)}</sup>"
+
+
+class LogAxis(pg.AxisItem):
+    """A log axis whose labels stay legible. Across decades it labels 1, 2 and 5 × 10^k only
+    (pyqtgraph labels every minor tick, and 0.1, 0.09, 0.08 … print over one another); within
+    less than a decade, where pyqtgraph may label nothing, it ticks round values (2.1, 2.2)."""
+
+    def __init__(self, orientation: str = "left", **kwargs) -> None:
+        super().__init__(orientation, **kwargs)
+        # Room for "5·10⁻⁵" from the start: the axis widens to its labels only after a first
+        # paint, too late for an export, which would drop the labels that do not fit.
+        self.textWidth = round(4.5 * theme.FONT_PT)
+        self.setStyle(tickTextWidth=self.textWidth)
+        self.enableAutoSIPrefix(False)  # labels carry their own exponent
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 (pyqtgraph API)
+        if not 0 < maxVal - minVal < 1:
+            return super().logTickValues(minVal, maxVal, size, stdTicks)
+        lo, hi = 10.0**minVal, 10.0**maxVal
+        step = 10.0 ** np.floor(np.log10((hi - lo) / 4))
+        step *= next(m for m in (1, 2, 5, 10) if (hi - lo) / (m * step) <= 6)
+        values = np.arange(np.ceil(lo / step), np.floor(hi / step) + 1) * step
+        return [(None, np.log10(values[values > 0]).tolist())]
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
+        if self.range[1] - self.range[0] < 1:
+            return [f"{v:.3g}" for v in 10.0 ** np.asarray(values, dtype=float)]
+        strings = super().logTickStrings(values, scale, spacing)
+        keep = [round(10 ** (v % 1)) in (1, 2, 5, 10) for v in values]
+        return [s if k else "" for k, s in zip(keep, strings, strict=True)]
 
 
 class GradientNormsPanel(Panel):
@@ -67,9 +102,11 @@ class GradientNormsPanel(Panel):
 
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
-        self.grad_plot = self.view.addPlot(row=0, col=0)
-        self.jacobian_plot = self.view.addPlot(row=0, col=1)
-        self.history_plot = self.view.addPlot(row=1, col=0, colspan=2)
+        self.grad_plot = self.view.addPlot(row=0, col=0, axisItems={"left": LogAxis("left")})
+        self.jacobian_plot = self.view.addPlot(row=0, col=1, axisItems={"left": LogAxis("left")})
+        self.history_plot = self.view.addPlot(
+            row=1, col=0, colspan=2, axisItems={"left": LogAxis("left")}
+        )
         self.grad_plot.setTitle("‖∂L/∂h<sub>t</sub>‖ (sequence 0)")
         self.jacobian_plot.setTitle("‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ (spectral norm)")
         self.cursor_lines = []
@@ -82,9 +119,7 @@ class GradientNormsPanel(Panel):
             plot.addItem(line, ignoreBounds=True)
             self.cursor_lines.append(line)
         self.grad_curve = self.grad_plot.plot(pen=theme.pen(theme.BLUE), connect="finite")
-        self.jacobian_curve = self.jacobian_plot.plot(
-            pen=theme.pen(theme.GREEN), connect="finite"
-        )
+        self.jacobian_curve = self.jacobian_plot.plot(pen=theme.pen(theme.GREEN), connect="finite")
 
         hp = self.history_plot
         hp.setLogMode(y=True)
@@ -93,17 +128,24 @@ class GradientNormsPanel(Panel):
         hp.showGrid(x=True, y=True, alpha=0.25)
         hp.setLabel("bottom", "training step")
         hp.setLabel("left", "‖g‖")
-        hp.addLegend(offset=(-10, 10), labelTextSize=f"{theme.FONT_PT}pt")
-        self.norm_curve = hp.plot(pen=theme.pen(theme.BLUE), name="before clipping")
-        self.clipped_curve = hp.plot(pen=theme.pen(theme.ORANGE), name="after clipping")
+        # Dense, jagged curves: Qt strokes a wide antialiased zigzag path ~100x slower.
+        self.norm_curve = hp.plot(pen=theme.pen(theme.BLUE), antialias=False)
+        self.clipped_curve = hp.plot(pen=theme.pen(theme.ORANGE), antialias=False)
+        self.norm_curve.setZValue(1)  # on top: where nothing was clipped the two coincide
         self.clip_markers = hp.plot(
-            pen=None, symbol="t", symbolSize=7, symbolPen=None,
-            symbolBrush=theme.VERMILION, name="clipped step",
+            pen=None,
+            symbol="t",
+            symbolSize=6,
+            symbolPen=None,
+            symbolBrush=theme.VERMILION,
         )
+        self.clip_markers.setZValue(2)
         # Drawn in the plot's log10 coordinates: an InfiniteLine is not log-transformed.
         self.threshold_line = pg.InfiniteLine(
-            angle=0, pen=theme.pen(theme.THRESHOLD, 1.5, Qt.PenStyle.DashLine),
-            label="clip threshold", labelOpts={"position": 0.05, "color": theme.THRESHOLD},
+            angle=0,
+            pen=theme.pen(theme.THRESHOLD, 1.5, Qt.PenStyle.DashLine),
+            label="clip threshold",
+            labelOpts={"position": 0.1, "color": theme.THRESHOLD},
         )
         hp.addItem(self.threshold_line, ignoreBounds=True)
 
@@ -117,6 +159,7 @@ class GradientNormsPanel(Panel):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover_label)
         self._grad = self._jac = np.zeros(0)
+        self._ratio_text = ""
 
     # -- drawing
 
@@ -135,17 +178,29 @@ class GradientNormsPanel(Panel):
     def _draw_trace(self) -> None:
         trace = self.snapshot.trace if self.snapshot is not None else None
         index = self.layer_combo.currentIndex()
+        self._ratio_text = ""
         if trace is None or index < 0:
             self._grad = self._jac = np.zeros(0)
         else:
             lt = trace.layers[index]
             self._grad = np.linalg.norm(lt.grad_h[0].astype(np.float64), axis=-1)  # (T,)
             self._jac = np.asarray(lt.jacobian_norm[0], dtype=np.float64)  # (T,)
+            # The far end is where the direction starts: t = 0 forward, T-1 reverse.
+            first, last = ("T−1", "0") if lt.reverse else ("0", "T−1")
+            far, near = (self._grad[-1], self._grad[0]) if lt.reverse else self._grad[[0, -1]]
+            ratio = far / near if near > 0 else np.nan
+            self._ratio_text = (
+                f"‖∂L/∂h<sub>{first}</sub>‖ / ‖∂L/∂h<sub>{last}</sub>‖ = <b>{sci(ratio)}</b>"
+            )
         t = np.arange(len(self._grad))
         self.grad_curve.setData(t, positive_or_nan(self._grad))
         self.jacobian_curve.setData(t, positive_or_nan(self._jac))
-        if trace is not None and not np.isfinite(self._jac).any():
-            self.jacobian_plot.setTitle("‖∂h<sub>T</sub>/∂h<sub>t</sub>‖: not recorded")
+        recorded = not len(self._jac) or np.isfinite(self._jac).any()
+        self.jacobian_plot.setTitle(
+            "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ (spectral norm)"
+            if recorded
+            else "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖: not recorded"
+        )
         self.show_time(self.cursor.t)
 
     def _draw_history(self, snapshot: Snapshot) -> None:
@@ -154,17 +209,23 @@ class GradientNormsPanel(Panel):
         self.clipped_curve.setData(h.step, positive_or_nan(h.grad_norm_clipped))
         self.clip_markers.setData(h.step[h.clipped], positive_or_nan(h.grad_norm[h.clipped]))
         self.clipped_curve.setVisible(snapshot.clip != "none")
+        self.threshold_line.setVisible(snapshot.clip == "norm")
         fraction = f"clipped {h.clipped.mean():.0%} of steps" if len(h) else "no steps yet"
+        if snapshot.clip == "none":  # markers may remain from before clipping was switched off
+            earlier = f" (earlier: {fraction})" if h.clipped.any() else ""
+            self.history_plot.setTitle(f"Global gradient norm ‖g‖ per step — no clipping{earlier}")
+            return
         if snapshot.clip == "norm":
             self.threshold_line.setValue(np.log10(snapshot.clip_threshold))
             self.threshold_line.label.setFormat(f"clip threshold {snapshot.clip_threshold:g}")
             rule = f"clip by norm at {snapshot.clip_threshold:g}"
-        elif snapshot.clip == "value":
-            rule = f"clip by value: each element to ±{snapshot.clip_threshold:g} (per-element)"
         else:
-            rule = "no clipping"
-        self.threshold_line.setVisible(snapshot.clip == "norm")
-        self.history_plot.setTitle(f"Global gradient norm per step — {rule}; {fraction}")
+            rule = f"clip by value at ±{snapshot.clip_threshold:g} (per-element)"
+        # The title is the legend: a legend box would hide the latest steps.
+        self.history_plot.setTitle(
+            f"‖g‖ {coloured('before', theme.BLUE)} / {coloured('after clipping', theme.ORANGE)}"
+            f", {coloured('▼ clipped step', theme.VERMILION)} — {rule}; {fraction}"
+        )
 
     def show_time(self, t: int) -> None:
         for line in self.cursor_lines:
@@ -174,16 +235,10 @@ class GradientNormsPanel(Panel):
             self.readout.setText("no recording yet")
             return
         t = min(t, T - 1)
-        g0, g_last = self._grad[0], self._grad[-1]
-        if self._drawn_trace is not None and self._drawn_trace.layers[
-            max(self.layer_combo.currentIndex(), 0)
-        ].reverse:  # a reverse direction runs from T-1 down to 0: its far end is T-1
-            g0, g_last = g_last, g0
-        ratio = g0 / g_last if g_last > 0 else np.nan
         self.readout.setText(
             f"<b>t = {t}</b>: ‖∂L/∂h<sub>t</sub>‖ = {sci(self._grad[t])}, "
             f"‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ = {sci(self._jac[t])} &nbsp;|&nbsp; "
-            f"first/last step ‖∂L/∂h‖ ratio = <b>{sci(ratio)}</b>"
+            + self._ratio_text
         )
 
     # -- interaction
@@ -205,7 +260,7 @@ class GradientNormsPanel(Panel):
             h = self.snapshot.history
             if len(h):
                 x = hp.vb.mapSceneToView(pos).x()
-                i = int(np.clip(np.searchsorted(h.step, x), 0, len(h) - 1))
+                i = int(np.clip(np.searchsorted(h.step, x - 0.5), 0, len(h) - 1))  # nearest
                 self.hover_label.setText(
                     f"step {h.step[i]}:  ‖g‖ = {h.grad_norm[i]:.4g} before clipping, "
                     f"{h.grad_norm_clipped[i]:.4g} after" + ("  (clipped)" if h.clipped[i] else "")

@@ -1,21 +1,294 @@
-"""Cell and hidden states (placeholder until the real panel lands)."""
+"""Cell and hidden states over time, and the path of the hidden state projected on its PCs.
+
+Left: c_t (LSTMs only) and h_t of a few units of one layer and direction for probe sequence 0,
+by default the k most active (largest mean |h_t| over t). Right: the hidden-state path
+h_0 … h_{T-1} projected on its first two principal components, coloured by time:
+
+    X = H - mean_t H,   XᵀX = V S² Vᵀ,   P = X V[:, :2]   (T, 2)
+
+where H is the (T, H) matrix of hidden states and the share of variance of PC k is
+S_k² / Σ S².
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout
+import re
+from typing import TYPE_CHECKING
 
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.timeline import TimeCursor
+
+if TYPE_CHECKING:
+    from rnnviz.core.trace import LayerTrace
+    from rnnviz.core.train import Snapshot
+
+# Series colours legible on white (the palette's yellow is not); later cycles are dashed.
+UNIT_COLOURS = tuple(c for c in theme.SERIES if c != theme.YELLOW)
+UNIT_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine)
+LEGEND_COLUMNS = 6
+LONG_SEQUENCE = 250  # above this many timesteps the unit curves are drawn as hairlines
+
+
+def top_units(h: np.ndarray, k: int) -> np.ndarray:
+    """The k units of h (T, H) with the largest mean |h_t|, most active first."""
+    activity = np.abs(h).mean(axis=0)  # (H,)
+    return np.argsort(-activity, kind="stable")[:k]
+
+
+def parse_units(text: str, n_units: int) -> list[int]:
+    """'3, 7 10-12' -> [3, 7, 10, 11, 12]; ValueError with a message for a person."""
+    units: list[int] = []
+    for token in re.split(r"[,\s]+", text.strip()):
+        if not token:
+            continue
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", token)
+        if m is None:
+            raise ValueError(f"not a unit number or range: {token!r}")
+        lo, hi = int(m[1]), int(m[2] or m[1])
+        if hi < lo or hi >= n_units:
+            raise ValueError(f"units run from 0 to {n_units - 1}; got {token}")
+        units.extend(u for u in range(lo, hi + 1) if u not in units)
+    return units
+
+
+def pca_path(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Project h (T, H) on its first two principal components: points (T, 2), variance
+    shares (2,). Each component's sign makes its largest loading positive, so the picture
+    does not flip between recordings."""
+    h = h.astype(np.float64)
+    x = h - h.mean(axis=0)  # (T, H)
+    # V and S² from the (H, H) Gram matrix XᵀX = V S² Vᵀ: one small eigenproblem, cheaper
+    # than the SVD of the (T, H) matrix when T >> H.
+    s2, v = np.linalg.eigh(x.T @ x)  # ascending
+    s2, v = np.clip(s2[::-1], 0.0, None), v[:, ::-1]
+    k = min(2, len(s2))
+    v = v[:, :k] * np.sign(v[np.abs(v[:, :k]).argmax(axis=0), np.arange(k)])
+    points, share = np.zeros((len(h), 2)), np.zeros(2)
+    points[:, :k] = x @ v  # (T, k)
+    if s2.sum() > 0:
+        share[:k] = s2[:k] / s2.sum()
+    return points, share
 
 
 class StateTrajectoriesPanel(Panel):
     title = "Cell and hidden states"
     key = "states"
-    info = ""
+    info = (
+        "Left: the cell state c_t (LSTMs) and hidden state h_t = o_t ⊙ tanh(c_t) of selected "
+        "units over time for probe sequence 0; by default the k units with the largest mean "
+        "|h_t|. Right: the path h_0 … h_{T-1} projected on its first two principal components "
+        "(PCA of the centred T×H matrix of hidden states), coloured from dark (t = 0) to "
+        "light (t = T-1); the large marker is h_t at the time cursor."
+    )
 
-    def __init__(self, cursor, parent=None) -> None:
+    def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
-        self.label = QLabel("Cell and hidden states")
-        QVBoxLayout(self).addWidget(self.label)
+        self.layer_combo = QComboBox()
+        self.layer_combo.setToolTip("Layer and direction whose states are shown")
+        self.k_spin = QSpinBox()
+        self.k_spin.setRange(1, 32)
+        self.k_spin.setValue(6)
+        self.k_spin.setToolTip("Show the k units with the largest mean |h_t|")
+        self.units_edit = QLineEdit()
+        self.units_edit.setPlaceholderText("units, e.g. 0, 5, 9-12 (empty: top k)")
+        self.units_edit.setClearButtonEnabled(True)
+        self.message = QLabel()
+        self.message.setStyleSheet(f"color: {theme.VERMILION}")
+        self.hover_label = QLabel("Hover a curve or point for exact values")
+        for signal in (
+            self.layer_combo.currentIndexChanged,
+            self.k_spin.valueChanged,
+            self.units_edit.editingFinished,
+        ):
+            signal.connect(self._draw_trace)
 
-    def redraw(self, snapshot) -> None:
-        self.label.setText(f"Cell and hidden states — step {snapshot.step}")
+        self.view = pg.GraphicsLayoutWidget()
+        self.adopt_plot(self.view)
+        self.legend = pg.LegendItem(labelTextSize=f"{theme.FONT_PT - 1}pt", colCount=6)
+        self.legend.setMinimumWidth(0)  # a long legend must not push the PCA plot away
+        self.view.addItem(self.legend, row=0, col=0)
+        self.c_plot = self.view.addPlot(row=1, col=0)
+        self.h_plot = self.view.addPlot(row=2, col=0)
+        self.pca_plot = self.view.addPlot(row=0, col=1, rowspan=3)
+        self.view.ci.layout.setColumnStretchFactor(0, 3)
+        self.view.ci.layout.setColumnStretchFactor(1, 2)
+        self.c_plot.setTitle("cell state c<sub>t</sub>")
+        self.h_plot.setTitle("hidden state h<sub>t</sub>")
+        self.h_plot.setLabel("bottom", "timestep t")
+        self.c_plot.setXLink(self.h_plot)
+        self.cursor_lines = []
+        for plot in (self.c_plot, self.h_plot):
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            line = pg.InfiniteLine(angle=90, movable=True, pen=theme.pen(theme.CURSOR, 1.5))
+            line.sigDragged.connect(self._line_dragged)
+            plot.addItem(line, ignoreBounds=True)
+            self.cursor_lines.append(line)
+        self.h_curves: list[pg.PlotDataItem] = []
+        self.c_curves: list[pg.PlotDataItem] = []
+
+        pp = self.pca_plot
+        pp.setTitle("hidden-state path (PCA)")
+        pp.showGrid(x=True, y=True, alpha=0.25)
+        pp.vb.setDefaultPadding(0.08)  # room for the t labels at the path's ends
+        for side in ("left", "bottom"):
+            pp.getAxis(side).enableAutoSIPrefix(False)  # "(x0.001)" would follow the label
+        self.pca_line = pp.plot(pen=theme.pen("#9a9a9a", 1.0))
+        self.pca_points_item = pg.ScatterPlotItem(size=6, pen=None)
+        pp.addItem(self.pca_points_item)
+        self.pca_marker = pg.ScatterPlotItem(
+            size=18, brush=pg.mkBrush(theme.CURSOR), pen=pg.mkPen("k", width=1.5)
+        )
+        pp.addItem(self.pca_marker)
+        fill = pg.mkBrush(255, 255, 255, 200)
+        self.start_label = pg.TextItem("t = 0", color="k", anchor=(0.5, 1.2), fill=fill)
+        self.end_label = pg.TextItem("", color="k", anchor=(0.5, 1.2), fill=fill)
+        for item in (self.start_label, self.end_label):
+            pp.addItem(item, ignoreBounds=True)
+        self.view.scene().sigMouseMoved.connect(self._hover)
+
+        controls = QHBoxLayout()
+        for label, widget in (("Layer:", self.layer_combo), ("Top k:", self.k_spin)):
+            controls.addWidget(QLabel(label))
+            controls.addWidget(widget)
+        controls.addWidget(self.units_edit, 1)
+        controls.addWidget(self.message)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.hover_label)
+
+        self.units = np.zeros(0, dtype=int)  # the units drawn, in curve order
+        self.pca_points = np.zeros((0, 2))  # (T, 2) projection of h[0]
+        self.pca_share = np.zeros(2)
+        self._lt: LayerTrace | None = None
+        self._brushes: list = []  # one per t, cached while T stays the same
+
+    # -- drawing
+
+    def redraw(self, snapshot: Snapshot) -> None:
+        if snapshot.trace is self._drawn_trace:
+            return
+        self._drawn_trace = snapshot.trace
+        names = [] if snapshot.trace is None else [lt.name for lt in snapshot.trace.layers]
+        if names != [self.layer_combo.itemText(i) for i in range(self.layer_combo.count())]:
+            self.layer_combo.blockSignals(True)
+            self.layer_combo.clear()
+            self.layer_combo.addItems(names)
+            self.layer_combo.blockSignals(False)
+        self._draw_trace()
+
+    def _draw_trace(self) -> None:
+        trace = self.snapshot.trace if self.snapshot is not None else None
+        index = self.layer_combo.currentIndex()
+        if trace is None or index < 0:
+            return
+        lt = self._lt = trace.layers[index]
+        h = lt.h[0]  # (T, H)
+        T = len(h)
+        self.units = self._choose_units(h)
+        has_c = lt.c is not None
+        if has_c != self.c_plot.isVisible():  # a hidden plot would keep its row: take it out
+            if has_c:
+                self.view.addItem(self.c_plot, row=1, col=0)
+            else:
+                self.view.removeItem(self.c_plot)
+            self.c_plot.setVisible(has_c)
+        self._set_curves(self.h_curves, self.h_plot, h)
+        self._set_curves(self.c_curves, self.c_plot, lt.c[0] if has_c else None)
+        self.legend.clear()
+        self.legend.setColumnCount(min(len(self.units), LEGEND_COLUMNS))
+        rows = -(-len(self.units) // LEGEND_COLUMNS)
+        self.view.ci.layout.setRowMaximumHeight(0, (rows + 1) * 1.6 * theme.FONT_PT)
+        for unit, curve in zip(self.units, self.h_curves, strict=True):
+            self.legend.addItem(curve, f"unit {unit}")
+
+        self.pca_points, self.pca_share = pca_path(h)
+        if len(self._brushes) != T:
+            colours = theme.cmap(theme.SEQUENTIAL).mapToQColor(np.linspace(0, 1, T))
+            self._brushes = [pg.mkBrush(c) for c in colours]
+        px, py = self.pca_points[:, 0], self.pca_points[:, 1]
+        self.pca_line.setData(px, py)
+        self.pca_points_item.setData(px, py, brush=self._brushes)
+        self.start_label.setPos(px[0], py[0])
+        self.end_label.setPos(px[-1], py[-1])
+        self.end_label.setText(f"t = {T - 1}")
+        self.pca_plot.setLabel("bottom", f"PC1 ({self.pca_share[0]:.0%} var)")
+        self.pca_plot.setLabel("left", f"PC2 ({self.pca_share[1]:.0%} var)")
+        self.show_time(self.cursor.t)
+
+    def _choose_units(self, h: np.ndarray) -> np.ndarray:
+        H = h.shape[1]
+        self.message.clear()
+        try:
+            chosen = parse_units(self.units_edit.text(), H)
+        except ValueError as e:
+            self.message.setText(f"{e}; showing top {self.k_spin.value()}")
+            chosen = []
+        return np.asarray(chosen, dtype=int) if chosen else top_units(h, self.k_spin.value())
+
+    def _set_curves(self, curves: list, plot: pg.PlotItem, values: np.ndarray | None) -> None:
+        """One curve per chosen unit of values (T, H); items are reused, never re-created
+        while the number of units stays the same."""
+        n = len(self.units) if values is not None else 0
+        while len(curves) > n:
+            plot.removeItem(curves.pop())
+        while len(curves) < n:
+            curves.append(plot.plot())
+        T = 0 if values is None else len(values)
+        # Qt strokes long jagged antialiased paths slowly when wide (T = 1000: ~20x): hairlines
+        width = theme.LINE_WIDTH if T <= LONG_SEQUENCE else 1.0
+        for i, (unit, curve) in enumerate(zip(self.units, curves, strict=False)):
+            colour = UNIT_COLOURS[i % len(UNIT_COLOURS)]
+            style = UNIT_STYLES[(i // len(UNIT_COLOURS)) % len(UNIT_STYLES)]
+            curve.setData(np.arange(T), values[:, unit], pen=theme.pen(colour, width, style))
+
+    def show_time(self, t: int) -> None:
+        for line in self.cursor_lines:
+            line.setValue(t)
+        if len(self.pca_points):
+            x, y = self.pca_points[min(t, len(self.pca_points) - 1)]
+            self.pca_marker.setData([x], [y])
+
+    # -- interaction
+
+    def _line_dragged(self, line: pg.InfiniteLine) -> None:
+        self.cursor.set(round(line.value()))
+
+    def _hover(self, pos) -> None:
+        lt = self._lt
+        if lt is None:
+            return
+        for plot, name, values in (
+            (self.h_plot, "h", lt.h[0]),
+            (self.c_plot, "c", None if lt.c is None else lt.c[0]),
+        ):
+            if values is not None and plot.isVisible() and plot.sceneBoundingRect().contains(pos):
+                p = plot.vb.mapSceneToView(pos)
+                t = int(np.clip(round(p.x()), 0, len(values) - 1))
+                row = values[t, self.units]  # (k,)
+                unit = self.units[int(np.abs(row - p.y()).argmin())]
+                self.hover_label.setText(f"unit {unit}, t = {t}:  {name} = {values[t, unit]:.4f}")
+                return
+        if self.pca_plot.sceneBoundingRect().contains(pos) and len(self.pca_points):
+            # nearest point in screen distance, so both axes count alike whatever their scales
+            vb = self.pca_plot.vb
+            view, box, p = vb.viewRect(), vb.sceneBoundingRect(), vb.mapSceneToView(pos)
+            dx = (self.pca_points[:, 0] - p.x()) * box.width() / max(view.width(), 1e-12)
+            dy = (self.pca_points[:, 1] - p.y()) * box.height() / max(view.height(), 1e-12)
+            t = int(np.hypot(dx, dy).argmin())
+            x, y = self.pca_points[t]
+            self.hover_label.setText(f"t = {t}:  PC1 = {x:.4f}, PC2 = {y:.4f}")

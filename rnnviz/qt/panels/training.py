@@ -1,21 +1,312 @@
-"""Training (placeholder until the real panel lands)."""
+"""Training: the loss over steps against the chance level, and what the model predicts now.
+
+The loss curve is every training step's batch loss (log axis by default), with its running
+mean and, dashed, the loss of the best constant predictor. Beside it, for probe sequence 0:
+    sine    prediction ŷ_t against the target y_t = x_{t+1}
+    adding  the running output ŷ_t, the two marked values and their sum (the target, scored
+            at t = T-1), and prediction against target for every probe sequence
+    copy    input, target and predicted symbols across t (scored steps green if right, red
+            if wrong)
+    charlm  a text sampled from the model at an adjustable temperature, and the probe text
+            with the predicted next character at every t
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout
+import html
+from typing import TYPE_CHECKING
 
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.gradients import LogAxis, coloured
+from rnnviz.qt.timeline import TimeCursor
+
+if TYPE_CHECKING:
+    from rnnviz.core.trace import Trace
+    from rnnviz.core.train import Snapshot
+
+NO_SAMPLE = "(sample appears after training starts)"
+CURSOR_STYLE = "background-color:#fde6b0"  # the column at the time cursor in the symbol rows
+UNSCORED = "#8c8c8c"  # predictions at steps the loss ignores
+
+
+def running_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last `window` values at each index (fewer at the start)."""
+    c = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
+    n = np.arange(1, len(values) + 1)
+    lo = np.maximum(n - window, 0)
+    return (c[n] - c[lo]) / (n - lo)
+
+
+def symbol_rows(trace: Trace) -> list[tuple[str, list[str], list[str]]]:
+    """(row name, symbol per t, colour per t) for probe sequence 0 of a classification task."""
+    vocab_in, vocab_out = trace.meta["input_vocab"], trace.meta["output_vocab"]
+    x, y = trace.x_raw[0], trace.y[0]  # (T,) ids
+    pred = trace.y_hat[0].argmax(axis=-1)  # (T,)
+    scored = trace.loss_mask[0] > 0
+    right = np.where(scored & (pred == y), theme.GREEN, theme.VERMILION)
+    shown = np.where(scored, right, UNSCORED)
+
+    def glyphs(vocab, ids):  # one character per column keeps the rows aligned
+        return [s if len(s) == 1 else "·" for s in (vocab[int(i)] for i in ids)]
+
+    next_name = "next" if trace.meta["task"] == "charlm" else "target"
+    return [
+        ("input", glyphs(vocab_in, x), ["black"] * len(x)),
+        (next_name, glyphs(vocab_out, y), ["black"] * len(x)),
+        ("predicted", glyphs(vocab_out, pred), shown.tolist()),
+    ]
 
 
 class TrainingPanel(Panel):
     title = "Training"
     key = "training"
-    info = ""
+    info = (
+        "The training loss of each step's batch against the chance level (the loss of the "
+        "best constant predictor: MSE of predicting the mean, or the cross-entropy of the "
+        "class frequencies), and the model's predictions for probe sequence 0."
+    )
+    temperature_changed = Signal(float)
 
-    def __init__(self, cursor, parent=None) -> None:
+    def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
-        self.label = QLabel("Training")
-        QVBoxLayout(self).addWidget(self.label)
+        self.log_check = QCheckBox("log loss axis")
+        self.log_check.setChecked(True)
+        self.log_check.toggled.connect(self._set_log)
+        self.temperature_spin = QDoubleSpinBox()
+        self.temperature_spin.setRange(0.05, 5.0)
+        self.temperature_spin.setSingleStep(0.1)
+        self.temperature_spin.setValue(1.0)
+        self.temperature_spin.setToolTip("Sampling temperature: p ∝ exp(logits / T)")
+        self.temperature_spin.valueChanged.connect(self.temperature_changed)
+        self.temperature_label = QLabel("Sampling temperature:")
+        self.hover_label = QLabel("Hover a curve for exact values")
 
-    def redraw(self, snapshot) -> None:
-        self.label.setText(f"Training — step {snapshot.step}")
+        self.view = pg.GraphicsLayoutWidget()
+        self.adopt_plot(self.view)
+        lp = self.loss_plot = self.view.addPlot(
+            row=0, col=0, rowspan=2, axisItems={"left": LogAxis("left")}
+        )
+        lp.setLogMode(y=True)
+        lp.setDownsampling(auto=True, mode="peak")
+        lp.setClipToView(True)
+        lp.showGrid(x=True, y=True, alpha=0.25)
+        lp.setLabel("bottom", "training step")
+        # Dense, jagged curve: Qt strokes a wide antialiased zigzag path ~100x slower.
+        self.loss_curve = lp.plot(pen=theme.pen(theme.SKY, 1.0), antialias=False)
+        self.mean_curve = lp.plot(pen=theme.pen(theme.BLUE))
+        # In the plot's (log10, when log is on) coordinates: an InfiniteLine is not transformed.
+        self.chance_line = pg.InfiniteLine(
+            angle=0,
+            pen=theme.pen(theme.BLACK, 1.5, Qt.PenStyle.DashLine),
+            label="chance (constant predictor)",
+            labelOpts={"position": 0.3, "color": theme.BLACK, "anchors": [(0.5, 1), (0.5, 1)]},
+        )
+        lp.addItem(self.chance_line, ignoreBounds=True)
+        self.chance_loss: float | None = None
+
+        self.pred_plot = pg.PlotItem()
+        self.pred_plot.showGrid(x=True, y=True, alpha=0.25)
+        self.pred_plot.setLabel("bottom", "timestep t")
+        self.target_curve = self.pred_plot.plot(
+            pen=theme.pen(theme.BLACK, style=Qt.PenStyle.DashLine)
+        )
+        self.pred_curve = self.pred_plot.plot(pen=theme.pen(theme.BLUE))
+        self.marked = self.pred_plot.plot(
+            pen=None, symbol="o", symbolSize=10, symbolBrush=theme.ORANGE, symbolPen="k"
+        )
+        self.cursor_line = pg.InfiniteLine(angle=90, movable=True, pen=theme.pen(theme.CURSOR, 1.5))
+        self.cursor_line.sigDragged.connect(self._line_dragged)
+        self.pred_plot.addItem(self.cursor_line, ignoreBounds=True)
+        self.scatter_plot = pg.PlotItem(title="prediction vs target (scored steps)")
+        self.scatter_plot.showGrid(x=True, y=True, alpha=0.25)
+        self.scatter_plot.setLabel("bottom", "target y")
+        self.scatter_plot.setLabel("left", "prediction ŷ")
+        self.diagonal = self.scatter_plot.plot(pen=theme.pen("#9a9a9a", 1.0))
+        self.scatter = pg.ScatterPlotItem(
+            size=11,
+            brush=pg.mkBrush(theme.BLUE),
+            pen="k",
+            hoverable=True,
+            tip="y = {x:.4f}\nŷ = {y:.4f}".format,
+        )
+        self.scatter_plot.addItem(self.scatter)
+        self.view.scene().sigMouseMoved.connect(self._hover)
+
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        mono.setPointSize(theme.FONT_PT + 2)
+        self.sample_box = QPlainTextEdit(NO_SAMPLE)
+        self.sample_box.setReadOnly(True)
+        self.sample_box.setFont(mono)
+        self.sample_title = QLabel("Sampled text")
+        self.rows_label = QLabel()
+        self.rows_label.setFont(mono)
+        self.rows_label.setTextFormat(Qt.TextFormat.RichText)
+        self.rows_scroll = QScrollArea()
+        self.rows_scroll.setWidget(self.rows_label)
+        self.rows_scroll.setWidgetResizable(True)
+        self.rows_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.rows_scroll.setFixedHeight(
+            5 * self.rows_label.fontMetrics().lineSpacing()
+            + self.rows_scroll.horizontalScrollBar().sizeHint().height()
+        )
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.log_check)
+        controls.addStretch(1)
+        controls.addWidget(self.temperature_label)
+        controls.addWidget(self.temperature_spin)
+        self.sample_group = QWidget()
+        sample_layout = QVBoxLayout(self.sample_group)
+        sample_layout.setContentsMargins(0, 0, 0, 0)
+        sample_layout.addWidget(self.sample_title)
+        sample_layout.addWidget(self.sample_box)
+        top = QHBoxLayout()
+        top.addWidget(self.view, 3)
+        top.addWidget(self.sample_group, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addLayout(top, 1)
+        layout.addWidget(self.rows_scroll)
+        layout.addWidget(self.hover_label)
+        self.task: str | None = None
+        self._rows: list[tuple[str, list[str], list[str]]] = []
+        self._arrange(None)
+
+    # -- drawing
+
+    def redraw(self, snapshot: Snapshot) -> None:
+        h = snapshot.history
+        loss = np.where(h.loss > 0, h.loss, np.nan)  # a log axis cannot show 0
+        self.loss_curve.setData(h.step, loss)
+        self.mean_curve.setData(h.step, running_mean(h.loss, max(10, len(h) // 50)))
+        self.chance_loss = snapshot.chance_loss
+        self.chance_line.setVisible(snapshot.chance_loss is not None)
+        self._set_log(self.log_check.isChecked())
+        last = f"step {snapshot.step}: loss {snapshot.loss:.4g}" if len(h) else "no steps yet"
+        self.loss_plot.setTitle(  # the title is the legend
+            f"{coloured('loss per step', theme.SKY)}, {coloured('running mean', theme.BLUE)}"
+            f" — {last}"
+        )
+        sample = snapshot.extras.get("sample")
+        if self.sample_box.toPlainText() != (sample or NO_SAMPLE):  # keep the reader's place
+            self.sample_box.setPlainText(sample or NO_SAMPLE)
+        if sample and "temperature" in snapshot.extras:
+            self.sample_title.setText(
+                f"Sampled text (temperature {snapshot.extras['temperature']:g}, "
+                f"step {snapshot.extras.get('sample_step', snapshot.step)})"
+            )
+        trace = snapshot.trace
+        if trace is not self._drawn_trace:
+            self._drawn_trace = trace
+            self._draw_trace(trace)
+
+    def _set_log(self, on: bool) -> None:
+        if self.loss_plot.getAxis("left").logMode != on:
+            self.loss_plot.setLogMode(y=on)
+        if self.chance_loss is not None:
+            self.chance_line.setValue(np.log10(self.chance_loss) if on else self.chance_loss)
+
+    def _arrange(self, task: str | None) -> None:
+        """Lay out the views the task needs: plots for regression, symbol rows otherwise."""
+        self.task = task
+        # Regression losses fall through decades; cross-entropies from ln V by a factor of a
+        # few, where a log axis would have no labelled tick.
+        self.log_check.setChecked(task in ("sine", "adding"))
+        for plot in (self.pred_plot, self.scatter_plot):
+            if plot.scene() is not None:
+                self.view.removeItem(plot)
+        if task in ("sine", "adding"):
+            self.view.addItem(self.pred_plot, row=0, col=1, rowspan=1 if task == "adding" else 2)
+        if task == "adding":
+            self.view.addItem(self.scatter_plot, row=1, col=1)
+        self.marked.setVisible(task == "adding")
+        self.rows_scroll.setVisible(task in ("copy", "charlm"))
+        for w in (self.sample_group, self.temperature_label, self.temperature_spin):
+            w.setVisible(task == "charlm")
+
+    def _draw_trace(self, trace: Trace | None) -> None:
+        task = None if trace is None else trace.meta["task"]
+        if task != self.task:
+            self._arrange(task)
+        self._rows = []
+        if trace is None:
+            return
+        if task in ("sine", "adding"):
+            t = np.arange(trace.T)
+            self.pred_curve.setData(t, trace.y_hat[0, :, 0])
+            self.target_curve.setData(t, trace.y[0, :, 0])
+            if task == "adding":
+                self.pred_plot.setTitle(
+                    f"{coloured('output ŷ<sub>t</sub>', theme.BLUE)}, "
+                    f"{coloured('● marked', theme.ORANGE)}, target: their sum (dashed)"
+                )
+                marks = np.flatnonzero(trace.x_raw[0, :, 1] > 0)
+                self.marked.setData(marks, trace.x_raw[0, marks, 0])
+                scored = trace.loss_mask > 0  # (B, T)
+                ys, ps = trace.y[..., 0][scored], trace.y_hat[..., 0][scored]
+                self.scatter.setData(ys, ps)
+                lo, hi = min(ys.min(), ps.min()), max(ys.max(), ps.max())
+                self.diagonal.setData([lo, hi], [lo, hi])
+            else:
+                self.pred_plot.setTitle(
+                    f"{coloured('prediction ŷ<sub>t</sub>', theme.BLUE)} vs "
+                    "target y<sub>t</sub> = x<sub>t+1</sub> (dashed)"
+                )
+        else:
+            self._rows = symbol_rows(trace)
+        self.show_time(self.cursor.t)
+
+    def show_time(self, t: int) -> None:
+        self.cursor_line.setValue(t)
+        if self._rows:
+            self._show_rows(t)
+
+    def _show_rows(self, t: int) -> None:
+        width = max(len(name) for name, _, _ in self._rows) + 2
+        lines = []
+        for name, symbols, colours in self._rows:
+            cells = [
+                f'<span style="color:{c};{CURSOR_STYLE if i == t else ""}">{html.escape(s)}</span>'
+                for i, (s, c) in enumerate(zip(symbols, colours, strict=True))
+            ]
+            lines.append(html.escape(name.ljust(width)) + "".join(cells))
+        colours = self._rows[-1][2]
+        right, scored = colours.count(theme.GREEN), len(colours) - colours.count(UNSCORED)
+        header = f"t = {t}; scored steps right: {right}/{scored}"
+        self.rows_label.setText(f"<pre>{html.escape(header)}\n" + "\n".join(lines) + "</pre>")
+        x = self.rows_label.fontMetrics().horizontalAdvance("M" * (width + t))
+        self.rows_scroll.ensureVisible(x, 0, 60, 0)
+
+    # -- interaction
+
+    def _line_dragged(self, line: pg.InfiniteLine) -> None:
+        self.cursor.set(round(line.value()))
+
+    def _hover(self, pos) -> None:
+        lp, snap = self.loss_plot, self.snapshot
+        if snap is not None and len(snap.history) and lp.sceneBoundingRect().contains(pos):
+            h, x = snap.history, lp.vb.mapSceneToView(pos).x()
+            i = int(np.clip(np.searchsorted(h.step, x - 0.5), 0, len(h) - 1))  # nearest step
+            self.hover_label.setText(f"step {h.step[i]}:  loss = {h.loss[i]:.5g}")
+        elif self.pred_plot.scene() and self.pred_plot.sceneBoundingRect().contains(pos):
+            y, y_hat = self.target_curve.yData, self.pred_curve.yData
+            if y is not None and len(y):
+                x = self.pred_plot.vb.mapSceneToView(pos).x()
+                t = int(np.clip(round(x), 0, len(y) - 1))
+                self.hover_label.setText(f"t = {t}:  ŷ = {y_hat[t]:.4f},  y = {y[t]:.4f}")

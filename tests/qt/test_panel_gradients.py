@@ -1,0 +1,156 @@
+"""Gradient norms panel: the curves hold the trace's numbers, log axes survive zeros and NaN,
+clipping is drawn where it happened, and the panel exports."""
+
+from __future__ import annotations
+
+import dataclasses
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtGui import QImage
+
+from rnnviz.qt import theme
+from rnnviz.qt.panels.gradients import GradientNormsPanel, LogAxis, positive_or_nan
+from rnnviz.qt.timeline import TimeCursor
+
+
+@pytest.fixture
+def show(qtbot):
+    """show(snapshot) -> a laid-out GradientNormsPanel drawing `snapshot`."""
+    theme.apply()
+
+    def make(snapshot):
+        cursor = TimeCursor()
+        panel = GradientNormsPanel(cursor)
+        qtbot.addWidget(panel)
+        panel.resize(900, 500)
+        panel.show()
+        if snapshot.trace is not None:
+            cursor.set_length(snapshot.trace.T)
+        panel.set_snapshot(snapshot)
+        panel.refresh(force=True)
+        return panel
+
+    return make
+
+
+def test_curves_are_the_trace_norms_on_log_axes(make_snapshot, show):
+    snap = make_snapshot(cell="lstm", task="adding", seq_len=30)
+    panel = show(snap)
+    lt = snap.trace.layer(0)
+    np.testing.assert_allclose(
+        panel.grad_curve.yData, np.linalg.norm(lt.grad_h[0], axis=-1), rtol=1e-5
+    )
+    np.testing.assert_allclose(panel.jacobian_curve.yData, lt.jacobian_norm[0], rtol=1e-6)
+    np.testing.assert_array_equal(panel.grad_curve.xData, np.arange(30))
+    for plot in (panel.grad_plot, panel.jacobian_plot, panel.history_plot):
+        assert plot.getAxis("left").logMode
+
+
+def test_readout_follows_the_cursor_and_states_the_vanishing_ratio(make_snapshot, show):
+    snap = make_snapshot(cell="rnn", task="sine", seq_len=25)
+    panel = show(snap)
+    g = np.linalg.norm(snap.trace.layer(0).grad_h[0].astype(np.float64), axis=-1)
+    panel.cursor.set(7)
+    assert all(line.value() == 7 for line in panel.cursor_lines)
+    text = panel.readout.text()
+    assert "t = 7" in text
+    ratio = g[0] / g[-1]
+    mantissa = f"{ratio:.2e}".split("e")[0] if not 1e-3 <= ratio < 1e4 else f"{ratio:.3g}"
+    assert mantissa in text
+
+
+def test_reverse_direction_shows_its_own_gradients(make_snapshot, show):
+    snap = make_snapshot(cell="gru", task="sine", seq_len=15, bidirectional=True)
+    panel = show(snap)
+    assert panel.layer_combo.count() == 2
+    panel.layer_combo.setCurrentIndex(1)
+    lt = snap.trace.layer(0, reverse=True)
+    np.testing.assert_allclose(
+        panel.grad_curve.yData, np.linalg.norm(lt.grad_h[0], axis=-1), rtol=1e-5
+    )
+    assert "∂L/∂h<sub>T−1</sub>‖ / ‖∂L/∂h<sub>0</sub>" in panel.readout.text()
+
+
+def test_zeros_and_nan_become_gaps(make_snapshot, show):
+    np.testing.assert_array_equal(
+        positive_or_nan(np.array([0.0, 2.0, np.nan, -1.0, np.inf])),
+        [np.nan, 2.0, np.nan, np.nan, np.nan],
+    )
+    snap = make_snapshot(cell="rnn", task="sine", seq_len=10)
+    lt = snap.trace.layers[0]
+    grad_h = np.array(lt.grad_h)
+    grad_h[0, :3] = 0.0
+    lt = dataclasses.replace(
+        lt, grad_h=grad_h, jacobian_norm=np.full(lt.jacobian_norm.shape, np.nan)
+    )
+    snap = dataclasses.replace(snap, trace=dataclasses.replace(snap.trace, layers=(lt,)))
+    panel = show(snap)
+    assert np.isnan(panel.grad_curve.yData[:3]).all()
+    assert np.isfinite(panel.grad_curve.yData[3:]).all()
+    assert "not recorded" in panel.jacobian_plot.titleLabel.text
+
+
+def test_norm_clipping_draws_threshold_and_every_clipped_step(make_snapshot, show):
+    snap = make_snapshot(steps=6, task="sine", clip="norm", clip_threshold=1e-3)
+    panel = show(snap)
+    h = snap.history
+    assert h.clipped.all()
+    np.testing.assert_array_equal(panel.clip_markers.xData, h.step)
+    np.testing.assert_allclose(panel.clip_markers.yData, h.grad_norm)
+    np.testing.assert_allclose(panel.norm_curve.yData, h.grad_norm)
+    np.testing.assert_allclose(panel.clipped_curve.yData, h.grad_norm_clipped)
+    assert panel.threshold_line.isVisible()
+    assert 10 ** panel.threshold_line.value() == pytest.approx(1e-3)  # log10 coordinates
+    assert "clipped 100% of steps" in panel.history_plot.titleLabel.text
+
+
+def test_no_clipping_draws_no_threshold(make_snapshot, show):
+    snap = make_snapshot(steps=4, task="sine", clip="none")
+    panel = show(snap)
+    assert not panel.threshold_line.isVisible()
+    assert panel.clip_markers.xData is None or len(panel.clip_markers.xData) == 0
+    assert "no clipping" in panel.history_plot.titleLabel.text
+
+
+def test_value_clipping_is_labelled_per_element(make_snapshot, show):
+    panel = show(make_snapshot(steps=3, task="sine", clip="value", clip_threshold=0.01))
+    assert not panel.threshold_line.isVisible()  # a per-element bound is not a norm
+    assert "per-element" in panel.history_plot.titleLabel.text
+
+
+def test_export_png_and_svg(make_snapshot, show, tmp_path):
+    panel = show(make_snapshot(task="adding", clip="norm", clip_threshold=0.1))
+    img = QImage(str(panel.export(tmp_path / "g.png")))
+    assert not img.isNull()
+    sample = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
+    assert len(sample) > 8  # curves, text and markers, not a blank canvas
+    root = ET.parse(panel.export(tmp_path / "g.svg")).getroot()
+    assert root.tag.endswith("svg")
+
+
+def test_hover_reads_out_the_value_under_the_mouse(make_snapshot, show):
+    snap = make_snapshot(task="sine", seq_len=12)
+    panel = show(snap)
+    panel.grab()  # paint once: plots lay out and auto-range as on screen
+    g = np.linalg.norm(snap.trace.layer(0).grad_h[0].astype(np.float64), axis=-1)
+    pos = panel.grad_plot.vb.mapViewToScene(pg.Point(4.2, np.log10(g[4])))
+    panel.view.scene().sigMouseMoved.emit(pos)
+    assert panel.hover_label.text() == f"t = 4:  ‖∂L/∂h_t‖ = {g[4]:.4g}"
+
+
+def test_log_axis_labels_round_values_within_a_decade_and_1_2_5_across(qtbot):
+    axis = LogAxis("left")
+    axis.setLogMode(y=True)
+
+    def labels(lo: float, hi: float) -> list[str]:
+        axis.setRange(np.log10(lo), np.log10(hi))
+        levels = axis.tickValues(*axis.range, 300)
+        return [s for sp, vs in levels for s in axis.tickStrings(vs, 1.0, sp) if s]
+
+    assert labels(0.15, 0.55) == ["0.2", "0.3", "0.4", "0.5"]
+    wide = labels(0.0011, 0.9)
+    assert {"0.002", "0.005", "0.01", "0.02", "0.05", "0.1", "0.2", "0.5"} <= set(wide)
+    assert not {"0.003", "0.04", "0.09"} & set(wide)

@@ -1,0 +1,129 @@
+"""State trajectories panel: which units it draws, their values, the PCA path and the cursor."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtGui import QImage
+
+from rnnviz.qt import theme
+from rnnviz.qt.panels.states import StateTrajectoriesPanel, parse_units
+from rnnviz.qt.timeline import TimeCursor
+
+
+@pytest.fixture
+def show(qtbot):
+    """show(snapshot) -> a laid-out StateTrajectoriesPanel drawing `snapshot`."""
+    theme.apply()
+
+    def make(snapshot):
+        cursor = TimeCursor()
+        panel = StateTrajectoriesPanel(cursor)
+        qtbot.addWidget(panel)
+        panel.resize(900, 500)
+        panel.show()
+        cursor.set_length(snapshot.trace.T)
+        panel.set_snapshot(snapshot)
+        panel.refresh(force=True)
+        return panel
+
+    return make
+
+
+def test_default_units_are_the_k_most_active(make_snapshot, show):
+    snap = make_snapshot(cell="lstm", task="sine", hidden=10)
+    panel = show(snap)
+    h = snap.trace.layer(0).h[0]  # (T, H)
+    activity = np.abs(h).mean(axis=0)
+    assert panel.k_spin.value() == 6
+    assert set(panel.units) == set(np.argsort(activity)[-6:])
+    assert activity[panel.units[0]] == activity.max()
+    for unit, curve in zip(panel.units, panel.h_curves, strict=True):
+        np.testing.assert_array_equal(curve.yData, h[:, unit])
+    panel.k_spin.setValue(3)
+    assert set(panel.units) == set(np.argsort(activity)[-3:])
+    assert len(panel.h_curves) == len(panel.c_curves) == 3
+
+
+def test_units_picked_by_hand_show_c_and_h(make_snapshot, show):
+    snap = make_snapshot(cell="lstm", task="sine", hidden=8)
+    panel = show(snap)
+    panel.units_edit.setText("1, 3-4")
+    panel.units_edit.editingFinished.emit()
+    assert list(panel.units) == [1, 3, 4]
+    lt = snap.trace.layer(0)
+    for unit, h_curve, c_curve in zip(panel.units, panel.h_curves, panel.c_curves, strict=True):
+        np.testing.assert_array_equal(h_curve.yData, lt.h[0, :, unit])
+        np.testing.assert_array_equal(c_curve.yData, lt.c[0, :, unit])
+    labels = [label.text for _, label in panel.legend.items]
+    assert labels == ["unit 1", "unit 3", "unit 4"]
+    assert panel.c_plot.isVisible()
+
+
+def test_a_bad_unit_list_says_why_and_keeps_top_k(make_snapshot, show):
+    panel = show(make_snapshot(cell="lstm", task="sine", hidden=8))
+    panel.units_edit.setText("2, 99")
+    panel.units_edit.editingFinished.emit()
+    assert "0 to 7" in panel.message.text()
+    assert len(panel.units) == 6
+    with pytest.raises(ValueError, match="not a unit"):
+        parse_units("x", 8)
+
+
+def test_cells_without_cell_state_hide_the_c_plot(make_snapshot, show):
+    panel = show(make_snapshot(cell="gru", task="sine"))
+    assert not panel.c_plot.isVisible()
+    assert panel.c_curves == []
+
+
+def test_pca_points_are_the_projection_on_the_top_two_components(make_snapshot, show):
+    snap = make_snapshot(cell="rnn", task="sine", hidden=12, seq_len=30)
+    panel = show(snap)
+    h = snap.trace.layer(0).h[0].astype(np.float64)
+    x = h - h.mean(axis=0)
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    expected = x @ vt[:2].T  # (T, 2), each column up to sign
+    signs = np.sign((panel.pca_points * expected).sum(axis=0))
+    np.testing.assert_allclose(panel.pca_points, expected * signs, atol=1e-9)
+    share = s[:2] ** 2 / (s**2).sum()
+    assert panel.pca_plot.getAxis("bottom").labelText == f"PC1 ({share[0]:.0%} var)"
+    np.testing.assert_array_equal(panel.pca_points_item.getData()[0], panel.pca_points[:, 0])
+
+
+def test_cursor_moves_lines_and_pca_marker(make_snapshot, show):
+    panel = show(make_snapshot(cell="lstm", task="sine", seq_len=20))
+    panel.cursor.set(11)
+    assert [line.value() for line in panel.cursor_lines] == [11, 11]
+    x, y = panel.pca_marker.getData()
+    assert (x[0], y[0]) == tuple(panel.pca_points[11])
+
+
+def test_export_png_and_svg(make_snapshot, show, tmp_path):
+    panel = show(make_snapshot(cell="lstm", task="sine"))
+    img = QImage(str(panel.export(tmp_path / "s.png")))
+    assert not img.isNull()
+    sample = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
+    assert len(sample) > 8
+    root = ET.parse(panel.export(tmp_path / "s.svg")).getroot()
+    assert root.tag.endswith("svg")
+
+
+def test_hover_names_the_unit_and_dragging_the_line_moves_the_cursor(make_snapshot, show):
+    snap = make_snapshot(cell="lstm", task="sine", seq_len=20)
+    panel = show(snap)
+    panel.grab()  # paint once: plots lay out and auto-range as on screen
+    h = snap.trace.layer(0).h[0]
+    unit = panel.units[2]
+    pos = panel.h_plot.vb.mapViewToScene(pg.Point(6, float(h[6, unit])))
+    panel.view.scene().sigMouseMoved.emit(pos)
+    assert panel.hover_label.text() == f"unit {unit}, t = 6:  h = {h[6, unit]:.4f}"
+    x, y = panel.pca_points[13]
+    panel.view.scene().sigMouseMoved.emit(panel.pca_plot.vb.mapViewToScene(pg.Point(x, y)))
+    assert panel.hover_label.text().startswith("t = 13:")
+    line = panel.cursor_lines[1]
+    line.setValue(8.4)
+    line.sigDragged.emit(line)
+    assert panel.cursor.t == 8

@@ -1,0 +1,138 @@
+"""Training panel: the loss history, the chance line, and each task's view of predictions."""
+
+from __future__ import annotations
+
+import dataclasses
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtGui import QImage
+
+from rnnviz.qt import theme
+from rnnviz.qt.panels.training import NO_SAMPLE, TrainingPanel
+from rnnviz.qt.timeline import TimeCursor
+
+
+@pytest.fixture
+def show(qtbot):
+    """show(snapshot) -> a laid-out TrainingPanel drawing `snapshot`."""
+    theme.apply()
+
+    def make(snapshot, panel=None):
+        if panel is None:
+            panel = TrainingPanel(TimeCursor())
+            qtbot.addWidget(panel)
+            panel.resize(900, 500)
+            panel.show()
+        panel.cursor.set_length(snapshot.trace.T)
+        panel.set_snapshot(snapshot)
+        panel.refresh(force=True)
+        return panel
+
+    return make
+
+
+def test_loss_curve_has_every_step_and_chance_is_one_sixth_for_adding(make_snapshot, show):
+    snap = make_snapshot(steps=7, task="adding")
+    panel = show(snap)
+    assert len(panel.loss_curve.xData) == len(snap.history) == 7
+    np.testing.assert_array_equal(panel.loss_curve.yData, snap.history.loss)
+    assert panel.loss_plot.getAxis("left").logMode  # regression: log by default
+    assert panel.chance_line.isVisible()
+    assert 10 ** panel.chance_line.value() == pytest.approx(1 / 6)
+    panel.log_check.setChecked(False)
+    assert not panel.loss_plot.getAxis("left").logMode
+    assert panel.chance_line.value() == pytest.approx(1 / 6)
+
+
+def test_adding_scatters_prediction_against_target_where_scored(make_snapshot, show):
+    snap = make_snapshot(task="adding", seq_len=16, probe_batch=5)
+    panel = show(snap)
+    x, y = panel.scatter.getData()
+    tr = snap.trace
+    np.testing.assert_allclose(x, tr.y[:, -1, 0])
+    np.testing.assert_allclose(y, tr.y_hat[:, -1, 0])
+    marks = np.flatnonzero(tr.x_raw[0, :, 1])
+    np.testing.assert_array_equal(panel.marked.xData, marks)
+    np.testing.assert_allclose(panel.marked.yData, tr.x_raw[0, marks, 0])
+
+
+def test_sine_plots_prediction_and_target_with_the_cursor(make_snapshot, show):
+    snap = make_snapshot(task="sine", seq_len=20)
+    panel = show(snap)
+    np.testing.assert_array_equal(panel.pred_curve.yData, snap.trace.y_hat[0, :, 0])
+    np.testing.assert_array_equal(panel.target_curve.yData, snap.trace.y[0, :, 0])
+    panel.cursor.set(9)
+    assert panel.cursor_line.value() == 9
+    assert panel.scatter_plot.scene() is None  # only the adding task has a scatter
+    assert not panel.rows_scroll.isVisible()
+
+
+def test_copy_shows_input_target_and_predicted_symbols(make_snapshot, show):
+    snap = make_snapshot(task="copy", seq_len=12)
+    panel = show(snap)
+    tr = snap.trace
+    vocab = tr.meta["output_vocab"]
+    data = "".join(vocab[i] for i in tr.y[0, -5:])
+    assert panel.rows_scroll.isVisible()
+    assert not panel.loss_plot.getAxis("left").logMode  # cross-entropy: linear by default
+    assert panel.chance_line.value() == pytest.approx(np.log(8))
+    rows = {name: "".join(symbols) for name, symbols, _ in panel._rows}
+    assert rows["input"].startswith(data) and rows["target"].endswith(data)
+    pred = tr.y_hat[0].argmax(-1)
+    assert rows["predicted"] == "".join(vocab[i] for i in pred)
+    colours = panel._rows[-1][2]
+    for t in range(12 - 5, 12):
+        assert colours[t] == (theme.GREEN if pred[t] == tr.y[0, t] else theme.VERMILION)
+    text = panel.rows_label.text()
+    assert "predicted" in text and "scored steps right" in text
+    panel.cursor.set(4)
+    assert "t = 4" in panel.rows_label.text()
+
+
+def test_charlm_sample_box_and_temperature_signal(make_snapshot, show, qtbot):
+    snap = make_snapshot(task="charlm", seq_len=16)
+    panel = show(snap)
+    assert panel.sample_box.toPlainText() == NO_SAMPLE
+    panel = show(
+        dataclasses.replace(snap, extras={"sample": "To be, or not", "temperature": 1.0}), panel
+    )
+    assert panel.sample_box.toPlainText() == "To be, or not"
+    assert panel.temperature_spin.isVisible()
+    with qtbot.waitSignal(panel.temperature_changed) as blocker:
+        panel.temperature_spin.setValue(0.5)
+    assert blocker.args == [0.5]
+    assert [name for name, _, _ in panel._rows] == ["input", "next", "predicted"]
+
+
+def test_switching_task_rearranges_the_views(make_snapshot, show):
+    panel = show(make_snapshot(task="adding"))
+    assert panel.pred_plot.scene() is not None and panel.scatter_plot.scene() is not None
+    panel = show(make_snapshot(task="copy"), panel)
+    assert panel.pred_plot.scene() is None and panel.scatter_plot.scene() is None
+    assert panel.rows_scroll.isVisible() and not panel.sample_group.isVisible()
+
+
+def test_export_png_and_svg(make_snapshot, show, tmp_path):
+    panel = show(make_snapshot(task="adding"))
+    img = QImage(str(panel.export(tmp_path / "t.png")))
+    assert not img.isNull()
+    sample = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
+    assert len(sample) > 8
+    root = ET.parse(panel.export(tmp_path / "t.svg")).getroot()
+    assert root.tag.endswith("svg")
+
+
+def test_hover_reads_out_loss_and_prediction(make_snapshot, show):
+    snap = make_snapshot(steps=6, task="sine", seq_len=15)
+    panel = show(snap)
+    panel.grab()  # paint once: plots lay out and auto-range as on screen
+    h = snap.history
+    pos = panel.loss_plot.vb.mapViewToScene(pg.Point(3, np.log10(h.loss[2])))
+    panel.view.scene().sigMouseMoved.emit(pos)
+    assert panel.hover_label.text() == f"step 3:  loss = {h.loss[2]:.5g}"
+    y, y_hat = snap.trace.y[0, 5, 0], snap.trace.y_hat[0, 5, 0]
+    panel.view.scene().sigMouseMoved.emit(panel.pred_plot.vb.mapViewToScene(pg.Point(5, y)))
+    assert panel.hover_label.text() == f"t = 5:  ŷ = {y_hat:.4f},  y = {y:.4f}"
