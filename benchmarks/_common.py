@@ -33,10 +33,17 @@ def resolve_device(name: str) -> str:
     return name
 
 
-def environment(device: str) -> dict:
-    # Leave torch's thread count at the machine default: set it to what torch chose itself,
-    # so the number printed is the one every measurement ran with.
-    torch.set_num_threads(torch.get_num_threads())
+def load_average() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def environment(device: str, threads: int | None = None) -> dict:
+    # The machine default unless asked otherwise: torch's own choice, set explicitly so that
+    # the number printed is the one every measurement ran with.
+    torch.set_num_threads(threads or torch.get_num_threads())
     env = {
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -45,6 +52,7 @@ def environment(device: str) -> dict:
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "device": device,
+        "load_average_1min": load_average(),
     }
     if device == "cuda":
         env["gpu"] = torch.cuda.get_device_name()
@@ -60,7 +68,20 @@ def print_header(title: str, env: dict) -> None:
     )
     if "gpu" in env:
         line += f" ({env['gpu']})"
-    print(line, flush=True)
+    print(line)
+    load = env.get("load_average_1min")
+    if load is not None:
+        cpus = env["cpu_count"] or 1
+        note = ""
+        if load >= 0.5 * cpus:
+            note = "  -- other processes are using the CPUs: expect noisy timings"
+        if load >= cpus and env["threads"] > 1 and env["device"] == "cpu":
+            note += (
+                f"\n  (with {env['threads']} torch threads on a busy machine a step can run "
+                "10-100x slower for a while; --threads 1 gives steadier numbers)"
+            )
+        print(f"load average (1 min) at start: {load:.2f}{note}")
+    print(flush=True)
 
 
 def sync(device: str) -> None:
@@ -85,7 +106,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     fmt = lambda r: "  ".join(  # noqa: E731
-        c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+        c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
     )
     out = [fmt(cells[0]), "  ".join("-" * w for w in widths)]
     out += [fmt(r) for r in cells[1:]]

@@ -108,9 +108,7 @@ class Plain:
         self.model.train()
         self.opt.zero_grad(set_to_none=True)
         y_hat = self.model(batch.x)
-        loss = plain_loss(
-            self.task.kind, y_hat, batch.y, None if self.full_mask else batch.mask
-        )
+        loss = plain_loss(self.task.kind, y_hat, batch.y, None if self.full_mask else batch.mask)
         loss.backward()
         if cfg.clip == "norm":
             torch.nn.utils.clip_grad_norm_(self.params, cfg.clip_threshold)
@@ -145,34 +143,52 @@ def bench_cell(args, hidden: int, seq_len: int, clip: str, env: dict) -> dict:
     dloss = max(abs(a - b) for a, b in zip(plain_losses, trainer_losses, strict=True))
 
     # Steps per repetition: enough for about `rep_s` seconds of the slower side.
-    probe_n = 3
-    t = max(
-        C.time_call(lambda: [trainer.train_step() for _ in range(probe_n)], device),
-        C.time_call(lambda: [plain.step() for _ in range(probe_n)], device),
-    ) / probe_n
+    probe_n = 2
+    t = (
+        max(
+            C.time_call(lambda: [trainer.train_step() for _ in range(probe_n)], device),
+            C.time_call(lambda: [plain.step() for _ in range(probe_n)], device),
+        )
+        / probe_n
+    )
     steps = max(args.min_steps, math.ceil(args.rep_s / t))
 
-    def run_trainer():
-        for _ in range(steps):
-            trainer.train_step()
+    cap = 4 * args.rep_s  # a repetition slowed down by other processes stops early
 
-    def run_plain():
-        for _ in range(steps):
-            plain.step()
+    def timed(step_fn) -> float:
+        """steps/s over up to `steps` steps (fewer if the repetition passes `cap`)."""
+        C.sync(device)
+        t0 = time.perf_counter()
+        n = 0
+        while n < steps:
+            step_fn()
+            n += 1
+            if device == "cpu" and time.perf_counter() - t0 > cap:
+                break
+        C.sync(device)
+        return n / (time.perf_counter() - t0)
 
     sps = {"rnnviz": [], "plain": []}
-    sides = {"rnnviz": run_trainer, "plain": run_plain}
+    sides = {"rnnviz": trainer.train_step, "plain": plain.step}
     clipped_before = int(trainer.history.view().clipped.sum())
     steps_before = len(trainer.history.view())
+    t_cell = time.perf_counter()
     for rep in range(args.reps):
         order = ("rnnviz", "plain") if rep % 2 == 0 else ("plain", "rnnviz")
         for side in order:
-            sps[side].append(steps / C.time_call(sides[side], device))
+            sps[side].append(timed(sides[side]))
+        # Past its budget (a loaded machine) a cell stops after two pairs.
+        if rep >= 1 and time.perf_counter() - t_cell > args.cell_budget_s:
+            break
     if trainer.diverged:
         raise SystemExit(f"rnnviz diverged during the benchmark: {trainer.message}")
     hist = trainer.history.view()
     clip_rate = (int(hist.clipped.sum()) - clipped_before) / max(1, len(hist) - steps_before)
     r, p = C.median(sps["rnnviz"]), C.median(sps["plain"])
+    # Each rnnviz repetition next to the plain one run just before or after it: under a
+    # load that drifts (a shared machine) the median of these paired ratios is steadier
+    # than the ratio of the two medians, and the ratio of the best repetitions is the
+    # least disturbed by other processes.
     pair_ratios = [a / b for a, b in zip(sps["rnnviz"], sps["plain"], strict=True)]
     return {
         "cell": "lstm",
@@ -184,10 +200,12 @@ def bench_cell(args, hidden: int, seq_len: int, clip: str, env: dict) -> dict:
         "clip_threshold": args.clip_threshold if clip == "norm" else None,
         "clip_rate": clip_rate,
         "steps_per_rep": steps,
-        "reps": args.reps,
+        "reps": len(sps["rnnviz"]),
         "rnnviz_steps_per_s": r,
         "plain_steps_per_s": p,
-        "ratio": r / p,
+        "ratio": C.median(pair_ratios),
+        "ratio_of_medians": r / p,
+        "ratio_best": max(sps["rnnviz"]) / max(sps["plain"]),
         "pair_ratio_min": min(pair_ratios),
         "pair_ratio_max": max(pair_ratios),
         "rnnviz_ms_per_step": 1e3 / r,
@@ -218,20 +236,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--reps", type=int, default=None, help="interleaved repetitions per side")
     ap.add_argument("--rep-s", type=float, default=None, help="target seconds per repetition")
     ap.add_argument("--min-steps", type=int, default=5)
-    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument(
+        "--cell-budget-s", type=float, default=None, help="stop a cell after 2 pairs past this"
+    )
+    ap.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: machine default)"
+    )
     ap.add_argument("--full", action="store_true", help="more and longer repetitions")
     ap.add_argument("--json", default=None, help=f"results file (default results/{NAME}.json)")
     args = ap.parse_args(argv)
     if args.reps is None:
-        args.reps = 11 if args.full else 5
+        args.reps = 21 if args.full else 9
     if args.rep_s is None:
-        args.rep_s = 1.0 if args.full else 0.25
+        args.rep_s = 0.5 if args.full else 0.12
+    if args.cell_budget_s is None:
+        args.cell_budget_s = 4 * args.reps * args.rep_s
     return args
 
 
 def main(argv=None) -> list[dict]:
     args = parse_args(argv)
-    env = C.environment(C.resolve_device(args.device))
+    env = C.environment(C.resolve_device(args.device), args.threads)
     C.print_header(
         f"bench_train: Trainer.train_step() vs plain torch loop  (lstm, task {args.task}, "
         f"batch {args.batch}, adam lr {args.lr}, clip-threshold {args.clip_threshold}; "
@@ -256,10 +282,12 @@ def main(argv=None) -> list[dict]:
                 "H",
                 "T",
                 "clip",
+                "reps",
                 "rnnviz st/s",
                 "plain st/s",
                 "ratio",
-                "pair min..max",
+                "best",
+                "pairs min..max",
                 "rnnviz ms",
                 "plain ms",
                 "overhead ms",
@@ -272,9 +300,11 @@ def main(argv=None) -> list[dict]:
                     r["hidden"],
                     r["seq_len"],
                     r["clip"],
+                    r["reps"],
                     f"{r['rnnviz_steps_per_s']:.1f}",
                     f"{r['plain_steps_per_s']:.1f}",
                     f"{r['ratio']:.3f}",
+                    f"{r['ratio_best']:.3f}",
                     f"{r['pair_ratio_min']:.2f}..{r['pair_ratio_max']:.2f}",
                     f"{r['rnnviz_ms_per_step']:.2f}",
                     f"{r['plain_ms_per_step']:.2f}",
@@ -288,10 +318,15 @@ def main(argv=None) -> list[dict]:
         )
     )
     print(
-        f"ratio = median rnnviz steps/s / median plain steps/s (target >= {TARGET}); "
-        "overhead = difference in ms per step; warm-up |dloss| = largest loss difference "
-        f"between the two sides over the first {args.warmup} steps (same weights, same data)."
+        "st/s = median steps/s; ratio = median over the interleaved repetition pairs of "
+        f"rnnviz/plain steps/s (target >= {TARGET}); best = best rnnviz rep / best plain rep; "
+        "ms = median ms per step; overhead = their difference; warm-up |dloss| = largest "
+        f"loss difference between the sides over the first {args.warmup} steps (same "
+        "weights, same data)."
     )
+    load = C.load_average()
+    if load is not None:
+        print(f"load average (1 min) at end: {load:.2f}")
     elapsed = time.perf_counter() - t0
     print(f"({elapsed:.1f} s)")
     path = C.append_json(

@@ -1,0 +1,312 @@
+"""Cost of recording one sequence with every internal value, relative to one fused fwd+bwd.
+
+For each cell (cell type, hidden size H, sequence length T) one model (RecurrentModel with
+the fused torch.nn.RNN/LSTM/GRU stack and a linear head, default initialisation) and one
+sequence (batch B = 1 by default) from the task are timed five ways, on the same weights:
+
+    fused      model(x) -> task loss -> loss.backward(): one fused forward+backward, the
+               cost of a training step's gradient for this sequence (the reference, 1x)
+    rec+jac    record_trace(..., jacobians=True): states, gates, dL/dh_t, dL/dc_t and the
+               Jacobian norms ||dh_final/dh_t|| -- everything the panels show
+    rec        record_trace(..., jacobians=False): the same without the Jacobian norms
+    jac        the Jacobian-norm chain alone (record._jacobian_norms on every layer)
+    explicit   the naive design: the per-timestep loop of rnnviz.core.model.run_explicit with
+               autograd (zero perturbations on h_t and c_t, gates recorded), then the loss and
+               torch.autograd.grad to the perturbations, which gives dL/dh_t and dL/dc_t
+
+The methods run round-robin within each repetition (so a drifting load hits all alike); a
+repetition of a fast method repeats it until it lasts at least --min-rep-s. The table shows
+median milliseconds per call and the median over repetitions of each method's time divided by
+the fused time of the same repetition. Target: rec+jac and rec <= 3x.
+
+    .venv/bin/python benchmarks/bench_record.py             # quick
+    .venv/bin/python benchmarks/bench_record.py --full      # more repetitions
+    .venv/bin/python benchmarks/bench_record.py --profile lstm,128,1000   # cProfile one call
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import math
+import pstats
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
+from rnnviz.core import record as rec_mod  # noqa: E402
+from rnnviz.core.cells import HAS_CELL_STATE  # noqa: E402
+from rnnviz.core.config import Config  # noqa: E402
+from rnnviz.core.model import FUSED_CELLS, RecurrentModel, run_explicit  # noqa: E402
+from rnnviz.core.record import record_trace  # noqa: E402
+from rnnviz.core.tasks import make_task  # noqa: E402
+
+NAME = "bench_record"
+TARGET = 3.0
+METHODS = ("fused", "rec+jac", "rec", "jac", "explicit")
+DEFAULT_CELLS = [
+    *(("lstm", h, t) for h in (64, 128) for t in (50, 200, 1000)),
+    ("gru", 64, 200),
+    ("rnn", 64, 200),
+]
+
+
+def setup(cell: str, hidden: int, seq_len: int, args, device: str):
+    cfg = Config(
+        cell=cell, task=args.task, hidden=hidden, seq_len=seq_len, batch=args.batch,
+        seed=args.seed, device=device,
+    )  # fmt: skip
+    task = make_task(cfg)
+    torch.manual_seed(cfg.seed)
+    model = RecurrentModel(cfg, task.input_size, task.output_size).to(device)
+    model.eval()  # as Trainer.record does (no dropout here, so train/eval compute the same)
+    batch = task.sample(args.batch, torch.Generator().manual_seed(cfg.seed + 1)).to(device)
+    return cfg, task, model, batch
+
+
+def methods(cfg, task, model, batch) -> dict:
+    """The five timed callables on one model and one batch."""
+
+    def fused():
+        model.zero_grad(set_to_none=True)
+        loss = task.loss(model(batch.x), batch.y, batch.mask)
+        loss.backward()
+
+    def rec_jac():
+        record_trace(model, task, batch, jacobians=True)
+
+    def rec_nojac():
+        record_trace(model, task, batch, jacobians=False)
+
+    # The Jacobian part alone: the per-layer dicts the recorder builds, then the chain.
+    # (Private functions of record.py: if they change, fall back to rec+jac minus rec.)
+    jac = None
+    if cfg.cell in FUSED_CELLS and hasattr(rec_mod, "_record_fused"):
+        try:
+            with torch.no_grad():
+                x = model.encode(batch.x)
+            _, _, layers = rec_mod._record_fused(model, task, batch, x)
+            model.zero_grad(set_to_none=True)
+
+            def jac():
+                for lt in layers:
+                    rec_mod._jacobian_norms(cfg.cell, model, lt)
+
+            jac()
+        except Exception as e:  # noqa: BLE001
+            print(f"  (jacobian part: private API changed ({e!r}); using rec+jac - rec)")
+            jac = None
+
+    rnn, has_c = model.rnn, cfg.cell in HAS_CELL_STATE
+    D = model.directions
+
+    def explicit():
+        B, T = batch.x.shape[:2]
+        with torch.no_grad():
+            x = model.encode(batch.x)
+        pert = {}
+        for k in range(cfg.layers):
+            for d in range(D):
+                ph = x.new_zeros(B, T, cfg.hidden, requires_grad=True)
+                pc = x.new_zeros(B, T, cfg.hidden, requires_grad=True) if has_c else None
+                pert[(k, d == 1)] = (ph, pc)
+        record: dict = {}
+        out, _, _ = run_explicit(rnn, x, perturb=pert, record=record)
+        loss = task.loss(model.head(out), batch.y, batch.mask)
+        grads = torch.autograd.grad(loss, [t for p in pert.values() for t in p if t is not None])
+        with torch.no_grad():
+            {key: {n: torch.stack(v, 1) for n, v in r.items()} for key, r in record.items()}
+        return grads
+
+    return {"fused": fused, "rec+jac": rec_jac, "rec": rec_nojac, "jac": jac,
+            "explicit": explicit}  # fmt: skip
+
+
+def bench_cell(cell: str, hidden: int, seq_len: int, args, device: str) -> dict:
+    cfg, task, model, batch = setup(cell, hidden, seq_len, args, device)
+    fns = methods(cfg, task, model, batch)
+    reps = args.reps_long if seq_len >= args.long_from else args.reps
+    # Warm up every method once and size its repetition.
+    inner = {}
+    for name, fn in fns.items():
+        if fn is None:
+            continue
+        t = C.time_call(fn, device)
+        t = min(t, C.time_call(fn, device)) if t < args.min_rep_s else t
+        inner[name] = max(1, math.ceil(args.min_rep_s / max(t, 1e-7)))
+    samples: dict[str, list[float]] = {m: [] for m in METHODS}
+    t_cell = time.perf_counter()
+    for _ in range(reps):
+        for name in METHODS:
+            fn = fns[name]
+            if fn is None:
+                continue
+            n = inner[name]
+            samples[name].append(
+                C.time_call(lambda fn=fn, n=n: [fn() for _ in range(n)], device) / n
+            )
+        # A loaded machine can make a cell take many times longer than planned: past its
+        # budget a cell stops (after one repetition at least; see the "reps" column).
+        if time.perf_counter() - t_cell > args.cell_budget_s:
+            break
+    reps = len(samples["fused"])
+    if fns["jac"] is None:  # fallback: the difference of the two recordings
+        samples["jac"] = [
+            max(0.0, a - b) for a, b in zip(samples["rec+jac"], samples["rec"], strict=True)
+        ]
+    fused = samples["fused"]
+    res = {
+        "cell": cell,
+        "hidden": hidden,
+        "seq_len": seq_len,
+        "batch": args.batch,
+        "task": args.task,
+        "reps": reps,
+        "inner": inner,
+        "samples_s": samples,
+    }
+    for name in METHODS:
+        res[f"{name}_ms"] = 1e3 * C.median(samples[name])
+        if name != "fused":
+            res[f"{name}_ratio"] = C.median(
+                [a / b for a, b in zip(samples[name], fused, strict=True)]
+            )
+    return res
+
+
+def profile(spec: str, args, device: str, top: int = 20) -> str:
+    cell, hidden, seq_len = spec.split(",")
+    cfg, task, model, batch = setup(cell, int(hidden), int(seq_len), args, device)
+    record_trace(model, task, batch, jacobians=True)  # warm-up
+    pr = cProfile.Profile()
+    t0 = time.perf_counter()
+    pr.enable()
+    record_trace(model, task, batch, jacobians=True)
+    C.sync(device)
+    pr.disable()
+    wall = time.perf_counter() - t0
+    s = io.StringIO()
+    stats = pstats.Stats(pr, stream=s)
+    stats.sort_stats("tottime").print_stats(top)
+    text = s.getvalue()
+    return (
+        f"cProfile of record_trace(jacobians=True), {spec}, B={args.batch}: {wall:.3f} s\n"
+        + (text[text.find("   ncalls") :])
+    )
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    ap.add_argument("--task", default="sine", choices=("sine", "charlm", "copy", "adding"))
+    ap.add_argument("--batch", type=int, default=1, help="sequences recorded (probe batch)")
+    ap.add_argument(
+        "--cells",
+        nargs="+",
+        default=None,
+        metavar="CELL,H,T",
+        help="e.g. lstm,128,1000 (default: lstm H 64/128 x T 50/200/1000, gru and rnn 64,200)",
+    )
+    ap.add_argument("--reps", type=int, default=None)
+    ap.add_argument("--reps-long", type=int, default=None, help="repetitions for T >= long-from")
+    ap.add_argument("--long-from", type=int, default=1000)
+    ap.add_argument("--min-rep-s", type=float, default=None)
+    ap.add_argument(
+        "--cell-budget-s", type=float, default=None, help="stop a cell's repetitions past this"
+    )
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=None, help="default: machine default")
+    ap.add_argument("--profile", metavar="CELL,H,T", default=None, help="cProfile one recording")
+    ap.add_argument("--full", action="store_true", help="more repetitions")
+    ap.add_argument("--json", default=None, help=f"results file (default results/{NAME}.json)")
+    args = ap.parse_args(argv)
+    args.reps = args.reps or (11 if args.full else 5)
+    args.reps_long = args.reps_long or (5 if args.full else 3)
+    args.min_rep_s = args.min_rep_s or (0.1 if args.full else 0.03)
+    args.cell_budget_s = args.cell_budget_s or (120.0 if args.full else 15.0)
+    if args.cells is None:
+        args.cells = [f"{c},{h},{t}" for c, h, t in DEFAULT_CELLS]
+    return args
+
+
+def fmt_ratio(x: float) -> str:
+    return f"{x:.2f}x" if x < 100 else f"{x:.0f}x"
+
+
+def main(argv=None) -> list[dict]:
+    args = parse_args(argv)
+    env = C.environment(C.resolve_device(args.device), args.threads)
+    C.print_header(
+        f"bench_record: recording one batch (B={args.batch}, task {args.task}) vs one fused "
+        f"forward+backward  ({args.reps} reps, {args.reps_long} for T >= {args.long_from}; "
+        "median)",
+        env,
+    )
+    t0 = time.perf_counter()
+    rows = []
+    for spec in args.cells:
+        cell, h, t = spec.split(",")
+        r = bench_cell(cell, int(h), int(t), args, env["device"])
+        rows.append(r)
+        print(
+            f"  {cell:<5} H={h:<4} T={t:<5} fused {r['fused_ms']:.2f} ms | rec+jac "
+            f"{fmt_ratio(r['rec+jac_ratio'])} | rec {fmt_ratio(r['rec_ratio'])} | explicit "
+            f"{fmt_ratio(r['explicit_ratio'])}",
+            flush=True,
+        )
+    print()
+    print("milliseconds per call (median)")
+    print(
+        C.table(
+            ["cell", "H", "T", "reps", "fused", "rec+jac", "rec", "jac", "explicit"],
+            [
+                [r["cell"], r["hidden"], r["seq_len"], r["reps"]]
+                + [f"{r[f'{m}_ms']:.2f}" for m in METHODS]
+                for r in rows
+            ],
+        )
+    )
+    print()
+    print(f"time relative to one fused forward+backward (median of paired ratios; target <= "
+          f"{TARGET:g}x for rec+jac and rec)")  # fmt: skip
+    print(
+        C.table(
+            ["cell", "H", "T", "rec+jac", "rec", "jac", "explicit", "rec+jac", "rec"],
+            [
+                [r["cell"], r["hidden"], r["seq_len"]]
+                + [fmt_ratio(r[f"{m}_ratio"]) for m in METHODS[1:]]
+                + ["ok" if r[f"{m}_ratio"] <= TARGET else "OVER" for m in ("rec+jac", "rec")]
+                for r in rows
+            ],
+        )
+    )
+    print(
+        "rec+jac = record_trace(jacobians=True); rec = record_trace(jacobians=False); "
+        "jac = the Jacobian-norm chain alone; explicit = run_explicit loop + autograd.grad."
+    )
+    load = C.load_average()
+    if load is not None:
+        print(f"load average (1 min) at end: {load:.2f}")
+    prof = None
+    if args.profile:
+        prof = profile(args.profile, args, env["device"])
+        print()
+        print(prof)
+    print(f"({time.perf_counter() - t0:.1f} s)")
+    path = C.append_json(
+        args.json,
+        NAME,
+        {"env": env, "settings": vars(args), "results": rows, "profile": prof},
+    )
+    print(f"results appended to {path}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The gate panel shows the recorded gates of the chosen layer, at fixed levels, and t."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QImage
+
+from rnnviz.qt import theme
+from rnnviz.qt.panels.gates import GateActivationsPanel
+from rnnviz.qt.timeline import TimeCursor
+
+
+@pytest.fixture(autouse=True)
+def _theme():
+    theme.apply()
+
+
+@pytest.fixture
+def show(qtbot):
+    def show(snapshot, t: int = 0) -> GateActivationsPanel:
+        cursor = TimeCursor()
+        cursor.set_length(snapshot.trace.T)
+        panel = GateActivationsPanel(cursor)
+        qtbot.addWidget(panel)
+        panel.resize(900, 500)
+        panel.show()
+        panel.set_snapshot(snapshot)
+        assert panel.refresh()
+        cursor.set(t)
+        return panel
+
+    return show
+
+
+def test_lstm_heatmaps_are_the_gates_at_fixed_levels(make_snapshot, show):
+    snap = make_snapshot(cell="lstm", hidden=6, seq_len=25)
+    panel = show(snap)
+    lt = snap.trace.layer(0)
+    assert panel.names == ("i", "f", "g", "o")
+    for g in panel.names:
+        image = panel.images[g].image
+        assert image.shape == (6, 25)  # (H, T): units down, time across
+        np.testing.assert_array_equal(image, lt.gates[g][0].T)
+        expected = (-1.0, 1.0) if g == "g" else (0.0, 1.0)
+        assert tuple(panel.colorbars[g].levels()) == expected
+        assert tuple(panel.images[g].levels) == expected
+    assert "forget gate" in panel.titles["f"].text
+    assert "candidate" in panel.titles["g"].text
+    assert not panel.note.isVisible()
+
+
+def test_cursor_lines_and_bars_show_t(make_snapshot, show):
+    snap = make_snapshot(cell="lstm", hidden=6, seq_len=25)
+    panel = show(snap, t=17)
+    lt = snap.trace.layer(0)
+    for g in panel.names:
+        assert panel.cursor_lines[g].value() == 17
+        opts = panel.bars[g].opts
+        tips = np.where(lt.gates[g][0, 17] < 0, opts["x0"], opts["x0"] + opts["width"])
+        np.testing.assert_allclose(tips, lt.gates[g][0, 17], rtol=1e-6)
+    panel.cursor.set(3)
+    assert all(panel.cursor_lines[g].value() == 3 for g in panel.names)
+    np.testing.assert_allclose(panel.bars["f"].opts["width"], lt.gates["f"][0, 3], rtol=1e-6)
+
+
+def test_dragging_a_cursor_line_moves_the_time_cursor(make_snapshot, show):
+    panel = show(make_snapshot(cell="gru", seq_len=20), t=2)
+    line = panel.cursor_lines["z"]
+    line.setValue(11.3)
+    line.sigDragged.emit(line)
+    assert panel.cursor.t == 11
+    assert panel.cursor_lines["r"].value() == 11
+
+
+@pytest.mark.parametrize("cell, names", [("gru", ("r", "z", "n")), ("simple-gru", ("z", "n"))])
+def test_gru_gates(make_snapshot, show, cell, names):
+    snap = make_snapshot(cell=cell, seq_len=15)
+    panel = show(snap)
+    assert panel.names == names
+    np.testing.assert_array_equal(panel.images["z"].image, snap.trace.layer(0).gates["z"][0].T)
+    assert tuple(panel.colorbars["n"].levels()) == (-1.0, 1.0)
+    assert "update gate" in panel.titles["z"].text
+
+
+def test_elman_rnn_shows_preactivation_and_h_with_a_note(make_snapshot, show):
+    snap = make_snapshot(cell="rnn", seq_len=15)
+    panel = show(snap)
+    lt = snap.trace.layer(0)
+    assert panel.names == ("a", "h")
+    np.testing.assert_array_equal(panel.images["a"].image, lt.preact[0].T)
+    np.testing.assert_array_equal(panel.images["h"].image, lt.h[0].T)
+    m = float(np.abs(lt.preact[0]).max())
+    assert panel.colorbars["a"].levels() == pytest.approx((-m, m))
+    assert tuple(panel.colorbars["h"].levels()) == (-1.0, 1.0)
+    assert panel.note.isVisible()
+    assert "no gates" in panel.note.text() and "pre-activation" in panel.note.text()
+
+
+def test_relu_rnn_h_levels_start_at_zero(make_snapshot, show):
+    snap = make_snapshot(cell="rnn", nonlinearity="relu", seq_len=15)
+    panel = show(snap)
+    h = snap.trace.layer(0).h[0]
+    assert panel.colorbars["h"].levels() == pytest.approx((0.0, float(h.max())))
+
+
+def test_switching_layer_and_direction(make_snapshot, show):
+    snap = make_snapshot(cell="lstm", layers=2, bidirectional=True, seq_len=12)
+    panel = show(snap, t=5)
+    combo = panel.layer_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == [
+        lt.name for lt in snap.trace.layers
+    ]
+    combo.setCurrentIndex(3)
+    lt = snap.trace.layer(1, reverse=True)
+    assert panel.layer is lt
+    np.testing.assert_array_equal(panel.images["f"].image, lt.gates["f"][0].T)
+    np.testing.assert_allclose(panel.bars["i"].opts["width"], lt.gates["i"][0, 5], rtol=1e-6)
+    # a new snapshot keeps the chosen layer
+    snap2 = make_snapshot(steps=2, cell="lstm", layers=2, bidirectional=True, seq_len=12)
+    panel.set_snapshot(snap2)
+    panel.refresh()
+    assert combo.currentIndex() == 3
+    np.testing.assert_array_equal(
+        panel.images["o"].image, snap2.trace.layer(1, reverse=True).gates["o"][0].T
+    )
+
+
+def test_hover_shows_the_exact_value(make_snapshot, show):
+    snap = make_snapshot(cell="lstm", hidden=6, seq_len=25)
+    panel = show(snap)
+    vb = panel.plots["f"].getViewBox()
+    panel.graphics.scene().sigMouseMoved.emit(vb.mapViewToScene(QPointF(17, 3)))
+    value = snap.trace.layer(0).gates["f"][0, 17, 3]
+    assert panel.hover_label.text() == f"f, unit 3, t=17: {value:.4g}"
+
+
+def test_export_png_and_svg(make_snapshot, show, tmp_path):
+    panel = show(make_snapshot(cell="lstm", seq_len=30), t=10)
+    png = panel.export(tmp_path / "g.png")
+    img = QImage(str(png))
+    assert not img.isNull() and img.width() >= 1000
+    colours = {
+        img.pixel(x, y) for x in range(0, img.width(), 23) for y in range(0, img.height(), 23)
+    }
+    assert len(colours) > 20  # heatmaps, bars and text, not a blank image
+    svg = panel.export(tmp_path / "g.svg")
+    assert ET.parse(svg).getroot().tag.endswith("svg")
+
+
+def test_a_new_model_with_another_size_and_cell(make_snapshot, show):
+    panel = show(make_snapshot(cell="lstm", hidden=12, seq_len=20), t=15)
+    snap = make_snapshot(cell="gru", hidden=8, seq_len=10)
+    panel.set_snapshot(snap)
+    assert panel.refresh()
+    assert panel.names == ("r", "z", "n")
+    assert panel.images["n"].image.shape == (8, 10)
+    t = panel.cursor.t  # the main window shortens the cursor; the bars show the last step here
+    np.testing.assert_allclose(
+        panel.bars["z"].opts["width"], snap.trace.layer(0).gates["z"][0, min(t, 9)], rtol=1e-6
+    )

@@ -1,0 +1,189 @@
+"""The unrolled graph draws a window of timesteps around t, coloured by ‖h_t‖ or log ‖∂L/∂h_t‖."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor, QImage
+
+from rnnviz.qt import theme
+from rnnviz.qt.panels.graph import UnrolledGraphPanel, fmt
+from rnnviz.qt.timeline import TimeCursor
+
+
+@pytest.fixture(autouse=True)
+def _theme():
+    theme.apply()
+
+
+@pytest.fixture
+def show(qtbot):
+    def show(snapshot, t: int = 0) -> UnrolledGraphPanel:
+        cursor = TimeCursor()
+        cursor.set_length(snapshot.trace.T)
+        panel = UnrolledGraphPanel(cursor)
+        qtbot.addWidget(panel)
+        panel.resize(900, 500)
+        panel.show()
+        panel.set_snapshot(snapshot)
+        assert panel.refresh()
+        cursor.set(t)
+        return panel
+
+    return show
+
+
+@pytest.fixture(scope="module")
+def rnn200():
+    """A 200-step Elman RNN snapshot, built once: the window tests only read it."""
+    from rnnviz.core.config import Config
+    from rnnviz.core.train import Trainer
+
+    trainer = Trainer(Config(cell="rnn", hidden=8, seq_len=200, batch=8, device="cpu"))
+    trainer.train_step()
+    return trainer.snapshot(state="paused", trace=trainer.record(), steps_per_s=0.0)
+
+
+def lut_colour(value: float, lo: float, hi: float, name: str) -> QColor:
+    lut = theme.cmap(name).getLookupTable(0.0, 1.0, 256, alpha=False)
+    return QColor(*(int(c) for c in lut[int(np.clip((value - lo) / (hi - lo) * 255, 0, 255))]))
+
+
+def node_text(panel, r, c) -> str:
+    return panel.labels[r, c].textItem.toPlainText().split()[-1]
+
+
+def test_draws_only_the_window_coloured_by_the_norm_of_h(rnn200, show):
+    panel = show(rnn200, t=100)
+    assert [row.kind for row in panel.rows] == ["x", "h", "y"]
+    assert panel.columns == 9
+    assert panel.window == range(96, 105)
+    assert len(panel.nodes) == 3 * 9  # a window, not 200 columns
+    norms = np.linalg.norm(rnn200.trace.layer(0).h[0], axis=-1)  # (T,)
+    for c, t in enumerate(panel.window):
+        assert node_text(panel, 1, c) == fmt(norms[t], False)
+        expected = lut_colour(norms[t], 0.0, norms.max(), theme.SEQUENTIAL)
+        assert panel.nodes[1, c].brush().color() == expected
+    assert panel.colorbar.levels() == pytest.approx((0.0, norms.max()))
+
+
+def test_backward_view_colours_nodes_and_edges_by_log_gradient(rnn200, show):
+    panel = show(rnn200, t=100)
+    panel.view_combo.setCurrentIndex(1)
+    g = np.linalg.norm(rnn200.trace.layer(0).grad_h[0], axis=-1)  # (T,)
+    lo, hi = np.log10(g[g > 0].min()), np.log10(g.max())
+    assert panel.levels == pytest.approx((lo, hi))  # the whole sequence, not the window
+    for c, t in enumerate(panel.window):
+        assert node_text(panel, 1, c) == fmt(g[t], True)
+        assert panel.nodes[1, c].brush().color() == lut_colour(
+            np.log10(g[t]), lo, hi, theme.SEQUENTIAL
+        )
+    recurrent = [(slot, line) for r, slot, angle, line, _ in panel.edges if angle == 180]
+    assert len(recurrent) == 10  # 8 between the columns, 2 entering and leaving the window
+    for slot, line in recurrent:  # an edge takes the colour of the gradient it carries back
+        t = panel.window.start + slot
+        assert line.pen().color() == lut_colour(np.log10(g[t]), lo, hi, theme.SEQUENTIAL)
+
+
+def test_window_follows_the_cursor(rnn200, show):
+    panel = show(rnn200, t=0)
+    assert panel.window == range(0, 9)
+    assert panel.highlight.rect().center().x() == 0
+    panel.cursor.set(199)
+    assert panel.window == range(191, 200)
+    assert panel.highlight.rect().center().x() == 8
+    panel.cursor.set(50)
+    assert panel.window == range(46, 55)
+    assert panel.highlight.rect().center().x() == 4
+    ticks = panel.plot.getAxis("bottom")._tickLevels[0]
+    assert [label for _, label in ticks] == [f"t={t}" for t in range(46, 55)]
+
+
+def test_short_sequence_draws_every_step(make_snapshot, show):
+    panel = show(make_snapshot(cell="gru", seq_len=5), t=4)
+    assert panel.window == range(0, 5)
+    assert len(panel.nodes) == 3 * 5
+
+
+def test_bidirectional_stacked_lstm_rows(make_snapshot, show):
+    snap = make_snapshot(cell="lstm", layers=2, bidirectional=True, seq_len=30)
+    panel = show(snap, t=10)
+    kinds = [row.kind for row in panel.rows]
+    assert kinds.count("h") == 4 and kinds.count("c") == 4
+    assert kinds[0] == "x" and kinds[-1] == "y"
+    assert [row.label for row in panel.rows if row.kind == "h"] == ["h⁰ →", "h⁰ ←", "h¹ →", "h¹ ←"]
+    assert len(panel.nodes) == 10 * panel.columns
+    reverse_rows = {r for r, row in enumerate(panel.rows) if row.reverse}
+    for r, _, angle, _, _ in panel.edges:  # reverse rows point left (angle 0), others right
+        if angle != 90:
+            assert angle == (0 if r in reverse_rows else 180)
+    # c rows show ‖c_t‖ on the same colour scale as h
+    r_c = kinds.index("c")
+    c_norm = np.linalg.norm(snap.trace.layer(0).c[0], axis=-1)
+    np.testing.assert_allclose(panel.values[r_c], c_norm, rtol=1e-6)
+    assert node_text(panel, r_c, 10 - panel.window.start) == fmt(c_norm[10], False)
+
+
+def test_unit_view_shows_one_unit_on_a_symmetric_scale(make_snapshot, show):
+    snap = make_snapshot(cell="rnn", seq_len=20)
+    panel = show(snap, t=7)
+    panel.unit_spin.setValue(3)
+    h3 = snap.trace.layer(0).h[0, :, 3]
+    np.testing.assert_array_equal(panel.values[1], h3)
+    m = np.abs(h3).max()
+    assert panel.levels == pytest.approx((-m, m))
+    assert node_text(panel, 1, 7 - panel.window.start) == fmt(h3[7], False)
+
+
+def test_hover_names_the_node_and_its_values(make_snapshot, show):
+    snap = make_snapshot(cell="lstm", seq_len=20)
+    panel = show(snap, t=12)
+    r = [row.kind for row in panel.rows].index("h")
+    c = 12 - panel.window.start
+    pos = panel.plot.getViewBox().mapViewToScene(QPointF(c, r))
+    panel.graphics.scene().sigMouseMoved.emit(pos)
+    text = panel.hover_label.text()
+    lt = snap.trace.layer(0)
+    assert text.startswith("h at t=12")
+    assert f"{np.linalg.norm(lt.h[0, 12]):.4g}" in text
+    assert f"{np.linalg.norm(lt.grad_h[0, 12]):.3e}" in text
+
+
+def test_export_png_and_svg(make_snapshot, show, tmp_path):
+    panel = show(make_snapshot(cell="lstm", seq_len=30), t=10)
+    png = panel.export(tmp_path / "g.png")
+    img = QImage(str(png))
+    assert not img.isNull() and img.width() >= 1000
+    colours = {
+        img.pixel(x, y) for x in range(0, img.width(), 17) for y in range(0, img.height(), 17)
+    }
+    assert len(colours) > 20  # coloured nodes, edges and text, not a blank image
+    svg = panel.export(tmp_path / "g.svg")
+    assert ET.parse(svg).getroot().tag.endswith("svg")
+
+
+def test_narrow_panel_draws_fewer_columns_and_weight_labels_follow_t(rnn200, show, qtbot):
+    panel = show(rnn200, t=0)
+    w_hh = next(w for r, (w, _, step) in panel.weight_labels.items() if step)
+    assert not w_hh.isVisible()  # no edge h_{-1} → h_0 to name
+    panel.cursor.set(120)
+    assert w_hh.isVisible() and w_hh.pos().x() == pytest.approx(panel.window.index(120) - 0.5)
+    panel.resize(700, 350)
+    qtbot.waitUntil(lambda: panel.columns == 5)
+    assert panel.window == range(118, 123)
+    assert len(panel.nodes) == 3 * 5
+
+
+def test_a_new_model_with_fewer_units_and_steps(make_snapshot, show):
+    panel = show(make_snapshot(cell="lstm", hidden=12, seq_len=30), t=20)
+    panel.unit_spin.setValue(11)
+    snap = make_snapshot(cell="rnn", hidden=4, seq_len=10)
+    panel.cursor.set_length(10)
+    panel.set_snapshot(snap)
+    assert panel.refresh()
+    assert panel.unit_spin.value() == 3  # clamped to the new H
+    np.testing.assert_array_equal(panel.values[1], snap.trace.layer(0).h[0, :, 3])
+    assert panel.window == range(1, 10)
