@@ -284,14 +284,18 @@ class Trainer:
 
     # -- observing
 
-    def record(self, jacobians: bool = True) -> Trace:
-        """Record the probe batch with the current weights, and log it in the probe history."""
+    def record(self, jacobians: bool = True, jacobian_sequences: int | None = None) -> Trace:
+        """Record the probe batch with the current weights, and log it in the probe history.
+
+        `jacobian_sequences` limits ||dh_T/dh_t||, the costly part, to the first sequences.
+        """
         self.model.eval()
         trace = record_trace(
             self.model,
             self.task,
             self.probe_batch,
             jacobians=jacobians,
+            jacobian_sequences=jacobian_sequences,
             meta={"step": self.step_count, "device": self.device},
         )
         self.probe_log.append(trace)
@@ -449,7 +453,8 @@ def session(
     Yields a Snapshot when one is due (every `snapshot_interval` seconds of wall clock, and
     at once after any command), None after a step with nothing to report, and IDLE when
     paused with nothing to do: the caller should then wait for the next command.
-    The probe batch is recorded at most every `probe_interval` seconds and, when recording
+    The probe batch is recorded (||dh_T/dh_t|| for sequence 0 only, the one the panels
+    show) at most every `probe_interval` seconds and, when recording
     is slow (long sequences), no more than `probe_budget` of the time. For the character LM,
     a 200-character sample at the current temperature rides along in `extras` (refreshed at
     most every `sample_interval` seconds while the weights change).
@@ -460,8 +465,8 @@ def session(
     """
     others = [t for _, t in companions]
     labels = [label, *(lab for lab, _ in companions)]
-    trace = trainer.record()
-    other_traces = [t.record() for t in others]
+    trace = trainer.record(jacobian_sequences=1)
+    other_traces = [t.record(jacobian_sequences=1) for t in others]
     probe_cost = 0.0
     sampling = trainer.task.name == "charlm"
     extras: dict = {}
@@ -544,8 +549,8 @@ def session(
             probe_now = now - last_probe >= max(probe_interval, probe_cost / probe_budget)
         if probe_now:
             t0 = clock()
-            trace = trainer.record()
-            other_traces = [t.record() for t in others]
+            trace = trainer.record(jacobian_sequences=1)
+            other_traces = [t.record(jacobian_sequences=1) for t in others]
             last_probe = clock()
             probe_cost = last_probe - t0
         force = force or due or probe_now

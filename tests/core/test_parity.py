@@ -255,3 +255,18 @@ def test_irnn_initialisation_and_spectral_radius():
         if cell == "lstm":
             f_bias = rnn.bias_ih_l0[8:16] + rnn.bias_hh_l0[8:16]
             torch.testing.assert_close(f_bias, torch.ones(8))
+
+
+def test_jacobian_norms_of_the_first_sequences_only():
+    """The app records ||dh_T/dh_t|| for sequence 0 only: the same numbers, the rest NaN."""
+    cfg = Config(cell="lstm", hidden=6, layers=2, bidirectional=True, task="sine", seq_len=15)
+    task = make_task(cfg)
+    torch.manual_seed(2)
+    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    batch = task.sample(3, torch.Generator().manual_seed(0))
+    full = record_trace(model, task, batch)
+    first = record_trace(model, task, batch, jacobian_sequences=1)
+    for a, b in zip(full.layers, first.layers, strict=True):
+        np.testing.assert_allclose(b.jacobian_norm[0], a.jacobian_norm[0], rtol=1e-6)
+        assert np.isnan(b.jacobian_norm[1:]).all()
+        np.testing.assert_array_equal(b.grad_h, a.grad_h)
