@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import threading
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Headless Qt on a virtual screen of a laptop's size (the offscreen plugin's default screen is
+# 800x800, smaller than anyone runs the app on).
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    _screen = {
+        "name": "test",
+        "x": 0,
+        "y": 0,
+        "width": 1600,
+        "height": 1000,
+        "logicalDpi": 96,
+        "logicalBaseDpi": 96,
+        "dpr": 1,
+    }
+    _config = os.path.join(tempfile.mkdtemp(prefix="rnnviz-qt-"), "offscreen.json")
+    with open(_config, "w") as f:
+        json.dump({"screens": [_screen]}, f)
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_config}"
 # Tiny models: one intra-op thread is faster than two fighting over a loaded 2-core machine,
 # and keeps the suite's timings steady.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

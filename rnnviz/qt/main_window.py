@@ -56,8 +56,8 @@ from rnnviz.qt.transport import TransportBar
 if TYPE_CHECKING:
     from rnnviz.core.train import Snapshot
 
-DEFAULT_SIZE = QSize(1500, 950)
-LAYOUT_VERSION = 1  # bump when dock names or the arrangement change: old layouts are dropped
+DEFAULT_SIZE = QSize(1600, 1000)
+LAYOUT_VERSION = 2  # bump when dock names or the arrangement change: old layouts are dropped
 # Panels redraw from a ~60 Hz tick (at most once per snapshot each), a few milliseconds of
 # redrawing per tick: the rest waits for the next tick, so input and paints interleave.
 REFRESH_MS = 16
@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         self._route_keys_past_spin_boxes()
         self._connect()
 
-        self.resize(DEFAULT_SIZE)
+        self.resize(self._default_window_size())
         self._arrange_default()
         self._layout_restored = self._restore_layout()
 
@@ -260,15 +260,16 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ layout
 
     def _arrange_default(self) -> None:
-        """Settings on the left; graph top-centre, gates and states below it; training and
-        gradients in a column on the right."""
+        """Settings on the left; two rows of panels beside it: the graph and training on top,
+        gates, states and gradients below (rows split independently, so the three lower
+        panels share the width evenly)."""
         d = self.docks
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.settings_dock)
         self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, d["graph"])
-        self.splitDockWidget(d["graph"], d["training"], Qt.Orientation.Horizontal)
         self.splitDockWidget(d["graph"], d["gates"], Qt.Orientation.Vertical)
+        self.splitDockWidget(d["graph"], d["training"], Qt.Orientation.Horizontal)
         self.splitDockWidget(d["gates"], d["states"], Qt.Orientation.Horizontal)
-        self.splitDockWidget(d["training"], d["gradients"], Qt.Orientation.Vertical)
+        self.splitDockWidget(d["states"], d["gradients"], Qt.Orientation.Horizontal)
         for dock in (self.settings_dock, *d.values()):
             dock.setFloating(False)
             dock.show()
@@ -276,21 +277,35 @@ class MainWindow(QMainWindow):
     def _default_sizes(self) -> None:
         """Dock sizes of the default layout (they take effect once the window is shown)."""
         d = self.docks
-        side = 280
+        side = 270
         main = self.width() - side
-        left, right = main * 5 // 8, main * 3 // 8  # graph (and gates | states) get more
-        half = self.height() // 2
+        panels_h = self.height() - 120  # menu, transport and status bars
         self.resizeDocks([self.settings_dock], [side], Qt.Orientation.Horizontal)
         self.resizeDocks(
-            [d["gates"], d["states"]], [left // 2, left // 2], Qt.Orientation.Horizontal
+            [d["graph"], d["training"]], [main * 3 // 5, main * 2 // 5], Qt.Orientation.Horizontal
         )
-        self.resizeDocks([d["graph"], d["training"]], [left, right], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["graph"], d["gates"]], [half, half], Qt.Orientation.Vertical)
-        self.resizeDocks([d["training"], d["gradients"]], [half, half], Qt.Orientation.Vertical)
+        self.resizeDocks(
+            [d["gates"], d["states"], d["gradients"]],
+            [main * 35 // 100, main * 31 // 100, main * 34 // 100],
+            Qt.Orientation.Horizontal,
+        )
+        self.resizeDocks(
+            [d["graph"], d["gates"]],
+            [panels_h * 9 // 20, panels_h * 11 // 20],
+            Qt.Orientation.Vertical,
+        )
+
+    def _default_window_size(self) -> QSize:
+        """DEFAULT_SIZE, or the screen's free area where that is smaller."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return DEFAULT_SIZE
+        free = screen.availableGeometry().size()
+        return DEFAULT_SIZE.boundedTo(free)
 
     @Slot()
     def reset_layout(self) -> None:
-        self.resize(DEFAULT_SIZE)
+        self.resize(self._default_window_size())
         self._arrange_default()
         self._default_sizes()
 

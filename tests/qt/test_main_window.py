@@ -312,12 +312,19 @@ def test_f1_shows_help_with_shortcuts_and_panels(qtbot, window):
 
 
 def test_default_layout_shows_every_panel(qtbot, window):
-    assert window.width() >= 1400 and window.height() >= 900
+    free = window.screen().availableGeometry()
+    assert window.width() == min(1600, free.width()) and window.height() == min(1000, free.height())
     for key, dock in window.docks.items():
         assert dock.objectName() == key and dock.isVisible() and not dock.isFloating()
-        assert dock.width() > 250 and dock.height() > 250, key
-    graph, gates = window.docks["graph"].geometry(), window.docks["gates"].geometry()
-    assert graph.bottom() < gates.top()  # graph above the middle row
+        assert dock.width() > 100 and dock.height() > 100, key
+    geo = {key: dock.geometry() for key, dock in window.docks.items()}
+    assert geo["graph"].bottom() < geo["gates"].top()  # two rows
+    assert geo["graph"].right() < geo["training"].left()
+    # the lower row splits on its own: gates | states | gradients, of similar widths
+    assert geo["gates"].right() < geo["states"].left() < geo["gradients"].left()
+    assert geo["gates"].top() == geo["states"].top() == geo["gradients"].top()
+    widths = [geo[k].width() for k in ("gates", "states", "gradients")]
+    assert max(widths) < 1.5 * min(widths)
 
 
 def test_layout_is_remembered_and_reset(qtbot, store):
