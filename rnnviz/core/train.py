@@ -498,9 +498,9 @@ def session(
                     )
                 )
             cmd = yield trainer.snapshot(
-                state="running" if running else "paused",
+                state="running" if running or pending else "paused",
                 trace=trace,
-                steps_per_s=rate if running else 0.0,
+                steps_per_s=rate if running or pending else 0.0,
                 extras=extras,
                 runs=runs,
             )

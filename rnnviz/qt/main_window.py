@@ -44,10 +44,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.core.analysis import suggest_clip_threshold
 from rnnviz.core.config import Config
+from rnnviz.core.presets import Preset
 from rnnviz.qt.export import DEFAULT_WIDTH, ExportError
-from rnnviz.qt.panels import PANELS
+from rnnviz.qt.lessons import LessonDock, PresetMenu
+from rnnviz.qt.panels import LAB_PANELS, PANELS
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.presentation import PresentationMode
 from rnnviz.qt.runner import TrainingRunner
 from rnnviz.qt.settings import SettingsPanel
 from rnnviz.qt.timeline import TimeCursor
@@ -57,7 +61,8 @@ if TYPE_CHECKING:
     from rnnviz.core.train import Snapshot
 
 DEFAULT_SIZE = QSize(1600, 1000)
-LAYOUT_VERSION = 2  # bump when dock names or the arrangement change: old layouts are dropped
+CORE_KEYS = tuple(cls.key for cls in PANELS)
+LAYOUT_VERSION = 3  # bump when dock names or the arrangement change: old layouts are dropped
 # Panels redraw from a ~60 Hz tick (at most once per snapshot each), a few milliseconds of
 # redrawing per tick: the rest waits for the next tick, so input and paints interleave.
 REFRESH_MS = 16
@@ -89,8 +94,14 @@ class MainWindow(QMainWindow):
         # the side bar shows why and the runner reports it.
         self.settings = SettingsPanel(config or Config())
         self.transport = TransportBar(self.cursor)
-        self.panels: list[Panel] = [cls(self.cursor) for cls in PANELS]
+        # The core panels show by default; the gradient laboratory's when a preset or the
+        # View menu asks for them.
+        self.panels: list[Panel] = [cls(self.cursor) for cls in (*PANELS, *LAB_PANELS)]
         self._last_panel: Panel | None = None
+        self.preset: Preset | None = None  # the running preset, None for the user's own model
+        self.lesson_dock = LessonDock(self)
+        self.preset_menu = PresetMenu(self)
+        self.presentation = PresentationMode(self, self.panels)
 
         self._build_central()
         self._build_docks()
@@ -203,6 +214,14 @@ class MainWindow(QMainWindow):
         self.quit_action = action("Quit", "Ctrl+Q", self.close)
         self.help_action = action("Help", Qt.Key.Key_F1, self.show_help)
         self.reset_layout_action = action("Reset layout", None, self.reset_layout)
+        self.presentation_action = action(
+            "Presentation mode", Qt.Key.Key_F11, self.presentation.toggle,
+            "Full screen, large fonts and thick lines for a projector (F11 or Esc leaves)",
+        )
+        self.presentation_action.setCheckable(True)
+        self.leave_presentation_action = action(
+            "Leave presentation mode", Qt.Key.Key_Escape, self.presentation.leave
+        )
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -228,8 +247,11 @@ class MainWindow(QMainWindow):
         view.addAction(self.settings_dock.toggleViewAction())
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
+        view.addAction(self.lesson_dock.toggleViewAction())
         view.addSeparator()
+        view.addAction(self.presentation_action)
         view.addAction(self.reset_layout_action)
+        bar.addMenu(self.preset_menu)
         bar.addMenu("&Help").addAction(self.help_action)
 
     def _route_keys_past_spin_boxes(self) -> None:
@@ -255,6 +277,9 @@ class MainWindow(QMainWindow):
         self.settings.learning_rate_changed.connect(self._on_learning_rate)
         self.settings.clipping_changed.connect(self._on_clipping)
         self.settings.apply_requested.connect(self.restart)
+        self.settings.suggest_threshold_requested.connect(self.suggest_clip_threshold)
+        self.preset_menu.chosen.connect(self.start_preset)
+        self.presentation.toggled.connect(self.presentation_action.setChecked)
         QApplication.instance().focusChanged.connect(self._on_focus_changed)
 
     # ------------------------------------------------------------------ layout
@@ -270,9 +295,47 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(d["graph"], d["training"], Qt.Orientation.Horizontal)
         self.splitDockWidget(d["gates"], d["states"], Qt.Orientation.Horizontal)
         self.splitDockWidget(d["states"], d["gradients"], Qt.Orientation.Horizontal)
-        for dock in (self.settings_dock, *d.values()):
+        for dock in (self.settings_dock, *(d[k] for k in CORE_KEYS)):
             dock.setFloating(False)
             dock.show()
+        # the laboratory's panels wait, tabbed on the right, until a preset or the user asks
+        lab = [d[cls.key] for cls in LAB_PANELS]
+        for dock in (*lab, self.lesson_dock):
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            dock.setFloating(False)
+            dock.hide()
+        for first, other in zip(lab, lab[1:], strict=False):
+            self.tabifyDockWidget(first, other)
+
+    def _arrange_preset(self, preset: Preset) -> None:
+        """The lesson above the settings on the left; the preset's panels in a grid."""
+        keys = [k for k in preset.panels if k in self.docks][:4]
+        for dock in self.docks.values():
+            dock.hide()
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.lesson_dock)
+        self.splitDockWidget(self.lesson_dock, self.settings_dock, Qt.Orientation.Vertical)
+        shown = [self.docks[k] for k in keys]
+        first = shown[0]
+        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, first)
+        if len(shown) >= 3:
+            self.splitDockWidget(first, shown[2], Qt.Orientation.Vertical)
+        if len(shown) >= 2:
+            self.splitDockWidget(first, shown[1], Qt.Orientation.Horizontal)
+        if len(shown) >= 4:
+            self.splitDockWidget(shown[2], shown[3], Qt.Orientation.Horizontal)
+        for dock in (self.lesson_dock, self.settings_dock, *shown):
+            dock.setFloating(False)
+            dock.show()
+        side, main = 330, self.width() - 330
+        self.resizeDocks([self.lesson_dock], [side], Qt.Orientation.Horizontal)
+        half = (self.height() - 120) // 2
+        self.resizeDocks(
+            [self.lesson_dock, self.settings_dock], [half, half], Qt.Orientation.Vertical
+        )
+        if len(shown) >= 2:
+            self.resizeDocks(shown[:2], [main // 2, main // 2], Qt.Orientation.Horizontal)
+        if len(shown) >= 3:
+            self.resizeDocks([shown[0], shown[2]], [half, half], Qt.Orientation.Vertical)
 
     def _default_sizes(self) -> None:
         """Dock sizes of the default layout (they take effect once the window is shown)."""
@@ -343,11 +406,55 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def restart(self, config: Config) -> None:
         """Stop the current run (if any) and start a new model with `config`, paused."""
+        if self.preset is not None:
+            self.preset = None
+            self.preset_menu.mark(None)
+            self.lesson_dock.settings_changed()
+        self._start(config)
+
+    def _start(self, config: Config, **runs) -> None:
         self.banner.hide()
         self.status["state"].setText("loading")
         loaded = "torch" in sys.modules
         self.statusBar().showMessage("Building the model…" if loaded else "Loading PyTorch…")
-        self.runner.start(config)
+        self.runner.start(config, **runs)
+
+    @Slot(object)
+    def start_preset(self, preset: Preset) -> None:
+        """Start `preset`'s runs side by side, show its panels and explanation, and train it
+        to its promised picture (then pause)."""
+        from rnnviz.core import train  # the worker imports torch first; this is cheap after
+
+        self.preset = preset
+        self.preset_menu.mark(preset.key)
+        self.lesson_dock.show_preset(preset)
+        self._arrange_preset(preset)
+        first, *others = preset.runs
+        self.settings.set_config(first.config)
+        self._start(
+            first.config,
+            label=first.label,
+            companions=tuple((r.label, r.config) for r in others),
+        )
+        self.runner.send(train.Step(preset.steps))
+
+    @Slot()
+    def suggest_clip_threshold(self) -> None:
+        """Pascanu's heuristic: norm clipping at the recent average gradient norm."""
+        history = self.snapshot.history if self.snapshot is not None else None
+        try:
+            if history is None:
+                raise ValueError("train a few steps first")
+            threshold, low, high = suggest_clip_threshold(history.grad_norm)
+        except ValueError as e:
+            self.statusBar().showMessage(f"No threshold to suggest yet: {e}", 5000)
+            return
+        self.settings.set_clipping("norm", float(f"{threshold:.2g}"))
+        self.statusBar().showMessage(
+            f"Norm clipping at {threshold:.2g}, the average gradient norm of the last "
+            f"{min(len(history), 200)} steps (Pascanu et al.: {low:.2g} to {high:.2g} work).",
+            8000,
+        )
 
     def _send(self, make) -> None:
         """Send `make(train)` to the runner; `train` is imported here, after the worker did."""
@@ -481,12 +588,13 @@ class MainWindow(QMainWindow):
     def export_all(
         self, folder: str | Path, formats=("png",), width: int = DEFAULT_WIDTH
     ) -> list[Path]:
-        """Write every panel as <folder>/<key>.<format>; returns the paths written."""
+        """Write every visible panel as <folder>/<key>.<format>; returns the paths written."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         return [
             panel.export(folder / f"{panel.key}.{fmt}", width)
             for panel in self.panels
+            if self.docks[panel.key].isVisible()
             for fmt in formats
         ]
 
@@ -511,6 +619,7 @@ class MainWindow(QMainWindow):
             self.play_action,
             self.export_action,
             self.export_all_action,
+            self.presentation_action,
             self.help_action,
             self.quit_action,
         ]
@@ -540,6 +649,7 @@ class MainWindow(QMainWindow):
             self._refresh_timer.stop()
             self.transport.stop_playing()
             self.runner.stop()  # join the worker before any widget goes away
+            self.presentation.leave()  # the layout saved is the normal one
             self._save_layout()
             QApplication.instance().focusChanged.disconnect(self._on_focus_changed)
         super().closeEvent(event)

@@ -74,8 +74,18 @@ class TrainingRunner(QObject):
 
     # -- control (GUI thread)
 
-    def start(self, config: Config, *, running: bool = False) -> None:
+    def start(
+        self,
+        config: Config,
+        *,
+        running: bool = False,
+        label: str = "",
+        companions: tuple[tuple[str, Config], ...] = (),
+    ) -> None:
         """Stop any previous run and start a new one with `config` (paused unless `running`).
+
+        `companions` are (label, Config) runs trained beside it for a comparison; snapshots
+        then list every run in `runs`, this one (`label`) first.
 
         Building the trainer happens in the worker; a problem there (a bad text file, a
         device that is not available) arrives as `error`, never as an exception here.
@@ -88,7 +98,7 @@ class TrainingRunner(QObject):
         self._thread = threading.Thread(
             target=_work,
             name="rnnviz-training",
-            args=(self, self._run, config, running, self._commands, self._stop),
+            args=(self, self._run, config, running, label, companions, self._commands, self._stop),
             daemon=True,  # never keeps a crashed app alive; close() joins it anyway
         )
         self._thread.start()
@@ -141,6 +151,8 @@ def _work(
     run: int,
     config: Config,
     running: bool,
+    label: str,
+    companions: tuple[tuple[str, Config], ...],
     commands: queue.Queue,
     stop: threading.Event,
 ) -> None:
@@ -151,8 +163,15 @@ def _work(
         _leave_a_core_for_the_gui()
         runner._worker_devices.emit(run, train.available_devices())
         trainer = train.Trainer(config)
+        others = [(lab, train.Trainer(cfg)) for lab, cfg in companions]
         runner._worker_started.emit(run, trainer.config)
-        steps = train.session(trainer, running=running, snapshot_interval=runner.snapshot_interval)
+        steps = train.session(
+            trainer,
+            running=running,
+            snapshot_interval=runner.snapshot_interval,
+            label=label,
+            companions=others,
+        )
         command = None
         while not stop.is_set():
             out = steps.send(command)

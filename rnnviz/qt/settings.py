@@ -109,6 +109,7 @@ class SettingsPanel(QWidget):
     learning_rate_changed = Signal(float)
     clipping_changed = Signal(str, float)  # mode, threshold
     apply_requested = Signal(object)  # the new Config, confirmed by the user
+    suggest_threshold_requested = Signal()  # the user asks for Pascanu's clip threshold
 
     def __init__(self, config: Config | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -148,6 +149,12 @@ class SettingsPanel(QWidget):
         self.clip = _combo(CLIP_LABELS)
         self.clip_threshold = LogSpinBox()
         self.clip_threshold.setToolTip("Applies live: the largest gradient norm or value")
+        self.suggest_button = QToolButton(text="suggest")
+        self.suggest_button.setToolTip(
+            "Norm clipping at the average gradient norm of the recent steps (Pascanu et al. "
+            "2013: thresholds from half to ten times the average work)"
+        )
+        self.suggest_button.clicked.connect(self.suggest_threshold_requested)
         self.device = _combo({})
         self.seed = _spin(0, MAX_SEED)
         self.set_devices([])
@@ -173,7 +180,7 @@ class SettingsPanel(QWidget):
         form.addRow("momentum", self.momentum)
         form.addRow("learning rate", self.lr)
         form.addRow("clipping", self.clip)
-        form.addRow("threshold", self.clip_threshold)
+        form.addRow("threshold", _row(self.clip_threshold, self.suggest_button, stretch=False))
         _section(form, "Run")
         form.addRow("device", self.device)
         form.addRow("seed", self.seed)
@@ -255,6 +262,14 @@ class SettingsPanel(QWidget):
             self.device.addItem(label, name)
         self.device.setCurrentIndex(max(0, self.device.findData(wanted)))
         self._loading = False
+
+    def set_clipping(self, mode: str, threshold: float) -> None:
+        """Set clipping in the form; it applies live like a user's edit."""
+        self._loading = True
+        _select(self.clip, mode)
+        self.clip_threshold.setValue(threshold)
+        self._loading = False
+        self._on_edit()
 
     def error_text(self) -> str:
         return self.message.text() if not self.message.isHidden() else ""

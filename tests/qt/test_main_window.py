@@ -284,15 +284,21 @@ def test_export_all_panels_writes_png_and_svg(qtbot, window, monkeypatch, tmp_pa
         ExportAllDialog, "ask", classmethod(lambda cls, parent, f: (folder, ("png", "svg"), 800))
     )
     press(qtbot, window, Qt.Key.Key_S, lambda s: True)
-    window.docks["gates"].hide()  # hidden panels export too
+    window.docks["gates"].hide()  # what is not on screen is not exported
     window.export_all_action.trigger()
+    assert not (folder / "gates.png").exists() and not (folder / "gates.svg").exists()
     for cls in PANELS:
+        if cls.key == "gates":
+            continue
         png = folder / f"{cls.key}.png"
         assert_png_drawn(png)
         assert QImage(str(png)).width() == 800
         root = ET.parse(folder / f"{cls.key}.svg").getroot()
         assert root.tag.endswith("svg")
-    assert "Wrote 10 images" in window.statusBar().currentMessage()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        f"{cls.key}.{fmt}" for cls in PANELS if cls.key != "gates" for fmt in ("png", "svg")
+    )
+    assert "Wrote 8 images" in window.statusBar().currentMessage()
 
 
 def test_f1_shows_help_with_shortcuts_and_panels(qtbot, window):

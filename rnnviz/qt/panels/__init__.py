@@ -1,4 +1,8 @@
-"""The dock panels, in their default order. Each is one file, one Panel subclass."""
+"""The dock panels, in their default order. Each is one file, one Panel subclass.
+
+PANELS show in the default layout; LAB_PANELS (the gradient laboratory and the lecture kit)
+wait in the View menu until a preset or the user shows them.
+"""
 
 from rnnviz.qt.panels.gates import GateActivationsPanel
 from rnnviz.qt.panels.gradients import GradientNormsPanel
@@ -13,6 +17,14 @@ PANELS = (
     GradientNormsPanel,
     TrainingPanel,
 )
+LAB_PANELS = ()
 
-__all__ = ["PANELS", "GateActivationsPanel", "GradientNormsPanel", "StateTrajectoriesPanel",
-           "TrainingPanel", "UnrolledGraphPanel"]
+__all__ = [
+    "LAB_PANELS",
+    "PANELS",
+    "GateActivationsPanel",
+    "GradientNormsPanel",
+    "StateTrajectoriesPanel",
+    "TrainingPanel",
+    "UnrolledGraphPanel",
+]

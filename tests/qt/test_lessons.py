@@ -1,0 +1,137 @@
+"""Presets in the window, presentation mode and the clip-threshold suggestion, driven as a
+lecturer would: menu entries, keys, and what the window then shows."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
+from test_main_window import SMALL, TIMEOUT, open_window  # tests/qt is on sys.path
+
+from rnnviz.core.presets import PresetRun, list_presets, load_preset
+from rnnviz.core.train import Step
+from rnnviz.qt.main_window import MainWindow
+
+
+@pytest.fixture
+def store(tmp_path):
+    return QSettings(str(tmp_path / "rnnviz.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, store):
+    w = open_window(qtbot, store)
+    yield w
+    w.close()
+
+
+def small(preset, steps=6):
+    """The preset at test scale: tiny models, few steps, same runs and panels."""
+    runs = tuple(
+        PresetRun(r.label, r.config.replace(hidden=8, seq_len=20, batch=8, device="cpu"))
+        for r in preset.runs
+    )
+    return dataclasses.replace(preset, runs=runs, steps=steps)
+
+
+def test_presets_menu_lists_every_preset_with_its_explanation(window):
+    actions = window.preset_menu.actions()
+    presets = list_presets()
+    assert [a.text().split(". ", 1)[1] for a in actions] == [p.title for p in presets]
+    assert all(a.toolTip() == p.explanation for a, p in zip(actions, presets, strict=True))
+    assert actions[0].shortcut().toString() == "Ctrl+1"
+
+
+def test_a_comparison_preset_trains_its_runs_side_by_side_then_pauses(qtbot, window):
+    preset = small(load_preset("side_by_side"), steps=6)
+
+    def done(s):
+        return s.step == 6 and s.state == "paused"
+
+    with qtbot.waitSignal(window.runner.snapshot, timeout=TIMEOUT, check_params_cb=done) as b:
+        window.start_preset(preset)
+    snap = b.args[0]
+    assert [r.label for r in snap.runs] == [r.label for r in preset.runs]
+    assert [r.step for r in snap.runs] == [6, 6, 6]
+    assert [r.trace.cell for r in snap.runs] == ["rnn", "lstm", "gru"]
+    # the lesson sits beside the preset's panels; the rest are out of the way
+    assert window.lesson_dock.isVisible()
+    assert preset.explanation in window.lesson_dock.text.toPlainText()
+    shown = {k for k, d in window.docks.items() if d.isVisible()}
+    assert shown == {k for k in preset.panels if k in window.docks}
+    assert window.preset_menu.preset_actions["side_by_side"].isChecked()
+    assert window.settings.config().cell == "rnn"  # the side bar shows the first run
+
+
+def test_own_settings_end_the_preset_and_reset_layout_restores_the_panels(qtbot, window):
+    preset = small(load_preset("vanishing"), steps=2)
+    with qtbot.waitSignal(window.runner.snapshot, timeout=TIMEOUT):
+        window.start_preset(preset)
+    with qtbot.waitSignal(window.runner.started, timeout=TIMEOUT):
+        window.restart(SMALL.replace(cell="gru"))
+    assert window.preset is None
+    assert "settings changed" in window.lesson_dock.windowTitle()
+    assert not any(a.isChecked() for a in window.preset_menu.actions())
+    window.reset_layout_action.trigger()
+    shown = {k for k, d in window.docks.items() if d.isVisible()}
+    assert shown == {"graph", "gates", "states", "gradients", "training"}
+
+
+def axis_font_pt(window) -> float:
+    axis = window.panels[0].findChildren(pg.GraphicsView)[0]
+    axes = [i for i in axis.scene().items() if isinstance(i, pg.AxisItem)]
+    return axes[0].style["tickFont"].pointSizeF()
+
+
+def test_presentation_mode_enlarges_everything_and_leaving_restores_it(qtbot, window):
+    app = QApplication.instance()
+    font_pt, tick_pt = app.font().pointSizeF(), axis_font_pt(window)
+    shown = {k for k, d in window.docks.items() if d.isVisible()}
+    size = window.size()
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    assert window.isFullScreen() and window.presentation_action.isChecked()
+    assert app.font().pointSizeF() == pytest.approx(1.5 * font_pt)
+    assert axis_font_pt(window) == pytest.approx(1.5 * tick_pt)
+    curve = window.panels[3].grad_curve
+    assert curve.opts["pen"].widthF() == pytest.approx(1.5 * 2.0)
+    window.docks["gates"].hide()  # rearranging in presentation mode is forgotten on leaving
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert not window.isFullScreen() and not window.presentation_action.isChecked()
+    assert app.font().pointSizeF() == pytest.approx(font_pt)
+    assert axis_font_pt(window) == pytest.approx(tick_pt)
+    assert curve.opts["pen"].widthF() == pytest.approx(2.0)
+    assert {k for k, d in window.docks.items() if d.isVisible()} == shown
+    # back to the window's size (up to the frame the window system adds)
+    assert abs(window.width() - size.width()) < 40 and abs(window.height() - size.height()) < 40
+
+
+def test_suggest_sets_norm_clipping_at_the_average_gradient_norm(qtbot, window):
+    with qtbot.waitSignal(
+        window.runner.snapshot, timeout=TIMEOUT, check_params_cb=lambda s: s.step >= 5
+    ):
+        window.runner.send(Step(5))
+    expected = float(f"{np.mean(window.snapshot.history.grad_norm):.2g}")
+    with qtbot.waitSignal(
+        window.runner.snapshot,
+        timeout=TIMEOUT,
+        check_params_cb=lambda s: s.clip == "norm" and s.clip_threshold == expected,
+    ):
+        window.settings.suggest_button.click()
+    assert window.settings.config().clip == "norm"
+    assert "average gradient norm" in window.statusBar().currentMessage()
+
+
+def test_suggest_before_training_explains_instead_of_failing(qtbot, store):
+    w = MainWindow(SMALL, settings=store)
+    w.show()
+    qtbot.waitExposed(w)
+    try:
+        w.settings.suggest_button.click()
+        assert "No threshold to suggest yet" in w.statusBar().currentMessage()
+        assert w.settings.config().clip == "none"
+    finally:
+        w.close()
