@@ -3,6 +3,9 @@
     rnnviz [app [ARGS...]]              open the desktop app (ARGS go to the app)
     rnnviz train [OPTIONS] [--save CK]  train --steps K steps, showing progress
     rnnviz trace [OPTIONS] --out F.npz  train --steps K (default 0), record the probe batch
+    rnnviz presets                      list the lecture presets
+    rnnviz export --preset NAME --out DIR [--steps K]
+                                        train a preset, write its panels as PNG and SVG
 
 The OPTIONS are the fields of `rnnviz.core.config.Config` with dashes for underscores
 (`--clip-threshold` sets `clip_threshold`). Their defaults live in Config alone: every option
@@ -20,6 +23,7 @@ import ctypes.util
 import math
 import os
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import fields
@@ -112,7 +116,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         "gradients. With no command, opens the desktop app.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {rnnviz.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{app,train,trace}")
+    sub = parser.add_subparsers(dest="command", metavar="{app,train,trace,presets,export}")
     # `rnnviz app ARGS…` never reaches this parser (main hands ARGS to the app untouched);
     # it is here for the list in --help.
     sub.add_parser("app", help="open the desktop app (the default)")
@@ -133,7 +137,36 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     )
     add_config_options(trace, steps_default=0)
     trace.add_argument("--out", metavar="FILE.npz", required=True, help="NPZ file to write")
-    return parser, {"train": train, "trace": trace}
+
+    sub.add_parser(
+        "presets",
+        help="list the lecture presets",
+        description="List the lecture presets: key, title, runs, steps and explanation.",
+    )
+    export = sub.add_parser(
+        "export",
+        help="train a lecture preset and write its panels as images for slides",
+        description="Train a lecture preset headless (progress on the terminal) and write "
+        "each of its panels as PNG and SVG into a folder, with its explanation as text.",
+    )
+    export.add_argument("--preset", required=True, metavar="NAME", help="see `rnnviz presets`")
+    export.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    export.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        metavar="K",
+        help="training steps (default: the preset's)",
+    )
+    export.add_argument(
+        "--width", type=int, default=1920, metavar="PX", help="PNG width in pixels (default: 1920)"
+    )
+    return parser, {
+        "train": train,
+        "trace": trace,
+        "presets": sub.choices["presets"],
+        "export": export,
+    }
 
 
 def add_config_options(parser: argparse.ArgumentParser, *, steps_default: int) -> None:
@@ -177,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
             commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
         if args.command == "train":
             return run_train(args)
+        if args.command == "presets":
+            return run_presets()
+        if args.command == "export":
+            return run_export(args)
         return run_trace(args)
     except (ConfigError, UsageError) as e:
         fail(str(e))
@@ -276,6 +313,110 @@ def run_trace(args: argparse.Namespace) -> int:
         f"after {trainer.step_count} training steps, loss {trace.loss:.6g}"
     )
     return 0
+
+
+# ---------------------------------------------------------------------------- presets
+
+
+def run_presets() -> int:
+    from rnnviz.core.presets import list_presets
+
+    for p in list_presets():
+        runs = " vs ".join(r.label for r in p.runs) if p.compares else p.config.cell
+        print(f"{p.key:14s} {p.title}  [{runs}; {p.steps} steps]")
+        print(textwrap.fill(p.explanation, 96, initial_indent=" " * 15, subsequent_indent=" " * 15))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from rnnviz.core.presets import check_claim, load_preset, preset_snapshot, train_preset
+
+    preset = load_preset(args.preset)
+    steps = preset.steps if args.steps is None else args.steps
+    if steps < 0:
+        raise UsageError(f"--steps must be 0 or more, got {steps}")
+    if not 200 <= args.width <= 16_000:
+        raise UsageError(f"--width must be between 200 and 16000 pixels, got {args.width}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"cannot write into {out}: it is a file")
+    if not out.parent.is_dir():
+        raise UsageError(f"cannot write into {out}: no directory {out.parent}")
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # images only: no window, no display
+    from PySide6.QtWidgets import QApplication
+
+    from rnnviz.core.train import resolve_device
+    from rnnviz.qt.export import ExportError, export_panels
+    from rnnviz.qt.panels import LAB_PANELS, PANELS
+
+    missing = set(preset.panels) - {cls.key for cls in (*PANELS, *LAB_PANELS)}
+    if missing:  # a preset file naming a panel this version lacks: say so before training
+        raise UsageError(f"preset {preset.key!r} names unknown panels: {', '.join(missing)}")
+    for run in preset.runs:
+        resolve_device(run.config.device)
+    print(f"{preset.title}: training {len(preset.runs)} run(s) for {steps} steps", flush=True)
+    tty, shown = sys.stdout.isatty(), [""]
+    start = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if done == progress.last:
+            return
+        progress.last = done
+        rate = done / max(time.monotonic() - start, 1e-9)
+        left = (total - done) / rate if rate > 0 else math.nan
+        line = f"step {done}/{total}  {rate:.0f} steps/s  left {duration(left)}"
+        if tty:
+            print("\r" + line.ljust(len(shown[0])), end="", flush=True)
+            shown[0] = line
+        elif done == total or done % max(10, total // 10 // 10 * 10) == 0:
+            print(line, flush=True)
+
+    progress.last = -1
+    import numpy as np
+
+    try:
+        with np.errstate(all="ignore"):  # a run meant to diverge overflows on its way
+            trainers, traces = train_preset(preset, steps, progress)
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if shown[0]:
+        print()
+    claim = check_claim(preset, trainers, traces)
+    snapshot = preset_snapshot(preset, trainers, traces)
+    app = QApplication.instance() or QApplication([PROG])  # noqa: F841 (keeps Qt alive)
+    try:
+        written = export_panels(snapshot, preset.panels, out, width=args.width)
+    except (ExportError, OSError) as e:
+        raise UsageError(f"cannot write the images: {e}") from None
+    text = out / "explanation.txt"
+    write(lambda: text.write_text(explanation_text(preset, steps, claim, snapshot), "utf-8"), text)
+    print(f"wrote {len(written)} images and {text.name} to {out}")
+    print(f"{'the picture holds' if claim.ok else 'NOT YET SHOWN'}: {claim.text}")
+    return 0
+
+
+def explanation_text(preset, steps: int, claim, snapshot) -> str:
+    """The explanation a lecturer pastes next to the images, with what was measured."""
+    lines = [preset.title, "=" * len(preset.title), "", textwrap.fill(preset.explanation, 88), ""]
+    runs = preset.runs
+    for r in runs:
+        c = r.config
+        lines.append(
+            f"- {r.label}: {c.cell}{' (' + c.nonlinearity + ')' if c.cell == 'rnn' else ''}, "
+            f"hidden {c.hidden}, {c.task} T={c.seq_len}, {c.optimizer} lr {c.lr:g}, "
+            f"clip {c.clip}{'' if c.clip == 'none' else ' at ' + format(c.clip_threshold, 'g')}"
+            f"{', spectral radius ' + format(c.spectral_radius, 'g') if c.spectral_radius else ''}"
+            f"{', forget bias ' + format(c.forget_bias, 'g') if c.forget_bias is not None else ''}"
+            f", seed {c.seed}"
+        )
+    lines += ["", f"After {steps} training steps: {claim.text}"]
+    if not claim.ok:
+        lines.append("(the promised picture is not there yet: train more steps)")
+    sample = snapshot.extras.get("sample")
+    if sample:
+        lines += ["", f"Sampled text at temperature {snapshot.extras['temperature']}:", "", sample]
+    return "\n".join(lines) + "\n"
 
 
 def check_writable(path: Path, what: str) -> None:

@@ -217,28 +217,34 @@ def train_preset(
     preset: Preset,
     steps: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    recordings: int = 50,
     **overrides,
 ) -> tuple[list, list]:
     """Train every run of `preset` headless for `steps` (default: the preset's).
 
     `overrides` change every run's Config (tests shrink hidden sizes this way). `progress`
-    is called with (steps done, steps in all) over all runs. Returns (trainers, traces): the
-    trainers (a diverged run stops early, as in the app) and a fresh trace of each.
+    is called with (steps done, steps in all) over all runs. The probe batch is recorded
+    about `recordings` times along the way, so the probe history (gradient norms over t and
+    W_hh spectral radii by training step) has a course to show. Returns (trainers, traces):
+    the trainers (a diverged run stops early, as in the app) and a fresh trace of each.
     """
     from rnnviz.core.train import Trainer  # torch is imported only when training
 
     steps = preset.steps if steps is None else steps
     total = steps * len(preset.runs)
+    every = max(1, steps // max(1, recordings))
     trainers, traces = [], []
     for k, run in enumerate(preset.runs):
         trainer = Trainer(run.config.replace(**overrides) if overrides else run.config)
         for i in range(steps):
+            if i % every == 0:
+                trainer.record(jacobians=False)  # for the probe history only
             if not trainer.train_step():
                 break
             if progress is not None and (i + 1) % 10 == 0:
                 progress(k * steps + i + 1, total)
         trainers.append(trainer)
-        traces.append(trainer.record())
+        traces.append(trainer.record(jacobian_sequences=1))
     if progress is not None:
         progress(total, total)
     return trainers, traces

@@ -24,8 +24,9 @@ class ExportError(RuntimeError):
     """The image could not be written; the message says why."""
 
 
-def export_widget(widget: QWidget, path: str | Path, width: int = DEFAULT_WIDTH,
-                  title: str | None = None) -> Path:
+def export_widget(
+    widget: QWidget, path: str | Path, width: int = DEFAULT_WIDTH, title: str | None = None
+) -> Path:
     """Write `widget` to `path` (.png or .svg). Returns the path written."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
@@ -37,12 +38,15 @@ def export_widget(widget: QWidget, path: str | Path, width: int = DEFAULT_WIDTH,
     size = widget.size()
     scale = max(width, 100) / size.width()
     if fmt == "png":
-        img = QImage(QSize(round(size.width() * scale), round(size.height() * scale)),
-                     QImage.Format.Format_ARGB32)
+        img = QImage(
+            QSize(round(size.width() * scale), round(size.height() * scale)),
+            QImage.Format.Format_ARGB32,
+        )
         img.fill(widget.palette().window().color())
         painter = QPainter(img)
-        painter.setRenderHints(QPainter.RenderHint.Antialiasing
-                               | QPainter.RenderHint.TextAntialiasing)
+        painter.setRenderHints(
+            QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
+        )
         painter.scale(scale, scale)
         widget.render(painter, QPoint(0, 0))
         painter.end()
@@ -56,8 +60,9 @@ def export_widget(widget: QWidget, path: str | Path, width: int = DEFAULT_WIDTH,
         gen.setTitle(title or widget.windowTitle() or "rnnviz")
         gen.setDescription("exported by rnnviz")
         painter = QPainter(gen)
-        painter.fillRect(QRectF(0, 0, size.width(), size.height()),
-                         QColor(widget.palette().window().color()))
+        painter.fillRect(
+            QRectF(0, 0, size.width(), size.height()), QColor(widget.palette().window().color())
+        )
         widget.render(painter, QPoint(0, 0))
         painter.end()
         if not path.is_file() or path.stat().st_size == 0:
@@ -65,4 +70,46 @@ def export_widget(widget: QWidget, path: str | Path, width: int = DEFAULT_WIDTH,
     return path
 
 
-__all__ = ["DEFAULT_WIDTH", "FORMATS", "ExportError", "export_widget", "Qt"]
+def export_panels(
+    snapshot,
+    keys: list[str] | tuple[str, ...],
+    folder: str | Path,
+    *,
+    formats: tuple[str, ...] = FORMATS,
+    width: int = DEFAULT_WIDTH,
+    size: tuple[int, int] = (1280, 800),
+    t: int | None = None,
+) -> list[Path]:
+    """Draw `snapshot` in the panels named by `keys`, without a window, and write each as
+    <folder>/<key>.<format>. The panels are laid out at `size` (a slide's proportions) with
+    the time cursor at `t` (default: the middle of the sequence). Needs a QApplication.
+    Returns the paths written."""
+    from rnnviz.qt import theme
+    from rnnviz.qt.panels import LAB_PANELS, PANELS
+    from rnnviz.qt.timeline import TimeCursor
+
+    classes = {cls.key: cls for cls in (*PANELS, *LAB_PANELS)}
+    unknown = [k for k in keys if k not in classes]
+    if unknown:
+        raise ExportError(f"no panel named {', '.join(unknown)} (known: {', '.join(classes)})")
+    theme.apply()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    cursor = TimeCursor()
+    if snapshot.trace is not None:
+        cursor.set_length(snapshot.trace.T)
+        cursor.set(snapshot.trace.T // 2 if t is None else t)
+    written = []
+    for key in keys:
+        panel = classes[key](cursor)
+        panel.resize(*size)
+        panel.show()
+        panel.set_snapshot(snapshot)
+        for fmt in formats:
+            written.append(panel.export(folder / f"{key}.{fmt}", width))
+        panel.close()
+        panel.deleteLater()
+    return written
+
+
+__all__ = ["DEFAULT_WIDTH", "FORMATS", "ExportError", "export_panels", "export_widget", "Qt"]

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
@@ -203,3 +204,68 @@ def test_same_seed_same_trace(tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+# ---------------------------------------------------------------------------- presets, export
+
+
+def test_presets_lists_every_preset_with_its_explanation(tmp_path):
+    from rnnviz.core.presets import list_presets
+
+    result = rnnviz("presets", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for p in list_presets():
+        assert f"{p.key} " in result.stdout and p.title in result.stdout
+        assert " ".join(result.stdout.split()).count(p.explanation[:60]) == 1
+
+
+@pytest.mark.parametrize("key", ["side_by_side", "vanishing"])
+def test_export_writes_the_presets_panels_and_explanation(tmp_path, key):
+    from PySide6.QtGui import QImage
+
+    from rnnviz.core.presets import load_preset
+
+    preset = load_preset(key)
+    result = rnnviz(
+        "export",
+        "--preset",
+        key,
+        "--out",
+        "slides",
+        "--steps",
+        "20",
+        "--width",
+        "800",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "step 20/" in result.stdout  # progress while it trains
+    out = tmp_path / "slides"
+    for panel in preset.panels:
+        image = QImage(str(out / f"{panel}.png"))
+        assert image.width() == 800, panel
+        w, h = image.width(), image.height()
+        colours = {image.pixel(x * w // 30, y * h // 30) for x in range(30) for y in range(30)}
+        assert len(colours) > 5, f"{panel}.png looks blank"
+        assert ET.parse(out / f"{panel}.svg").getroot().tag.endswith("svg")
+    text = (out / "explanation.txt").read_text("utf-8")
+    assert preset.title in text and "After 20 training steps:" in text
+    assert " ".join(text.split()).count(preset.explanation[:60]) == 1
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{k}.{f}" for k in preset.panels for f in ("png", "svg")] + ["explanation.txt"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--preset", "nonsense", "--out", "d"], "unknown preset 'nonsense'"),
+        (["--preset", "vanishing", "--out", "afile"], "it is a file"),
+        (["--preset", "vanishing", "--out", "no/such/d"], "no directory"),
+        (["--preset", "vanishing", "--out", "d", "--steps", "-3"], "--steps must be 0 or more"),
+        (["--preset", "vanishing"], "--out"),
+    ],
+)
+def test_export_bad_input_is_one_line(tmp_path, args, says):
+    (tmp_path / "afile").write_text("x")
+    assert says in assert_one_line_error(rnnviz("export", *args, cwd=tmp_path))
