@@ -390,6 +390,10 @@ def _spectral_norms(M: Tensor, log_scale: Tensor) -> Tensor:
     """||exp(log_scale) M||_2 for a stack of matrices M (..., H, H): sqrt(lambda_max(M M^T))."""
     finite = torch.isfinite(M).all(-1).all(-1)
     Mf = torch.where(finite[..., None, None], M, torch.zeros_like(M))
-    lam = torch.linalg.eigvalsh(Mf @ Mf.transpose(-1, -2))[..., -1].double().clamp_min(0)
-    out = lam.sqrt() * torch.exp(log_scale)
+    try:
+        lam = torch.linalg.eigvalsh(Mf @ Mf.transpose(-1, -2))[..., -1].double().clamp_min(0)
+        top = lam.sqrt()
+    except torch.linalg.LinAlgError:  # e.g. many repeated eigenvalues (an identity W_hh)
+        top = torch.linalg.matrix_norm(Mf.double(), ord=2)
+    out = top * torch.exp(log_scale)
     return torch.where(finite, out, torch.full_like(out, float("nan")))

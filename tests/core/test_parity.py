@@ -270,3 +270,34 @@ def test_jacobian_norms_of_the_first_sequences_only():
         np.testing.assert_allclose(b.jacobian_norm[0], a.jacobian_norm[0], rtol=1e-6)
         assert np.isnan(b.jacobian_norm[1:]).all()
         np.testing.assert_array_equal(b.grad_h, a.grad_h)
+
+
+def test_jacobian_norms_of_an_identity_relu_rnn():
+    """IRNN at initialisation: W_hh = I, so every Jacobian is diagonal with repeated singular
+    values (the case where a symmetric eigensolver can fail to converge); the norm is 1 while
+    every unit stays active."""
+    T = 300
+    cfg = Config(
+        cell="rnn", nonlinearity="relu", init="identity", hidden=16, seq_len=T, task="adding"
+    )
+    task = make_task(cfg)
+    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    with torch.no_grad():
+        model.rnn.bias_ih_l0.fill_(1.0)  # every unit active: the Jacobians are exactly I
+    trace = record_trace(model, task, task.sample(1, torch.Generator().manual_seed(0)))
+    np.testing.assert_allclose(trace.layer(0).jacobian_norm[0], 1.0, rtol=1e-6)
+
+
+def test_spectral_norm_falls_back_when_the_eigensolver_fails(monkeypatch):
+    from rnnviz.core import record
+
+    M = torch.randn(2, 5, 6, 6)
+    log_scale = torch.randn(2, 5, dtype=torch.float64)
+    expected = torch.linalg.matrix_norm(M.double(), ord=2) * torch.exp(log_scale)
+    np.testing.assert_allclose(record._spectral_norms(M, log_scale), expected, rtol=1e-5)
+
+    def fail(*_a, **_k):
+        raise torch.linalg.LinAlgError("failed to converge")
+
+    monkeypatch.setattr(torch.linalg, "eigvalsh", fail)
+    np.testing.assert_allclose(record._spectral_norms(M, log_scale), expected, rtol=1e-12)
