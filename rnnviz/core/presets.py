@@ -145,7 +145,12 @@ def _exploding(trainers, traces) -> ClaimResult:
 
 def _learns(trainers, traces) -> ClaimResult:
     loss, chance = _recent_loss(trainers[0]), trainers[0].task.chance_loss
-    return ClaimResult(loss < 0.25 * chance, f"loss {loss:.3f} < a quarter of chance {chance:.3f}")
+    r = _grad_ratio(traces[0])
+    return ClaimResult(
+        loss < 0.25 * chance and 0.1 < r < 10,
+        f"loss {loss:.3f} (a quarter of chance: {0.25 * chance:.3f}); "
+        f"||dL/dh_0|| / ||dL/dh_T|| = {r:.2g} (between 0.1 and 10)",
+    )
 
 
 def _lstm_memory(trainers, traces) -> ClaimResult:
@@ -153,11 +158,11 @@ def _lstm_memory(trainers, traces) -> ClaimResult:
     f_mean = float(lt.gates["f"][0].mean())
     r, loss = _grad_ratio(traces[0]), _recent_loss(trainers[0])
     chance = trainers[0].task.chance_loss
-    ok = f_mean > 0.8 and r > 1e-3 and loss < 0.5 * chance
+    ok = f_mean > 0.8 and r > 1e-3 and loss < 0.25 * chance
     return ClaimResult(
         ok,
         f"mean forget gate {f_mean:.2f} (> 0.8); ||dL/dh_0|| / ||dL/dh_T|| = "
-        f"{r:.1e} (> 1e-3); loss {loss:.3f} vs chance {chance:.3f}",
+        f"{r:.1e} (> 1e-3); loss {loss:.3f} (a quarter of chance: {0.25 * chance:.3f})",
     )
 
 
@@ -176,11 +181,12 @@ def _gru_update_gate(trainers, traces) -> ClaimResult:
 
 def _forget_bias(trainers, traces) -> ClaimResult:
     r0, r1 = _grad_ratio(traces[0]), _grad_ratio(traces[1])
-    l0, l1 = _recent_loss(trainers[0]), _recent_loss(trainers[1])
-    ok = r1 > 10 * r0 and l1 < l0
+    f0, f1 = (float(tr.layer(0).gates["f"][0].mean()) for tr in traces)
+    ok = r1 > 1e3 * r0 and f1 - f0 > 0.15
     return ClaimResult(
         ok,
-        f"||dL/dh_0|| / ||dL/dh_T||: bias 0 {r0:.1e}, bias 1 {r1:.1e}; loss {l0:.3f} vs {l1:.3f}",
+        f"||dL/dh_0|| / ||dL/dh_T||: bias 0 {r0:.1e}, bias 1 {r1:.1e} (> 1000x); "
+        f"mean forget gate {f0:.2f} vs {f1:.2f}",
     )
 
 
@@ -191,10 +197,16 @@ def _charlm(trainers, traces) -> ClaimResult:
 
 
 def _side_by_side(trainers, traces) -> ClaimResult:
-    losses = [_recent_loss(t) for t in trainers]
-    rnn, lstm, gru = losses
-    ok = lstm < rnn and gru < rnn
-    return ClaimResult(ok, "final loss RNN {:.3f}, LSTM {:.3f}, GRU {:.3f}".format(*losses))
+    rnn, lstm, gru = (_recent_loss(t) for t in trainers)
+    chance = trainers[0].task.chance_loss
+    ratios = [_grad_ratio(tr) for tr in traces]
+    ok = rnn > 0.75 * chance and lstm < 0.25 * chance and gru < 0.25 * chance
+    ok = ok and ratios[0] < 1e-3 * min(ratios[1:])
+    return ClaimResult(
+        ok,
+        f"loss RNN {rnn:.3f}, LSTM {lstm:.3f}, GRU {gru:.3f} (chance {chance:.3f}); "
+        "||dL/dh_0|| / ||dL/dh_T||: " + ", ".join(f"{r:.1e}" for r in ratios),
+    )
 
 
 CLAIMS: dict[str, Callable[[Sequence, Sequence], ClaimResult]] = {

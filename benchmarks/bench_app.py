@@ -1,0 +1,220 @@
+"""The desktop app's quality bars: start-up, responsiveness, redraw rate, training throughput.
+
+1. start-up: wall-clock seconds from spawning `python -m rnnviz` (a child process) until its
+   main window is first exposed on screen (bar: <= 2 s; importing torch alone takes ~1.8 s
+   here, so the window must not wait for it). Median of --startups runs.
+2. while training at full speed with every panel of the default layout visible (and, with
+   --all-panels, the gradient laboratory's too), for --seconds:
+   - event-loop latency: a 10 ms QTimer records how late each tick fires; p50/p99/max
+     (bar: p99 <= 50 ms);
+   - panel refresh rate: redraws with new data per second, per visible panel (bar: >= 10 Hz);
+   - training throughput: steps/s in the app against `Trainer.train_step()` in a plain loop
+     on the same config for the same time, measured right after (bar: >= 0.7x).
+3. closing mid-training: seconds from close() to the worker joined (bar: <= 1 s).
+
+Runs headless with QT_QPA_PLATFORM=offscreen unless a display is set. Model: the app's
+default (LSTM, H=32, T=50, sine) unless --cell/--hidden/--seq-len say otherwise.
+
+    .venv/bin/python benchmarks/bench_app.py [--seconds 10] [--all-panels]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import append_json, environment, print_header, table  # noqa: E402
+
+NAME = "bench_app"
+CHILD_FLAG = "--child-startup"
+
+
+def child_startup() -> None:
+    """In the child: open the window and print the wall-clock time it was first exposed."""
+    from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from rnnviz.qt import theme
+    from rnnviz.qt.main_window import MainWindow
+
+    app = QApplication([sys.argv[0]])
+    theme.apply()
+    store = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=store)  # a fresh layout; the user's is left alone
+
+    class Exposed(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt API)
+            if event.type() == QEvent.Type.Paint and obj is window:
+                print(f"exposed {time.time():.6f}", flush=True)
+                QTimer.singleShot(0, window.close)
+                obj.removeEventFilter(self)
+            return False
+
+    window.installEventFilter(Exposed(window))
+    window.show()
+    app.exec()
+
+
+def measure_startup(n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.time()
+        proc = subprocess.run(
+            [sys.executable, __file__, CHILD_FLAG], capture_output=True, text=True, timeout=120
+        )
+        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("exposed")), None)
+        if line is None:
+            raise SystemExit(f"the app did not show its window:\n{proc.stderr}")
+        out.append(float(line.split()[1]) - t0)
+    return out
+
+
+def measure_running(args) -> dict:
+    from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from rnnviz.core.config import Config
+    from rnnviz.core.train import Run, Trainer
+    from rnnviz.qt import theme
+    from rnnviz.qt.main_window import MainWindow
+    from rnnviz.qt.panels.base import Panel
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    theme.apply()
+    config = Config(cell=args.cell, hidden=args.hidden, seq_len=args.seq_len, device="cpu")
+    store = QSettings(str(Path(args.tmp) / "bench.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(config, settings=store)
+    window.show()
+    if args.all_panels:
+        for dock in window.docks.values():
+            dock.show()
+
+    redraws: dict[str, int] = {}
+    original = Panel.refresh
+
+    def counting_refresh(self, force=False):
+        drawn = original(self, force)
+        if drawn:
+            redraws[self.key] = redraws.get(self.key, 0) + 1
+        return drawn
+
+    Panel.refresh = counting_refresh
+    snapshots = []
+    window.runner.snapshot.connect(lambda s: snapshots.append((time.perf_counter(), s.step)))
+    deadline = time.perf_counter() + 60
+    while not snapshots and time.perf_counter() < deadline:  # torch loaded, model built
+        app.processEvents()
+    window.runner.send(Run())
+
+    lateness: list[float] = []
+    clock = QElapsedTimer()
+    tick_ms = 10
+    state = {"last": None}
+
+    def tick():
+        now = clock.elapsed()
+        if state["last"] is not None:
+            lateness.append(max(0, now - state["last"] - tick_ms))
+        state["last"] = now
+
+    warm_until = time.perf_counter() + 2.0  # let the first probes and redraws settle
+    while time.perf_counter() < warm_until:
+        app.processEvents()
+    redraws.clear()
+    t_start, steps_start = snapshots[-1]
+    timer = QTimer()
+    timer.setInterval(tick_ms)
+    timer.timeout.connect(tick)
+    clock.start()
+    timer.start()
+    end = time.perf_counter() + args.seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+    timer.stop()
+    t_end, steps_end = snapshots[-1]
+    app_rate = (steps_end - steps_start) / max(t_end - t_start, 1e-9)
+    visible = [p.key for p in window.panels if window.docks[p.key].isVisible()]
+    rates = {k: redraws.get(k, 0) / args.seconds for k in visible}
+
+    t0 = time.perf_counter()
+    window.close()
+    close_s = time.perf_counter() - t0
+    Panel.refresh = original
+
+    trainer = Trainer(config)  # headless, same config, after the app has let go of the CPU
+    trainer.train_step()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < args.seconds:
+        trainer.train_step()
+        n += 1
+    headless_rate = n / (time.perf_counter() - t0)
+    lat = sorted(lateness)
+    return {
+        "latency_ms_p50": statistics.median(lat),
+        "latency_ms_p99": lat[int(0.99 * (len(lat) - 1))],
+        "latency_ms_max": lat[-1],
+        "ticks": len(lat),
+        "refresh_hz": rates,
+        "app_steps_per_s": app_rate,
+        "headless_steps_per_s": headless_rate,
+        "throughput_ratio": app_rate / headless_rate,
+        "close_s": close_s,
+    }
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--startups", type=int, default=3)
+    ap.add_argument("--all-panels", action="store_true", help="show the laboratory's too")
+    ap.add_argument("--cell", default="lstm")
+    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--seq-len", type=int, default=50)
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--tmp", default="/tmp")
+    args = ap.parse_args(argv)
+    env = environment("cpu")
+    env["qt_platform"] = os.environ.get("QT_QPA_PLATFORM", "default (display)")
+    print_header("desktop app: start-up, responsiveness, refresh rate, throughput", env)
+
+    startup = measure_startup(args.startups)
+    print(f"window on screen after {statistics.median(startup):.2f} s (median of "
+          f"{len(startup)}: {', '.join(f'{s:.2f}' for s in startup)}); bar <= 2 s", flush=True)
+    r = measure_running(args)
+    worst = min(r["refresh_hz"].values())
+    rows = [
+        ["window on screen after launch", f"{statistics.median(startup):.2f} s", "<= 2 s",
+         "yes" if statistics.median(startup) <= 2 else "NO"],
+        ["event-loop latency p99", f"{r['latency_ms_p99']:.0f} ms", "<= 50 ms",
+         "yes" if r["latency_ms_p99"] <= 50 else "NO"],
+        ["  (p50, max)", f"{r['latency_ms_p50']:.0f}, {r['latency_ms_max']:.0f} ms", "", ""],
+        ["slowest panel refresh", f"{worst:.1f} Hz", ">= 10 Hz", "yes" if worst >= 10 else "NO"],
+        ["training in the app / headless",
+         f"{r['throughput_ratio']:.2f} ({r['app_steps_per_s']:.0f} vs "
+         f"{r['headless_steps_per_s']:.0f} steps/s)", ">= 0.7",
+         "yes" if r["throughput_ratio"] >= 0.7 else "NO"],
+        ["closing mid-training", f"{r['close_s']:.2f} s", "<= 1 s",
+         "yes" if r["close_s"] <= 1 else "NO"],
+    ]
+    print(table(["measure", "value", "bar", "met"], rows))
+    print("refresh per panel: " + ", ".join(f"{k} {v:.1f} Hz" for k, v in r["refresh_hz"].items()))
+    record = {"env": env, "args": vars(args), "startup_s": startup, **r}
+    append_json(args.json, NAME, record)
+    return record
+
+
+if __name__ == "__main__":
+    if CHILD_FLAG in sys.argv:
+        child_startup()
+    else:
+        main()

@@ -1,0 +1,141 @@
+"""Every lecture preset keeps the promise its explanation makes, checked at reduced scale:
+the number the explanation names (a gradient ratio, a loss against chance, a gate value) is
+measured on a trained run. Full scale is timed by benchmarks/bench_presets.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rnnviz.core.config import ConfigError
+from rnnviz.core.presets import check_claim, list_presets, load_preset, train_preset
+
+# key -> (training steps, Config overrides) small enough for the suite; the claim must hold
+REDUCED = {
+    "vanishing": (100, {"hidden": 32, "batch": 16}),
+    "exploding": (300, {}),
+    "irnn": (600, {"seq_len": 50, "hidden": 32}),
+    "lstm_memory": (900, {"seq_len": 50, "hidden": 32}),
+    "gru_update": (400, {}),
+    "forget_bias": (100, {}),
+    "charlm": (200, {"hidden": 64, "seq_len": 50}),
+    "side_by_side": (800, {"seq_len": 60, "hidden": 32}),
+}
+
+
+def grad_norms(trace) -> np.ndarray:
+    return np.linalg.norm(trace.layer(0).grad_h[0].astype(np.float64), axis=-1)  # (T,)
+
+
+def recent_loss(trainer, n: int = 50) -> float:
+    return float(trainer.history.view().loss[-n:].mean())
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """key -> (preset, trainers, traces), trained once per module at reduced scale."""
+    cache = {}
+
+    def get(key):
+        if key not in cache:
+            steps, overrides = REDUCED[key]
+            preset = load_preset(key)
+            with np.errstate(all="ignore"):  # the exploding preset overflows on purpose
+                trainers, traces = train_preset(preset, steps, recordings=5, **overrides)
+            cache[key] = (preset, trainers, traces)
+        return cache[key]
+
+    return get
+
+
+def test_every_preset_is_covered_and_parses():
+    presets = list_presets()
+    assert [p.key for p in presets] == sorted(REDUCED, key=lambda k: load_preset(k).order)
+    for p in presets:
+        assert p.title and len(p.explanation.split()) > 40 and p.steps > 0
+        assert p.panels and all(r.config.validate() for r in p.runs)
+    assert len({p.order for p in presets}) == len(presets)
+
+
+def test_unknown_preset_is_a_clear_error():
+    with pytest.raises(ConfigError, match="unknown preset 'nope'"):
+        load_preset("nope")
+
+
+def test_vanishing_gradient_falls_by_orders_of_magnitude_and_loss_stays_at_chance(trained):
+    preset, (trainer,), (trace,) = trained("vanishing")
+    g = grad_norms(trace)
+    assert g[0] / g[-1] < 1e-4  # ||dL/dh_0|| / ||dL/dh_T||
+    chance = trainer.task.chance_loss
+    assert chance == pytest.approx(1 / 6)
+    assert 0.8 * chance <= recent_loss(trainer) <= 1.5 * chance
+    assert check_claim(preset, [trainer], [trace]).ok
+
+
+def test_exploding_without_clipping_diverges_and_with_clipping_trains(trained):
+    preset, (free, clipped), traces = trained("exploding")
+    assert free.diverged and "diverged" in free.message
+    assert all(torch.isfinite(p).all() for p in free.model.parameters())  # the last finite
+    assert not clipped.diverged and clipped.step_count == 300
+    h = clipped.history.view()
+    assert h.clipped.mean() > 0.2 and (h.grad_norm_clipped <= 0.5 + 1e-4).all()
+    assert recent_loss(clipped) < 0.2 * clipped.task.chance_loss
+    assert check_claim(preset, [free, clipped], traces).ok
+    free.reset()  # Reset recovers the diverged run
+    assert not free.diverged and free.train_step()
+
+
+def test_irnn_learns_the_adding_problem_with_a_steady_gradient(trained):
+    preset, (trainer,), (trace,) = trained("irnn")
+    g = grad_norms(trace)
+    assert 0.1 < g[0] / g[-1] < 10
+    assert recent_loss(trainer) < 0.25 * trainer.task.chance_loss
+    assert check_claim(preset, [trainer], [trace]).ok
+
+
+def test_lstm_forget_gate_holds_and_the_gradient_reaches_early_timesteps(trained):
+    preset, (trainer,), (trace,) = trained("lstm_memory")
+    assert trace.layer(0).gates["f"][0].mean() > 0.8
+    g = grad_norms(trace)
+    assert g[0] / g[-1] > 1e-3
+    assert recent_loss(trainer) < 0.25 * trainer.task.chance_loss
+    assert check_claim(preset, [trainer], [trace]).ok
+
+
+def test_gru_update_gate_closes_over_unmarked_inputs(trained):
+    preset, (trainer,), (trace,) = trained("gru_update")
+    z = trace.layer(0).gates["z"][0].mean(-1)  # (T,) over units
+    marked = trace.x_raw[0, :, 1] > 0.5
+    assert marked.sum() == 2
+    assert z[~marked].mean() - z[marked].mean() > 0.1
+    assert check_claim(preset, [trainer], [trace]).ok
+
+
+def test_forget_bias_one_carries_a_far_larger_gradient_back(trained):
+    preset, trainers, (t0, t1) = trained("forget_bias")
+    r0, r1 = (grad_norms(t)[0] / grad_norms(t)[-1] for t in (t0, t1))
+    assert r1 > 1e3 * r0
+    f0, f1 = (t.layer(0).gates["f"][0].mean() for t in (t0, t1))
+    assert f0 == pytest.approx(0.5, abs=0.05) and f1 == pytest.approx(0.73, abs=0.05)
+    assert check_claim(preset, trainers, (t0, t1)).ok
+
+
+def test_char_lm_loss_falls_and_samples_are_text(trained):
+    preset, (trainer,), (trace,) = trained("charlm")
+    loss = trainer.history.view().loss
+    assert loss[:20].mean() - loss[-50:].mean() > 1.0  # nats per character
+    sample = trainer.sample_text(200, 0.8)
+    assert len(sample) == 200 and set(sample) <= set(trainer.task.chars)
+    assert check_claim(preset, [trainer], [trace]).ok
+
+
+def test_side_by_side_gated_cells_learn_and_the_rnn_does_not(trained):
+    preset, (rnn, lstm, gru), traces = trained("side_by_side")
+    chance = rnn.task.chance_loss
+    assert recent_loss(rnn) > 0.75 * chance
+    assert recent_loss(lstm) < 0.25 * chance and recent_loss(gru) < 0.25 * chance
+    ratios = [grad_norms(t)[0] / grad_norms(t)[-1] for t in traces]
+    assert ratios[0] < 1e-3 * min(ratios[1:])
+    assert [t.cell for t in traces] == ["rnn", "lstm", "gru"]
+    assert check_claim(preset, [rnn, lstm, gru], traces).ok
