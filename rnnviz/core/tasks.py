@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnviz.core.config import TASKS, Config, ConfigError, check_text_file
+from rnnviz.core.units import VISIBLE_LABELS
 
 BUNDLED_TEXT = "alice_and_shakespeare.txt"  # in rnnviz.resources.text
 
@@ -45,8 +46,6 @@ LOSS_DEFINITIONS = {
     "in nats",
 }
 
-# Characters that would be invisible or break a label's line get a visible stand-in.
-_VISIBLE = {"\n": "⏎", " ": "␣", "\t": "⇥", "\r": "␍"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -277,8 +276,8 @@ def bundled_text() -> str:
 
 
 def _label(c: str) -> str:
-    if c in _VISIBLE:
-        return _VISIBLE[c]
+    if c in VISIBLE_LABELS:
+        return VISIBLE_LABELS[c]
     return c if c.isprintable() else f"U+{ord(c):04X}"
 
 

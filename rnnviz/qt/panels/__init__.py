@@ -4,6 +4,8 @@ PANELS show in the default layout; LAB_PANELS (the gradient laboratory and the l
 wait in the View menu until a preset or the user shows them.
 """
 
+from rnnviz.qt.panels.cell_diagram import CellDiagramPanel
+from rnnviz.qt.panels.char_units import CharUnitsPanel
 from rnnviz.qt.panels.gates import GateActivationsPanel
 from rnnviz.qt.panels.gradients import GradientNormsPanel
 from rnnviz.qt.panels.graph import UnrolledGraphPanel
@@ -17,9 +19,14 @@ PANELS = (
     GradientNormsPanel,
     TrainingPanel,
 )
-LAB_PANELS = ()
+LAB_PANELS = (
+    CellDiagramPanel,
+    CharUnitsPanel,
+)
 
 __all__ = [
+    "CellDiagramPanel",
+    "CharUnitsPanel",
     "LAB_PANELS",
     "PANELS",
     "GateActivationsPanel",
