@@ -6,6 +6,8 @@ wait in the View menu until a preset or the user shows them.
 
 from rnnviz.qt.panels.cell_diagram import CellDiagramPanel
 from rnnviz.qt.panels.char_units import CharUnitsPanel
+from rnnviz.qt.panels.cliff import CliffPanel
+from rnnviz.qt.panels.comparison import ComparisonPanel
 from rnnviz.qt.panels.gates import GateActivationsPanel
 from rnnviz.qt.panels.gradients import GradientNormsPanel
 from rnnviz.qt.panels.graph import UnrolledGraphPanel
@@ -20,6 +22,8 @@ PANELS = (
     TrainingPanel,
 )
 LAB_PANELS = (
+    ComparisonPanel,
+    CliffPanel,
     CellDiagramPanel,
     CharUnitsPanel,
 )
@@ -27,6 +31,8 @@ LAB_PANELS = (
 __all__ = [
     "CellDiagramPanel",
     "CharUnitsPanel",
+    "CliffPanel",
+    "ComparisonPanel",
     "LAB_PANELS",
     "PANELS",
     "GateActivationsPanel",
