@@ -1,3 +1,4 @@
 from rnnviz.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # the training process imports this module again: do nothing there
+    raise SystemExit(main())

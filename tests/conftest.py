@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import tempfile
 import threading
@@ -33,7 +34,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 @pytest.fixture(autouse=True)
 def no_thread_left_running():
-    """Fail any test that leaves a thread running (a leaked training worker)."""
+    """Fail any test that leaves a thread or a child process running (a leaked training
+    worker or its reader)."""
     before = set(threading.enumerate())
     yield
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
@@ -41,6 +43,11 @@ def no_thread_left_running():
         t.join(timeout=2.0)
     leaked = [t.name for t in leaked if t.is_alive()]
     assert not leaked, f"threads left running: {leaked}"
+    children = multiprocessing.active_children()
+    for p in children:
+        p.join(timeout=2.0)
+    children = [p.name for p in children if p.is_alive()]
+    assert not children, f"processes left running: {children}"
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ the GUI, the CLI export and notebooks share them.
 
 - `spectrum`: eigenvalues and singular values of each W_hh gate block, and its spectral
   radius rho. For the linear RNN h_t = W h_{t-1}, ||dh_T/dh_t|| grows or decays like rho^(T-t).
-- `step_factors`: the one-step backward factor along each path and its running product back
-  from T (Pascanu, Mikolov & Bengio 2013, eq. 7: dh_T/dh_t = prod_{s>t} diag(f'(a_s)) W_hh):
-    RNN   ||diag(f'(a_t)) W_hh||_2 for every t;
+- `rnn_step_jacobian_norms` and `running_product_back`: the one-step backward factor along
+  each path and its running product back from T (Pascanu, Mikolov & Bengio 2013, eq. 7:
+  dh_T/dh_t = prod_{s>t} diag(f'(a_s)) W_hh):
+    RNN   ||diag(f'(a_t)) W_hh||_2 for every t (the recorder stores it as `step_factor`);
     LSTM  the forget gate f_t on the cell path c_{t-1} -> c_t (the constant error carousel),
           beside the h path's one-step Jacobian norm;
     GRU   the carry z_t on the direct path h_{t-1} -> h_t.

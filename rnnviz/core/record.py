@@ -69,6 +69,8 @@ def record_trace(
         y_hat, loss, layers = _record_explicit(model, task, batch, x)
     n_jac = 0 if not jacobians else jacobian_sequences
     layers = [{**lt, "jacobian_norm": _jacobian_norms(cfg.cell, model, lt, n_jac)} for lt in layers]
+    if cfg.cell == "rnn":
+        layers = [{**lt, "step_factor": _rnn_step_factors(model, lt, n_jac)} for lt in layers]
     full_meta = {
         "cell": cfg.cell,
         "nonlinearity": cfg.nonlinearity if cfg.cell == "rnn" else None,
@@ -104,6 +106,7 @@ def record_trace(
                 gates=MappingProxyType({g: frozen_array(lt[g]) for g in GATE_NAMES[cfg.cell]}),
                 preact=frozen_array(lt["a"]) if "a" in lt else None,
                 c=frozen_array(lt["c"]) if "c" in lt else None,
+                step_factor=frozen_array(lt["step_factor"]) if "step_factor" in lt else None,
                 grad_c=frozen_array(lt["grad_c"]) if "grad_c" in lt else None,
             )
             for lt in layers
@@ -384,6 +387,29 @@ def _jacobian_norms(
         pad = torch.full((B_all - n, T), float("nan"), dtype=torch.float64, device=norms.device)
         norms = torch.cat([norms, pad])
     return _order(norms, rev)
+
+
+def _rnn_step_factors(model: RecurrentModel, lt: dict, sequences: int | None) -> Tensor:
+    """||diag(f'(a_t)) W_hh||_2, the norm of each one-step Jacobian of the Elman RNN, for
+    every t of the first `sequences` sequences (B, T) float64; the rest NaN."""
+    a = lt["a"]  # (B, T, H)
+    B, T, _ = a.shape
+    n = B if sequences is None else max(0, min(sequences, B))
+    out = torch.full((B, T), float("nan"), dtype=torch.float64)
+    if n == 0:
+        return out
+    suffix = f"_l{lt['layer']}{'_reverse' if lt['reverse'] else ''}"
+    W = getattr(model.rnn, "weight_hh" + suffix).detach().float()  # (H, H)
+    a = a[:n].float()
+    if model.config.nonlinearity == "tanh":
+        fprime = 1 - torch.tanh(a) ** 2
+    else:
+        fprime = (a > 0).float()
+    zero = torch.zeros((), dtype=torch.float64)
+    for t0 in range(0, T, 128):  # bounded memory: 128 H x H matrices at a time
+        M = fprime[:, t0 : t0 + 128, :, None] * W  # (n, <=128, H, H): rows scaled by f'
+        out[:n, t0 : t0 + 128] = _spectral_norms(M, zero.expand(M.shape[:2])).cpu()
+    return out
 
 
 def _spectral_norms(M: Tensor, log_scale: Tensor) -> Tensor:

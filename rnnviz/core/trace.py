@@ -59,6 +59,8 @@ class LayerTrace:
     preact: np.ndarray | None = None  # Elman RNN: a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
     c: np.ndarray | None = None  # LSTM cell state c_t
     grad_c: np.ndarray | None = None  # LSTM total dL/dc_t
+    # Elman RNN: ||diag(f'(a_t)) W_hh||_2 per step [B, T] (NaN where not computed); not in NPZ
+    step_factor: np.ndarray | None = None
 
     @property
     def suffix(self) -> str:

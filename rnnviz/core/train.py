@@ -2,8 +2,8 @@
 that drives it, yields snapshots and takes commands.
 
 The trainer knows nothing of who watches it: the same generator runs synchronously in tests
-and in the CLI, and in a worker thread in the app. Snapshots are immutable: numbers, read-only
-views of append-only history buffers (rows already written never change) and a Trace.
+and in the CLI, and in a worker process in the app (rnnviz/core/worker.py). Snapshots and
+commands are defined in rnnviz/core/protocol.py.
 
 Divergence: a non-finite loss or gradient stops training in the "diverged" state; the update
 that caused it is not applied and the weights are the last finite ones. `Reset` recovers.
@@ -14,11 +14,9 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 import numpy as np
 import torch
@@ -26,6 +24,24 @@ import torch
 from rnnviz.core.analysis import spectral_radii
 from rnnviz.core.config import Config, ConfigError
 from rnnviz.core.model import RecurrentModel
+from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
+    IDLE,
+    Column,
+    Command,
+    History,
+    Pause,
+    Probe,
+    ProbeHistory,
+    Reset,
+    Run,
+    RunView,
+    SetClipping,
+    SetLearningRate,
+    SetTemperature,
+    Snapshot,
+    Step,
+    new_key,
+)
 from rnnviz.core.record import record_trace
 from rnnviz.core.tasks import Task, make_task
 from rnnviz.core.trace import Trace
@@ -59,39 +75,6 @@ def resolve_device(name: str) -> str:
 # ---------------------------------------------------------------------------- history
 
 
-class _Column:
-    """An append-only numpy buffer; `view()` is a read-only view of the rows written so far."""
-
-    def __init__(self, dtype, shape: tuple[int, ...] = ()) -> None:
-        self._buf = np.zeros((1024, *shape), dtype=dtype)
-        self._n = 0
-
-    def append(self, value) -> None:
-        if self._n == len(self._buf):  # grow by doubling; old views keep the old buffer alive
-            self._buf = np.concatenate([self._buf, np.zeros_like(self._buf)])
-        self._buf[self._n] = value
-        self._n += 1
-
-    def view(self) -> np.ndarray:
-        v = self._buf[: self._n]
-        v.setflags(write=False)
-        return v
-
-
-@dataclass(frozen=True, eq=False)
-class History:
-    """One row per training step since the last reset. Arrays are read-only, length N."""
-
-    step: np.ndarray  # (N,) int, step number (1-based)
-    loss: np.ndarray  # (N,) training loss of the step's batch
-    grad_norm: np.ndarray  # (N,) global L2 norm of the gradient before clipping
-    grad_norm_clipped: np.ndarray  # (N,) after clipping
-    clipped: np.ndarray  # (N,) bool, whether clipping changed the gradient
-
-    def __len__(self) -> int:
-        return len(self.step)
-
-
 class _HistoryBuffer:
     FIELDS = {
         "step": np.int64,
@@ -102,42 +85,34 @@ class _HistoryBuffer:
     }
 
     def __init__(self) -> None:
-        self.cols = {name: _Column(dt) for name, dt in self.FIELDS.items()}
+        self.cols = {name: Column(dt) for name, dt in self.FIELDS.items()}
+        self.key = new_key()
 
     def append(self, **row) -> None:
         for name, col in self.cols.items():
             col.append(row[name])
 
     def view(self) -> History:
-        return History(**{name: col.view() for name, col in self.cols.items()})
-
-
-@dataclass(frozen=True, eq=False)
-class ProbeHistory:
-    """One row per recording of the probe batch (sequence 0): how the per-timestep gradient
-    and the W_hh spectra evolve over training. Arrays are read-only, N rows."""
-
-    step: np.ndarray  # (N,) training step of each recording
-    grad_norms: Mapping[str, np.ndarray]  # layer key 'l0', 'l1_reverse' -> (N, T) ||dL/dh_t||
-    radii: Mapping[str, np.ndarray]  # 'l0 f' (layer key, gate block) -> (N,) spectral radius
-
-    def __len__(self) -> int:
-        return len(self.step)
+        return History.from_columns(self.key, {name: c.view() for name, c in self.cols.items()})
 
 
 class _ProbeLog:
     def __init__(self) -> None:
-        self.cols: dict[str, _Column] | None = None
+        self.cols: dict[str, Column] | None = None
+        self.key = new_key()
 
     def append(self, trace: Trace) -> None:
         keys = [lt.key for lt in trace.layers]
         radii = spectral_radii(trace.params, trace.cell, keys)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's huge values
-            norms = {lt.key: np.linalg.norm(lt.grad_h[0], axis=-1) for lt in trace.layers}
+            norms = {  # float64: squares of tiny float32 gradients underflow
+                lt.key: np.linalg.norm(lt.grad_h[0].astype(np.float64), axis=-1)
+                for lt in trace.layers
+            }
         if self.cols is None:
-            self.cols = {"step": _Column(np.int64)}
-            self.cols.update({f"g {k}": _Column(np.float64, (trace.T,)) for k in norms})
-            self.cols.update({f"r {k}": _Column(np.float64) for k in radii})
+            self.cols = {"step": Column(np.int64)}
+            self.cols.update({f"g {k}": Column(np.float64, (trace.T,)) for k in norms})
+            self.cols.update({f"r {k}": Column(np.float64) for k in radii})
         self.cols["step"].append(trace.meta["step"])
         for k, v in norms.items():
             self.cols[f"g {k}"].append(v)
@@ -146,48 +121,7 @@ class _ProbeLog:
 
     def view(self) -> ProbeHistory:
         views = {k: c.view() for k, c in (self.cols or {}).items()}
-        return ProbeHistory(
-            step=views.get("step", np.zeros(0, np.int64)),
-            grad_norms=MappingProxyType({k[2:]: v for k, v in views.items() if k[0] == "g"}),
-            radii=MappingProxyType({k[2:]: v for k, v in views.items() if k[0] == "r"}),
-        )
-
-
-# ---------------------------------------------------------------------------- snapshot
-
-
-@dataclass(frozen=True, eq=False)
-class RunView:
-    """One of several runs trained side by side (a comparison preset)."""
-
-    label: str
-    step: int
-    diverged: bool
-    history: History
-    trace: Trace
-
-
-@dataclass(frozen=True, eq=False)
-class Snapshot:
-    config: Config
-    device: str
-    state: str  # "paused", "running" or "diverged"
-    step: int
-    loss: float  # last step's loss (nan before the first step)
-    grad_norm: float  # last step's gradient norm before clipping
-    grad_norm_clipped: float
-    clip_rate: float  # fraction of the last 100 steps that were clipped
-    steps_per_s: float
-    lr: float
-    clip: str
-    clip_threshold: float
-    history: History
-    trace: Trace | None  # the latest recording of the probe batch
-    probes: ProbeHistory | None = None  # every recording's gradient norms and W_hh radii
-    message: str = ""  # what happened, in words (divergence advice, …)
-    chance_loss: float | None = None
-    extras: Mapping[str, Any] = field(default_factory=dict)  # e.g. the char-LM "sample"
-    runs: tuple[RunView, ...] = ()  # every run of a comparison, this one first; else empty
+        return ProbeHistory.from_columns(self.key, views)
 
 
 # ---------------------------------------------------------------------------- trainer
@@ -384,56 +318,6 @@ def _make_optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimize
 
 
 # ---------------------------------------------------------------------------- session
-
-
-@dataclass(frozen=True)
-class Run:
-    """Train continuously."""
-
-
-@dataclass(frozen=True)
-class Pause:
-    pass
-
-
-@dataclass(frozen=True)
-class Step:
-    """Take `n` training steps, then stay paused."""
-
-    n: int = 1
-
-
-@dataclass(frozen=True)
-class SetLearningRate:
-    lr: float
-
-
-@dataclass(frozen=True)
-class SetClipping:
-    mode: str
-    threshold: float
-
-
-@dataclass(frozen=True)
-class Reset:
-    """Back to the same initial weights (and the same data stream)."""
-
-
-@dataclass(frozen=True)
-class Probe:
-    """Record the probe batch now."""
-
-
-@dataclass(frozen=True)
-class SetTemperature:
-    """Character LM: the sampling temperature of the text shown in snapshots."""
-
-    temperature: float
-
-
-Command = Run | Pause | Step | SetLearningRate | SetClipping | Reset | Probe | SetTemperature
-
-IDLE = "idle"  # yielded when there is nothing to do until the next command
 
 
 def session(

@@ -1,45 +1,43 @@
-"""TrainingRunner: the one place the app runs code in another thread.
+"""TrainingRunner: the one owner of the app's training process and of the only extra thread.
 
-A worker thread builds a `Trainer` (importing torch there, so the window shows first) and drives
-`core.train.session`: it sends the commands the GUI queued, blocks on the queue while the
-session is idle, and hands every Snapshot to the GUI thread through a queued signal.
+Training runs in a separate process (rnnviz/core/worker.py): both the training loop and the
+plots spend much of their time in Python, which runs one thread at a time, so in one process
+each would slow the other. The runner starts the process on the first run and keeps it (torch
+stays loaded: a new model is ready in milliseconds), sends it runs and commands, and a reader
+thread hands what comes back to the GUI thread through a queued signal.
 
-    GUI thread                         worker thread ("rnnviz-training")
-    start(config) ─────────────────▶   import torch, Trainer(config), session(trainer)
-    send(Run()) ──▶ queue.Queue ──▶    gen.send(command) … one step per send
-    @Slot _on_snapshot ◀── signal ──   Snapshot (immutable)
-    stop() ── stop flag + wake-up ──▶  loop ends; stop() joins
+    GUI thread                               worker process (no Qt)
+    start(config) ─── ("start", run, …) ──▶  Trainer(config), session(trainer)
+    send(Run())   ─── ("command", run, …) ─▶ gen.send(command) … one step per send
+    @Slot _on_message ◀── reader thread ◀──  ("snapshot", run, payload) …
+    stop()        ─── ("stop",) ─────────▶   exits; join, else terminate
 
-The thread is a plain `threading.Thread`, not a QThread: Python sees it, so it can be joined
-and a leaked one shows in `threading.enumerate()` (tests fail on it), and a QThread running
-Python code leaves a `_DummyThread` behind that never reports itself finished. Signals
-emitted from the worker reach this object's slots queued, because this object lives in the
-GUI thread; every emission carries the run's number so a late snapshot of a stopped run is
-dropped. Nothing crosses threads through a lambda.
+Every message carries the run's number so a replaced run's late snapshots are dropped.
+Snapshots travel as SnapshotEncoder payloads (only the history rows not yet sent) and are
+rebuilt here, in the GUI thread. The reader is a plain `threading.Thread` so that Python sees
+it: it can be joined, and a leaked one shows in `threading.enumerate()` (tests fail on it).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import queue
+import multiprocessing
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from rnnviz.core.config import Config, ConfigError
-
-if TYPE_CHECKING:  # torch is imported by the worker, never at GUI start-up
-    from rnnviz.core.train import Snapshot
+from rnnviz.core.config import Config
+from rnnviz.core.protocol import SnapshotDecoder
+from rnnviz.core.worker import serve
 
 log = logging.getLogger(__name__)
 
-_STOP = object()  # wakes a worker blocked on an empty queue
+STOP_TIMEOUT_S = 0.5  # how long a stopping worker may finish its step before it is ended
 
 
 class TrainingRunner(QObject):
-    """Runs one training session at a time in a worker thread.
+    """Runs one training session at a time in the worker process.
 
     Signals (all delivered in the GUI thread):
         snapshot(Snapshot)  every snapshot the session yields
@@ -53,24 +51,20 @@ class TrainingRunner(QObject):
     devices = Signal(list)
     started = Signal(object)
 
-    # worker -> GUI: each carries the run number so a stopped run's late events are dropped
-    _worker_snapshot = Signal(int, object)
-    _worker_error = Signal(int, str)
-    _worker_devices = Signal(int, list)
-    _worker_started = Signal(int, object)
+    _message = Signal(object)  # reader thread -> GUI thread (queued: this object is GUI-side)
 
     def __init__(self, parent: QObject | None = None, *, snapshot_interval: float = 0.1) -> None:
         super().__init__(parent)
         self.snapshot_interval = snapshot_interval
         self._run = 0  # number of the current run; 0 before the first
-        self._thread: threading.Thread | None = None
-        self._commands: queue.Queue = queue.Queue()
-        self._stop = threading.Event()
+        self._active = False  # the current run is training (not ended by an error)
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._conn = None
+        self._reader: threading.Thread | None = None
+        self._decoder = SnapshotDecoder()
         self.config: Config | None = None  # the config of the current (or last) run
-        self._worker_snapshot.connect(self._on_snapshot)
-        self._worker_error.connect(self._on_error)
-        self._worker_devices.connect(self._on_devices)
-        self._worker_started.connect(self._on_started)
+        self.torch_loaded = False  # the worker has imported torch (it said which devices)
+        self._message.connect(self._on_message)
 
     # -- control (GUI thread)
 
@@ -82,123 +76,111 @@ class TrainingRunner(QObject):
         label: str = "",
         companions: tuple[tuple[str, Config], ...] = (),
     ) -> None:
-        """Stop any previous run and start a new one with `config` (paused unless `running`).
+        """Replace any run with a new one with `config` (paused unless `running`).
 
         `companions` are (label, Config) runs trained beside it for a comparison; snapshots
-        then list every run in `runs`, this one (`label`) first.
-
-        Building the trainer happens in the worker; a problem there (a bad text file, a
-        device that is not available) arrives as `error`, never as an exception here.
+        then list every run in `runs`, this one (`label`) first. Building the trainers happens
+        in the worker; a problem there (a bad text file, a device that is not available)
+        arrives as `error`, never as an exception here.
         """
-        self.stop()
+        if not self._worker_alive():
+            self._start_worker()
         self._run += 1
+        self._active = True
         self.config = config
-        self._commands = queue.Queue()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=_work,
-            name="rnnviz-training",
-            args=(self, self._run, config, running, label, companions, self._commands, self._stop),
-            daemon=True,  # never keeps a crashed app alive; close() joins it anyway
-        )
-        self._thread.start()
+        self._decoder = SnapshotDecoder()
+        self._post(("start", self._run, config, running, label, tuple(companions)))
 
     def send(self, command: Any) -> None:
-        """Queue a `core.train` command for the current run (ignored when none runs)."""
+        """Queue a `core.protocol` command for the current run (ignored when none runs)."""
         if self.is_alive():
-            self._commands.put(command)
+            self._post(("command", self._run, command))
 
     def stop(self) -> None:
-        """End the current run and join its thread: returns once the training step or
-        recording in progress is done (milliseconds for the models the app is made for)."""
-        thread = self._thread
-        if thread is None:
+        """End the worker process and join the reader: returns once the step in progress is
+        done, or after STOP_TIMEOUT_S when the worker is busy (e.g. still importing torch)."""
+        process = self._process
+        if process is None:
             return
-        self._stop.set()
-        self._commands.put(_STOP)
-        thread.join()
-        self._thread = None
+        self._active = False
+        self._post(("stop",))
+        process.join(STOP_TIMEOUT_S)
+        if process.is_alive():
+            process.terminate()
+            process.join(STOP_TIMEOUT_S)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        if self._reader is not None:
+            self._reader.join()  # the pipe closed with the process: the reader has ended
+        self._conn.close()
+        self._process = self._conn = self._reader = None
+        self._active = self.torch_loaded = False
         self._run += 1  # anything the stopped run still had queued to us is now stale
 
     def is_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """A run is in progress (its worker is up and it has not ended with an error)."""
+        return self._active and self._worker_alive()
 
-    # -- from the worker (queued into the GUI thread)
+    # -- the worker
 
-    @Slot(int, object)
-    def _on_snapshot(self, run: int, snapshot: Snapshot) -> None:
-        if run == self._run:
-            self.snapshot.emit(snapshot)
+    def _worker_alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
 
-    @Slot(int, str)
-    def _on_error(self, run: int, message: str) -> None:
-        if run == self._run:
-            self.error.emit(message)
-
-    @Slot(int, list)
-    def _on_devices(self, run: int, devices: list) -> None:
-        if run == self._run:
-            self.devices.emit(devices)
-
-    @Slot(int, object)
-    def _on_started(self, run: int, config: Config) -> None:
-        if run == self._run:
-            self.started.emit(config)
-
-
-def _work(
-    runner: TrainingRunner,
-    run: int,
-    config: Config,
-    running: bool,
-    label: str,
-    companions: tuple[tuple[str, Config], ...],
-    commands: queue.Queue,
-    stop: threading.Event,
-) -> None:
-    """The worker thread's body: build, then drive the session until asked to stop."""
-    try:
-        from rnnviz.core import train  # first use imports torch (about a second)
-
-        _leave_a_core_for_the_gui()
-        runner._worker_devices.emit(run, train.available_devices())
-        trainer = train.Trainer(config)
-        others = [(lab, train.Trainer(cfg)) for lab, cfg in companions]
-        runner._worker_started.emit(run, trainer.config)
-        steps = train.session(
-            trainer,
-            running=running,
-            snapshot_interval=runner.snapshot_interval,
-            label=label,
-            companions=others,
+    def _start_worker(self) -> None:
+        if self._process is not None:  # it died: clean up before starting another
+            self.stop()
+        ctx = multiprocessing.get_context("spawn")  # fork would copy Qt's threads: unsafe
+        self._conn, child = ctx.Pipe(duplex=True)
+        self._process = ctx.Process(
+            target=serve,
+            args=(child, self.snapshot_interval),
+            name="rnnviz-training",
+            daemon=True,  # never outlives a crashed app
         )
-        command = None
-        while not stop.is_set():
-            out = steps.send(command)
-            if isinstance(out, train.Snapshot):
-                runner._worker_snapshot.emit(run, out)
-            # Idle: sleep until the GUI says something. Otherwise take what is queued, if any.
-            try:
-                command = commands.get() if out == train.IDLE else commands.get_nowait()
-            except queue.Empty:
-                command = None
-            if command is _STOP:
-                break
-        steps.close()
-    except ConfigError as e:
-        runner._worker_error.emit(run, str(e))
-    except Exception as e:  # the worker must end cleanly whatever happens; the log has details
-        log.exception("training stopped by an unexpected error")
-        runner._worker_error.emit(run, f"Training stopped: {type(e).__name__}: {e}")
+        self._process.start()
+        child.close()  # ours is the only other end: the reader sees EOF when the worker ends
+        self._reader = threading.Thread(
+            target=_read, args=(self._conn, self._message), name="rnnviz-reader", daemon=True
+        )
+        self._reader.start()
+
+    def _post(self, message: tuple) -> None:
+        try:
+            self._conn.send(message)
+        except (OSError, ValueError):  # the worker has gone; stop() and the error say so
+            pass
+
+    @Slot(object)
+    def _on_message(self, message: tuple) -> None:
+        kind, run, body = message
+        if kind == "gone":  # the worker died (not stopped by us: stop() ends the run first)
+            if self._active:
+                self._active = False
+                self.error.emit(body)
+            return
+        if kind == "devices":  # the worker's, whichever run it came with
+            self.torch_loaded = True
+            self.devices.emit(body)
+            return
+        if run != self._run:
+            return
+        if kind == "snapshot":
+            self.snapshot.emit(self._decoder.decode(body))
+        elif kind == "started":
+            self.started.emit(body)
+        elif kind == "error":
+            self._active = False
+            self.error.emit(body)
 
 
-def _leave_a_core_for_the_gui() -> None:
-    """Train on all cores but one, so the GUI thread is never starved by torch's worker
-    threads (busy-waiting OpenMP threads on every core stall redraws and, on a loaded
-    machine, training itself). A user's OMP_NUM_THREADS wins."""
-    if "OMP_NUM_THREADS" in os.environ:
-        return
-    import torch
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    torch.set_num_threads(max(1, (cores or 2) - 1))
+def _read(conn, signal) -> None:
+    """The reader thread: forward every message from the worker until the pipe closes."""
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            break
+        signal.emit(message)
+    gone = "The training process ended unexpectedly: press Apply to start again."
+    signal.emit(("gone", None, gone))

@@ -1,8 +1,7 @@
-"""TrainingRunner: a worker thread driving core.train.session, talking to the GUI by signals."""
+"""TrainingRunner: a worker process driving core.train.session, talking to the GUI by signals."""
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
@@ -30,8 +29,6 @@ def start(qtbot, runner, config=SMALL, **kw):
 
 
 def next_snapshot(qtbot, runner, command=None, until=lambda s: True):
-    from rnnviz.core import train  # noqa: F401 (loaded by the worker already)
-
     with qtbot.waitSignal(runner.snapshot, timeout=TIMEOUT, check_params_cb=until) as b:
         if command is not None:
             runner.send(command)
@@ -53,7 +50,7 @@ def test_start_reports_devices_started_and_a_paused_first_snapshot(qtbot, runner
 
 
 def test_step_advances_exactly_one_step(qtbot, runner):
-    from rnnviz.core.train import Probe, Step
+    from rnnviz.core.protocol import Probe, Step
 
     start(qtbot, runner)
     assert next_snapshot(qtbot, runner, Step(1)).step == 1
@@ -63,7 +60,7 @@ def test_step_advances_exactly_one_step(qtbot, runner):
 
 
 def test_run_pause_and_live_learning_rate(qtbot, runner):
-    from rnnviz.core.train import Pause, Run, SetLearningRate
+    from rnnviz.core.protocol import Pause, Run, SetLearningRate
 
     start(qtbot, runner)
     running = next_snapshot(qtbot, runner, Run(), until=lambda s: s.step >= 3)
@@ -76,7 +73,7 @@ def test_run_pause_and_live_learning_rate(qtbot, runner):
 
 
 def test_stop_mid_training_is_quick_and_joins(qtbot, runner):
-    from rnnviz.core.train import Run
+    from rnnviz.core.protocol import Run
 
     start(qtbot, runner)
     next_snapshot(qtbot, runner, Run(), until=lambda s: s.step >= 2)
@@ -97,7 +94,7 @@ def test_stop_while_idle_wakes_the_blocked_worker(qtbot, runner):
 
 
 def test_restart_drops_the_old_runs_snapshots(qtbot, runner):
-    from rnnviz.core.train import Run
+    from rnnviz.core.protocol import Run
 
     start(qtbot, runner)
     runner.send(Run())
@@ -142,17 +139,24 @@ def test_a_bad_text_file_becomes_an_error_message(qtbot, runner, tmp_path):
     assert "not UTF-8" in blocker.args[0]
 
 
-def test_an_unexpected_exception_ends_the_worker_with_a_message(qtbot, runner, monkeypatch, caplog):
-    from rnnviz.core import train
-
-    def broken_step(self):
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(train.Trainer, "train_step", broken_step)
+def test_a_worker_that_dies_becomes_an_error_message_and_apply_starts_again(qtbot, runner):
     start(qtbot, runner)
-    with caplog.at_level(logging.ERROR, logger="rnnviz.qt.runner"):
-        with qtbot.waitSignal(runner.error, timeout=TIMEOUT) as blocker:
-            runner.send(train.Step(1))
-        qtbot.waitUntil(lambda: not runner.is_alive(), timeout=TIMEOUT)
-    assert blocker.args[0] == "Training stopped: RuntimeError: boom"
-    assert "Traceback" in caplog.text and "boom" in caplog.text
+    with qtbot.waitSignal(runner.error, timeout=TIMEOUT) as blocker:
+        runner._process.kill()  # as if the operating system had ended it
+    assert "ended unexpectedly" in blocker.args[0]
+    assert not runner.is_alive()
+    assert start(qtbot, runner).step == 0  # a new run starts a new worker
+
+
+def test_the_worker_is_kept_between_runs_and_snapshots_stay_immutable(qtbot, runner):
+    from rnnviz.core.protocol import Step
+
+    first = start(qtbot, runner)
+    process = runner._process
+    snap = next_snapshot(qtbot, runner, Step(3), until=lambda s: s.step == 3)
+    assert list(snap.history.step) == [1, 2, 3] and len(snap.probes) >= 2
+    assert not snap.history.loss.flags.writeable and not snap.trace.layer(0).h.flags.writeable
+    assert len(first.history) == 0  # an earlier snapshot does not change
+    second = start(qtbot, runner, SMALL.replace(cell="gru"))
+    assert runner._process is process  # torch stays loaded: no new process
+    assert second.trace.cell == "gru" and len(second.history) == 0

@@ -1,0 +1,342 @@
+"""What crosses between a training session and the people watching it: commands in, snapshots
+out, and the compact stream that carries snapshots from the training process to the window.
+
+Nothing here imports torch: the window unpickles snapshots and builds commands without it.
+
+Snapshots are immutable: numbers, read-only views of append-only history buffers (rows already
+written never change) and a Trace. Sending every snapshot whole would resend the whole
+training history ten times a second, so `SnapshotEncoder` sends, for each history, only the
+rows the other side has not seen (a history that was reset starts again from row 0), and a
+trace only when it is a new recording; `SnapshotDecoder` rebuilds the full snapshot.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from rnnviz.core.config import Config
+from rnnviz.core.trace import Trace
+
+
+def _read_only_mapping(d: dict) -> MappingProxyType:
+    return MappingProxyType(d)
+
+
+# Traces and snapshots hold read-only mappings; let them cross a process boundary.
+copyreg.pickle(MappingProxyType, lambda m: (_read_only_mapping, (dict(m),)))
+
+_keys = itertools.count(1)
+
+
+def new_key() -> int:
+    """A number naming one history buffer (a reset starts a new one)."""
+    return next(_keys)
+
+
+class Column:
+    """An append-only numpy buffer; `view()` is a read-only view of the rows written so far."""
+
+    def __init__(self, dtype, shape: tuple[int, ...] = ()) -> None:
+        self._buf = np.zeros((1024, *shape), dtype=dtype)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, value) -> None:
+        if self._n == len(self._buf):  # grow by doubling; old views keep the old buffer alive
+            self._buf = np.concatenate([self._buf, np.zeros_like(self._buf)])
+        self._buf[self._n] = value
+        self._n += 1
+
+    def extend(self, values: np.ndarray) -> None:
+        need = self._n + len(values)
+        if need > len(self._buf):
+            size = max(need, 2 * len(self._buf))
+            grown = np.zeros((size, *self._buf.shape[1:]), dtype=self._buf.dtype)
+            grown[: self._n] = self._buf[: self._n]
+            self._buf = grown
+        self._buf[self._n : need] = values
+        self._n = need
+
+    def view(self) -> np.ndarray:
+        v = self._buf[: self._n]
+        v.setflags(write=False)
+        return v
+
+
+# ---------------------------------------------------------------------------- histories
+
+
+@dataclass(frozen=True, eq=False)
+class History:
+    """One row per training step since the last reset. Arrays are read-only, length N."""
+
+    step: np.ndarray  # (N,) int, step number (1-based)
+    loss: np.ndarray  # (N,) training loss of the step's batch
+    grad_norm: np.ndarray  # (N,) global L2 norm of the gradient before clipping
+    grad_norm_clipped: np.ndarray  # (N,) after clipping
+    clipped: np.ndarray  # (N,) bool, whether clipping changed the gradient
+    key: int = 0  # names the buffer the rows come from: a reset starts a new one
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "key"}
+
+    @classmethod
+    def from_columns(cls, key: int, cols: Mapping[str, np.ndarray]) -> History:
+        return cls(key=key, **cols)
+
+
+@dataclass(frozen=True, eq=False)
+class ProbeHistory:
+    """One row per recording of the probe batch (sequence 0): how the per-timestep gradient
+    and the W_hh spectra evolve over training. Arrays are read-only, N rows."""
+
+    step: np.ndarray  # (N,) training step of each recording
+    grad_norms: Mapping[str, np.ndarray]  # layer key 'l0', 'l1_reverse' -> (N, T) ||dL/dh_t||
+    radii: Mapping[str, np.ndarray]  # 'l0 f' (layer key, gate block) -> (N,) spectral radius
+    key: int = 0
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {
+            "step": self.step,
+            **{f"g {k}": v for k, v in self.grad_norms.items()},
+            **{f"r {k}": v for k, v in self.radii.items()},
+        }
+
+    @classmethod
+    def from_columns(cls, key: int, cols: Mapping[str, np.ndarray]) -> ProbeHistory:
+        return cls(
+            step=cols.get("step", np.zeros(0, np.int64)),
+            grad_norms=MappingProxyType({k[2:]: v for k, v in cols.items() if k[:2] == "g "}),
+            radii=MappingProxyType({k[2:]: v for k, v in cols.items() if k[:2] == "r "}),
+            key=key,
+        )
+
+
+# ---------------------------------------------------------------------------- snapshot
+
+
+@dataclass(frozen=True, eq=False)
+class RunView:
+    """One of several runs trained side by side (a comparison preset)."""
+
+    label: str
+    step: int
+    diverged: bool
+    history: History
+    trace: Trace
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    config: Config
+    device: str
+    state: str  # "paused", "running" or "diverged"
+    step: int
+    loss: float  # last step's loss (nan before the first step)
+    grad_norm: float  # last step's gradient norm before clipping
+    grad_norm_clipped: float
+    clip_rate: float  # fraction of the last 100 steps that were clipped
+    steps_per_s: float
+    lr: float
+    clip: str
+    clip_threshold: float
+    history: History
+    trace: Trace | None  # the latest recording of the probe batch
+    probes: ProbeHistory | None = None  # every recording's gradient norms and W_hh radii
+    message: str = ""  # what happened, in words (divergence advice, …)
+    chance_loss: float | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)  # e.g. the char-LM "sample"
+    runs: tuple[RunView, ...] = ()  # every run of a comparison, this one first; else empty
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True)
+class Run:
+    """Train continuously."""
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Step:
+    """Take `n` training steps, then stay paused."""
+
+    n: int = 1
+
+
+@dataclass(frozen=True)
+class SetLearningRate:
+    lr: float
+
+
+@dataclass(frozen=True)
+class SetClipping:
+    mode: str
+    threshold: float
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Back to the same initial weights (and the same data stream)."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Record the probe batch now."""
+
+
+@dataclass(frozen=True)
+class SetTemperature:
+    """Character LM: the sampling temperature of the text shown in snapshots."""
+
+    temperature: float
+
+
+Command = Run | Pause | Step | SetLearningRate | SetClipping | Reset | Probe | SetTemperature
+
+IDLE = "idle"  # yielded when there is nothing to do until the next command
+
+
+# ---------------------------------------------------------------------------- the stream
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The rows of one history the receiver has not seen: from row `start` of buffer `key`."""
+
+    key: int
+    start: int
+    cols: dict[str, np.ndarray]
+
+
+_SAME_TRACE = "same trace"
+
+
+class SnapshotEncoder:
+    """Sender side: turns each snapshot into a payload holding only what is new."""
+
+    def __init__(self) -> None:
+        self._sent: dict[str, tuple[int, int]] = {}  # slot -> (key, rows sent)
+        self._traces: dict[str, Trace | None] = {}  # slot -> the trace sent last
+
+    def encode(self, s: Snapshot) -> dict:
+        out = {f.name: getattr(s, f.name) for f in fields(s)}
+        out["extras"] = dict(s.extras)
+        out["history"] = self._rows("history", s.history)
+        out["probes"] = self._rows("probes", s.probes) if s.probes is not None else None
+        out["trace"] = self._trace("trace", s.trace)
+        out["runs"] = [
+            (r.label, r.step, r.diverged, self._rows(f"run {i}", r.history),
+             self._trace(f"run {i}", r.trace))
+            for i, r in enumerate(s.runs)
+        ]
+        return out
+
+    def _rows(self, slot: str, table) -> _Rows:
+        key, sent = self._sent.get(slot, (None, 0))
+        n = len(table)
+        start = sent if key == table.key and sent <= n else 0
+        self._sent[slot] = (table.key, n)
+        new = {k: np.asarray(v[start:]) for k, v in table.columns().items()}
+        return _Rows(table.key, start, new)
+
+    def _trace(self, slot: str, trace: Trace | None):
+        if trace is not None and self._traces.get(slot) is trace:
+            return _SAME_TRACE
+        self._traces[slot] = trace
+        return trace
+
+
+class SnapshotDecoder:
+    """Receiver side: rebuilds full snapshots from the encoder's payloads (in order)."""
+
+    def __init__(self) -> None:
+        self._tables: dict[str, tuple[int, dict[str, Column]]] = {}
+        self._traces: dict[str, Trace | None] = {}
+
+    def decode(self, payload: dict) -> Snapshot:
+        p = dict(payload)
+        p["extras"] = MappingProxyType(p["extras"])
+        p["history"] = self._table("history", p["history"], History)
+        if p["probes"] is not None:
+            p["probes"] = self._table("probes", p["probes"], ProbeHistory)
+        p["trace"] = self._trace("trace", p["trace"])
+        p["runs"] = tuple(
+            RunView(label, step, diverged, self._table(f"run {i}", rows, History),
+                    self._trace(f"run {i}", trace))
+            for i, (label, step, diverged, rows, trace) in enumerate(p["runs"])
+        )
+        return Snapshot(**p)
+
+    def _table(self, slot: str, rows: _Rows, cls):
+        key, cols = self._tables.get(slot, (None, {}))
+        if key != rows.key or rows.start == 0:
+            cols = {}
+        for name, values in rows.cols.items():
+            if name not in cols:
+                cols[name] = Column(values.dtype, values.shape[1:])
+            cols[name].extend(values)
+        self._tables[slot] = (rows.key, cols)
+        return cls.from_columns(rows.key, {name: c.view() for name, c in cols.items()})
+
+    def _trace(self, slot: str, trace):
+        if isinstance(trace, str) and trace == _SAME_TRACE:
+            return self._traces[slot]
+        if trace is not None:
+            trace = freeze_trace(trace)
+        self._traces[slot] = trace
+        return trace
+
+
+def freeze_trace(trace: Trace) -> Trace:
+    """Mark a trace's arrays read-only again (unpickled arrays are writable)."""
+    for a in (trace.x, trace.x_raw, trace.y, trace.y_hat, trace.loss_mask, *trace.params.values()):
+        a.setflags(write=False)
+    for lt in trace.layers:
+        for a in (lt.h, lt.grad_h, lt.jacobian_norm, lt.preact, lt.c, lt.grad_c,
+                  lt.step_factor, *lt.gates.values()):
+            if a is not None:
+                a.setflags(write=False)
+    return trace
+
+
+__all__ = [
+    "IDLE",
+    "Column",
+    "Command",
+    "History",
+    "Pause",
+    "Probe",
+    "ProbeHistory",
+    "Reset",
+    "Run",
+    "RunView",
+    "SetClipping",
+    "SetLearningRate",
+    "SetTemperature",
+    "Snapshot",
+    "SnapshotDecoder",
+    "SnapshotEncoder",
+    "Step",
+    "freeze_trace",
+]
