@@ -4,7 +4,7 @@ bar and the menus, wired to one TrainingRunner.
 Data flows one way: runner snapshots go to every panel's `set_snapshot` (cheap: store and
 mark dirty) and to the time cursor; one ~60 Hz timer lets dirty, visible panels redraw,
 spending at most a small time budget per tick so the event loop stays responsive. User
-input goes back as `core.train` commands through the runner.
+input goes back as `core.protocol` commands through the runner.
 
 The window shows itself before torch is imported: training starts from a zero-delay timer
 after the first show, and the worker thread does the import.
@@ -13,7 +13,6 @@ after the first show, and the worker thread does the import.
 from __future__ import annotations
 
 import html
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.core import protocol
 from rnnviz.core.analysis import suggest_clip_threshold
 from rnnviz.core.config import Config
 from rnnviz.core.presets import Preset
@@ -58,7 +58,7 @@ from rnnviz.qt.timeline import TimeCursor
 from rnnviz.qt.transport import TransportBar
 
 if TYPE_CHECKING:
-    from rnnviz.core.train import Snapshot
+    from rnnviz.core.protocol import Snapshot
 
 DEFAULT_SIZE = QSize(1600, 1000)
 CORE_KEYS = tuple(cls.key for cls in PANELS)
@@ -393,7 +393,7 @@ class MainWindow(QMainWindow):
             self._started = True
             if not self._layout_restored:
                 self._default_sizes()
-            if "torch" not in sys.modules:
+            if not self.runner.torch_loaded:
                 self.statusBar().showMessage("Loading PyTorch…")
             # after the window is on screen: the worker then imports torch
             QTimer.singleShot(0, self._start_first_run)
@@ -415,7 +415,7 @@ class MainWindow(QMainWindow):
     def _start(self, config: Config, **runs) -> None:
         self.banner.hide()
         self.status["state"].setText("loading")
-        loaded = "torch" in sys.modules
+        loaded = self.runner.torch_loaded
         self.statusBar().showMessage("Building the model…" if loaded else "Loading PyTorch…")
         self.runner.start(config, **runs)
 
@@ -423,8 +423,6 @@ class MainWindow(QMainWindow):
     def start_preset(self, preset: Preset) -> None:
         """Start `preset`'s runs side by side, show its panels and explanation, and train it
         to its promised picture (then pause)."""
-        from rnnviz.core import train  # the worker imports torch first; this is cheap after
-
         self.preset = preset
         self.preset_menu.mark(preset.key)
         self.lesson_dock.show_preset(preset)
@@ -436,7 +434,7 @@ class MainWindow(QMainWindow):
             label=first.label,
             companions=tuple((r.label, r.config) for r in others),
         )
-        self.runner.send(train.Step(preset.steps))
+        self.runner.send(protocol.Step(preset.steps))
 
     @Slot()
     def suggest_clip_threshold(self) -> None:
@@ -456,34 +454,28 @@ class MainWindow(QMainWindow):
             8000,
         )
 
-    def _send(self, make) -> None:
-        """Send `make(train)` to the runner; `train` is imported here, after the worker did."""
-        from rnnviz.core import train
-
-        self.runner.send(make(train))
-
     @Slot()
     def step(self) -> None:
-        self._send(lambda train: train.Step(1))
+        self.runner.send(protocol.Step(1))
 
     @Slot()
     def reset(self) -> None:
-        self._send(lambda train: train.Reset())
+        self.runner.send(protocol.Reset())
 
     @Slot(bool)
     def _on_train_toggled(self, running: bool) -> None:
         if not self.runner.is_alive():  # e.g. the last start failed: nothing to run
             self.transport.set_training(False)
             return
-        self._send(lambda train: train.Run() if running else train.Pause())
+        self.runner.send(protocol.Run() if running else protocol.Pause())
 
     @Slot(float)
     def _on_learning_rate(self, lr: float) -> None:
-        self._send(lambda train: train.SetLearningRate(lr))
+        self.runner.send(protocol.SetLearningRate(lr))
 
     @Slot(str, float)
     def _on_clipping(self, mode: str, threshold: float) -> None:
-        self._send(lambda train: train.SetClipping(mode, threshold))
+        self.runner.send(protocol.SetClipping(mode, threshold))
 
     @Slot(object)
     def _on_started(self, config: Config) -> None:

@@ -108,9 +108,11 @@ def test_visible_panels_redraw_and_hidden_ones_wait(qtbot, window, monkeypatch):
             drawn[k].append(s), r(s)))  # fmt: skip
     window.docks["states"].close()
     snap = press(qtbot, window, Qt.Key.Key_S, lambda s: True)
-    shown = [k for k in drawn if k != "states"]
+    shown = [k for k in drawn if k != "states" and window.docks[k].isVisible()]
+    assert shown == ["graph", "gates", "gradients", "training"]
     qtbot.waitUntil(lambda: all(drawn[k] and drawn[k][-1] is snap for k in shown))
-    assert drawn["states"] == []
+    hidden = [k for k in drawn if k not in shown]
+    assert "states" in hidden and all(drawn[k] == [] for k in hidden)
     window.docks["states"].show()
     qtbot.waitUntil(lambda: drawn["states"] and drawn["states"][-1] is snap)
 
@@ -321,8 +323,11 @@ def test_default_layout_shows_every_panel(qtbot, window):
     free = window.screen().availableGeometry()
     assert window.width() == min(1600, free.width()) and window.height() == min(1000, free.height())
     for key, dock in window.docks.items():
-        assert dock.objectName() == key and dock.isVisible() and not dock.isFloating()
-        assert dock.width() > 100 and dock.height() > 100, key
+        assert dock.objectName() == key and not dock.isFloating()
+        if key in {cls.key for cls in PANELS}:
+            assert dock.isVisible() and dock.width() > 100 and dock.height() > 100, key
+        else:  # the laboratory's panels wait in the View menu
+            assert not dock.isVisible(), key
     geo = {key: dock.geometry() for key, dock in window.docks.items()}
     assert geo["graph"].bottom() < geo["gates"].top()  # two rows
     assert geo["graph"].right() < geo["training"].left()

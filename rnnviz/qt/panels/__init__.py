@@ -8,9 +8,12 @@ from rnnviz.qt.panels.cell_diagram import CellDiagramPanel
 from rnnviz.qt.panels.char_units import CharUnitsPanel
 from rnnviz.qt.panels.cliff import CliffPanel
 from rnnviz.qt.panels.comparison import ComparisonPanel
+from rnnviz.qt.panels.factors import GradientFactorsPanel
 from rnnviz.qt.panels.gates import GateActivationsPanel
+from rnnviz.qt.panels.gradient_history import GradientHistoryPanel
 from rnnviz.qt.panels.gradients import GradientNormsPanel
 from rnnviz.qt.panels.graph import UnrolledGraphPanel
+from rnnviz.qt.panels.spectrum import SpectrumPanel
 from rnnviz.qt.panels.states import StateTrajectoriesPanel
 from rnnviz.qt.panels.training import TrainingPanel
 
@@ -22,6 +25,9 @@ PANELS = (
     TrainingPanel,
 )
 LAB_PANELS = (
+    SpectrumPanel,
+    GradientFactorsPanel,
+    GradientHistoryPanel,
     ComparisonPanel,
     CliffPanel,
     CellDiagramPanel,
@@ -36,7 +42,10 @@ __all__ = [
     "LAB_PANELS",
     "PANELS",
     "GateActivationsPanel",
+    "GradientFactorsPanel",
+    "GradientHistoryPanel",
     "GradientNormsPanel",
+    "SpectrumPanel",
     "StateTrajectoriesPanel",
     "TrainingPanel",
     "UnrolledGraphPanel",

@@ -1,0 +1,339 @@
+"""The spectrum of W_hh: why a recurrent weight matrix makes gradients grow or shrink.
+
+Left, the eigenvalues λ of W_hh in the complex plane with the unit circle |λ| = 1. Top right,
+its singular values σ_k, sorted, with a line at σ = 1. Bottom right, the spectral radius
+ρ = max |λ| of every recording of the probe batch over training, with a dashed line at ρ = 1.
+For the linear recurrence h_t = W h_{t−1}, ∂h_T/∂h_t = W^(T−t), whose norm grows or decays
+like ρ^(T−t); the largest singular value bounds every one-step gain ‖W v‖ / ‖v‖ (Pascanu,
+Mikolov & Bengio 2013, section 3). For LSTMs and GRUs every gate block W_hi, W_hf, … is an
+H × H matrix of its own, drawn in its gate's colour.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from rnnviz.core.analysis import GATE_BLOCK_NAMES, BlockSpectrum, spectrum
+from rnnviz.qt import theme
+from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.gradients import coloured
+from rnnviz.qt.timeline import TimeCursor
+
+if TYPE_CHECKING:
+    from rnnviz.core.train import Snapshot
+
+GATE_WORDS = {
+    "h": "",
+    "i": "input gate",
+    "f": "forget gate",
+    "g": "candidate",
+    "o": "output gate",
+    "r": "reset gate",
+    "z": "update gate",
+    "n": "candidate",
+}
+BLOCKS = tuple(dict.fromkeys(b for names in GATE_BLOCK_NAMES.values() for b in names))
+ALL = "all gate blocks"
+CIRCLE = np.exp(2j * np.pi * np.linspace(0, 1, 361))  # the unit circle, 1° steps
+
+
+def matrix_name(block: str, html: bool = True) -> str:
+    """'W_hh' for the Elman RNN, 'W_hf' for the forget-gate block (HTML subscripts)."""
+    sub = "h" + ("h" if block == "h" else block)
+    return f"W<sub>{sub}</sub>" if html else f"W_{sub}"
+
+
+def colour(block: str) -> str:
+    """A gate block's colour; the Elman RNN's single block in the first series colour."""
+    return theme.SERIES[0] if block == "h" else theme.GATE_COLOURS[block]
+
+
+def verdict(rho: float) -> str:
+    """What a spectral radius means for the linear part of the backward pass (rich text)."""
+    if not np.isfinite(rho):
+        return "not finite: the weights diverged"
+    if abs(rho - 1) < 5e-3:
+        return "≈ 1: the linear part of the gradient neither grows nor shrinks"
+    if rho > 1:
+        return "&gt; 1: the linear part of the gradient can grow as ρ<sup>T−t</sup>"
+    return "&lt; 1: the linear part of the gradient shrinks as ρ<sup>T−t</sup>"
+
+
+class SpectrumPanel(Panel):
+    title = "W_hh spectrum"
+    key = "spectrum"
+    info = (
+        "Left: the eigenvalues λ of the recurrent weight matrix W_hh in the complex plane, with "
+        "the unit circle |λ| = 1. Top right: its singular values σ₁ ≥ σ₂ ≥ …, with a line at "
+        "σ = 1. Bottom right: the spectral radius ρ(W_hh) = max |λ| at every recording over "
+        "training, with a dashed line at ρ = 1. For the linear recurrence h_t = W_hh h_{t−1} "
+        "the backward pass multiplies by W_hhᵀ once per step: ∂h_T/∂h_t = W_hh^(T−t), whose "
+        "norm grows or shrinks like ρ^(T−t). With a nonlinearity, ∂h_T/∂h_t = "
+        "∏ diag(f′(a_s)) W_hh with |f′| ≤ 1 for tanh, so the largest singular value σ₁ < 1 is "
+        "sufficient for the gradient to vanish and σ₁ > 1 necessary for it to explode "
+        "(Pascanu, Mikolov & Bengio 2013). "
+        "LSTMs and GRUs have one H × H block per gate (W_hi, W_hf, W_hg, W_ho / W_hr, W_hz, "
+        "W_hn), each in its gate's colour."
+    )
+
+    def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
+        super().__init__(cursor, parent)
+        self.layer_combo = QComboBox()
+        self.layer_combo.setToolTip("Layer and direction whose W_hh is shown")
+        self.layer_combo.currentIndexChanged.connect(self._selection_changed)
+        self.block_combo = QComboBox()
+        self.block_combo.setToolTip("The gate block of W_hh shown (LSTM and GRU)")
+        self.block_combo.currentIndexChanged.connect(self._selection_changed)
+        self.readout = QLabel()  # ρ and what it means
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setWordWrap(True)
+        self.hover_label = QLabel("Hover a point for exact values")
+
+        font = QFont()
+        font.setPointSize(theme.FONT_PT)
+        self.view = pg.GraphicsLayoutWidget()
+        self.adopt_plot(self.view)
+        self.eig_plot = self.view.addPlot(row=0, col=0, rowspan=2)
+        self.sv_plot = self.view.addPlot(row=0, col=1)
+        self.radius_plot = self.view.addPlot(row=1, col=1)
+        # Short titles: a title is as wide as its text, and a wide one squeezes the other
+        # column out of a narrow dock. The readout, in the gates' colours, is the legend.
+        for plot, title, x, y in (
+            (self.eig_plot, "Eigenvalues λ (dashed: |λ| = 1)", "Re λ", "Im λ"),
+            (
+                self.sv_plot,
+                "Singular values σ<sub>k</sub>",
+                "index k (largest first)",
+                "σ<sub>k</sub>",
+            ),
+            (self.radius_plot, "Spectral radius ρ", "training step", "ρ(W<sub>hh</sub>)"),
+        ):
+            plot.setTitle(title)
+            plot.setLabel("bottom", x)
+            plot.setLabel("left", y)
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setMenuEnabled(False)
+            for side in ("left", "bottom"):
+                plot.getAxis(side).enableAutoSIPrefix(False)
+                plot.getAxis(side).setStyle(tickFont=font)
+        self.view.ci.layout.setColumnStretchFactor(0, 1)
+        self.view.ci.layout.setColumnStretchFactor(1, 1)
+
+        ep = self.eig_plot
+        ep.setAspectLocked(True, ratio=1)
+        grey = theme.pen(theme.BLACK, 1.0)
+        ep.addItem(pg.InfiniteLine(pos=0, angle=0, pen=grey), ignoreBounds=True)
+        ep.addItem(pg.InfiniteLine(pos=0, angle=90, pen=grey), ignoreBounds=True)
+        self.unit_circle = ep.plot(
+            CIRCLE.real, CIRCLE.imag, pen=theme.pen(theme.BLACK, 1.5, Qt.PenStyle.DashLine)
+        )
+        sv_one = pg.InfiniteLine(
+            pos=1,
+            angle=0,
+            pen=theme.pen(theme.THRESHOLD, 1.5, Qt.PenStyle.DashLine),
+            label="σ = 1",
+            labelOpts={"position": 0.95, "color": theme.THRESHOLD},
+        )
+        self.sv_plot.addItem(sv_one)  # with bounds: σ = 1 stays in view
+        rp = self.radius_plot
+        rp.setDownsampling(auto=True, mode="peak")
+        rp.setClipToView(True)
+        rp.addItem(
+            pg.InfiniteLine(
+                pos=1,
+                angle=0,
+                pen=theme.pen(theme.THRESHOLD, 1.5, Qt.PenStyle.DashLine),
+                label="ρ = 1",
+                labelOpts={"position": 0.05, "color": theme.THRESHOLD},
+            )
+        )
+        # The recording whose eigenvalues and singular values are drawn.
+        self.step_line = pg.InfiniteLine(
+            angle=90, pen=theme.pen(theme.BLACK, 1.0, Qt.PenStyle.DotLine)
+        )
+        rp.addItem(self.step_line, ignoreBounds=True)
+
+        # One item per gate block in every plot, made once and emptied when not shown.
+        self.eig_points, self.sv_curves, self.radius_curves = {}, {}, {}
+        for block in BLOCKS:
+            c = colour(block)
+            self.eig_points[block] = ep.plot(
+                pen=None, symbol="o", symbolSize=8, symbolPen=None, symbolBrush=c
+            )
+            self.sv_curves[block] = self.sv_plot.plot(
+                pen=theme.pen(c),
+                symbol="o",
+                symbolSize=5,
+                symbolPen=None,
+                symbolBrush=c,
+            )
+            self.radius_curves[block] = rp.plot(pen=theme.pen(c), connect="finite")
+
+        self.view.scene().sigMouseMoved.connect(self._hover)
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Layer:"))
+        controls.addWidget(self.layer_combo)
+        self.block_label = QLabel("Gate block:")
+        controls.addWidget(self.block_label)
+        controls.addWidget(self.block_combo)
+        controls.addStretch(1)
+        controls.addSpacing(24)  # room for the info button
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.readout)  # a row of its own: four gate blocks need the width
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.hover_label)
+        self.spectra: list[BlockSpectrum] = []  # the blocks drawn, in gate order
+        self._cache: dict[str, list[BlockSpectrum] | None] = {}  # layer key -> spectra
+
+    # -- drawing
+
+    def redraw(self, snapshot: Snapshot) -> None:
+        trace = snapshot.trace
+        if trace is not self._drawn_trace:
+            self._drawn_trace = trace
+            self._cache = {}
+            layers = [] if trace is None else [(lt.name, lt.key) for lt in trace.layers]
+            blocks = [] if trace is None else list(GATE_BLOCK_NAMES[trace.cell])
+            self._fill(self.layer_combo, layers)
+            items = [] if len(blocks) < 2 else [(ALL, None)]
+            items += [(f"{b} ({GATE_WORDS[b]})", b) for b in blocks if len(blocks) > 1]
+            self._fill(self.block_combo, items)
+            self.block_label.setVisible(len(blocks) > 1)
+            self.block_combo.setVisible(len(blocks) > 1)
+        self._draw()
+
+    @staticmethod
+    def _fill(combo: QComboBox, items: list[tuple[str, str | None]]) -> None:
+        """Set a combo box's items, keeping the current choice when it is still offered."""
+        if [t for t, _ in items] == [combo.itemText(i) for i in range(combo.count())]:
+            return
+        keep = combo.currentText()
+        combo.blockSignals(True)
+        combo.clear()
+        for text, data in items:
+            combo.addItem(text, data)
+        index = combo.findText(keep)
+        combo.setCurrentIndex(max(index, 0))
+        combo.blockSignals(False)
+
+    def _selection_changed(self) -> None:
+        if self.snapshot is not None:
+            self._draw()
+
+    def _layer_spectra(self, key: str) -> list[BlockSpectrum] | None:
+        """The spectra of every gate block of layer `key`; None when W_hh is not finite."""
+        if key not in self._cache:
+            trace = self.snapshot.trace
+            w = np.asarray(trace.params[f"weight_hh_{key}"], dtype=np.float64)
+            self._cache[key] = spectrum(w, trace.cell) if np.isfinite(w).all() else None
+        return self._cache[key]
+
+    def _draw(self) -> None:
+        snapshot = self.snapshot
+        trace = snapshot.trace
+        key = self.layer_combo.currentData()
+        chosen = self.block_combo.currentData()
+        spectra = None if trace is None or key is None else self._layer_spectra(key)
+        if trace is None or key is None:
+            shown = []
+        else:
+            shown = [chosen] if chosen else list(GATE_BLOCK_NAMES[trace.cell])
+        self.spectra = [s for s in spectra or [] if s.block in shown]
+        for block in BLOCKS:
+            s = next((s for s in self.spectra if s.block == block), None)
+            if s is None:
+                self.eig_points[block].setData([], [])
+                self.sv_curves[block].setData([], [])
+            else:
+                self.eig_points[block].setData(s.eigenvalues.real, s.eigenvalues.imag)
+                self.sv_curves[block].setData(
+                    np.arange(1, len(s.singular_values) + 1), s.singular_values
+                )
+        self._draw_radii(snapshot, key, shown)
+
+        self.readout.setText(self._readout(trace, spectra, shown))
+
+    def _draw_radii(self, snapshot: Snapshot, key: str | None, shown: list[str]) -> None:
+        probes = snapshot.probes
+        for block in BLOCKS:
+            r = None if probes is None or key is None else probes.radii.get(f"{key} {block}")
+            if block not in shown or r is None or not len(r):
+                self.radius_curves[block].setData([], [])
+                continue
+            r = np.where(np.isfinite(r), r, np.nan)
+            # A single recording is a point, not a line.
+            self.radius_curves[block].setData(
+                probes.step,
+                r,
+                symbol="o" if len(r) == 1 else None,
+                symbolSize=6,
+                symbolPen=None,
+                symbolBrush=colour(block),
+            )
+        trace = snapshot.trace
+        self.step_line.setVisible(trace is not None and "step" in trace.meta)
+        if trace is not None and "step" in trace.meta:
+            self.step_line.setValue(trace.meta["step"])
+
+    def _readout(self, trace, spectra, shown: list[str]) -> str:
+        if trace is None:
+            return "no recording yet"
+        if spectra is None:
+            return "W<sub>hh</sub> has non-finite entries: the run diverged"
+        radii = {s.block: s.radius for s in self.spectra}
+        at = f"step {trace.meta['step']}: " if "step" in trace.meta else ""
+        if len(radii) == 1:
+            (block, rho), *_ = radii.items()
+            return f"{at}<b>ρ({matrix_name(block)}) = {rho:.3g}</b> — {verdict(rho)}"
+        # The colours are the legend of the plots.
+        parts = " · ".join(
+            coloured(f"● ρ({matrix_name(b)}) = {radii[b]:.3g}", colour(b)) for b in shown
+        )
+        top = max(radii.values())
+        return f"{at}{parts} — largest <b>{top:.3g}</b> {verdict(top)}"
+
+    # -- interaction
+
+    def _hover(self, pos) -> None:
+        if not self.spectra:
+            return
+        if self.eig_plot.sceneBoundingRect().contains(pos):
+            # The nearest eigenvalue: the aspect is locked, so view distance is screen distance.
+            p = self.eig_plot.vb.mapSceneToView(pos)
+            z = complex(p.x(), p.y())
+            s = min(self.spectra, key=lambda s: np.abs(s.eigenvalues - z).min())
+            lam, block = s.eigenvalues[np.abs(s.eigenvalues - z).argmin()], s.block
+            sign = "+" if lam.imag >= 0 else "−"
+            self.hover_label.setText(
+                f"{matrix_name(block, html=False)}: λ = {lam.real:.4g} {sign} "
+                f"{abs(lam.imag):.4g}i,  |λ| = {abs(lam):.4g}"
+            )
+        elif self.sv_plot.sceneBoundingRect().contains(pos):
+            x = self.sv_plot.vb.mapSceneToView(pos)
+            k = int(np.clip(round(x.x()), 1, len(self.spectra[0].singular_values)))
+            near = min(self.spectra, key=lambda s: abs(s.singular_values[k - 1] - x.y()))
+            self.hover_label.setText(
+                f"{matrix_name(near.block, html=False)}: σ_{k} = {near.singular_values[k - 1]:.4g}"
+            )
+        elif self.radius_plot.sceneBoundingRect().contains(pos):
+            probes = self.snapshot.probes
+            key = self.layer_combo.currentData()
+            if probes is None or not len(probes):
+                return
+            x = self.radius_plot.vb.mapSceneToView(pos).x()
+            i = int(np.clip(np.searchsorted(probes.step, x), 0, len(probes) - 1))
+            if i > 0 and x - probes.step[i - 1] < probes.step[i] - x:
+                i -= 1  # the nearer recording
+            values = ",  ".join(
+                f"ρ({matrix_name(s.block, html=False)}) = {probes.radii[f'{key} {s.block}'][i]:.4g}"
+                for s in self.spectra
+                if f"{key} {s.block}" in probes.radii
+            )
+            self.hover_label.setText(f"step {probes.step[i]}:  {values}")
