@@ -95,8 +95,9 @@ class MainWindow(QMainWindow):
         self.settings = SettingsPanel(config or Config())
         self.transport = TransportBar(self.cursor)
         # The core panels show by default; the gradient laboratory's when a preset or the
-        # View menu asks for them.
-        self.panels: list[Panel] = [cls(self.cursor) for cls in (*PANELS, *LAB_PANELS)]
+        # View menu asks for them. Those are built just after the window is on screen (their
+        # docks exist from the start, so a saved layout can place them).
+        self.panels: list[Panel] = [cls(self.cursor) for cls in PANELS]
         self._last_panel: Panel | None = None
         self.preset: Preset | None = None  # the running preset, None for the user's own model
         self.lesson_dock = LessonDock(self)
@@ -154,13 +155,30 @@ class MainWindow(QMainWindow):
         self.settings_dock.setObjectName("settings")
         self.settings_dock.setWidget(self.settings)
         self.docks: dict[str, QDockWidget] = {}
+        for cls in (*PANELS, *LAB_PANELS):
+            dock = QDockWidget(cls.title, self)
+            dock.setObjectName(cls.key)
+            self.docks[cls.key] = dock
         for panel in self.panels:
-            dock = QDockWidget(panel.title, self)
-            dock.setObjectName(panel.key)
-            dock.setWidget(panel)
-            if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:
-                panel.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click selects it for Ctrl+E
-            self.docks[panel.key] = dock
+            self._dock_panel(panel)
+
+    def _dock_panel(self, panel: Panel) -> None:
+        self.docks[panel.key].setWidget(panel)
+        if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:
+            panel.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click selects it for Ctrl+E
+
+    @Slot()
+    def build_lab_panels(self) -> None:
+        """Build the laboratory's panels (once): after the first paint, or when needed."""
+        if len(self.panels) > len(PANELS):
+            return
+        for cls in LAB_PANELS:
+            panel = cls(self.cursor)
+            self.panels.append(panel)
+            self._dock_panel(panel)
+            if self.snapshot is not None:
+                panel.set_snapshot(self.snapshot)
+        self.presentation.restyle_new(self.panels[len(PANELS) :])
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -395,8 +413,15 @@ class MainWindow(QMainWindow):
                 self._default_sizes()
             if not self.runner.torch_loaded:
                 self.statusBar().showMessage("Loading PyTorch…")
-            # after the window is on screen: the worker then imports torch
-            QTimer.singleShot(0, self._start_first_run)
+            QTimer.singleShot(0, self._after_first_show)
+
+    @Slot()
+    def _after_first_show(self) -> None:
+        """Paint the window first; then start the worker (it imports torch, a second or
+        two, in its own process) and build the laboratory's panels meanwhile."""
+        self.repaint()
+        self._start_first_run()
+        self.build_lab_panels()
 
     @Slot()
     def _start_first_run(self) -> None:
@@ -423,6 +448,7 @@ class MainWindow(QMainWindow):
     def start_preset(self, preset: Preset) -> None:
         """Start `preset`'s runs side by side, show its panels and explanation, and train it
         to its promised picture (then pause)."""
+        self.build_lab_panels()
         self.preset = preset
         self.preset_menu.mark(preset.key)
         self.lesson_dock.show_preset(preset)
@@ -581,6 +607,7 @@ class MainWindow(QMainWindow):
         self, folder: str | Path, formats=("png",), width: int = DEFAULT_WIDTH
     ) -> list[Path]:
         """Write every visible panel as <folder>/<key>.<format>; returns the paths written."""
+        self.build_lab_panels()
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         return [
@@ -622,7 +649,7 @@ class MainWindow(QMainWindow):
         )
         panels = "".join(
             f"<h3>{html.escape(p.title)}</h3><p>{html.escape(p.info or 'No description yet.')}</p>"
-            for p in self.panels
+            for p in (*PANELS, *LAB_PANELS)
         )
         return (
             "<h2>Keyboard</h2><table cellpadding='3'>" + rows + "</table>"

@@ -83,6 +83,12 @@ class PresentationMode(QObject):
         self.active = False
         self._saved: dict = {}
 
+    def restyle_new(self, panels: list[QWidget]) -> None:
+        """Panels built while presentation mode is on: enlarge them like the rest."""
+        if self.active:
+            for panel in panels:
+                restyle(panel, SCALE)
+
     def toggle(self) -> None:
         self.leave() if self.active else self.enter()
 
