@@ -162,3 +162,29 @@ def test_a_new_model_with_another_size_and_cell(make_snapshot, show):
     np.testing.assert_allclose(
         panel.bars["z"].opts["width"], snap.trace.layer(0).gates["z"][0, min(t, 9)], rtol=1e-6
     )
+
+
+def test_one_colour_bar_per_scale_below_the_heatmaps(make_snapshot, show):
+    panel = show(make_snapshot(cell="lstm", hidden=6, seq_len=25))
+    bars = panel.colorbars
+    assert bars["i"] is bars["f"] is bars["o"] and bars["g"] is not bars["i"]
+    assert {img for img in (w() for w in bars["i"].img_list)} == {
+        panel.images[g] for g in ("i", "f", "o")
+    }
+    panel.grab()
+    bottom = panel.plots["o"].sceneBoundingRect().bottom()
+    assert all(bar.sceneBoundingRect().top() >= bottom for bar in (bars["i"], bars["g"]))
+
+
+def test_narrow_panel_gives_the_heatmaps_the_width_and_equal_heights(make_snapshot, show):
+    panel = show(make_snapshot(cell="lstm", hidden=32, seq_len=50), t=10)
+    for size in ((360, 420), (900, 550)):  # its size in the default layout, and a larger one
+        panel.resize(*size)
+        panel.grab()
+        boxes = [panel.plots[g].vb.sceneBoundingRect() for g in panel.names]
+        assert all(box.width() > 0.55 * panel.width() for box in boxes)
+        assert max(b.height() for b in boxes) - min(b.height() for b in boxes) < 1
+        for g, box in zip(panel.names, boxes, strict=True):  # each name just above its map
+            title = panel.titles[g].sceneBoundingRect()
+            assert title.bottom() <= box.top() + 1 and title.left() <= box.left()
+    assert panel.bars_title.text == "at t = 10"

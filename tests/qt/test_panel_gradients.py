@@ -10,6 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.gradients import GradientNormsPanel, LogAxis, positive_or_nan
@@ -154,3 +155,31 @@ def test_log_axis_labels_round_values_within_a_decade_and_1_2_5_across(qtbot):
     wide = labels(0.0011, 0.9)
     assert {"0.002", "0.005", "0.01", "0.02", "0.05", "0.1", "0.2", "0.5"} <= set(wide)
     assert not {"0.003", "0.04", "0.09"} & set(wide)
+
+
+def test_fits_its_default_dock_with_readout_and_titles_inside(make_snapshot, show, qtbot):
+    panel = show(make_snapshot(cell="lstm", task="sine", clip="norm", clip_threshold=0.05))
+    panel.resize(530, 420)  # its size in the default layout
+    assert panel.minimumSizeHint().width() <= 530  # the readout wraps instead of widening it
+    title = panel.history_plot.titleLabel  # long: it wraps, and its row grows to hold it
+    qtbot.waitUntil(lambda: title.height() == title.item.boundingRect().height())
+    assert title.height() > 1.5 * panel.grad_plot.titleLabel.height()
+    panel.grab()
+    assert panel.width() == 530
+    view = panel.view.mapToScene(panel.view.viewport().rect()).boundingRect()
+    for plot in (panel.grad_plot, panel.jacobian_plot, panel.history_plot):
+        assert view.contains(plot.sceneBoundingRect())
+        assert plot.titleLabel.item.boundingRect().width() <= plot.width()
+
+
+def test_plots_stay_put_while_the_cursor_moves(make_snapshot, show):
+    snap = make_snapshot(cell="rnn", task="sine", seq_len=40)
+    panel = show(snap)
+    panel.resize(480, 420)  # the values at t fit on one line for some t, need two for others
+    tops = []
+    for t in range(snap.trace.T):
+        panel.cursor.set(t)
+        QApplication.processEvents()
+        tops.append(panel.view.y())
+    assert tops == sorted(tops)  # the readout may take one more line, never give one back
+    assert len(set(tops)) <= 2

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QFontMetricsF, QImage
+from PySide6.QtWidgets import QApplication
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.graph import UnrolledGraphPanel, fmt
@@ -187,3 +189,27 @@ def test_a_new_model_with_fewer_units_and_steps(make_snapshot, show):
     assert panel.unit_spin.value() == 3  # clamped to the new H
     np.testing.assert_array_equal(panel.values[1], snap.trace.layer(0).h[0, :, 3])
     assert panel.window == range(1, 10)
+
+
+def test_colour_bar_labels_small_values_as_they_are(make_snapshot, show):
+    snap = make_snapshot(cell="lstm", seq_len=12)
+    lt = snap.trace.layers[0]
+    small = dataclasses.replace(lt, h=lt.h * 1e-3, c=lt.c * 1e-3)  # ‖h‖ of a few thousandths
+    panel = show(dataclasses.replace(snap, trace=dataclasses.replace(snap.trace, layers=(small,))))
+    axis = panel.colorbar.axis
+    assert panel.levels[1] < 0.01
+    panel.grab()
+    assert "(x" not in axis.labelString()  # no "(x0.001)" beside "‖hₜ‖, ‖cₜ‖"
+    values = [v for _, vs in axis.tickValues(*axis.range, 300) for v in vs]
+    labels = axis.tickStrings(values, axis.autoSIPrefixScale * axis.scale, values[1] - values[0])
+    assert all(float(s) < 0.01 for s in labels)
+
+
+def test_deep_stack_nodes_are_tall_enough_for_their_values(make_snapshot, show):
+    snap = make_snapshot(cell="lstm", layers=2, bidirectional=True, seq_len=30)
+    panel = show(snap, t=10)
+    panel.resize(790, 330)  # its size in the default layout: 10 rows in ~250 px
+    QApplication.processEvents()  # the queued layout requests, as between two frames
+    line = QFontMetricsF(panel.font).height()
+    for node in panel.nodes.values():
+        assert node.mapRectToScene(node.rect()).height() >= line  # (its pen is cosmetic)

@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.states import StateTrajectoriesPanel, parse_units
@@ -127,3 +128,26 @@ def test_hover_names_the_unit_and_dragging_the_line_moves_the_cursor(make_snapsh
     line.setValue(8.4)
     line.sigDragged.emit(line)
     assert panel.cursor.t == 8
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_narrow_panel_puts_the_path_below_the_curves_and_cuts_nothing_off(
+    make_snapshot, show, cell
+):
+    panel = show(make_snapshot(cell=cell, task="sine", hidden=32))
+    plots = [p for p in (panel.c_plot, panel.h_plot, panel.pca_plot) if p.scene() is not None]
+    assert len(plots) == (3 if cell == "lstm" else 2)
+    for size, below in (((330, 420), True), ((900, 550), False)):  # default layout; larger
+        panel.resize(*size)
+        QApplication.processEvents()  # the queued layout requests, as between two frames
+        view = panel.view.mapToScene(panel.view.viewport().rect()).boundingRect()
+        path, h = panel.pca_plot.sceneBoundingRect(), panel.h_plot.sceneBoundingRect()
+        if below:
+            assert path.top() >= h.bottom() - 1
+        else:
+            assert path.left() >= h.right() - 1
+        legend = panel.legend.sceneBoundingRect()
+        for plot in plots:
+            box = plot.sceneBoundingRect()
+            assert view.contains(box) and not legend.intersects(box)
+            assert plot.titleLabel.item.boundingRect().width() <= plot.width()

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
 
 from rnnviz.qt import theme
@@ -136,3 +137,62 @@ def test_hover_reads_out_loss_and_prediction(make_snapshot, show):
     y, y_hat = snap.trace.y[0, 5, 0], snap.trace.y_hat[0, 5, 0]
     panel.view.scene().sigMouseMoved.emit(panel.pred_plot.vb.mapViewToScene(pg.Point(5, y)))
     assert panel.hover_label.text() == f"t = 5:  ŷ = {y_hat:.4f},  y = {y:.4f}"
+
+
+def visible(view) -> QRectF:
+    """The part of a GraphicsLayoutWidget's scene that is on screen (and in an export)."""
+    return view.mapToScene(view.viewport().rect()).boundingRect()
+
+
+@pytest.mark.parametrize("task", ["sine", "adding"])
+def test_narrow_panel_keeps_the_prediction_plot_usable(make_snapshot, show, qtbot, task):
+    panel = TrainingPanel(TimeCursor())
+    qtbot.addWidget(panel)
+    panel.resize(450, 330)  # the smallest the default layout gives it
+    panel.show()
+    show(make_snapshot(task=task), panel)
+    panel.grab()
+    pred = panel.pred_plot.sceneBoundingRect()
+    assert pred.width() > 150 and panel.pred_plot.vb.height() > 40
+    assert visible(panel.view).contains(pred)  # nothing cut off at the right
+    for plot in (panel.loss_plot, panel.pred_plot, panel.scatter_plot):
+        title = plot.titleLabel
+        if plot.scene() is not None:  # long titles wrap rather than widen or leave the plot
+            assert title.item.boundingRect().width() <= plot.width()
+
+
+def test_prediction_sits_beside_the_loss_when_wide_and_below_it_when_tall(
+    make_snapshot, show, qtbot
+):
+    panel = TrainingPanel(TimeCursor())
+    qtbot.addWidget(panel)
+    panel.resize(1600, 500)
+    panel.show()
+    show(make_snapshot(task="sine"), panel)
+    panel.grab()
+    loss, pred = panel.loss_plot.sceneBoundingRect(), panel.pred_plot.sceneBoundingRect()
+    assert pred.left() >= loss.right() - 1 and pred.top() < loss.center().y() < pred.bottom()
+    panel.resize(450, 700)
+    panel.grab()
+    loss, pred = panel.loss_plot.sceneBoundingRect(), panel.pred_plot.sceneBoundingRect()
+    assert pred.top() >= loss.bottom() - 1 and pred.width() == pytest.approx(loss.width(), abs=2)
+
+
+def test_chance_label_stays_clear_of_the_title(make_snapshot, show, qtbot):
+    panel = TrainingPanel(TimeCursor())
+    qtbot.addWidget(panel)
+    panel.resize(520, 330)
+    panel.show()
+    show(make_snapshot(steps=30, task="sine"), panel)  # starts at chance: the line on top
+    panel.grab()
+    label = panel.chance_line.label.sceneBoundingRect()
+    assert not label.intersects(panel.loss_plot.titleLabel.sceneBoundingRect())
+    assert panel.loss_plot.vb.sceneBoundingRect().contains(label)
+
+
+def test_axes_show_small_values_without_an_si_prefix(make_snapshot, show):
+    panel = show(make_snapshot(task="adding"))
+    for plot in (panel.loss_plot, panel.pred_plot, panel.scatter_plot):
+        plot.setYRange(0.0, 0.002)
+        for side in ("left", "bottom"):
+            assert "(x" not in plot.getAxis(side).labelString()

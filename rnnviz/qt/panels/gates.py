@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout
 
 from rnnviz.core.trace import SIGMOID_GATES, LayerTrace
@@ -47,6 +47,31 @@ RNN_NOTE = (
     "W<sub>xh</sub> x<sub>t</sub> + b). Shown: pre-activation a<sub>t</sub> and "
     "h<sub>t</sub>."
 )
+
+
+def scale_kind(name: str) -> str:
+    """Heatmaps of one kind share a colour bar: the sigmoid gates, the tanh candidates."""
+    return "sigmoid" if name in SIGMOID_GATES else "tanh" if name in ("g", "n") else name
+
+
+def symbol_html(name: str, symbol: str) -> str:
+    """The quantity's symbol in bold, in its colour (the colour of its bars)."""
+    return f"<b><span style='color:{theme.GATE_COLOURS.get(name, theme.BLACK)}'>{symbol}</span></b>"
+
+
+class UnitAxis(pg.AxisItem):
+    """The unit numbers beside a heatmap, spaced so that their labels never overlap: a short
+    heatmap of 32 units gets 0, 20 rather than 0, 10, 20, 30 printed over one another."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph API)
+        span = abs(maxVal - minVal)
+        if span == 0:
+            return []
+        line = QFontMetricsF(self.style["tickFont"] or self.font()).height()
+        fits = max(2, int(size / (1.5 * line)))  # labels with half a line between them
+        wanted = max(1.0, span / fits)  # units are whole numbers
+        decade = 10.0 ** np.floor(np.log10(wanted))
+        return [(next(m * decade for m in (1, 2, 5, 10) if m * decade >= wanted), 0)]
 
 
 def quantities(lt: LayerTrace, nonlinearity: str | None) -> list[tuple]:
@@ -82,6 +107,8 @@ class GateActivationsPanel(Panel):
         self.note.setWordWrap(True)
         self.note.setVisible(False)
         controls = QHBoxLayout()
+        # clear of the info button, which sits over the top right corner
+        controls.setContentsMargins(0, 0, self.info_button.sizeHint().width() + 4, 0)
         controls.addWidget(self.layer_combo)
         controls.addWidget(self.note, 1)
         controls.addStretch(0)  # keeps the combo box left when the note is hidden
@@ -150,11 +177,13 @@ class GateActivationsPanel(Panel):
             bar = self.colorbars[name]
             bar.setColorMap(theme.cmap(cmap))
             bar.setLevels(levels)
-            lo, hi = levels  # ticks at the ends, and at 0 or ½ where they are round numbers
+            lo, hi = bar.levels()  # as the images hold them (float32): ticks inside the range
+            # ticks at the ends, and at 0 or ½ where they are round numbers
             mid = [0.0] if lo < 0 < hi else [0.5] if levels == (0.0, 1.0) else []
-            ticks = [[(v, f"{v:.2g}") for v in (lo, *mid, hi)]]
-            bar.axis.setTicks(ticks)
-            self.bar_plots[name].getAxis("bottom").setTicks(ticks)
+            bar.axis.setTicks([[(v, f"{v:.2g}") for v in (lo, *mid, hi)]])
+            # the narrow bars' axis: labels at the ends only, a bare tick between
+            ends = [(v, f"{v:.2g}" if v in (lo, hi) else "") for v in (lo, *mid, hi)]
+            self.bar_plots[name].getAxis("bottom").setTicks([ends])
             self.bar_plots[name].setXRange(*levels, padding=0.2)  # room for the end labels
             zeros = np.zeros(H)  # all at once: a new H must not meet the old widths
             self.bars[name].setOpts(x0=zeros, y=np.arange(H), height=0.8, width=zeros)
@@ -171,7 +200,8 @@ class GateActivationsPanel(Panel):
     # -- drawing
 
     def _build(self, names: list[str]) -> None:
-        """One row per heatmap: name | heatmap (units × time) | bars at t | colour bar."""
+        """One row per heatmap, its name above it: heatmap (units × time) | bars at t. Below
+        them one colour bar per colour scale, named by the quantities that use it."""
         self.graphics.clear()
         for d in (
             self.titles,
@@ -185,18 +215,14 @@ class GateActivationsPanel(Panel):
         ):
             d.clear()
         self.names = tuple(names)
+        self.font.setPointSize(theme.FONT_PT)  # larger when presenting
         layout = self.graphics.ci
-        for row, name in enumerate(names, start=1):
-            last = row == len(names)
+        for i, name in enumerate(names):
+            last = i == len(names) - 1
             words, symbol = GATE_TITLES[name].rsplit(" ", 1)
-            colour = theme.GATE_COLOURS.get(name, theme.BLACK)
-            self.titles[name] = layout.addLabel(
-                f"{words}<br><b><span style='color:{colour}'>{symbol}</span></b>",
-                row=row,
-                col=0,
-                size=f"{theme.FONT_PT}pt",
-            )
-            plot = layout.addPlot(row=row, col=1)
+            self.titles[name] = self._label(f"{words} {symbol_html(name, symbol)}", "left")
+            layout.addItem(self.titles[name], row=2 * i, col=0)
+            plot = layout.addPlot(row=2 * i + 1, col=0, axisItems={"left": UnitAxis("left")})
             img = pg.ImageItem()
             plot.addItem(img)
             plot.invertY(True)
@@ -205,11 +231,12 @@ class GateActivationsPanel(Panel):
             line = pg.InfiniteLine(angle=90, movable=True, pen=theme.pen(theme.CURSOR))
             line.sigDragged.connect(self._line_dragged)
             plot.addItem(line)
-            bars_plot = layout.addPlot(row=row, col=2)
+            bars_plot = layout.addPlot(row=2 * i + 1, col=1)
             bars_plot.invertY(True)
             bars_plot.setYLink(plot)
             bars_plot.setMouseEnabled(x=False, y=False)
             bars_plot.hideButtons()
+            bars_plot.hideAxis("left")  # the heatmap beside it numbers the units
             bars_plot.addItem(pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#999999")))
             bars = pg.BarGraphItem(
                 x0=0,
@@ -220,30 +247,78 @@ class GateActivationsPanel(Panel):
                 pen=None,
             )
             bars_plot.addItem(bars)
-            cbar = pg.ColorBarItem(values=(0, 1), interactive=False, width=14)
-            cbar.setImageItem(img, insert_in=bars_plot)  # beside the bars, as tall as the map
-            cbar.axis.setStyle(tickFont=self.font)
             for p in (plot, bars_plot):
-                p.getAxis("left").setStyle(tickFont=self.font)
-                p.getAxis("bottom").setStyle(tickFont=self.font)
+                for side in ("left", "bottom"):
+                    p.getAxis(side).setStyle(tickFont=self.font)
+                    p.getAxis(side).enableAutoSIPrefix(False)
                 p.showAxis("bottom", last)
-            bars_plot.getAxis("left").setStyle(showValues=False)
-            if row > 1:
+            if i > 0:
                 plot.setXLink(self.plots[names[0]])
             if last:
                 plot.setLabel("bottom", "timestep t")
-                self.bar_axis = bars_plot.getAxis("bottom")
-            self.plots[name], self.images[name], self.colorbars[name] = plot, img, cbar
+            self.plots[name], self.images[name] = plot, img
             self.cursor_lines[name], self.bar_plots[name], self.bars[name] = line, bars_plot, bars
-        layout.layout.setVerticalSpacing(14)  # colour-bar end labels need the gap
-        layout.layout.setColumnStretchFactor(1, 5)
-        layout.layout.setColumnStretchFactor(2, 1)
+        # the bars' column header: which t they show (set by show_time)
+        self.bars_title = self._label(" ", "center")
+        layout.addItem(self.bars_title, row=0, col=1)
+        scales = self.scales = layout.addLayout(row=2 * len(names), col=0, colspan=2)
+        scales.layout.setHorizontalSpacing(2 * theme.FONT_PT)  # room for the end labels
+        scales.layout.setContentsMargins(0, 6, 0, 0)
+        for kind in dict.fromkeys(scale_kind(n) for n in names):  # in order of first use
+            users = [n for n in names if scale_kind(n) == kind]
+            symbols = ", ".join(symbol_html(n, GATE_TITLES[n].rsplit(" ", 1)[1]) for n in users)
+            scales.addItem(self._label(symbols, "right"))
+            cbar = pg.ColorBarItem(
+                values=(0, 1), interactive=False, orientation="horizontal", width=12
+            )
+            cbar.setImageItem([self.images[n] for n in users])
+            # the end labels reach past the bar's ends by half their width
+            cbar.axis.setStyle(tickFont=self.font, hideOverlappingLabels=3 * theme.FONT_PT)
+            cbar.axis.enableAutoSIPrefix(False)
+            cbar.setMinimumWidth(8 * theme.FONT_PT)
+            cbar.setMaximumWidth(20 * theme.FONT_PT)  # a scale, not a feature of the figure
+            scales.addItem(cbar)
+            for n in users:
+                self.colorbars[n] = cbar
+        scales.addLayout().setMinimumWidth(0)  # takes the spare width: bars stay at the left
+        scales.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        layout.layout.setVerticalSpacing(2)
+        layout.layout.setColumnStretchFactor(0, 6)
+        layout.layout.setColumnStretchFactor(1, 1)
+        self._size_rows()
+
+    def _size_rows(self) -> None:
+        """The same height for every heatmap. Equal stretch would make the last one shorter by
+        the height of the time axis, which its row also holds."""
+        if not self.names:
+            return
+        grid = self.graphics.ci.layout
+        _, top, _, bottom = grid.getContentsMargins()
+        hint = Qt.SizeHint.PreferredSize
+        rest = sum(self.titles[n].effectiveSizeHint(hint).height() for n in self.names)
+        rest += self.scales.effectiveSizeHint(hint).height() + top + bottom
+        rest += 2 * len(self.names) * grid.verticalSpacing()
+        axis = self.plots[self.names[-1]].getAxis("bottom").minimumHeight()
+        each = max(1.0, (self.graphics.ci.height() - rest - axis) / len(self.names))
+        for i in range(len(self.names)):
+            grid.setRowFixedHeight(2 * i + 1, each + (axis if i == len(self.names) - 1 else 0))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._size_rows()
+
+    def _label(self, html: str, justify: str) -> pg.LabelItem:
+        """A one-line label at the theme's size, only as tall as its text."""
+        label = pg.LabelItem(justify=justify, size=f"{theme.FONT_PT}pt")
+        label.item.document().setDocumentMargin(0)
+        label.setText(html)
+        return label
 
     def show_time(self, t: int) -> None:
         if self.layer is None:
             return
         t = min(t, len(self.data[self.names[0]]) - 1)
-        self.bar_axis.setLabel(f"bars: t = {t}")
+        self.bars_title.setText(f"at t = {t}")
         for name in self.names:
             self.cursor_lines[name].setValue(t)
             v = self.data[name][t]  # (H,)

@@ -13,11 +13,14 @@ threshold and each step that was clipped.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from rnnviz.qt import theme
@@ -26,6 +29,8 @@ from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
     from rnnviz.core.train import Snapshot
+
+LABEL_FILL = (255, 255, 255, 210)  # behind text on a plot: legible over the curves
 
 
 def positive_or_nan(values: np.ndarray) -> np.ndarray:
@@ -39,6 +44,17 @@ def coloured(text: str, colour: str) -> str:
     return f'<span style="color:{colour}">{text}</span>'
 
 
+def unbroken(text: str) -> str:
+    """Rich text that a word-wrapping label moves to the next line whole. Qt's nowrap only
+    makes the spaces non-breaking; a word joiner around each slash outside the tags keeps
+    "∂h/∂h" together too."""
+    joined = re.sub(r"/(?![^<]*>)", "\u2060/\u2060", text)
+    return f'<span style="white-space:nowrap">{joined}</span>'
+
+
+JACOBIAN_TITLE = f"‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ {unbroken('(spectral norm)')}"
+
+
 def sci(v: float) -> str:
     """A number for a rich-text label: 0.0314 or 3.1×10⁻⁵ (HTML superscript)."""
     if not np.isfinite(v):
@@ -47,6 +63,69 @@ def sci(v: float) -> str:
         return f"{v:.3g}"
     mantissa, exponent = f"{v:.2e}".split("e")
     return f"{mantissa}×10<sup>{int(exponent)}</sup>"
+
+
+def plain_axes(*plots: pg.PlotItem) -> None:
+    """Tick labels show the values themselves: pyqtgraph would rescale an axis whose values are
+    all below 1 and append "(x0.001)" to its label, which reads as part of the quantity."""
+    for plot in plots:
+        for side in plot.axes:
+            plot.getAxis(side).enableAutoSIPrefix(False)
+
+
+class WrappingTitle(pg.LabelItem):
+    """A plot title that breaks into centred lines where the plot is narrower than the title.
+
+    pyqtgraph's title is one line whose width is the plot's minimum width: a long title pushes
+    its neighbours out of the panel, where they are cut off. This title asks for no width and
+    as many lines as the plot's width needs; `wrap_title(plot)` puts it in place, spanning the
+    plot's axes as well as its view.
+    """
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        super().__init__(" ", parent=plot, size=f"{theme.FONT_PT}pt")
+        self.plot = plot
+        option = QTextOption(Qt.AlignmentFlag.AlignHCenter)
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)  # never wider
+        self.item.document().setDefaultTextOption(option)
+
+    def updateMin(self) -> None:  # noqa: N802 (pyqtgraph API: called on every text or size change)
+        width = self.width()
+        self.item.setTextWidth(-1)
+        if 0 < width < self.item.boundingRect().width():
+            self.item.setTextWidth(width)
+        height = self.item.boundingRect().height()
+        self.setMinimumWidth(0)
+        self.setMinimumHeight(height)
+        self._sizeHint = {
+            Qt.SizeHint.MinimumSize: (0, height),
+            Qt.SizeHint.PreferredSize: (0, height),
+            Qt.SizeHint.MaximumSize: (-1, -1),
+            Qt.SizeHint.MinimumDescent: (0, 0),
+        }
+        self.updateGeometry()
+        # PlotItem.setTitle fixes the title row at 30 px; give it the lines' height instead.
+        # No plot while LabelItem.__init__ runs; a deleted one while the plot's layout, being
+        # destroyed, gives its items a last resize.
+        plot = getattr(self, "plot", None)
+        if plot is None or not shiboken6.isValid(plot) or not self.isVisibleTo(plot):
+            return
+        if plot.layout.rowMaximumHeight(0) != height:
+            self.setMaximumHeight(height)
+            plot.layout.setRowFixedHeight(0, height)
+
+
+def wrap_title(plot: pg.PlotItem) -> pg.PlotItem:
+    """Give `plot` a WrappingTitle in place of its own (call before setTitle); returns it."""
+    old = plot.titleLabel
+    plot.layout.removeItem(old)
+    old.setParentItem(None)
+    if old.scene() is not None:
+        old.scene().removeItem(old)
+    plot.titleLabel = WrappingTitle(plot)
+    plot.layout.addItem(plot.titleLabel, 0, 0, 1, 3)  # over the axes too: room for one line
+    plot.setTitle(None)
+    return plot
 
 
 class LogAxis(pg.AxisItem):
@@ -96,8 +175,9 @@ class GradientNormsPanel(Panel):
         self.layer_combo = QComboBox()
         self.layer_combo.setToolTip("Layer and direction whose gradients are shown")
         self.layer_combo.currentIndexChanged.connect(self._draw_trace)
-        self.readout = QLabel()  # values at t and the vanishing ratio
+        self.readout = QLabel()  # values at t, and below them the vanishing ratio
         self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setWordWrap(True)  # a narrow panel breaks lines between values, not in one
         self.hover_label = QLabel("Hover a curve for exact values")
 
         self.view = pg.GraphicsLayoutWidget()
@@ -107,8 +187,11 @@ class GradientNormsPanel(Panel):
         self.history_plot = self.view.addPlot(
             row=1, col=0, colspan=2, axisItems={"left": LogAxis("left")}
         )
-        self.grad_plot.setTitle("‖∂L/∂h<sub>t</sub>‖ (sequence 0)")
-        self.jacobian_plot.setTitle("‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ (spectral norm)")
+        for plot in (self.grad_plot, self.jacobian_plot, self.history_plot):
+            wrap_title(plot)
+            plain_axes(plot)
+        self.grad_plot.setTitle(f"‖∂L/∂h<sub>t</sub>‖ {unbroken('(sequence 0)')}")
+        self.jacobian_plot.setTitle(JACOBIAN_TITLE)
         self.cursor_lines = []
         for plot in (self.grad_plot, self.jacobian_plot):
             plot.setLogMode(y=True)
@@ -145,12 +228,21 @@ class GradientNormsPanel(Panel):
             angle=0,
             pen=theme.pen(theme.THRESHOLD, 1.5, Qt.PenStyle.DashLine),
             label="clip threshold",
-            labelOpts={"position": 0.1, "color": theme.THRESHOLD},
+            # left-aligned inside the plot, on the side of the line facing the plot's centre
+            labelOpts={
+                "position": 0.02,
+                "color": theme.THRESHOLD,
+                "anchors": [(0, 0), (0, 1)],
+                "fill": LABEL_FILL,
+            },
         )
+        self.threshold_line.setZValue(3)  # its label over the curves
         hp.addItem(self.threshold_line, ignoreBounds=True)
 
         self.view.scene().sigMouseMoved.connect(self._hover)
         controls = QHBoxLayout()
+        # clear of the info button, which sits over the top right corner
+        controls.setContentsMargins(0, 0, self.info_button.sizeHint().width() + 4, 0)
         controls.addWidget(QLabel("Layer:"))
         controls.addWidget(self.layer_combo)
         controls.addWidget(self.readout, 1)
@@ -189,7 +281,7 @@ class GradientNormsPanel(Panel):
             first, last = ("T−1", "0") if lt.reverse else ("0", "T−1")
             far, near = (self._grad[-1], self._grad[0]) if lt.reverse else self._grad[[0, -1]]
             ratio = far / near if near > 0 else np.nan
-            self._ratio_text = (
+            self._ratio_text = (  # a line of its own
                 f"‖∂L/∂h<sub>{first}</sub>‖ / ‖∂L/∂h<sub>{last}</sub>‖ = <b>{sci(ratio)}</b>"
             )
         t = np.arange(len(self._grad))
@@ -197,9 +289,7 @@ class GradientNormsPanel(Panel):
         self.jacobian_curve.setData(t, positive_or_nan(self._jac))
         recorded = not len(self._jac) or np.isfinite(self._jac).any()
         self.jacobian_plot.setTitle(
-            "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ (spectral norm)"
-            if recorded
-            else "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖: not recorded"
+            JACOBIAN_TITLE if recorded else "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖: not recorded"
         )
         self.show_time(self.cursor.t)
 
@@ -213,7 +303,9 @@ class GradientNormsPanel(Panel):
         fraction = f"clipped {h.clipped.mean():.0%} of steps" if len(h) else "no steps yet"
         if snapshot.clip == "none":  # markers may remain from before clipping was switched off
             earlier = f" (earlier: {fraction})" if h.clipped.any() else ""
-            self.history_plot.setTitle(f"Global gradient norm ‖g‖ per step — no clipping{earlier}")
+            self.history_plot.setTitle(
+                f"Global gradient norm ‖g‖ per step — {unbroken('no clipping')}{earlier}"
+            )
             return
         if snapshot.clip == "norm":
             self.threshold_line.setValue(np.log10(snapshot.clip_threshold))
@@ -236,10 +328,20 @@ class GradientNormsPanel(Panel):
             return
         t = min(t, T - 1)
         self.readout.setText(
-            f"<b>t = {t}</b>: ‖∂L/∂h<sub>t</sub>‖ = {sci(self._grad[t])}, "
-            f"‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ = {sci(self._jac[t])} &nbsp;|&nbsp; "
+            unbroken(f"<b>t = {t}</b>: ‖∂L/∂h<sub>t</sub>‖ = {sci(self._grad[t])},")
+            + " "
+            + unbroken(f"‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ = {sci(self._jac[t])}")
+            + "<br>"
             + self._ratio_text
         )
+        # Where the values at t need an extra line, keep it while the cursor moves on: plots
+        # that jump up and down as t changes are hard to follow.
+        lines = self.readout.heightForWidth(self.readout.width())
+        self.readout.setMinimumHeight(max(self.readout.minimumHeight(), lines))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.readout.setMinimumHeight(0)  # a new width: as many lines as it needs now
+        super().resizeEvent(event)
 
     # -- interaction
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsEllipseItem,
@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the GUI must not import torch at start-up
 MAX_COLUMNS = 9
 COLUMN_PX = 80  # narrowest column that still fits a label like "3.2e-4" at 11 pt
 HALF_W, HALF_H = 0.34, 0.3  # node half-width and half-height, in column and row pitches
+MAX_HALF_H = 0.4  # in short rows (a deep stack) nodes grow to this to hold their value
 VIEWS = ("Forward values", "Backward gradients")
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -142,8 +143,9 @@ class UnrolledGraphPanel(Panel):
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
-        self.font = font = QFont()
+        font = QFont()
         font.setPointSize(theme.FONT_PT)
+        self.font = QFont(font)  # the node labels' (the axes keep their own)
         for name in ("left", "bottom"):  # row names and timesteps, no axis lines
             ax = self.plot.getAxis(name)
             ax.setStyle(tickFont=font, tickLength=0)
@@ -153,6 +155,7 @@ class UnrolledGraphPanel(Panel):
             values=(0, 1), colorMap=theme.cmap(theme.SEQUENTIAL), interactive=False, width=18
         )
         self.colorbar.axis.setStyle(tickFont=font)
+        self.colorbar.axis.enableAutoSIPrefix(False)  # no "(x0.001)" beside the label
         self.colorbar.axis.setWidth(None)  # fit the tick labels and the axis label
         self.graphics.addItem(self.colorbar, 0, 1)
         self.hover_label = QLabel(HINT)
@@ -174,6 +177,7 @@ class UnrolledGraphPanel(Panel):
         self.edges: list[tuple[int, int, int, QGraphicsLineItem, pg.ArrowItem]] = []
         self._structure = None
         self.roomy = False  # two-line node labels
+        self.half_h = HALF_H  # node half-height, in row pitches
         self.view_combo.currentIndexChanged.connect(self._mode_changed)
         self.unit_spin.valueChanged.connect(self._mode_changed)
         self.graphics.scene().sigMouseMoved.connect(self._hover)
@@ -246,12 +250,16 @@ class UnrolledGraphPanel(Panel):
 
     # -- drawing
 
-    def _fit(self) -> tuple[int, bool]:
-        """Columns that fit the width (odd, so t sits in the middle), and whether the rows are
-        tall enough for two-line labels ("h₅" over the value)."""
+    def _fit(self) -> tuple[int, bool, float]:
+        """Columns that fit the width (odd, so t sits in the middle), whether the rows are
+        tall enough for two-line labels ("h₅" over the value), and the nodes' half-height:
+        HALF_H, or more in rows too short for a line of text in a node that size."""
         n = max(3, min(MAX_COLUMNS, (self.graphics.width() - 140) // COLUMN_PX))
-        roomy = (self.graphics.height() - 40) / len(self.rows) > 52
-        return min(n - (n + 1) % 2, self.trace.T), roomy
+        pitch = max(1.0, (self.graphics.height() - 40) / len(self.rows))  # px per row
+        self.font.setPointSize(theme.FONT_PT)  # for the labels made next: larger when presenting
+        text = QFontMetricsF(self.font).height()
+        half_h = round(min(MAX_HALF_H, max(HALF_H, (text + 4) / (2 * pitch))), 2)
+        return min(n - (n + 1) % 2, self.trace.T), pitch > 52, half_h
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
@@ -260,11 +268,11 @@ class UnrolledGraphPanel(Panel):
 
     def _build(self) -> bool:
         """(Re)create the node and edge items if the graph's shape changed. True if it did."""
-        (n, roomy), R = self._fit(), len(self.rows)
-        structure = (tuple(r.label for r in self.rows), n, roomy)
+        (n, roomy, hh), R = self._fit(), len(self.rows)
+        structure = (tuple(r.label for r in self.rows), n, roomy, hh, theme.FONT_PT)
         if structure == self._structure:
             return False
-        self._structure, self.columns, self.roomy = structure, n, roomy
+        self._structure, self.columns, self.roomy, self.half_h = structure, n, roomy, hh
         self.plot.clear()
         self.nodes, self.labels, self.edges, self.weight_labels = {}, {}, [], {}
         self.highlight = QGraphicsRectItem(QRectF(-0.5, -0.5, 1, R))
@@ -275,9 +283,9 @@ class UnrolledGraphPanel(Panel):
         for r, row in enumerate(self.rows):
             for c in range(n):
                 if r + 1 < R:  # data flows up the column
-                    self._edge(r, c, (c, r + HALF_H), (c, r + 1 - HALF_H), 90)
+                    self._edge(r, c, (c, r + hh), (c, r + 1 - hh), 90)
                 shape = QGraphicsEllipseItem if row.kind in ("x", "y") else QGraphicsRectItem
-                node = shape(QRectF(c - HALF_W, r - HALF_H, 2 * HALF_W, 2 * HALF_H))
+                node = shape(QRectF(c - HALF_W, r - hh, 2 * HALF_W, 2 * hh))
                 label = pg.TextItem(anchor=(0.5, 0.5))
                 label.setTextWidth(node_px if roomy else -1)  # centring two lines needs a width
                 self._add(node, 2)
@@ -398,6 +406,6 @@ class UnrolledGraphPanel(Panel):
             return
         p = self.plot.getViewBox().mapSceneToView(pos)
         c, r = round(p.x()), round(p.y())
-        inside = abs(p.x() - c) <= HALF_W and abs(p.y() - r) <= HALF_H
+        inside = abs(p.x() - c) <= HALF_W and abs(p.y() - r) <= self.half_h
         if inside and (r, c) in self.nodes:
             self.hover_label.setText(self.describe(r, self.window[c]))

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.gradients import plain_axes, wrap_title
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
@@ -39,7 +40,9 @@ if TYPE_CHECKING:
 # Series colours legible on white (the palette's yellow is not); later cycles are dashed.
 UNIT_COLOURS = tuple(c for c in theme.SERIES if c != theme.YELLOW)
 UNIT_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine)
-LEGEND_COLUMNS = 6
+# Narrower than this (width : height of the plot area), the PCA path goes below the unit
+# curves instead of beside them, where it would be a sliver.
+STACK_ASPECT = 1.25
 LONG_SEQUENCE = 250  # above this many timesteps the unit curves are drawn as hairlines
 
 
@@ -118,17 +121,18 @@ class StateTrajectoriesPanel(Panel):
 
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
-        self.legend = pg.LegendItem(labelTextSize=f"{theme.FONT_PT - 1}pt", colCount=6)
-        self.legend.setMinimumWidth(0)  # a long legend must not push the PCA plot away
-        self.view.addItem(self.legend, row=0, col=0)
-        self.c_plot = self.view.addPlot(row=1, col=0)
-        self.h_plot = self.view.addPlot(row=2, col=0)
-        self.pca_plot = self.view.addPlot(row=0, col=1, rowspan=3)
-        self.view.ci.layout.setColumnStretchFactor(0, 3)
-        self.view.ci.layout.setColumnStretchFactor(1, 2)
+        self.legend = pg.LegendItem(labelTextSize=f"{theme.FONT_PT - 1}pt")
+        self.legend.setMinimumWidth(0)  # its columns follow the width: see _fit_legend
+        self.legend.layout.setContentsMargins(2, 2, 2, 2)
+        self.view.addItem(self.legend, row=0, col=0, colspan=2)
+        self.c_plot, self.h_plot, self.pca_plot = (wrap_title(pg.PlotItem()) for _ in range(3))
+        plain_axes(self.c_plot, self.h_plot, self.pca_plot)
+        self.has_c = True  # the layer has a cell state (LSTM): show the c plot
+        self._placement: tuple[bool, bool] | None = None  # (has c, stacked) as laid out
         self.c_plot.setTitle("cell state c<sub>t</sub>")
         self.h_plot.setTitle("hidden state h<sub>t</sub>")
-        self.h_plot.setLabel("bottom", "timestep t")
+        for plot in (self.c_plot, self.h_plot):
+            plot.setLabel("bottom", "timestep t")
         self.c_plot.setXLink(self.h_plot)
         self.cursor_lines = []
         for plot in (self.c_plot, self.h_plot):
@@ -144,8 +148,6 @@ class StateTrajectoriesPanel(Panel):
         pp.setTitle("hidden-state path (PCA)")
         pp.showGrid(x=True, y=True, alpha=0.25)
         pp.vb.setDefaultPadding(0.08)  # room for the t labels at the path's ends
-        for side in ("left", "bottom"):
-            pp.getAxis(side).enableAutoSIPrefix(False)  # "(x0.001)" would follow the label
         self.pca_line = pp.plot(pen=theme.pen("#9a9a9a", 1.0))
         self.pca_points_item = pg.ScatterPlotItem(size=6, pen=None)
         pp.addItem(self.pca_points_item)
@@ -161,6 +163,8 @@ class StateTrajectoriesPanel(Panel):
         self.view.scene().sigMouseMoved.connect(self._hover)
 
         controls = QHBoxLayout()
+        # clear of the info button, which sits over the top right corner
+        controls.setContentsMargins(0, 0, self.info_button.sizeHint().width() + 4, 0)
         for label, widget in (("Layer:", self.layer_combo), ("Top k:", self.k_spin)):
             controls.addWidget(QLabel(label))
             controls.addWidget(widget)
@@ -176,6 +180,7 @@ class StateTrajectoriesPanel(Panel):
         self.pca_share = np.zeros(2)
         self._lt: LayerTrace | None = None
         self._brushes: list = []  # one per t, cached while T stays the same
+        self._place_plots()
 
     # -- drawing
 
@@ -200,21 +205,16 @@ class StateTrajectoriesPanel(Panel):
         h = lt.h[0]  # (T, H)
         T = len(h)
         self.units = self._choose_units(h)
-        has_c = lt.c is not None
-        if has_c != self.c_plot.isVisible():  # a hidden plot would keep its row: take it out
-            if has_c:
-                self.view.addItem(self.c_plot, row=1, col=0)
-            else:
-                self.view.removeItem(self.c_plot)
-            self.c_plot.setVisible(has_c)
+        self.has_c = lt.c is not None
+        self.c_plot.setVisible(self.has_c)
+        self._place_plots()
         self._set_curves(self.h_curves, self.h_plot, h)
-        self._set_curves(self.c_curves, self.c_plot, lt.c[0] if has_c else None)
+        self._set_curves(self.c_curves, self.c_plot, lt.c[0] if self.has_c else None)
         self.legend.clear()
-        self.legend.setColumnCount(min(len(self.units), LEGEND_COLUMNS))
-        rows = -(-len(self.units) // LEGEND_COLUMNS)
-        self.view.ci.layout.setRowMaximumHeight(0, (rows + 1) * 1.6 * theme.FONT_PT)
+        self.legend.setLabelTextSize(f"{theme.FONT_PT - 1}pt")  # larger when presenting
         for unit, curve in zip(self.units, self.h_curves, strict=True):
             self.legend.addItem(curve, f"unit {unit}")
+        self._fit_legend()
 
         self.pca_points, self.pca_share = pca_path(h)
         if len(self._brushes) != T:
@@ -223,12 +223,62 @@ class StateTrajectoriesPanel(Panel):
         px, py = self.pca_points[:, 0], self.pca_points[:, 1]
         self.pca_line.setData(px, py)
         self.pca_points_item.setData(px, py, brush=self._brushes)
-        self.start_label.setPos(px[0], py[0])
-        self.end_label.setPos(px[-1], py[-1])
         self.end_label.setText(f"t = {T - 1}")
+        lo, hi = self.pca_points.min(axis=0), self.pca_points.max(axis=0)  # (2,)
+        for label, point in ((self.start_label, 0), (self.end_label, -1)):
+            # on the side facing the middle of the path: a label at its edge stays in view
+            fx, fy = (self.pca_points[point] - lo) / np.where(hi > lo, hi - lo, 1.0)
+            label.setAnchor((fx, 1.2 if fy < 0.5 else -0.2))
+            label.setPos(*self.pca_points[point])
         self.pca_plot.setLabel("bottom", f"PC1 ({self.pca_share[0]:.0%} var)")
         self.pca_plot.setLabel("left", f"PC2 ({self.pca_share[1]:.0%} var)")
         self.show_time(self.cursor.t)
+
+    def _place_plots(self) -> None:
+        """The unit curves (c above h) with the PCA path beside them; or, stacked in a narrow
+        panel, c beside h with the PCA path below. A plot without data leaves the grid: a
+        hidden one would keep its row."""
+        has_c, stacked = self.has_c, self.view.width() < STACK_ASPECT * self.view.height()
+        if (has_c, stacked) == self._placement:
+            return
+        self._placement = (has_c, stacked)
+        for plot in (self.c_plot, self.h_plot, self.pca_plot):
+            if plot.scene() is not None:
+                self.view.removeItem(plot)
+        curves = [self.c_plot, self.h_plot] if has_c else [self.h_plot]
+        span = 2 // len(curves)
+        for i, plot in enumerate(curves):
+            if stacked:
+                self.view.addItem(plot, row=1, col=i, colspan=span)
+            else:
+                self.view.addItem(plot, row=1 + i, col=0, rowspan=span)
+        if stacked:
+            self.view.addItem(self.pca_plot, row=2, col=0, colspan=2)
+        else:
+            self.view.addItem(self.pca_plot, row=1, col=1, rowspan=2)
+        grid = self.view.ci.layout
+        for col, stretch in enumerate((1, 1) if stacked else (3, 2)):
+            grid.setColumnStretchFactor(col, stretch)
+        self.c_plot.getAxis("bottom").showLabel(stacked)  # else h, below it, names the axis
+
+    def _fit_legend(self) -> None:
+        """As many legend columns as the width holds, and a legend row just tall enough."""
+        entries = self.legend.items
+        if not entries:
+            return
+        width = max(s.boundingRect().width() + lb.item.boundingRect().width() for s, lb in entries)
+        spacing = 2 * self.legend.layout.horizontalSpacing() + 3
+        columns = max(1, min(len(entries), int(self.view.width() // (width + spacing))))
+        self.legend.setColumnCount(columns)
+        line = max(label.item.boundingRect().height() for _, label in entries)
+        margins = self.legend.layout.getContentsMargins()
+        height = -(-len(entries) // columns) * line + margins[1] + margins[3]
+        self.view.ci.layout.setRowMaximumHeight(0, height)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._place_plots()
+        self._fit_legend()
 
     def _choose_units(self, h: np.ndarray) -> np.ndarray:
         H = h.shape[1]

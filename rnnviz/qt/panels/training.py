@@ -33,7 +33,14 @@ from PySide6.QtWidgets import (
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
-from rnnviz.qt.panels.gradients import LogAxis, coloured
+from rnnviz.qt.panels.gradients import (
+    LABEL_FILL,
+    LogAxis,
+    coloured,
+    plain_axes,
+    unbroken,
+    wrap_title,
+)
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
@@ -43,6 +50,9 @@ if TYPE_CHECKING:
 NO_SAMPLE = "(sample appears after training starts)"
 CURSOR_STYLE = "background-color:#fde6b0"  # the column at the time cursor in the symbol rows
 UNSCORED = "#8c8c8c"  # predictions at steps the loss ignores
+# The plots sit side by side while the plot area's width : height is at least this (each
+# plot then at least 5 wide to 8 tall); in a narrower area they stack in one column.
+STACK_ASPECT = 1.25
 
 
 def running_mean(values: np.ndarray, window: int) -> np.ndarray:
@@ -99,9 +109,7 @@ class TrainingPanel(Panel):
 
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
-        lp = self.loss_plot = self.view.addPlot(
-            row=0, col=0, rowspan=2, axisItems={"left": LogAxis("left")}
-        )
+        lp = self.loss_plot = wrap_title(pg.PlotItem(axisItems={"left": LogAxis("left")}))
         lp.setLogMode(y=True)
         lp.setDownsampling(auto=True, mode="peak")
         lp.setClipToView(True)
@@ -114,13 +122,21 @@ class TrainingPanel(Panel):
         self.chance_line = pg.InfiniteLine(
             angle=0,
             pen=theme.pen(theme.BLACK, 1.5, Qt.PenStyle.DashLine),
-            label="chance (constant predictor)",
-            labelOpts={"position": 0.3, "color": theme.BLACK, "anchors": [(0.5, 1), (0.5, 1)]},
+            label="chance level",
+            # right-aligned at the right end, where a learning model's loss is far below it, on
+            # the side facing the plot's centre: never over the title when the line is on top
+            labelOpts={
+                "position": 0.98,
+                "color": theme.BLACK,
+                "anchors": [(1, 0), (1, 1)],
+                "fill": LABEL_FILL,
+            },
         )
+        self.chance_line.setZValue(3)  # its label over the curves
         lp.addItem(self.chance_line, ignoreBounds=True)
         self.chance_loss: float | None = None
 
-        self.pred_plot = pg.PlotItem()
+        self.pred_plot = wrap_title(pg.PlotItem())
         self.pred_plot.showGrid(x=True, y=True, alpha=0.25)
         self.pred_plot.setLabel("bottom", "timestep t")
         self.target_curve = self.pred_plot.plot(
@@ -133,7 +149,8 @@ class TrainingPanel(Panel):
         self.cursor_line = pg.InfiniteLine(angle=90, movable=True, pen=theme.pen(theme.CURSOR, 1.5))
         self.cursor_line.sigDragged.connect(self._line_dragged)
         self.pred_plot.addItem(self.cursor_line, ignoreBounds=True)
-        self.scatter_plot = pg.PlotItem(title="prediction vs target (scored steps)")
+        self.scatter_plot = wrap_title(pg.PlotItem())
+        self.scatter_plot.setTitle("ŷ vs target, scored steps")
         self.scatter_plot.showGrid(x=True, y=True, alpha=0.25)
         self.scatter_plot.setLabel("bottom", "target y")
         self.scatter_plot.setLabel("left", "prediction ŷ")
@@ -146,6 +163,8 @@ class TrainingPanel(Panel):
             tip="y = {x:.4f}\nŷ = {y:.4f}".format,
         )
         self.scatter_plot.addItem(self.scatter)
+        plain_axes(self.loss_plot, self.pred_plot, self.scatter_plot)
+        self.stacked = False
         self.view.scene().sigMouseMoved.connect(self._hover)
 
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
@@ -157,16 +176,20 @@ class TrainingPanel(Panel):
         self.rows_label = QLabel()
         self.rows_label.setFont(mono)
         self.rows_label.setTextFormat(Qt.TextFormat.RichText)
+        self.rows_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.rows_scroll = QScrollArea()
         self.rows_scroll.setWidget(self.rows_label)
         self.rows_scroll.setWidgetResizable(True)
         self.rows_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.rows_scroll.setFixedHeight(
-            5 * self.rows_label.fontMetrics().lineSpacing()
+        self.rows_scroll.setFixedHeight(  # the header and three rows, no more: room for the loss
+            4 * self.rows_label.fontMetrics().lineSpacing()
+            + 2 * self.rows_scroll.frameWidth()
             + self.rows_scroll.horizontalScrollBar().sizeHint().height()
         )
 
         controls = QHBoxLayout()
+        # clear of the info button, which sits over the top right corner
+        controls.setContentsMargins(0, 0, self.info_button.sizeHint().width() + 4, 0)
         controls.addWidget(self.log_check)
         controls.addStretch(1)
         controls.addWidget(self.temperature_label)
@@ -198,10 +221,10 @@ class TrainingPanel(Panel):
         self.chance_loss = snapshot.chance_loss
         self.chance_line.setVisible(snapshot.chance_loss is not None)
         self._set_log(self.log_check.isChecked())
-        last = f"step {snapshot.step}: loss {snapshot.loss:.4g}" if len(h) else "no steps yet"
+        last = f"step {snapshot.step}: {snapshot.loss:.4g}" if len(h) else "no steps yet"
         self.loss_plot.setTitle(  # the title is the legend
             f"{coloured('loss per step', theme.SKY)}, {coloured('running mean', theme.BLUE)}"
-            f" — {last}"
+            f" — {unbroken(last)}"
         )
         sample = snapshot.extras.get("sample")
         if self.sample_box.toPlainText() != (sample or NO_SAMPLE):  # keep the reader's place
@@ -228,17 +251,34 @@ class TrainingPanel(Panel):
         # Regression losses fall through decades; cross-entropies from ln V by a factor of a
         # few, where a log axis would have no labelled tick.
         self.log_check.setChecked(task in ("sine", "adding"))
-        for plot in (self.pred_plot, self.scatter_plot):
-            if plot.scene() is not None:
-                self.view.removeItem(plot)
-        if task in ("sine", "adding"):
-            self.view.addItem(self.pred_plot, row=0, col=1, rowspan=1 if task == "adding" else 2)
-        if task == "adding":
-            self.view.addItem(self.scatter_plot, row=1, col=1)
+        self._place_plots()
         self.marked.setVisible(task == "adding")
         self.rows_scroll.setVisible(task in ("copy", "charlm"))
         for w in (self.sample_group, self.temperature_label, self.temperature_spin):
             w.setVisible(task == "charlm")
+
+    def _place_plots(self) -> None:
+        """The loss in the first column and the task's plots in the second, one above the
+        other; or, stacked, the loss in the first row and the task's plots side by side below."""
+        for plot in (self.loss_plot, self.pred_plot, self.scatter_plot):
+            if plot.scene() is not None:
+                self.view.removeItem(plot)
+        extra = {"sine": [self.pred_plot], "adding": [self.pred_plot, self.scatter_plot]}
+        plots = extra.get(self.task, [])
+        cells = [(self.loss_plot, 0, 0, 2)]
+        cells += [(plot, 1, i, 2 // len(plots)) for i, plot in enumerate(plots)]
+        for plot, major, minor, span in cells:
+            if self.stacked:
+                self.view.addItem(plot, row=major, col=minor, colspan=span)
+            else:
+                self.view.addItem(plot, row=minor, col=major, rowspan=span)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        stacked = self.view.width() < STACK_ASPECT * self.view.height()
+        if stacked != self.stacked:
+            self.stacked = stacked
+            self._place_plots()
 
     def _draw_trace(self, trace: Trace | None) -> None:
         task = None if trace is None else trace.meta["task"]
@@ -254,7 +294,7 @@ class TrainingPanel(Panel):
             if task == "adding":
                 self.pred_plot.setTitle(
                     f"{coloured('output ŷ<sub>t</sub>', theme.BLUE)}, "
-                    f"{coloured('● marked', theme.ORANGE)}, target: their sum (dashed)"
+                    f"{coloured('● marked', theme.ORANGE)}, target = their sum (dashed)"
                 )
                 marks = np.flatnonzero(trace.x_raw[0, :, 1] > 0)
                 self.marked.setData(marks, trace.x_raw[0, marks, 0])
@@ -266,7 +306,7 @@ class TrainingPanel(Panel):
             else:
                 self.pred_plot.setTitle(
                     f"{coloured('prediction ŷ<sub>t</sub>', theme.BLUE)} vs "
-                    "target y<sub>t</sub> = x<sub>t+1</sub> (dashed)"
+                    f"target {unbroken('y<sub>t</sub> = x<sub>t+1</sub>')} (dashed)"
                 )
         else:
             self._rows = symbol_rows(trace)
@@ -289,7 +329,9 @@ class TrainingPanel(Panel):
         colours = self._rows[-1][2]
         right, scored = colours.count(theme.GREEN), len(colours) - colours.count(UNSCORED)
         header = f"t = {t}; scored steps right: {right}/{scored}"
-        self.rows_label.setText(f"<pre>{html.escape(header)}\n" + "\n".join(lines) + "</pre>")
+        self.rows_label.setText(
+            f'<pre style="margin:0">{html.escape(header)}\n' + "\n".join(lines) + "</pre>"
+        )
         x = self.rows_label.fontMetrics().horizontalAdvance("M" * (width + t))
         self.rows_scroll.ensureVisible(x, 0, 60, 0)
 
