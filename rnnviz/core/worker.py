@@ -33,8 +33,12 @@ from rnnviz.core.protocol import IDLE, Snapshot, SnapshotEncoder
 log = logging.getLogger(__name__)
 
 
-def serve(conn: Connection, snapshot_interval: float = 0.1) -> None:
-    """The worker process's main loop: run sessions as the window asks, until "stop"."""
+def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: float = 0.075) -> None:
+    """The worker process's main loop: run sessions as the window asks, until "stop".
+
+    Snapshots every `snapshot_interval` s, a new recording of the probe batch at most every
+    `probe_interval` s (fewer when recording is slow: see `train.session`), so the panels
+    can redraw more than ten times a second."""
     from rnnviz.core import train  # importing torch takes a second or two: the window is up
 
     _leave_a_core_for_the_window()
@@ -48,10 +52,12 @@ def serve(conn: Connection, snapshot_interval: float = 0.1) -> None:
         if not devices_sent:
             conn.send(("devices", run, train.available_devices()))
             devices_sent = True
-        message = _run(conn, train, run, config, running, label, companions, snapshot_interval)
+        message = _run(
+            conn, train, run, config, running, label, companions, snapshot_interval, probe_interval
+        )
 
 
-def _run(conn, train, run, config: Config, running, label, companions, interval):
+def _run(conn, train, run, config: Config, running, label, companions, interval, probe):
     """Drive one session until a new message replaces it; returns that message (or None
     when the window has gone)."""
     try:
@@ -59,7 +65,12 @@ def _run(conn, train, run, config: Config, running, label, companions, interval)
         others = [(lab, train.Trainer(cfg)) for lab, cfg in companions]
         conn.send(("started", run, trainer.config))
         steps = train.session(
-            trainer, running=running, snapshot_interval=interval, label=label, companions=others
+            trainer,
+            running=running,
+            snapshot_interval=interval,
+            probe_interval=probe,
+            label=label,
+            companions=others,
         )
         encoder = SnapshotEncoder()
         command = None

@@ -133,6 +133,6 @@ class PresentationMode(QObject):
         self.toggled.emit(False)
 
     def _apply(self, factor: float) -> None:
-        theme.apply(SCALE if self.active else 1.0)
-        for panel in self.panels:
+        for panel in self.panels:  # first: sizes left unset scale from the current theme
             restyle(panel, factor)
+        theme.apply(SCALE if self.active else 1.0)

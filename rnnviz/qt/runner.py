@@ -53,7 +53,7 @@ class TrainingRunner(QObject):
 
     _message = Signal(object)  # reader thread -> GUI thread (queued: this object is GUI-side)
 
-    def __init__(self, parent: QObject | None = None, *, snapshot_interval: float = 0.1) -> None:
+    def __init__(self, parent: QObject | None = None, *, snapshot_interval: float = 0.05) -> None:
         super().__init__(parent)
         self.snapshot_interval = snapshot_interval
         self._run = 0  # number of the current run; 0 before the first
