@@ -66,12 +66,26 @@ def main(argv=None) -> list[dict]:
         r = time_to_claim(p, args.check_every)
         rows.append(r)
         mark = "yes" if r["ok"] else "NO"
-        print(f"{p.key:14s} {mark:3s} {r['steps']:5d} steps {r['seconds']:6.1f} s  {r['claim']}",
-              flush=True)
+        print(
+            f"{p.key:14s} {mark:3s} {r['steps']:5d} steps {r['seconds']:6.1f} s  {r['claim']}",
+            flush=True,
+        )
     print()
-    print(table(["preset", "claim holds", "steps", "seconds", f"<= {BAR_S:.0f} s"],
-                [[r["preset"], "yes" if r["ok"] else "NO", r["steps"], f"{r['seconds']:.1f}",
-                  "yes" if r["ok"] and r["seconds"] <= BAR_S else "NO"] for r in rows]))
+    print(
+        table(
+            ["preset", "claim holds", "steps", "seconds", f"<= {BAR_S:.0f} s"],
+            [
+                [
+                    r["preset"],
+                    "yes" if r["ok"] else "NO",
+                    r["steps"],
+                    f"{r['seconds']:.1f}",
+                    "yes" if r["ok"] and r["seconds"] <= BAR_S else "NO",
+                ]
+                for r in rows
+            ],
+        )
+    )
     append_json(args.json, NAME, {"env": env, "rows": rows})
     return rows
 

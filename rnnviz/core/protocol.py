@@ -246,8 +246,13 @@ class SnapshotEncoder:
         out["probes"] = self._rows("probes", s.probes) if s.probes is not None else None
         out["trace"] = self._trace("trace", s.trace)
         out["runs"] = [
-            (r.label, r.step, r.diverged, self._rows(f"run {i}", r.history),
-             self._trace(f"run {i}", r.trace))
+            (
+                r.label,
+                r.step,
+                r.diverged,
+                self._rows(f"run {i}", r.history),
+                self._trace(f"run {i}", r.trace),
+            )
             for i, r in enumerate(s.runs)
         ]
         return out
@@ -282,8 +287,13 @@ class SnapshotDecoder:
             p["probes"] = self._table("probes", p["probes"], ProbeHistory)
         p["trace"] = self._trace("trace", p["trace"])
         p["runs"] = tuple(
-            RunView(label, step, diverged, self._table(f"run {i}", rows, History),
-                    self._trace(f"run {i}", trace))
+            RunView(
+                label,
+                step,
+                diverged,
+                self._table(f"run {i}", rows, History),
+                self._trace(f"run {i}", trace),
+            )
             for i, (label, step, diverged, rows, trace) in enumerate(p["runs"])
         )
         return Snapshot(**p)
@@ -313,8 +323,16 @@ def freeze_trace(trace: Trace) -> Trace:
     for a in (trace.x, trace.x_raw, trace.y, trace.y_hat, trace.loss_mask, *trace.params.values()):
         a.setflags(write=False)
     for lt in trace.layers:
-        for a in (lt.h, lt.grad_h, lt.jacobian_norm, lt.preact, lt.c, lt.grad_c,
-                  lt.step_factor, *lt.gates.values()):
+        for a in (
+            lt.h,
+            lt.grad_h,
+            lt.jacobian_norm,
+            lt.preact,
+            lt.c,
+            lt.grad_c,
+            lt.step_factor,
+            *lt.gates.values(),
+        ):
             if a is not None:
                 a.setflags(write=False)
     return trace

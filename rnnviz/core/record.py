@@ -293,17 +293,25 @@ def _record_explicit(model: RecurrentModel, task: Task, batch: Batch, x: Tensor)
 def _jacobian_norms(
     cell: str, model: RecurrentModel, lt: dict[str, Tensor], sequences: int | None = None
 ) -> Tensor:
-    """||dh_final/dh_t||_2 for every t, (B, T) float64, by the chain M_t = M_{t+1} J_{t+1}.
+    """||dh_final/dh_t||_2 for every t, (B, T) float64, by the chain M_{t-1} = M_t J_t.
 
-    M is the (B, H, H) Jacobian of the final hidden state w.r.t. h_t (plus, for LSTMs, M_c
-    w.r.t. c_t); `M * v[:, None, :]` is M @ diag(v). Works in processing order. Only the
-    first `sequences` sequences are computed (None: all); the others are NaN.
+    M is the (B, H, H) Jacobian of the final hidden state w.r.t. h_t. One step back:
+
+        RNN, GRU, simplified GRU   M_{t-1} = M_t J_t, with J_t = dh_t/dh_{t-1} (H, H)
+        LSTM (and peephole)        K = M_t diag(dh_t/dc_t) + Mc_t
+                                   M_{t-1} = K A_t + M_t D_t,   Mc_{t-1} = K diag(e_t)
+
+    where Mc is the Jacobian w.r.t. c_t, A_t = sum over the gates i, f, g of diag(d gate
+    term) W_block, D_t the same for the output gate, and e_t = dc_t/dc_{t-1} (the forget gate,
+    plus the peephole terms). The per-step matrices are built for 128 steps at a time in
+    batched products, so each step of the loop is one or two matrix products. Works in
+    processing order. Only the first `sequences` sequences are computed (None: all); the
+    others are NaN.
 
     The chain runs in float32 and is rescaled at every step (the scale is kept as a float64
     logarithm), so products of a thousand small or large factors neither underflow nor
-    overflow; the spectral norm is the square root of the largest eigenvalue of M M^T,
-    cheaper than a singular value decomposition. The chain is still O(T H^3): the one part
-    of a recording that cannot ride on the fused kernel.
+    overflow; the spectral norm is the square root of the largest eigenvalue of M M^T. The
+    chain is O(T H^3): the one part of a recording that cannot ride on the fused kernel.
     """
     rev = lt["reverse"]
     B_all = lt["h"].shape[0]
@@ -313,80 +321,95 @@ def _jacobian_norms(
     suffix = f"_l{lt['layer']}{'_reverse' if rev else ''}"
     W = getattr(model.rnn, "weight_hh" + suffix).detach().float()  # (G*H, H)
     q = {k: _order(v[:n], rev).float() for k, v in lt.items() if isinstance(v, Tensor)}
-    h = q["h"]
-    if "h_prev" not in q:
-        q["h_prev"] = _prev(h)
-    if cell in HAS_CELL_STATE and "c_prev" not in q:
-        q["c_prev"] = _prev(q["c"])
-    B, T, H = h.shape
-    M = torch.eye(H, dtype=torch.float32, device=h.device).expand(B, H, H).clone()
-    Mc = torch.zeros_like(M)
-    log_scale = torch.zeros(B, dtype=torch.float64, device=h.device)
-    wc = None
-    if cell == "peephole-lstm":
-        wc = getattr(model.rnn, "weight_ch" + suffix).detach().float().chunk(3)  # w_ci, w_cf, w_co
-    if cell == "rnn":
-        a = q["a"]
-        fprime = 1 - torch.tanh(a) ** 2 if model.config.nonlinearity == "tanh" else (a > 0).float()
-    chunks, buf, scales = [], [M], [log_scale]
-    for t in range(T - 1, 0, -1):  # M_{t-1} from M_t and step t's values
+    B, T, H = q["h"].shape
+    blocks = W.view(-1, H, H)  # (G, H, H)
+    coef = _step_coefficients(cell, model, q, suffix)  # name -> (B, T, H), processing order
+    lstm = cell in HAS_CELL_STATE
+    # The loop runs in numpy: its many small operations cost a microsecond there, several
+    # in torch. The per-step matrices are built in torch, on the model's device.
+    M = np.broadcast_to(np.eye(H, dtype=np.float32), (B, H, H)).copy()  # M_{T-1} = I
+    Mc = np.zeros_like(M)
+    log_scale = np.zeros(B)
+    chunks = [np.ones((B, 1))]  # t = T-1: ||I|| = 1
+    for hi in range(T - 1, 0, -128):  # steps t = hi … lo give M_{t-1}
+        lo = max(1, hi - 127)
+        ts = slice(lo, hi + 1)
 
-        def col(v: Tensor, t: int = t) -> Tensor:
-            return v[:, t][:, None, :]  # (B, 1, H): multiplies M's columns
+        def weighted(names, ts=ts) -> Tensor:  # sum over gate blocks of diag(coef_t) W_block
+            return sum(coef[k][:, ts, :, None] * blocks[g] for g, k in names)  # (B, n, H, H)
 
-        if cell == "rnn":
-            M = (M * col(fprime)) @ W
-        elif cell in HAS_CELL_STATE:
-            i, f, g, o, c, cp = (q[k] for k in ("i", "f", "g", "o", "c", "c_prev"))
-            tc = torch.tanh(c)
-            dodA = o * (1 - o)
-            dhdc = o * (1 - tc**2) + (tc * dodA * wc[2] if wc else 0)
-            K = M * col(dhdc) + Mc
-            Gi, Gf = K * col(g * i * (1 - i)), K * col(cp * f * (1 - f))
-            Gg, Go = K * col(i * (1 - g**2)), M * col(tc * dodA)
-            Mc = K * col(f) + (Gf * wc[1] + Gi * wc[0] if wc else 0)
-            M = torch.cat([Gi, Gf, Gg, Go], -1) @ W
-        elif cell == "gru":
-            r, z, nn_, ghn, hp = (q[k] for k in ("r", "z", "n", "gh_n", "h_prev"))
-            dn = (1 - z) * (1 - nn_**2)
-            M = (
-                M * col(z)
-                + torch.cat(
-                    [
-                        M * col(dn * ghn * r * (1 - r)),
-                        M * col((hp - nn_) * z * (1 - z)),
-                        M * col(dn * r),
-                    ],
-                    -1,
-                )
-                @ W
-            )
-        else:  # simple-gru
-            z, nn_, hp = q["z"], q["n"], q["h_prev"]
-            M = (
-                M * col(z)
-                + torch.cat(
-                    [M * col((hp - nn_) * z * (1 - z)), M * col((1 - z) * (1 - nn_**2))], -1
-                )
-                @ W
-            )
-        # rescale so the largest entry is 1; zero (a dead ReLU chain) and non-finite stay
-        s = torch.maximum(M.abs().amax((1, 2)), Mc.abs().amax((1, 2)))  # (B,)
-        s = torch.where((s > 0) & torch.isfinite(s), s, torch.ones_like(s))
-        M, Mc = M / s[:, None, None], Mc / s[:, None, None]
-        log_scale = log_scale + torch.log(s.double())
-        buf.append(M)
-        scales.append(log_scale)
-        if len(buf) == 128:
-            chunks.append(_spectral_norms(torch.stack(buf, 1), torch.stack(scales, 1)))
-            buf, scales = [], []
-    if buf:
-        chunks.append(_spectral_norms(torch.stack(buf, 1), torch.stack(scales, 1)))
-    norms = torch.cat(chunks, 1).flip(1)  # (n, T) in processing order, t = 0 … T-1
+        if lstm:
+            A, D = _np(weighted([(0, "i"), (1, "f"), (2, "g")])), _np(weighted([(3, "o")]))
+            dhdc, e = _np(coef["dhdc"][:, ts]), _np(coef["e"][:, ts])
+        else:
+            J = weighted(enumerate(JACOBIAN_BLOCKS[cell]))
+            if "carry" in coef:  # the GRU's direct path z_t h_{t-1}
+                J = J + torch.diag_embed(coef["carry"][:, ts])
+            J = _np(J)
+        chain = np.empty((B, hi - lo + 1, H, H), dtype=np.float32)
+        scales = np.empty((B, hi - lo + 1))
+        with np.errstate(over="ignore", invalid="ignore"):  # as torch: inf/nan propagate
+            for j, k in enumerate(range(hi - lo, -1, -1)):  # t = lo + k, from hi down to lo
+                if lstm:
+                    K = M * dhdc[:, k, None, :] + Mc
+                    M, Mc = K @ A[:, k] + M @ D[:, k], K * e[:, k, None, :]
+                else:
+                    M = M @ J[:, k]
+                # rescale: largest entry 1; zero (a dead ReLU chain) and non-finite stay
+                s = np.maximum(np.abs(M).max((1, 2)), np.abs(Mc).max((1, 2)))  # (B,)
+                s[~((s > 0) & np.isfinite(s))] = 1.0
+                M /= s[:, None, None]
+                Mc /= s[:, None, None]
+                log_scale = log_scale + np.log(s)
+                chain[:, j], scales[:, j] = M, log_scale
+        chunks.append(_spectral_norms(torch.from_numpy(chain), torch.from_numpy(scales)).numpy())
+    norms = torch.from_numpy(np.concatenate(chunks, 1)[:, ::-1].copy())  # (n, T), t = 0 … T-1
     if n < B_all:
         pad = torch.full((B_all - n, T), float("nan"), dtype=torch.float64, device=norms.device)
         norms = torch.cat([norms, pad])
     return _order(norms, rev)
+
+
+def _np(t: Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+# The gate blocks of W_hh through which h_{t-1} reaches h_t, named by their coefficient.
+JACOBIAN_BLOCKS = {"rnn": ("a",), "gru": ("r", "z", "n"), "simple-gru": ("z", "n")}
+
+
+def _step_coefficients(cell: str, model: RecurrentModel, q: dict, suffix: str) -> dict:
+    """The diagonal coefficients of each step's Jacobian, (B, T, H) each (see _jacobian_norms):
+    d(cell output)/d(gate block pre-activation), the direct carry, dh/dc and dc/dc_prev."""
+    if cell == "rnn":
+        a = q["a"]
+        tanh = model.config.nonlinearity == "tanh"
+        return {"a": 1 - torch.tanh(a) ** 2 if tanh else (a > 0).float()}
+    hp = q.get("h_prev", _prev(q["h"]))
+    if cell in HAS_CELL_STATE:
+        i, f, g, o, c = (q[k] for k in ("i", "f", "g", "o", "c"))
+        cp = q.get("c_prev", _prev(c))
+        tc = torch.tanh(c)
+        do = o * (1 - o)
+        out = {
+            "i": g * i * (1 - i),
+            "f": cp * f * (1 - f),
+            "g": i * (1 - g**2),
+            "o": tc * do,
+            "dhdc": o * (1 - tc**2),
+            "e": f,
+        }
+        if cell == "peephole-lstm":  # the gates also see c: extra paths c -> i, f and c_t -> o
+            w_ci, w_cf, w_co = getattr(model.rnn, "weight_ch" + suffix).detach().float().chunk(3)
+            out["dhdc"] = out["dhdc"] + tc * do * w_co
+            out["e"] = f + out["f"] * w_cf + out["i"] * w_ci
+        return out
+    z, n = q["z"], q["n"]
+    if cell == "gru":
+        r, ghn = q["r"], q["gh_n"]
+        dn = (1 - z) * (1 - n**2)
+        return {"carry": z, "r": dn * ghn * r * (1 - r), "z": (hp - n) * z * (1 - z), "n": dn * r}
+    return {"carry": z, "z": (hp - n) * z * (1 - z), "n": (1 - z) * (1 - n**2)}  # simple-gru
 
 
 def _rnn_step_factors(model: RecurrentModel, lt: dict, sequences: int | None) -> Tensor:

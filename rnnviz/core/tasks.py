@@ -47,7 +47,6 @@ LOSS_DEFINITIONS = {
 }
 
 
-
 @dataclass(frozen=True, eq=False)
 class Batch:
     x: torch.Tensor  # (B, T) int64 symbol ids, or (B, T, I_raw) float32 real inputs

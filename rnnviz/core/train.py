@@ -429,7 +429,7 @@ def session(
             rate = (trainer.step_count - rate_steps) / (now - rate_t)
             rate_t, rate_steps = now, trainer.step_count
         due = now - last_snap >= snapshot_interval
-        if not probe_now and due and trace.meta["step"] != trainer.step_count:
+        if not probe_now and trace.meta["step"] != trainer.step_count:  # due on its own clock
             probe_now = now - last_probe >= max(probe_interval, probe_cost / probe_budget)
         if probe_now:
             t0 = clock()

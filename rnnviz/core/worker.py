@@ -33,7 +33,7 @@ from rnnviz.core.protocol import IDLE, Snapshot, SnapshotEncoder
 log = logging.getLogger(__name__)
 
 
-def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: float = 0.075) -> None:
+def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: float = 0.1) -> None:
     """The worker process's main loop: run sessions as the window asks, until "stop".
 
     Snapshots every `snapshot_interval` s, a new recording of the probe batch at most every
@@ -69,6 +69,7 @@ def _run(conn, train, run, config: Config, running, label, companions, interval,
             running=running,
             snapshot_interval=interval,
             probe_interval=probe,
+            probe_budget=0.2,
             label=label,
             companions=others,
         )

@@ -110,8 +110,11 @@ class PresentationMode(QObject):
         palette = QPalette(app.palette())  # high contrast: black on white, nothing grey
         for role in (QPalette.ColorRole.Window, QPalette.ColorRole.Base):
             palette.setColor(role, QColor("white"))
-        for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
-                     QPalette.ColorRole.ButtonText):
+        for role in (
+            QPalette.ColorRole.WindowText,
+            QPalette.ColorRole.Text,
+            QPalette.ColorRole.ButtonText,
+        ):
             palette.setColor(role, QColor("black"))
         app.setPalette(palette)
         w.showFullScreen()

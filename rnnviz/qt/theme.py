@@ -13,8 +13,18 @@ import pyqtgraph as pg
 BLUE, ORANGE, GREEN, VERMILION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
 SKY, PURPLE, YELLOW, BLACK = "#56B4E9", "#CC79A7", "#F0E442", "#000000"
 SERIES = (BLUE, ORANGE, GREEN, VERMILION, PURPLE, SKY, YELLOW, BLACK)
-GATE_COLOURS = {"i": GREEN, "f": BLUE, "g": ORANGE, "o": PURPLE, "r": VERMILION, "z": BLUE,
-                "n": ORANGE, "a": BLACK, "h": BLACK, "c": GREEN}
+GATE_COLOURS = {
+    "i": GREEN,
+    "f": BLUE,
+    "g": ORANGE,
+    "o": PURPLE,
+    "r": VERMILION,
+    "z": BLUE,
+    "n": ORANGE,
+    "a": BLACK,
+    "h": BLACK,
+    "c": GREEN,
+}
 CURSOR = VERMILION  # the time cursor t, in every panel
 THRESHOLD = VERMILION
 

@@ -27,6 +27,9 @@ class Panel(QWidget):
     key: ClassVar[str] = "panel"
     # One paragraph: what the panel shows and the lecture's equation for it (info button).
     info: ClassVar[str] = ""
+    # The Snapshot fields the panel draws: a snapshot that changes none of them (most carry
+    # only a few more training steps) does not make the panel redraw.
+    draws: ClassVar[tuple[str, ...]] = ("trace",)
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,6 +38,7 @@ class Panel(QWidget):
         self.cursor = cursor
         self.snapshot: Snapshot | None = None
         self._dirty = False
+        self._prints: tuple = ()  # what the latest snapshot's `draws` fields hold
         self._drawn_trace = None
         cursor.changed.connect(self._on_time)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -63,8 +67,10 @@ class Panel(QWidget):
     # -- data in
 
     def set_snapshot(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot
-        self._dirty = True
+        prints = _fingerprint(snapshot, self.draws)
+        if self.snapshot is None or prints != self._prints:
+            self._dirty = True
+        self.snapshot, self._prints = snapshot, prints
 
     def refresh(self, force: bool = False) -> bool:
         """Redraw if there is new data and the panel is visible (or `force`). True if drawn."""
@@ -106,7 +112,8 @@ class Panel(QWidget):
 
     def export_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, f"Export {self.title}", f"{self.key}.png", "PNG image (*.png);;SVG image (*.svg)")
+            self, f"Export {self.title}", f"{self.key}.png", "PNG image (*.png);;SVG image (*.svg)"
+        )
         if not path:
             return
         if not Path(path).suffix:
@@ -129,3 +136,23 @@ class Panel(QWidget):
         menu = QMenu(self)
         menu.addAction("Export image…", self.export_dialog)
         menu.exec(self.mapToGlobal(pos))
+
+
+def _fingerprint(snapshot: Snapshot, names: tuple[str, ...]) -> tuple:
+    """Something equal for two snapshots exactly when the named fields show the same thing.
+    Histories are append-only (their buffer and length say it all); a trace is a new object
+    for each recording."""
+    out = []
+    for name in names:
+        value = getattr(snapshot, name)
+        if hasattr(value, "columns"):  # History, ProbeHistory
+            out.append((value.key, len(value)))
+        elif name == "runs":
+            out.append(tuple((r.label, r.step, r.diverged, id(r.trace)) for r in value))
+        elif name == "extras":
+            out.append(tuple(sorted(value.items())))
+        elif name == "trace":
+            out.append(id(value))
+        else:
+            out.append(value)
+    return tuple(out)

@@ -222,6 +222,7 @@ def most_active_unit(lt: LayerTrace) -> int:
 class CellDiagramPanel(Panel):
     title = "Cell diagram"
     key = "cell_diagram"
+    draws = ("trace",)
     info = (
         "One cell of the chosen layer, drawn as in Olah's “Understanding LSTM Networks”, with "
         "the live values of one unit at the cursor t (sequence 0). LSTM: the cell state runs "

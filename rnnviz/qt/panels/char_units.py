@@ -168,6 +168,7 @@ class ActivationText(QTextBrowser):
 class CharUnitsPanel(Panel):
     title = "Text by unit activation"
     key = "char_units"
+    draws = ("trace", "extras")
     info = (
         "The probe text of the character language model, each character's background "
         "coloured by one hidden unit's activation h_t[k] after reading it (−1 blue, 0 white, "

@@ -101,6 +101,7 @@ def wall_at(w: float) -> tuple[float, float, float]:
 class CliffPanel(Panel):
     title = "The cliff (Pascanu et al. 2013)"
     key = "cliff"
+    draws = ()
     info = (
         "The error surface of the one-unit recurrent network x_t = w·σ(x_{t−1}) + b, x_0 = 0.5, "
         "with E(w, b) = (σ(x_50) − 0.7)² (Pascanu, Mikolov & Bengio 2013, §2.3), coloured by "

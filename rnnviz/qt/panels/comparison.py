@@ -95,6 +95,7 @@ def gradient_norms(trace: Trace | None) -> np.ndarray:
 class ComparisonPanel(Panel):
     title = "Side by side"
     key = "comparison"
+    draws = ("runs", "trace", "history", "chance_loss", "config", "state", "step")
     info = (
         "The runs of a comparison preset (RNN vs LSTM vs GRU, no clipping vs clipping, forget "
         "bias 0 vs 1), one colour each. Left: the norm of the BPTT gradient ‖∂L/∂h_t‖ at each "
@@ -138,7 +139,6 @@ class ComparisonPanel(Panel):
         lp.setClipToView(True)
         for plot in (gp, lp):
             plot.setLogMode(y=True)
-            plot.showGrid(x=True, y=True, alpha=0.25)
             for side in ("left", "bottom"):
                 axis = plot.getAxis(side)
                 axis.enableAutoSIPrefix(False)

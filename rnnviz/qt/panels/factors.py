@@ -185,7 +185,6 @@ class GradientFactorsPanel(Panel):
         self.cursor_lines = []
         for plot in (self.step_plot, self.product_plot):
             plot.setLogMode(y=True)
-            plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setMenuEnabled(False)
             plot.setLabel("bottom", "timestep t")
             for side in ("left", "bottom"):

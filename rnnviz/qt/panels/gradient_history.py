@@ -69,6 +69,7 @@ class StepAxis(pg.AxisItem):
 class GradientHistoryPanel(Panel):
     title = "Gradient history"
     key = "gradient_history"
+    draws = ("probes",)
     info = (
         "A heatmap of log₁₀ ‖∂L/∂h_t‖, the norm of the total backpropagation-through-time "
         "gradient at each timestep t (across) of probe sequence 0, at every recording over "

@@ -161,6 +161,7 @@ class LogAxis(pg.AxisItem):
 class GradientNormsPanel(Panel):
     title = "Gradient norms through time"
     key = "gradients"
+    draws = ("trace", "history", "clip", "clip_threshold")
     info = (
         "Top: the norm of the total BPTT gradient ‖∂L/∂h_t‖ at each timestep of probe "
         "sequence 0, and the spectral norm of the Jacobian ‖∂h_T/∂h_t‖ = ‖∏_{k>t} ∂h_k/∂h_{k-1}‖ "
@@ -196,7 +197,6 @@ class GradientNormsPanel(Panel):
         for plot in (self.grad_plot, self.jacobian_plot):
             plot.setLogMode(y=True)
             plot.setLabel("bottom", "timestep t")
-            plot.showGrid(x=True, y=True, alpha=0.25)
             line = pg.InfiniteLine(angle=90, movable=True, pen=theme.pen(theme.CURSOR, 1.5))
             line.sigDragged.connect(self._line_dragged)
             plot.addItem(line, ignoreBounds=True)
@@ -208,7 +208,6 @@ class GradientNormsPanel(Panel):
         hp.setLogMode(y=True)
         hp.setDownsampling(auto=True, mode="peak")
         hp.setClipToView(True)
-        hp.showGrid(x=True, y=True, alpha=0.25)
         hp.setLabel("bottom", "training step")
         hp.setLabel("left", "‖g‖")
         # Dense, jagged curves: Qt strokes a wide antialiased zigzag path ~100x slower.

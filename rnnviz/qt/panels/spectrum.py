@@ -68,6 +68,7 @@ def verdict(rho: float) -> str:
 class SpectrumPanel(Panel):
     title = "W_hh spectrum"
     key = "spectrum"
+    draws = ("trace", "probes")
     info = (
         "Left: the eigenvalues λ of the recurrent weight matrix W_hh in the complex plane, with "
         "the unit circle |λ| = 1. Top right: its singular values σ₁ ≥ σ₂ ≥ …, with a line at "
@@ -117,7 +118,6 @@ class SpectrumPanel(Panel):
             plot.setTitle(title)
             plot.setLabel("bottom", x)
             plot.setLabel("left", y)
-            plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setMenuEnabled(False)
             for side in ("left", "bottom"):
                 plot.getAxis(side).enableAutoSIPrefix(False)

@@ -122,6 +122,7 @@ class StateTrajectoriesPanel(Panel):
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
         self.legend = pg.LegendItem(labelTextSize=f"{theme.FONT_PT - 1}pt")
+        self._legend_shown: tuple = ()  # (units, font size) the legend shows
         self.legend.setMinimumWidth(0)  # its columns follow the width: see _fit_legend
         self.legend.layout.setContentsMargins(2, 2, 2, 2)
         self.view.addItem(self.legend, row=0, col=0, colspan=2)
@@ -136,7 +137,6 @@ class StateTrajectoriesPanel(Panel):
         self.c_plot.setXLink(self.h_plot)
         self.cursor_lines = []
         for plot in (self.c_plot, self.h_plot):
-            plot.showGrid(x=True, y=True, alpha=0.25)
             line = pg.InfiniteLine(angle=90, movable=True, pen=theme.pen(theme.CURSOR, 1.5))
             line.sigDragged.connect(self._line_dragged)
             plot.addItem(line, ignoreBounds=True)
@@ -146,7 +146,6 @@ class StateTrajectoriesPanel(Panel):
 
         pp = self.pca_plot
         pp.setTitle("hidden-state path (PCA)")
-        pp.showGrid(x=True, y=True, alpha=0.25)
         pp.vb.setDefaultPadding(0.08)  # room for the t labels at the path's ends
         self.pca_line = pp.plot(pen=theme.pen("#9a9a9a", 1.0))
         self.pca_points_item = pg.ScatterPlotItem(size=6, pen=None)
@@ -210,11 +209,14 @@ class StateTrajectoriesPanel(Panel):
         self._place_plots()
         self._set_curves(self.h_curves, self.h_plot, h)
         self._set_curves(self.c_curves, self.c_plot, lt.c[0] if self.has_c else None)
-        self.legend.clear()
-        self.legend.setLabelTextSize(f"{theme.FONT_PT - 1}pt")  # larger when presenting
-        for unit, curve in zip(self.units, self.h_curves, strict=True):
-            self.legend.addItem(curve, f"unit {unit}")
-        self._fit_legend()
+        legend = (tuple(self.units), theme.FONT_PT)
+        if legend != self._legend_shown:  # rebuilding it costs more than the curves
+            self._legend_shown = legend
+            self.legend.clear()
+            self.legend.setLabelTextSize(f"{theme.FONT_PT - 1}pt")  # larger when presenting
+            for unit, curve in zip(self.units, self.h_curves, strict=True):
+                self.legend.addItem(curve, f"unit {unit}")
+            self._fit_legend()
 
         self.pca_points, self.pca_share = pca_path(h)
         if len(self._brushes) != T:
@@ -301,10 +303,15 @@ class StateTrajectoriesPanel(Panel):
         T = 0 if values is None else len(values)
         # Qt strokes long jagged antialiased paths slowly when wide (T = 1000: ~20x): hairlines
         width = theme.LINE_WIDTH if T <= LONG_SEQUENCE else 1.0
+        x = np.arange(T)
         for i, (unit, curve) in enumerate(zip(self.units, curves, strict=False)):
             colour = UNIT_COLOURS[i % len(UNIT_COLOURS)]
             style = UNIT_STYLES[(i // len(UNIT_COLOURS)) % len(UNIT_STYLES)]
-            curve.setData(np.arange(T), values[:, unit], pen=theme.pen(colour, width, style))
+            look = (colour, width, style)
+            if getattr(curve, "look", None) != look:  # a new pen makes the curve redo its path
+                curve.look = look
+                curve.setPen(theme.pen(colour, width, style))
+            curve.setData(x, values[:, unit])
 
     def show_time(self, t: int) -> None:
         for line in self.cursor_lines:

@@ -86,6 +86,7 @@ def symbol_rows(trace: Trace) -> list[tuple[str, list[str], list[str]]]:
 class TrainingPanel(Panel):
     title = "Training"
     key = "training"
+    draws = ("trace", "history", "extras", "chance_loss")
     info = (
         "The training loss of each step's batch against the chance level (the loss of the "
         "best constant predictor: MSE of predicting the mean, or the cross-entropy of the "
@@ -113,7 +114,6 @@ class TrainingPanel(Panel):
         lp.setLogMode(y=True)
         lp.setDownsampling(auto=True, mode="peak")
         lp.setClipToView(True)
-        lp.showGrid(x=True, y=True, alpha=0.25)
         lp.setLabel("bottom", "training step")
         # Dense, jagged curve: Qt strokes a wide antialiased zigzag path ~100x slower.
         self.loss_curve = lp.plot(pen=theme.pen(theme.SKY, 1.0), antialias=False)
@@ -137,7 +137,6 @@ class TrainingPanel(Panel):
         self.chance_loss: float | None = None
 
         self.pred_plot = wrap_title(pg.PlotItem())
-        self.pred_plot.showGrid(x=True, y=True, alpha=0.25)
         self.pred_plot.setLabel("bottom", "timestep t")
         self.target_curve = self.pred_plot.plot(
             pen=theme.pen(theme.BLACK, style=Qt.PenStyle.DashLine)
@@ -151,7 +150,6 @@ class TrainingPanel(Panel):
         self.pred_plot.addItem(self.cursor_line, ignoreBounds=True)
         self.scatter_plot = wrap_title(pg.PlotItem())
         self.scatter_plot.setTitle("ŷ vs target, scored steps")
-        self.scatter_plot.showGrid(x=True, y=True, alpha=0.25)
         self.scatter_plot.setLabel("bottom", "target y")
         self.scatter_plot.setLabel("left", "prediction ŷ")
         self.diagonal = self.scatter_plot.plot(pen=theme.pen("#9a9a9a", 1.0))
