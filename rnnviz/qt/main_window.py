@@ -106,10 +106,10 @@ class MainWindow(QMainWindow):
         self.preset: Preset | None = None  # the running preset, None for the user's own model
         self.lesson_dock = LessonDock(self)
         self.preset_menu = PresetMenu(self)
-        self.presentation = PresentationMode(self, self.panels)
 
         self._build_central()
         self._build_docks()
+        self.presentation = PresentationMode(self, self.panels, hide=(self.settings_dock,))
         self._build_status_bar()
         self._build_actions()
         self._build_menus()

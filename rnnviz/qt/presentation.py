@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
 from rnnviz.qt import theme
 
-SCALE = 1.5  # fonts and line widths in presentation mode, relative to normal
+SCALE = 1.35  # fonts and line widths in presentation mode, relative to normal
 
 
 def restyle(root: QWidget, factor: float) -> None:
@@ -76,10 +76,13 @@ class PresentationMode(QObject):
 
     toggled = Signal(bool)
 
-    def __init__(self, window: QMainWindow, panels: list[QWidget]) -> None:
+    def __init__(
+        self, window: QMainWindow, panels: list[QWidget], hide: tuple[QWidget, ...] = ()
+    ) -> None:
         super().__init__(window)
         self.window = window
         self.panels = panels
+        self.hide = hide  # e.g. the settings side bar: the room goes to the panels
         self.active = False
         self._saved: dict = {}
 
@@ -117,6 +120,8 @@ class PresentationMode(QObject):
         ):
             palette.setColor(role, QColor("black"))
         app.setPalette(palette)
+        for widget in self.hide:
+            widget.hide()
         w.showFullScreen()
         self.toggled.emit(True)
 
