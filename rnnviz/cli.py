@@ -343,6 +343,7 @@ def run_export(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise UsageError(f"cannot write into {out}: no directory {out.parent}")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # images only: no window, no display
+    from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
     from rnnviz.core.train import resolve_device
@@ -384,6 +385,7 @@ def run_export(args: argparse.Namespace) -> int:
         print()
     claim = check_claim(preset, trainers, traces)
     snapshot = preset_snapshot(preset, trainers, traces)
+    qInstallMessageHandler(_quiet_offscreen)
     app = QApplication.instance() or QApplication([PROG])  # noqa: F841 (keeps Qt alive)
     try:
         written = export_panels(snapshot, preset.panels, out, width=args.width)
@@ -394,6 +396,13 @@ def run_export(args: argparse.Namespace) -> int:
     print(f"wrote {len(written)} images and {text.name} to {out}")
     print(f"{'the picture holds' if claim.ok else 'NOT YET SHOWN'}: {claim.text}")
     return 0
+
+
+def _quiet_offscreen(mode, context, message: str) -> None:
+    """Qt's messages on stderr, but for the offscreen platform's note that it cannot resize
+    windows to their hints (it has no windows to resize: the images are unaffected)."""
+    if "propagateSizeHints" not in message:
+        print(message, file=sys.stderr)
 
 
 def explanation_text(preset, steps: int, claim, snapshot) -> str:

@@ -138,7 +138,7 @@ def _exploding(trainers, traces) -> ClaimResult:
     return ClaimResult(
         ok,
         f"without clipping: {'diverged' if free.diverged else 'did not diverge'}"
-        f" at step {free.step_count}; with clipping: loss "
+        f" at step {free.step_count + 1}; with clipping: loss "
         f"{_recent_loss(clipped):.3f} (a fifth of chance: {0.2 * chance:.3f})",
     )
 

@@ -239,6 +239,7 @@ def test_export_writes_the_presets_panels_and_explanation(tmp_path, key):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
     assert "step 20/" in result.stdout  # progress while it trains
     out = tmp_path / "slides"
     for panel in preset.panels:
