@@ -239,8 +239,8 @@ def main(argv=None) -> dict:
         ],
         [
             "  (vs headless on the worker's threads)",
-            f"{r['throughput_ratio_same_threads']:.2f} ({r['headless_same_threads_steps_per_s']:.0f}"
-            " steps/s)",
+            f"{r['throughput_ratio_same_threads']:.2f} "
+            f"({r['headless_same_threads_steps_per_s']:.0f} steps/s)",
             "",
             "",
         ],

@@ -5,9 +5,11 @@
     .venv/bin/python benchmarks/run_all.py --device cuda
     .venv/bin/python benchmarks/run_all.py --only record   # one benchmark
 
-Results are appended to benchmarks/results/bench_train.json and bench_record.json (or to
-files in --json-dir). Exit status 0 whatever the numbers: the targets are reported, not
-enforced (timings on a shared machine are too noisy to fail a build on).
+Runs bench_train, bench_record, bench_app (the desktop app's quality bars) and bench_presets
+(time for each lecture preset to reach its promised picture): about five minutes on two
+cores. Results are appended to benchmarks/results/<name>.json (or to files in --json-dir).
+Exit status 0 whatever the numbers: the targets are reported, not enforced (timings on a
+shared machine are too noisy to fail a build on).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_app  # noqa: E402
+import bench_presets  # noqa: E402
 import bench_record  # noqa: E402
 import bench_train  # noqa: E402
 
@@ -27,7 +31,7 @@ def main(argv=None) -> int:
     ap.add_argument("--full", action="store_true", help="more and longer repetitions")
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     ap.add_argument("--threads", type=int, default=None, help="default: machine default")
-    ap.add_argument("--only", choices=("train", "record"), default=None)
+    ap.add_argument("--only", choices=("train", "record", "app", "presets"), default=None)
     ap.add_argument("--json-dir", default=None, help="write results here instead")
     args = ap.parse_args(argv)
 
@@ -48,6 +52,13 @@ def main(argv=None) -> int:
     if args.only in (None, "record"):
         record_rows = bench_record.main(common + json_arg(bench_record.NAME))
         print()
+    app = presets = None
+    if args.only in (None, "app") and args.device == "cpu":
+        app = bench_app.main(json_arg(bench_app.NAME))
+        print()
+    if args.only in (None, "presets") and args.device == "cpu":
+        presets = bench_presets.main(json_arg(bench_presets.NAME))
+        print()
 
     print("== summary")
     if train_rows:
@@ -67,6 +78,22 @@ def main(argv=None) -> int:
                 f"(target <= {bench_record.TARGET:g}); worst {worst['cell']} H={worst['hidden']} "
                 f"T={worst['seq_len']}; {len(over)} of {len(record_rows)} cells over"
             )
+    if app:
+        hz = min(app["refresh_hz"].values())
+        print(
+            f"desktop app: window after {min(app['startup_s']):.2f} s (bar 2 s), event-loop "
+            f"latency p99 {app['latency_ms_p99']:.0f} ms (bar 50 ms), slowest panel {hz:.1f} Hz "
+            f"(bar 10 Hz), training {app['throughput_ratio']:.2f}x headless (bar 0.7), closing "
+            f"{app['close_s']:.2f} s (bar 1 s)"
+        )
+    if presets:
+        slowest = max(presets, key=lambda r: r["seconds"])
+        held = sum(r["ok"] for r in presets)
+        print(
+            f"lecture presets: {held} of {len(presets)} reach their promised picture; slowest "
+            f"{slowest['preset']} after {slowest['seconds']:.0f} s "
+            f"(bar {bench_presets.BAR_S:.0f} s)"
+        )
     print(f"(all benchmarks: {time.perf_counter() - t0:.1f} s)")
     return 0
 

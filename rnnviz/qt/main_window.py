@@ -336,7 +336,8 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(first, other)
 
     def _arrange_preset(self, preset: Preset) -> None:
-        """The lesson above the settings on the left; the preset's panels in a grid."""
+        """The lesson above the settings on the left; the preset's panels in a grid: two
+        over two, or for three the first (the one that makes the point) across the top."""
         keys = [k for k in preset.panels if k in self.docks][:4]
         for dock in self.docks.values():
             dock.hide()
@@ -345,12 +346,16 @@ class MainWindow(QMainWindow):
         shown = [self.docks[k] for k in keys]
         first = shown[0]
         self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, first)
-        if len(shown) >= 3:
-            self.splitDockWidget(first, shown[2], Qt.Orientation.Vertical)
-        if len(shown) >= 2:
-            self.splitDockWidget(first, shown[1], Qt.Orientation.Horizontal)
-        if len(shown) >= 4:
-            self.splitDockWidget(shown[2], shown[3], Qt.Orientation.Horizontal)
+        if len(shown) == 3:
+            self.splitDockWidget(first, shown[1], Qt.Orientation.Vertical)
+            self.splitDockWidget(shown[1], shown[2], Qt.Orientation.Horizontal)
+        else:
+            if len(shown) >= 3:
+                self.splitDockWidget(first, shown[2], Qt.Orientation.Vertical)
+            if len(shown) >= 2:
+                self.splitDockWidget(first, shown[1], Qt.Orientation.Horizontal)
+            if len(shown) >= 4:
+                self.splitDockWidget(shown[2], shown[3], Qt.Orientation.Horizontal)
         for dock in (self.lesson_dock, self.settings_dock, *shown):
             dock.setFloating(False)
             dock.show()
@@ -360,10 +365,13 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.lesson_dock, self.settings_dock], [half, half], Qt.Orientation.Vertical
         )
-        if len(shown) >= 2:
+        below = shown[1:] if len(shown) == 3 else shown[2:]  # the lower row
+        if len(below) == 2:
+            self.resizeDocks(below, [main // 2, main // 2], Qt.Orientation.Horizontal)
+        if len(shown) == 4:
             self.resizeDocks(shown[:2], [main // 2, main // 2], Qt.Orientation.Horizontal)
-        if len(shown) >= 3:
-            self.resizeDocks([shown[0], shown[2]], [half, half], Qt.Orientation.Vertical)
+        if below:
+            self.resizeDocks([shown[0], below[0]], [half, half], Qt.Orientation.Vertical)
 
     def _default_sizes(self) -> None:
         """Dock sizes of the default layout (they take effect once the window is shown)."""

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
-from rnnviz.qt.panels.gradients import LogAxis, coloured, positive_or_nan, sci
+from rnnviz.qt.panels.gradients import LogAxis, coloured, positive_or_nan, sci, wrap_title
 from rnnviz.qt.panels.training import running_mean
 from rnnviz.qt.timeline import TimeCursor
 
@@ -129,7 +129,8 @@ class ComparisonPanel(Panel):
         self.view.ci.layout.setRowMaximumHeight(0, 2.4 * theme.FONT_PT)
         gp = self.grad_plot = self.view.addPlot(row=1, col=0, axisItems={"left": LogAxis("left")})
         lp = self.loss_plot = self.view.addPlot(row=1, col=1, axisItems={"left": LogAxis("left")})
-        # Short titles: a pyqtgraph title sets its plot's minimum width.
+        wrap_title(gp)  # titles that wrap instead of forcing the plots wider than the panel
+        wrap_title(lp)
         gp.setTitle("‖∂L/∂h<sub>t</sub>‖ per timestep (sequence 0)")
         gp.setLabel("bottom", "timestep t")
         gp.setLabel("left", "‖∂L/∂h<sub>t</sub>‖")
