@@ -23,23 +23,14 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QDockWidget,
-    QFileDialog,
-    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QPushButton,
     QSizePolicy,
-    QSpinBox,
-    QTextBrowser,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -48,6 +39,7 @@ from rnnviz.core import protocol
 from rnnviz.core.analysis import suggest_clip_threshold
 from rnnviz.core.config import Config
 from rnnviz.core.presets import Preset
+from rnnviz.qt.dialogs import ExportAllDialog, HelpDialog
 from rnnviz.qt.export import DEFAULT_WIDTH, ExportError
 from rnnviz.qt.lessons import LessonDock, PresetMenu
 from rnnviz.qt.panels import LAB_PANELS, PANELS
@@ -721,67 +713,3 @@ def _panel_of(widget: QWidget | None) -> Panel | None:
             return widget
         widget = widget.parentWidget()
     return None
-
-
-class HelpDialog(QDialog):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.setWindowTitle("rnnviz help")
-        self.resize(640, 720)
-        self.text = QTextBrowser()
-        self.text.setHtml(window.help_html())
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.close)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.text)
-        layout.addWidget(buttons)
-
-
-class ExportAllDialog(QDialog):
-    """Folder, format(s) and width for exporting every panel."""
-
-    FORMATS = {"PNG": ("png",), "SVG": ("svg",), "PNG and SVG": ("png", "svg")}
-
-    def __init__(self, parent: QWidget | None, folder: str) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Export all panels")
-        self.folder = QLineEdit(folder)
-        browse = QToolButton(text="…")
-        browse.clicked.connect(self._browse)
-        self.format = QComboBox()
-        self.format.addItems(list(self.FORMATS))
-        self.width = QSpinBox()
-        self.width.setRange(200, 8000)
-        self.width.setValue(DEFAULT_WIDTH)
-        self.width.setSuffix(" px")
-        row = QHBoxLayout()
-        row.addWidget(self.folder, 1)
-        row.addWidget(browse)
-        form = QFormLayout(self)
-        form.addRow("folder", row)
-        form.addRow("format", self.format)
-        form.addRow("PNG width", self.width)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    @Slot()
-    def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())
-        if folder:
-            self.folder.setText(folder)
-
-    @classmethod
-    def ask(cls, parent: QWidget | None, folder: str) -> tuple[Path, tuple[str, ...], int] | None:
-        """Show the dialog; (folder, formats, width), or None if cancelled."""
-        dialog = cls(parent, folder)
-        if dialog.exec() != QDialog.DialogCode.Accepted or not dialog.folder.text().strip():
-            return None
-        return (
-            Path(dialog.folder.text().strip()),
-            cls.FORMATS[dialog.format.currentText()],
-            dialog.width.value(),
-        )

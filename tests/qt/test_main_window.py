@@ -16,7 +16,8 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from rnnviz.core.config import Config
-from rnnviz.qt.main_window import ExportAllDialog, MainWindow
+from rnnviz.qt.dialogs import ExportAllDialog
+from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.panels import PANELS
 
 SMALL = Config(hidden=8, seq_len=20, batch=8, device="cpu")

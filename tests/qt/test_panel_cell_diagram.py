@@ -11,29 +11,11 @@ from PySide6.QtGui import QImage
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.cell_diagram import CellDiagramPanel, flow_width, fmt
-from rnnviz.qt.timeline import TimeCursor
-
-
-@pytest.fixture(autouse=True)
-def _theme():
-    theme.apply()
 
 
 @pytest.fixture
-def show(qtbot):
-    def show(snapshot, t: int = 0) -> CellDiagramPanel:
-        cursor = TimeCursor()
-        cursor.set_length(snapshot.trace.T)
-        panel = CellDiagramPanel(cursor)
-        qtbot.addWidget(panel)
-        panel.resize(900, 550)
-        panel.show()
-        panel.set_snapshot(snapshot)
-        assert panel.refresh()
-        cursor.set(t)
-        return panel
-
-    return show
+def show(show_panel):
+    return lambda snapshot, t=0: show_panel(CellDiagramPanel, snapshot, t=t)
 
 
 def label(panel, gate: str) -> str:

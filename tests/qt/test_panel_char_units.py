@@ -17,7 +17,6 @@ from rnnviz.core.trace import LayerTrace, Trace
 from rnnviz.core.units import feature_signals
 from rnnviz.qt import theme
 from rnnviz.qt.panels.char_units import NEEDS_CHARLM, CharUnitsPanel
-from rnnviz.qt.timeline import TimeCursor
 
 LABELS = {"\n": "⏎", " ": "␣"}  # how the charlm task labels whitespace in its vocabulary
 TEXTS = [
@@ -69,26 +68,9 @@ def fake_snapshot(texts=TEXTS, H: int = 8, planted: int = 5, extras=None, task="
     return SimpleNamespace(trace=trace, extras=MappingProxyType(extras or {}))
 
 
-@pytest.fixture(autouse=True)
-def _theme():
-    theme.apply()
-
-
 @pytest.fixture
-def show(qtbot):
-    def show(snapshot, t: int = 0) -> CharUnitsPanel:
-        cursor = TimeCursor()
-        cursor.set_length(snapshot.trace.T)
-        panel = CharUnitsPanel(cursor)
-        qtbot.addWidget(panel)
-        panel.resize(900, 550)
-        panel.show()
-        panel.set_snapshot(snapshot)
-        assert panel.refresh()
-        cursor.set(t)
-        return panel
-
-    return show
+def show(show_panel):
+    return lambda snapshot, t=0: show_panel(CharUnitsPanel, snapshot, t=t)
 
 
 @pytest.fixture(scope="module")

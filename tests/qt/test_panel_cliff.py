@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from rnnviz.core.analysis import cliff_descent, cliff_error
-from rnnviz.qt import theme
 from rnnviz.qt.panels.cliff import (
     B_RANGE,
     DEFAULT_LR,
@@ -28,17 +27,12 @@ from rnnviz.qt.panels.cliff import (
     contour_lines,
     step_lengths,
 )
-from rnnviz.qt.timeline import TimeCursor
 
 
 @pytest.fixture
-def panel(qtbot):
+def panel(show_panel, qtbot):
     """A laid-out CliffPanel with no snapshot at all, as the app opens it."""
-    theme.apply()
-    p = CliffPanel(TimeCursor())
-    qtbot.addWidget(p)
-    p.resize(900, 550)
-    p.show()
+    p = show_panel(CliffPanel)
     qtbot.waitExposed(p)
     p.grab()  # paint once: the plot lays out as on screen
     yield p

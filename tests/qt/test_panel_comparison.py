@@ -13,7 +13,6 @@ from PySide6.QtGui import QColor, QImage
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.comparison import HINT, ComparisonPanel
-from rnnviz.qt.timeline import TimeCursor
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +26,9 @@ def side_by_side():
 
 
 @pytest.fixture
-def show(qtbot):
+def show(show_panel):
     """show(snapshot) -> a laid-out ComparisonPanel drawing `snapshot`."""
-    theme.apply()
-
-    def make(snapshot):
-        cursor = TimeCursor()
-        panel = ComparisonPanel(cursor)
-        qtbot.addWidget(panel)
-        panel.resize(900, 550)
-        panel.show()
-        if snapshot.trace is not None:
-            cursor.set_length(snapshot.trace.T)
-        panel.set_snapshot(snapshot)
-        panel.refresh(force=True)
-        return panel
-
-    return make
+    return lambda snapshot: show_panel(ComparisonPanel, snapshot)
 
 
 def norms(trace) -> np.ndarray:

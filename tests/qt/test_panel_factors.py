@@ -12,30 +12,14 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QImage
 
-from rnnviz.qt import theme
 from rnnviz.qt.panels.factors import GradientFactorsPanel, path_factors
 from rnnviz.qt.panels.gradients import positive_or_nan, sci
-from rnnviz.qt.timeline import TimeCursor
 
 
 @pytest.fixture
-def show(qtbot):
+def show(show_panel):
     """show(snapshot) -> a laid-out GradientFactorsPanel drawing `snapshot`."""
-    theme.apply()
-
-    def make(snapshot):
-        cursor = TimeCursor()
-        panel = GradientFactorsPanel(cursor)
-        qtbot.addWidget(panel)
-        panel.resize(900, 500)
-        panel.show()
-        if snapshot.trace is not None:
-            cursor.set_length(snapshot.trace.T)
-        panel.set_snapshot(snapshot)
-        panel.refresh(force=True)
-        return panel
-
-    return make
+    return lambda snapshot: show_panel(GradientFactorsPanel, snapshot, size=(900, 500))
 
 
 def later_products(factors: np.ndarray) -> np.ndarray:

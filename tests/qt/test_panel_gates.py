@@ -9,31 +9,12 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QImage
 
-from rnnviz.qt import theme
 from rnnviz.qt.panels.gates import GateActivationsPanel
-from rnnviz.qt.timeline import TimeCursor
-
-
-@pytest.fixture(autouse=True)
-def _theme():
-    theme.apply()
 
 
 @pytest.fixture
-def show(qtbot):
-    def show(snapshot, t: int = 0) -> GateActivationsPanel:
-        cursor = TimeCursor()
-        cursor.set_length(snapshot.trace.T)
-        panel = GateActivationsPanel(cursor)
-        qtbot.addWidget(panel)
-        panel.resize(900, 500)
-        panel.show()
-        panel.set_snapshot(snapshot)
-        assert panel.refresh()
-        cursor.set(t)
-        return panel
-
-    return show
+def show(show_panel):
+    return lambda snapshot, t=0: show_panel(GateActivationsPanel, snapshot, size=(900, 500), t=t)
 
 
 def test_lstm_heatmaps_are_the_gates_at_fixed_levels(make_snapshot, show):

@@ -14,7 +14,6 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QImage
 
-from rnnviz.qt import theme
 from rnnviz.qt.panels.gradient_history import (
     MAX_ROWS,
     ZERO,
@@ -22,21 +21,15 @@ from rnnviz.qt.panels.gradient_history import (
     layer_name,
     step_grid,
 )
-from rnnviz.qt.timeline import TimeCursor
 
 
 @pytest.fixture
-def show(qtbot):
+def show(show_panel):
     """show(snapshot, panel=None) -> a laid-out GradientHistoryPanel drawing `snapshot`."""
-    theme.apply()
 
     def make(snapshot, panel=None):
-        if panel is None:
-            cursor = TimeCursor()
-            panel = GradientHistoryPanel(cursor)
-            qtbot.addWidget(panel)
-            panel.resize(900, 500)
-            panel.show()
+        if panel is None:  # the cursor's length is the probes' T, not the trace's
+            panel = show_panel(GradientHistoryPanel, size=(900, 500))
         if snapshot.probes is not None and snapshot.probes.grad_norms:
             T = next(iter(snapshot.probes.grad_norms.values())).shape[1]
             panel.cursor.set_length(T)

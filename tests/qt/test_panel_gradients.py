@@ -12,29 +12,13 @@ import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from rnnviz.qt import theme
 from rnnviz.qt.panels.gradients import GradientNormsPanel, LogAxis, positive_or_nan
-from rnnviz.qt.timeline import TimeCursor
 
 
 @pytest.fixture
-def show(qtbot):
+def show(show_panel):
     """show(snapshot) -> a laid-out GradientNormsPanel drawing `snapshot`."""
-    theme.apply()
-
-    def make(snapshot):
-        cursor = TimeCursor()
-        panel = GradientNormsPanel(cursor)
-        qtbot.addWidget(panel)
-        panel.resize(900, 500)
-        panel.show()
-        if snapshot.trace is not None:
-            cursor.set_length(snapshot.trace.T)
-        panel.set_snapshot(snapshot)
-        panel.refresh(force=True)
-        return panel
-
-    return make
+    return lambda snapshot: show_panel(GradientNormsPanel, snapshot, size=(900, 500))
 
 
 def test_curves_are_the_trace_norms_on_log_axes(make_snapshot, show):

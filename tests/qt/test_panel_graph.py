@@ -13,29 +13,11 @@ from PySide6.QtWidgets import QApplication
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.graph import UnrolledGraphPanel, fmt
-from rnnviz.qt.timeline import TimeCursor
-
-
-@pytest.fixture(autouse=True)
-def _theme():
-    theme.apply()
 
 
 @pytest.fixture
-def show(qtbot):
-    def show(snapshot, t: int = 0) -> UnrolledGraphPanel:
-        cursor = TimeCursor()
-        cursor.set_length(snapshot.trace.T)
-        panel = UnrolledGraphPanel(cursor)
-        qtbot.addWidget(panel)
-        panel.resize(900, 500)
-        panel.show()
-        panel.set_snapshot(snapshot)
-        assert panel.refresh()
-        cursor.set(t)
-        return panel
-
-    return show
+def show(show_panel):
+    return lambda snapshot, t=0: show_panel(UnrolledGraphPanel, snapshot, size=(900, 500), t=t)
 
 
 @pytest.fixture(scope="module")

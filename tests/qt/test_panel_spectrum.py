@@ -11,22 +11,16 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QImage
 
-from rnnviz.qt import theme
 from rnnviz.qt.panels.spectrum import SpectrumPanel
-from rnnviz.qt.timeline import TimeCursor
 
 
 @pytest.fixture
-def show(qtbot):
+def show(show_panel):
     """show(snapshot, panel=None) -> a laid-out SpectrumPanel drawing `snapshot`."""
-    theme.apply()
 
     def make(snapshot, panel=None):
-        if panel is None:
-            panel = SpectrumPanel(TimeCursor())
-            qtbot.addWidget(panel)
-            panel.resize(900, 500)
-            panel.show()
+        if panel is None:  # the cursor's length stays 1: the spectrum has no time axis
+            panel = show_panel(SpectrumPanel, size=(900, 500))
         panel.set_snapshot(snapshot)
         panel.refresh(force=True)
         return panel

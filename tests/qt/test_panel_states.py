@@ -10,28 +10,13 @@ import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from rnnviz.qt import theme
 from rnnviz.qt.panels.states import StateTrajectoriesPanel, parse_units
-from rnnviz.qt.timeline import TimeCursor
 
 
 @pytest.fixture
-def show(qtbot):
+def show(show_panel):
     """show(snapshot) -> a laid-out StateTrajectoriesPanel drawing `snapshot`."""
-    theme.apply()
-
-    def make(snapshot):
-        cursor = TimeCursor()
-        panel = StateTrajectoriesPanel(cursor)
-        qtbot.addWidget(panel)
-        panel.resize(900, 500)
-        panel.show()
-        cursor.set_length(snapshot.trace.T)
-        panel.set_snapshot(snapshot)
-        panel.refresh(force=True)
-        return panel
-
-    return make
+    return lambda snapshot: show_panel(StateTrajectoriesPanel, snapshot, size=(900, 500))
 
 
 def test_default_units_are_the_k_most_active(make_snapshot, show):

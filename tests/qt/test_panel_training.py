@@ -17,16 +17,12 @@ from rnnviz.qt.timeline import TimeCursor
 
 
 @pytest.fixture
-def show(qtbot):
-    """show(snapshot) -> a laid-out TrainingPanel drawing `snapshot`."""
-    theme.apply()
+def show(show_panel):
+    """show(snapshot, panel=None) -> a laid-out TrainingPanel drawing `snapshot`."""
 
     def make(snapshot, panel=None):
         if panel is None:
-            panel = TrainingPanel(TimeCursor())
-            qtbot.addWidget(panel)
-            panel.resize(900, 500)
-            panel.show()
+            panel = show_panel(TrainingPanel, size=(900, 500))
         panel.cursor.set_length(snapshot.trace.T)
         panel.set_snapshot(snapshot)
         panel.refresh(force=True)

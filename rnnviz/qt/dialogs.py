@@ -1,0 +1,87 @@
+"""The main window's dialogs: help, and the folder, formats and size for "Export all"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QSpinBox,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rnnviz.qt.export import DEFAULT_WIDTH
+
+
+class HelpDialog(QDialog):
+    def __init__(self, window) -> None:  # the MainWindow; its help_html() is the text
+        super().__init__(window)
+        self.setWindowTitle("rnnviz help")
+        self.resize(640, 720)
+        self.text = QTextBrowser()
+        self.text.setHtml(window.help_html())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(buttons)
+
+
+class ExportAllDialog(QDialog):
+    """Folder, format(s) and width for exporting every panel."""
+
+    FORMATS = {"PNG": ("png",), "SVG": ("svg",), "PNG and SVG": ("png", "svg")}
+
+    def __init__(self, parent: QWidget | None, folder: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export all panels")
+        self.folder = QLineEdit(folder)
+        browse = QToolButton(text="…")
+        browse.clicked.connect(self._browse)
+        self.format = QComboBox()
+        self.format.addItems(list(self.FORMATS))
+        self.width = QSpinBox()
+        self.width.setRange(200, 8000)
+        self.width.setValue(DEFAULT_WIDTH)
+        self.width.setSuffix(" px")
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        form = QFormLayout(self)
+        form.addRow("folder", row)
+        form.addRow("format", self.format)
+        form.addRow("PNG width", self.width)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    @Slot()
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, folder: str) -> tuple[Path, tuple[str, ...], int] | None:
+        """Show the dialog; (folder, formats, width), or None if cancelled."""
+        dialog = cls(parent, folder)
+        if dialog.exec() != QDialog.DialogCode.Accepted or not dialog.folder.text().strip():
+            return None
+        return (
+            Path(dialog.folder.text().strip()),
+            cls.FORMATS[dialog.format.currentText()],
+            dialog.width.value(),
+        )
