@@ -33,7 +33,7 @@ from rnnviz.core.protocol import IDLE, Snapshot, SnapshotEncoder
 log = logging.getLogger(__name__)
 
 
-def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: float = 0.1) -> None:
+def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: float = 0.07) -> None:
     """The worker process's main loop: run sessions as the window asks, until "stop".
 
     Snapshots every `snapshot_interval` s, a new recording of the probe batch at most every

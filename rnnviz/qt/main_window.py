@@ -58,7 +58,7 @@ CORE_KEYS = tuple(cls.key for cls in PANELS)
 LAYOUT_VERSION = 3  # bump when dock names or the arrangement change: old layouts are dropped
 # Panels redraw from a ~60 Hz tick (at most once per snapshot each), a few milliseconds of
 # redrawing per tick: the rest waits for the next tick, so input and paints interleave.
-REFRESH_MS = 16
+REFRESH_MS = 8
 # A panel redraws at most this often: new data arrives faster (snapshots at 20 Hz), and every
 # redraw costs a repaint on the window's one core.
 PANEL_MAX_HZ = 12.5

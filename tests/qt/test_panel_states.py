@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -32,6 +33,35 @@ def test_default_units_are_the_k_most_active(make_snapshot, show):
     panel.k_spin.setValue(3)
     assert set(panel.units) == set(np.argsort(activity)[-3:])
     assert len(panel.h_curves) == len(panel.c_curves) == 3
+
+
+def with_h(snapshot, h0: np.ndarray):
+    """`snapshot` with sequence 0's hidden states of layer 0 replaced by h0 (T, H)."""
+    lt = snapshot.trace.layers[0]
+    h = np.array(lt.h)
+    h[0] = h0
+    layers = (dataclasses.replace(lt, h=h), *snapshot.trace.layers[1:])
+    return dataclasses.replace(snapshot, trace=dataclasses.replace(snapshot.trace, layers=layers))
+
+
+def test_top_units_stay_put_through_near_ties_and_follow_real_changes(make_snapshot, show):
+    snap = make_snapshot(cell="gru", task="sine", hidden=20)
+    T = snap.trace.T
+    activity = np.linspace(1.0, 0.05, 20)  # unit 0 most active, unit 19 least
+    panel = show(with_h(snap, np.tile(activity, (T, 1))))
+    assert list(panel.units) == [0, 1, 2, 3, 4, 5]
+    colours = [c.opts["pen"].color().name() for c in panel.h_curves]
+    shuffled = activity.copy()
+    shuffled[[0, 5, 8]] = activity[[8, 0, 5]]  # units 0 and 5 drop to 9th and 6th place
+    panel.set_snapshot(with_h(snap, np.tile(shuffled, (T, 1))))
+    panel.refresh()
+    assert list(panel.units) == [0, 1, 2, 3, 4, 5]  # all still among the 12 most active
+    assert [c.opts["pen"].color().name() for c in panel.h_curves] == colours
+    moved = activity.copy()
+    moved[0] = 0.0  # unit 0 falls out of the 12 most active: the choice follows
+    panel.set_snapshot(with_h(snap, np.tile(moved, (T, 1))))
+    panel.refresh()
+    assert 0 not in panel.units and list(panel.units) == [1, 2, 3, 4, 5, 6]
 
 
 def test_units_picked_by_hand_show_c_and_h(make_snapshot, show):

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QToolButton, QWidget
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox, QToolButton, QWidget
 
 from rnnviz.qt.export import DEFAULT_WIDTH, ExportError, export_widget
 from rnnviz.qt.timeline import TimeCursor
@@ -81,7 +82,19 @@ class Panel(QWidget):
         self._dirty = False
         self.redraw(self.snapshot)
         self.show_time(self.cursor.t)
+        self._settle()
         return True
+
+    def _settle(self) -> None:
+        """Lay out and auto-range now, so that the next paint is the only one.
+
+        pyqtgraph auto-ranges lazily, inside the paint; a range that changes there updates
+        the curves, which asks for a second paint of every redraw (half the window's drawing
+        time)."""
+        for _ in range(2):  # a range change can move items, whose bounds move the range once
+            QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+            for view in self.findChildren(pg.GraphicsView):
+                view.scene().prepareForPaint()
 
     def _on_time(self, t: int) -> None:
         if self.snapshot is not None and self.isVisible():

@@ -123,6 +123,7 @@ class StateTrajectoriesPanel(Panel):
         self.adopt_plot(self.view)
         self.legend = pg.LegendItem(labelTextSize=f"{theme.FONT_PT - 1}pt")
         self._legend_shown: tuple = ()  # (units, font size) the legend shows
+        self._auto_units = np.zeros(0, dtype=int)  # the top-k units last chosen
         self.legend.setMinimumWidth(0)  # its columns follow the width: see _fit_legend
         self.legend.layout.setContentsMargins(2, 2, 2, 2)
         self.view.addItem(self.legend, row=0, col=0, colspan=2)
@@ -290,7 +291,15 @@ class StateTrajectoriesPanel(Panel):
         except ValueError as e:
             self.message.setText(f"{e}; showing top {self.k_spin.value()}")
             chosen = []
-        return np.asarray(chosen, dtype=int) if chosen else top_units(h, self.k_spin.value())
+        if chosen:
+            return np.asarray(chosen, dtype=int)
+        k, prev = self.k_spin.value(), self._auto_units
+        # Keep the units shown while they stay among the 2k most active: near-ties must not
+        # swap the curves' colours (and rebuild the legend) at every recording.
+        if len(prev) == min(k, H) and np.isin(prev, top_units(h, 2 * k)).all():
+            return prev
+        self._auto_units = top_units(h, k)
+        return self._auto_units
 
     def _set_curves(self, curves: list, plot: pg.PlotItem, values: np.ndarray | None) -> None:
         """One curve per chosen unit of values (T, H); items are reused, never re-created

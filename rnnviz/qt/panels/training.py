@@ -291,8 +291,8 @@ class TrainingPanel(Panel):
             self.target_curve.setData(t, trace.y[0, :, 0])
             if task == "adding":
                 self.pred_plot.setTitle(
-                    f"{coloured('output ŷ<sub>t</sub>', theme.BLUE)}, "
-                    f"{coloured('● marked', theme.ORANGE)}, target = their sum (dashed)"
+                    f"{coloured('ŷ<sub>t</sub>', theme.BLUE)}, "
+                    f"{coloured('● marked', theme.ORANGE)}, their sum (dashed)"
                 )
                 marks = np.flatnonzero(trace.x_raw[0, :, 1] > 0)
                 self.marked.setData(marks, trace.x_raw[0, marks, 0])
