@@ -1,19 +1,29 @@
 """What every panel is: a widget that shows the latest Snapshot and the time cursor t.
 
 A panel never talks to the worker or to another panel. The main window hands it snapshots
-(`set_snapshot`, cheap: it only stores and marks dirty) and calls `refresh()` from one ~30 Hz
-timer; the panel redraws only when something changed and it is visible. Subclasses implement
-`redraw(snapshot)` (new data) and `show_time(t)` (move the cursor marks — must be cheap).
+(`set_snapshot`, cheap: it only stores and marks dirty when a field in `draws` changed) and
+calls `refresh()` from one timer; the panel redraws only when it is dirty and visible.
+Subclasses implement `redraw(snapshot)` (new data) and `show_time(t)` (move the cursor marks —
+must be cheap).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QMenu,
+    QMessageBox,
+    QToolButton,
+    QWidget,
+)
 
 from rnnviz.qt.export import DEFAULT_WIDTH, ExportError, export_widget
 from rnnviz.qt.timeline import TimeCursor
@@ -149,6 +159,22 @@ class Panel(QWidget):
         menu = QMenu(self)
         menu.addAction("Export image…", self.export_dialog)
         menu.exec(self.mapToGlobal(pos))
+
+
+def set_choices(combo: QComboBox, items: Sequence[str | tuple[str, Any]]) -> None:
+    """Offer `items` (texts, or (text, data) pairs) in `combo`, keeping the current choice
+    when it is still offered; no signal fires. Nothing happens when the texts are the same,
+    so panels call it on every new trace (a layer list changes only with the model)."""
+    pairs = [(item, None) if isinstance(item, str) else item for item in items]
+    if [text for text, _ in pairs] == [combo.itemText(i) for i in range(combo.count())]:
+        return
+    keep = combo.currentText()
+    combo.blockSignals(True)
+    combo.clear()
+    for text, data in pairs:
+        combo.addItem(text, data)
+    combo.setCurrentIndex(max(combo.findText(keep), 0))
+    combo.blockSignals(False)
 
 
 def _fingerprint(snapshot: Snapshot, names: tuple[str, ...]) -> tuple:

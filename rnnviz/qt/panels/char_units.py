@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from rnnviz.core.trace import LayerTrace, Trace
 from rnnviz.core.units import FEATURES, LABEL_CHARS, decode_labels, feature_signals, find_units
 from rnnviz.qt import theme
-from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.base import Panel, set_choices
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
@@ -277,11 +277,7 @@ class CharUnitsPanel(Panel):
         names = [lt.name for lt in trace.layers]
         for w in (self.layer_combo, self.unit_spin):
             w.blockSignals(True)
-        if names != [self.layer_combo.itemText(i) for i in range(self.layer_combo.count())]:
-            keep = self.layer_combo.currentText()
-            self.layer_combo.clear()
-            self.layer_combo.addItems(names)
-            self.layer_combo.setCurrentIndex(names.index(keep) if keep in names else 0)
+        set_choices(self.layer_combo, names)
         self.layer = trace.layers[self.layer_combo.currentIndex()]
         self.unit_spin.setMaximum(self.layer.h.shape[-1] - 1)
         for w in (self.layer_combo, self.unit_spin):

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from rnnviz.core.analysis import running_product_back
 from rnnviz.qt import theme
-from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.base import Panel, set_choices
 from rnnviz.qt.panels.gradients import LogAxis, coloured, positive_or_nan, sci
 from rnnviz.qt.timeline import TimeCursor
 
@@ -235,14 +235,7 @@ class GradientFactorsPanel(Panel):
         if trace is self._drawn_trace:
             return
         self._drawn_trace = trace
-        names = [] if trace is None else [lt.name for lt in trace.layers]
-        if names != [self.layer_combo.itemText(i) for i in range(self.layer_combo.count())]:
-            keep = self.layer_combo.currentText()
-            self.layer_combo.blockSignals(True)
-            self.layer_combo.clear()
-            self.layer_combo.addItems(names)
-            self.layer_combo.setCurrentIndex(names.index(keep) if keep in names else 0)
-            self.layer_combo.blockSignals(False)
+        set_choices(self.layer_combo, [] if trace is None else [lt.name for lt in trace.layers])
         self._draw_layer()
 
     def _draw_layer(self) -> None:

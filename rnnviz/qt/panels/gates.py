@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBox
 
 from rnnviz.core.trace import SIGMOID_GATES, LayerTrace
 from rnnviz.qt import theme
-from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.base import Panel, set_choices
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
@@ -143,14 +143,7 @@ class GateActivationsPanel(Panel):
         trace = snapshot.trace
         if trace is None:
             return
-        names = [lt.name for lt in trace.layers]
-        if names != [self.layer_combo.itemText(i) for i in range(self.layer_combo.count())]:
-            keep = self.layer_combo.currentText()
-            self.layer_combo.blockSignals(True)
-            self.layer_combo.clear()
-            self.layer_combo.addItems(names)
-            self.layer_combo.setCurrentIndex(names.index(keep) if keep in names else 0)
-            self.layer_combo.blockSignals(False)
+        set_choices(self.layer_combo, [lt.name for lt in trace.layers])
         self.trace = trace
         self._show_layer(trace.layers[self.layer_combo.currentIndex()])
 

@@ -19,7 +19,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from rnnviz.qt import theme
-from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.base import Panel, set_choices
 from rnnviz.qt.panels.gradients import sci
 from rnnviz.qt.timeline import TimeCursor
 
@@ -140,14 +140,7 @@ class GradientHistoryPanel(Panel):
     def redraw(self, snapshot: Snapshot) -> None:
         probes = snapshot.probes
         keys = [] if probes is None or not len(probes) else list(probes.grad_norms)
-        if keys != [self.layer_combo.itemData(i) for i in range(self.layer_combo.count())]:
-            keep = self.layer_combo.currentData()
-            self.layer_combo.blockSignals(True)
-            self.layer_combo.clear()
-            for k in keys:
-                self.layer_combo.addItem(layer_name(k), k)
-            self.layer_combo.setCurrentIndex(keys.index(keep) if keep in keys else 0)
-            self.layer_combo.blockSignals(False)
+        set_choices(self.layer_combo, [(layer_name(k), k) for k in keys])
         self.probes = probes if keys else None
         self._draw()
 

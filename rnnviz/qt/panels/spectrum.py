@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from rnnviz.core.analysis import GATE_BLOCK_NAMES, BlockSpectrum, spectrum
 from rnnviz.qt import theme
-from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.base import Panel, set_choices
 from rnnviz.qt.panels.gradients import coloured
 from rnnviz.qt.timeline import TimeCursor
 
@@ -201,27 +201,13 @@ class SpectrumPanel(Panel):
             self._cache = {}
             layers = [] if trace is None else [(lt.name, lt.key) for lt in trace.layers]
             blocks = [] if trace is None else list(GATE_BLOCK_NAMES[trace.cell])
-            self._fill(self.layer_combo, layers)
+            set_choices(self.layer_combo, layers)
             items = [] if len(blocks) < 2 else [(ALL, None)]
             items += [(f"{b} ({GATE_WORDS[b]})", b) for b in blocks if len(blocks) > 1]
-            self._fill(self.block_combo, items)
+            set_choices(self.block_combo, items)
             self.block_label.setVisible(len(blocks) > 1)
             self.block_combo.setVisible(len(blocks) > 1)
         self._draw()
-
-    @staticmethod
-    def _fill(combo: QComboBox, items: list[tuple[str, str | None]]) -> None:
-        """Set a combo box's items, keeping the current choice when it is still offered."""
-        if [t for t, _ in items] == [combo.itemText(i) for i in range(combo.count())]:
-            return
-        keep = combo.currentText()
-        combo.blockSignals(True)
-        combo.clear()
-        for text, data in items:
-            combo.addItem(text, data)
-        index = combo.findText(keep)
-        combo.setCurrentIndex(max(index, 0))
-        combo.blockSignals(False)
 
     def _selection_changed(self) -> None:
         if self.snapshot is not None:

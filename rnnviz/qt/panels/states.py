@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.qt import theme
-from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.base import Panel, set_choices
 from rnnviz.qt.panels.gradients import plain_axes, wrap_title
 from rnnviz.qt.timeline import TimeCursor
 
@@ -188,12 +188,8 @@ class StateTrajectoriesPanel(Panel):
         if snapshot.trace is self._drawn_trace:
             return
         self._drawn_trace = snapshot.trace
-        names = [] if snapshot.trace is None else [lt.name for lt in snapshot.trace.layers]
-        if names != [self.layer_combo.itemText(i) for i in range(self.layer_combo.count())]:
-            self.layer_combo.blockSignals(True)
-            self.layer_combo.clear()
-            self.layer_combo.addItems(names)
-            self.layer_combo.blockSignals(False)
+        trace = snapshot.trace
+        set_choices(self.layer_combo, [] if trace is None else [lt.name for lt in trace.layers])
         self._draw_trace()
 
     def _draw_trace(self) -> None:
