@@ -67,10 +67,33 @@ def _sigmoid(x):
 
 
 def rnn_step_jacobian_norms(preact: np.ndarray, w_hh: np.ndarray, nonlinearity: str) -> np.ndarray:
-    """||diag(f'(a_t)) W_hh||_2 for every t of one sequence. preact (T, H) -> (T,)."""
-    fprime = 1 - np.tanh(preact) ** 2 if nonlinearity == "tanh" else (preact > 0).astype(float)
-    J = fprime[:, :, None] * np.asarray(w_hh, dtype=np.float64)[None]  # (T, H, H)
-    return np.linalg.norm(J, ord=2, axis=(1, 2))
+    """||diag(f'(a_t)) W_hh||_2 for every t. preact (..., T, H) -> (..., T); NaN where a_t is
+    not finite. Built 128 steps at a time to bound memory."""
+    a = np.asarray(preact, dtype=np.float64)
+    W = np.asarray(w_hh, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        fprime = 1 - np.tanh(a) ** 2 if nonlinearity == "tanh" else (a > 0).astype(float)
+    out = np.full(a.shape[:-1], np.nan)
+    for t0 in range(0, a.shape[-2], 128):
+        out[..., t0 : t0 + 128] = spectral_norms(fprime[..., t0 : t0 + 128, :, None] * W)
+    return out
+
+
+def spectral_norms(M: np.ndarray) -> np.ndarray:
+    """||M||_2 of each matrix of a stack (..., H, H): the square root of the largest
+    eigenvalue of M M^T, a symmetric eigenproblem cheaper than an SVD (which it falls back
+    to where the eigensolver fails, e.g. on many repeated eigenvalues). NaN where M is not
+    finite."""
+    M = np.asarray(M)
+    if not np.issubdtype(M.dtype, np.floating):
+        M = M.astype(np.float64)
+    finite = np.isfinite(M).all(axis=(-2, -1))
+    Mf = np.where(finite[..., None, None], M, M.dtype.type(0))  # float32 stays float32
+    try:
+        top = np.sqrt(np.linalg.eigvalsh(Mf @ np.swapaxes(Mf, -1, -2))[..., -1].clip(0))
+    except np.linalg.LinAlgError:
+        top = np.linalg.norm(Mf, ord=2, axis=(-2, -1))
+    return np.where(finite, top, np.nan)
 
 
 def running_product_back(factors: np.ndarray) -> np.ndarray:

@@ -39,6 +39,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 import rnnviz
+from rnnviz.core.analysis import rnn_step_jacobian_norms, spectral_norms
 from rnnviz.core.cells import GATE_BLOCKS, HAS_CELL_STATE
 from rnnviz.core.model import FUSED_CELLS, RecurrentModel, run_explicit
 from rnnviz.core.tasks import Batch, Task
@@ -362,7 +363,8 @@ def _jacobian_norms(
                 Mc /= s[:, None, None]
                 log_scale = log_scale + np.log(s)
                 chain[:, j], scales[:, j] = M, log_scale
-        chunks.append(_spectral_norms(torch.from_numpy(chain), torch.from_numpy(scales)).numpy())
+        with np.errstate(over="ignore"):
+            chunks.append(spectral_norms(chain) * np.exp(scales))
     norms = torch.from_numpy(np.concatenate(chunks, 1)[:, ::-1].copy())  # (n, T), t = 0 … T-1
     if n < B_all:
         pad = torch.full((B_all - n, T), float("nan"), dtype=torch.float64, device=norms.device)
@@ -412,37 +414,13 @@ def _step_coefficients(cell: str, model: RecurrentModel, q: dict, suffix: str) -
     return {"carry": z, "z": (hp - n) * z * (1 - z), "n": (1 - z) * (1 - n**2)}  # simple-gru
 
 
-def _rnn_step_factors(model: RecurrentModel, lt: dict, sequences: int | None) -> Tensor:
+def _rnn_step_factors(model: RecurrentModel, lt: dict, sequences: int | None) -> np.ndarray:
     """||diag(f'(a_t)) W_hh||_2, the norm of each one-step Jacobian of the Elman RNN, for
-    every t of the first `sequences` sequences (B, T) float64; the rest NaN."""
-    a = lt["a"]  # (B, T, H)
-    B, T, _ = a.shape
+    every t of the first `sequences` sequences (B, T); the rest NaN."""
+    B, T, _ = lt["a"].shape
     n = B if sequences is None else max(0, min(sequences, B))
-    out = torch.full((B, T), float("nan"), dtype=torch.float64)
-    if n == 0:
-        return out
+    out = np.full((B, T), np.nan)
     suffix = f"_l{lt['layer']}{'_reverse' if lt['reverse'] else ''}"
-    W = getattr(model.rnn, "weight_hh" + suffix).detach().float()  # (H, H)
-    a = a[:n].float()
-    if model.config.nonlinearity == "tanh":
-        fprime = 1 - torch.tanh(a) ** 2
-    else:
-        fprime = (a > 0).float()
-    zero = torch.zeros((), dtype=torch.float64)
-    for t0 in range(0, T, 128):  # bounded memory: 128 H x H matrices at a time
-        M = fprime[:, t0 : t0 + 128, :, None] * W  # (n, <=128, H, H): rows scaled by f'
-        out[:n, t0 : t0 + 128] = _spectral_norms(M, zero.expand(M.shape[:2])).cpu()
+    w_hh = _np(getattr(model.rnn, "weight_hh" + suffix))
+    out[:n] = rnn_step_jacobian_norms(_np(lt["a"][:n]), w_hh, model.config.nonlinearity)
     return out
-
-
-def _spectral_norms(M: Tensor, log_scale: Tensor) -> Tensor:
-    """||exp(log_scale) M||_2 for a stack of matrices M (..., H, H): sqrt(lambda_max(M M^T))."""
-    finite = torch.isfinite(M).all(-1).all(-1)
-    Mf = torch.where(finite[..., None, None], M, torch.zeros_like(M))
-    try:
-        lam = torch.linalg.eigvalsh(Mf @ Mf.transpose(-1, -2))[..., -1].double().clamp_min(0)
-        top = lam.sqrt()
-    except torch.linalg.LinAlgError:  # e.g. many repeated eigenvalues (an identity W_hh)
-        top = torch.linalg.matrix_norm(Mf.double(), ord=2)
-    out = top * torch.exp(log_scale)
-    return torch.where(finite, out, torch.full_like(out, float("nan")))
