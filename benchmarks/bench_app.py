@@ -82,6 +82,7 @@ def measure_running(args) -> dict:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from rnnviz.app import freeze_long_lived_objects
     from rnnviz.core.config import Config
     from rnnviz.core.train import Run, Trainer
     from rnnviz.qt import theme
@@ -122,6 +123,7 @@ def measure_running(args) -> dict:
         poll.stop()
 
     run_event_loop(60, until=lambda: bool(snapshots))  # torch loaded, model built
+    freeze_long_lived_objects()  # as the app does once its window is built
     window.runner.send(Run())
 
     lateness: list[float] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import sys
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from rnnviz.core.config import Config
@@ -25,12 +26,20 @@ def main(argv: list[str] | None = None, config: Config | None = None) -> int:
     app.setOrganizationName("rnnviz")
     theme.apply()
     window = MainWindow(config)
-    window.show()
+    window.show()  # the window builds its laboratory panels from a zero timer queued here…
+    QTimer.singleShot(0, freeze_long_lived_objects)  # …so this one runs after it
     code = app.exec()  # returns after the window closed and joined the training worker
     # Exit promptly: the interpreter's final garbage collections would walk torch's large
     # object graph (half a second or more); nothing left needs them.
     gc.freeze()
     return code
+
+
+def freeze_long_lived_objects() -> None:
+    """Thousands of long-lived Qt and pyqtgraph objects now exist: keep the garbage collector
+    from walking them again and again (a full pass stalls the window for tens of ms)."""
+    gc.collect()
+    gc.freeze()
 
 
 if __name__ == "__main__":

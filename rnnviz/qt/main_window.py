@@ -12,7 +12,6 @@ process, which imports torch there while the laboratory's panels are built here.
 
 from __future__ import annotations
 
-import gc
 import html
 import time
 from pathlib import Path
@@ -175,10 +174,6 @@ class MainWindow(QMainWindow):
             if self.snapshot is not None:
                 panel.set_snapshot(self.snapshot)
         self.presentation.restyle_new(self.panels[len(PANELS) :])
-        # Thousands of long-lived Qt and pyqtgraph objects now exist: keep the garbage
-        # collector from walking them again and again (a full pass stalls the window).
-        gc.collect()
-        gc.freeze()
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()

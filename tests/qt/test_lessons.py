@@ -129,6 +129,7 @@ def test_suggest_sets_norm_clipping_at_the_average_gradient_norm(qtbot, window):
 
 def test_suggest_before_training_explains_instead_of_failing(qtbot, store):
     w = MainWindow(SMALL, settings=store)
+    qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
     try:

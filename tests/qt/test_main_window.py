@@ -32,6 +32,7 @@ def store(tmp_path):
 
 def open_window(qtbot, store, config=SMALL, wait_snapshot=True) -> MainWindow:
     window = MainWindow(config, settings=store)
+    qtbot.addWidget(window)  # deleted at teardown, while Qt is still up
     if wait_snapshot:
         with qtbot.waitSignal(window.runner.snapshot, timeout=TIMEOUT):
             window.show()
@@ -221,6 +222,7 @@ def test_a_start_error_is_shown_not_raised(qtbot, store, tmp_path):
     window = MainWindow(
         Config(task="charlm", text=str(missing), hidden=8, device="cpu"), settings=store
     )
+    qtbot.addWidget(window)
     try:
         with qtbot.waitSignal(window.runner.error, timeout=TIMEOUT):
             window.show()
