@@ -25,11 +25,13 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
+from rnnviz.qt.ranges import Ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
     from rnnviz.core.train import Snapshot
 
+QWIDGETSIZE_MAX = 16777215  # Qt's "no maximum"
 LABEL_FILL = (255, 255, 255, 210)  # behind text on a plot: legible over the curves
 
 
@@ -89,6 +91,25 @@ class WrappingTitle(pg.LabelItem):
         option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)  # never wider
         self.item.document().setDefaultTextOption(option)
 
+    def setText(self, text: str, **args) -> None:  # noqa: N802 (pyqtgraph API)
+        """A new text: the layout is asked again only when the title's height changes (a
+        live title, like the loss at the latest step, changes its words at every redraw,
+        and a layout pass over the whole plot costs more than the text)."""
+        if text == getattr(self, "text", None) and not args:
+            return
+        before = self._sizeHint.get(Qt.SizeHint.MinimumSize)
+        self._quiet = True
+        try:
+            super().setText(text, **args)
+        finally:
+            self._quiet = False
+        if self._sizeHint.get(Qt.SizeHint.MinimumSize) != before:
+            super().updateGeometry()
+
+    def updateGeometry(self) -> None:  # noqa: N802 (Qt API)
+        if not getattr(self, "_quiet", False):
+            super().updateGeometry()
+
     def updateMin(self) -> None:  # noqa: N802 (pyqtgraph API: called on every text or size change)
         width = self.width()
         self.item.setTextWidth(-1)
@@ -122,9 +143,25 @@ def wrap_title(plot: pg.PlotItem) -> pg.PlotItem:
     old.setParentItem(None)
     if old.scene() is not None:
         old.scene().removeItem(old)
-    plot.titleLabel = WrappingTitle(plot)
-    plot.layout.addItem(plot.titleLabel, 0, 0, 1, 3)  # over the axes too: room for one line
+    plot.titleLabel = title = WrappingTitle(plot)
+    plot.layout.addItem(title, 0, 0, 1, 3)  # over the axes too: room for one line
     plot.setTitle(None)
+
+    def set_title(text: str | None = None, **args) -> None:
+        """PlotItem.setTitle without its fixed 30 px row (WrappingTitle sizes the row) and
+        without any work when the title is unchanged."""
+        if text is None:
+            title.setVisible(False)
+            plot.layout.setRowFixedHeight(0, 0)
+            title.setMaximumHeight(0)
+            title.text = None
+            return
+        if not title.isVisible():
+            title.setVisible(True)
+            title.setMaximumHeight(QWIDGETSIZE_MAX)
+        title.setText(text, **args)
+
+    plot.setTitle = set_title
     return plot
 
 
@@ -201,6 +238,7 @@ class GradientNormsPanel(Panel):
             line.sigDragged.connect(self._line_dragged)
             plot.addItem(line, ignoreBounds=True)
             self.cursor_lines.append(line)
+        self.grad_ranger, self.jacobian_ranger = Ranger(self.grad_plot), Ranger(self.jacobian_plot)
         self.grad_curve = self.grad_plot.plot(pen=theme.pen(theme.BLUE), connect="finite")
         self.jacobian_curve = self.jacobian_plot.plot(pen=theme.pen(theme.GREEN), connect="finite")
 
@@ -210,6 +248,7 @@ class GradientNormsPanel(Panel):
         hp.setClipToView(True)
         hp.setLabel("bottom", "training step")
         hp.setLabel("left", "‖g‖")
+        self.history_ranger = Ranger(hp, x_headroom=0.25)
         # Dense, jagged curves: Qt strokes a wide antialiased zigzag path ~100x slower.
         self.norm_curve = hp.plot(pen=theme.pen(theme.BLUE), antialias=False)
         self.clipped_curve = hp.plot(pen=theme.pen(theme.ORANGE), antialias=False)
@@ -282,6 +321,8 @@ class GradientNormsPanel(Panel):
         t = np.arange(len(self._grad))
         self.grad_curve.setData(t, positive_or_nan(self._grad))
         self.jacobian_curve.setData(t, positive_or_nan(self._jac))
+        self.grad_ranger.fit(ys=[self._grad], x=timesteps(len(t)))
+        self.jacobian_ranger.fit(ys=[self._jac], x=timesteps(len(t)))
         recorded = not len(self._jac) or np.isfinite(self._jac).any()
         self.jacobian_plot.setTitle(
             JACOBIAN_TITLE if recorded else "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖: not recorded"
@@ -295,6 +336,8 @@ class GradientNormsPanel(Panel):
         self.clip_markers.setData(h.step[h.clipped], positive_or_nan(h.grad_norm[h.clipped]))
         self.clipped_curve.setVisible(snapshot.clip != "none")
         self.threshold_line.setVisible(snapshot.clip == "norm")
+        threshold = [snapshot.clip_threshold] if snapshot.clip == "norm" else []
+        self.history_ranger.fit(xs=[h.step[[0, -1]]] if len(h) else [], ys=[h.grad_norm, threshold])
         fraction = f"clipped {h.clipped.mean():.0%} of steps" if len(h) else "no steps yet"
         if snapshot.clip == "none":  # markers may remain from before clipping was switched off
             earlier = f" (earlier: {fraction})" if h.clipped.any() else ""

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
 from rnnviz.qt.panels.gradients import plain_axes, wrap_title
+from rnnviz.qt.ranges import Ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
@@ -142,12 +143,13 @@ class StateTrajectoriesPanel(Panel):
             line.sigDragged.connect(self._line_dragged)
             plot.addItem(line, ignoreBounds=True)
             self.cursor_lines.append(line)
+        self.c_ranger, self.h_ranger = Ranger(self.c_plot), Ranger(self.h_plot)
         self.h_curves: list[pg.PlotDataItem] = []
         self.c_curves: list[pg.PlotDataItem] = []
 
         pp = self.pca_plot
         pp.setTitle("hidden-state path (PCA)")
-        pp.vb.setDefaultPadding(0.08)  # room for the t labels at the path's ends
+        self.pca_ranger = Ranger(pp, pad=0.08)  # room for the t labels at the path's ends
         self.pca_line = pp.plot(pen=theme.pen("#9a9a9a", 1.0))
         self.pca_points_item = pg.ScatterPlotItem(size=6, pen=None)
         pp.addItem(self.pca_points_item)
@@ -206,6 +208,9 @@ class StateTrajectoriesPanel(Panel):
         self._place_plots()
         self._set_curves(self.h_curves, self.h_plot, h)
         self._set_curves(self.c_curves, self.c_plot, lt.c[0] if self.has_c else None)
+        self.h_ranger.fit(ys=[h[:, self.units]], x=timesteps(T))
+        if self.has_c:
+            self.c_ranger.fit(ys=[lt.c[0][:, self.units]], x=timesteps(T))
         legend = (tuple(self.units), theme.FONT_PT)
         if legend != self._legend_shown:  # rebuilding it costs more than the curves
             self._legend_shown = legend
@@ -222,6 +227,7 @@ class StateTrajectoriesPanel(Panel):
         px, py = self.pca_points[:, 0], self.pca_points[:, 1]
         self.pca_line.setData(px, py)
         self.pca_points_item.setData(px, py, brush=self._brushes)
+        self.pca_ranger.fit(xs=[px], ys=[py])
         self.end_label.setText(f"t = {T - 1}")
         lo, hi = self.pca_points.min(axis=0), self.pca_points.max(axis=0)  # (2,)
         for label, point in ((self.start_label, 0), (self.end_label, -1)):

@@ -41,6 +41,7 @@ from rnnviz.qt.panels.gradients import (
     unbroken,
     wrap_title,
 )
+from rnnviz.qt.ranges import Ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
@@ -135,6 +136,7 @@ class TrainingPanel(Panel):
         self.chance_line.setZValue(3)  # its label over the curves
         lp.addItem(self.chance_line, ignoreBounds=True)
         self.chance_loss: float | None = None
+        self.loss_ranger = Ranger(lp, x_headroom=0.25)
 
         self.pred_plot = wrap_title(pg.PlotItem())
         self.pred_plot.setLabel("bottom", "timestep t")
@@ -161,6 +163,7 @@ class TrainingPanel(Panel):
             tip="y = {x:.4f}\nŷ = {y:.4f}".format,
         )
         self.scatter_plot.addItem(self.scatter)
+        self.pred_ranger, self.scatter_ranger = Ranger(self.pred_plot), Ranger(self.scatter_plot)
         plain_axes(self.loss_plot, self.pred_plot, self.scatter_plot)
         self.stacked = False
         self.view.scene().sigMouseMoved.connect(self._hover)
@@ -219,6 +222,7 @@ class TrainingPanel(Panel):
         self.chance_loss = snapshot.chance_loss
         self.chance_line.setVisible(snapshot.chance_loss is not None)
         self._set_log(self.log_check.isChecked())
+        self._fit_loss()
         last = f"step {snapshot.step}: {snapshot.loss:.4g}" if len(h) else "no steps yet"
         self.loss_plot.setTitle(  # the title is the legend
             f"{coloured('loss per step', theme.SKY)}, {coloured('running mean', theme.BLUE)}"
@@ -240,8 +244,17 @@ class TrainingPanel(Panel):
     def _set_log(self, on: bool) -> None:
         if self.loss_plot.getAxis("left").logMode != on:
             self.loss_plot.setLogMode(y=on)
+            self._fit_loss()
         if self.chance_loss is not None:
             self.chance_line.setValue(np.log10(self.chance_loss) if on else self.chance_loss)
+
+    def _fit_loss(self) -> None:
+        """Every step's loss and the chance level in view."""
+        if self.snapshot is None:
+            return
+        h = self.snapshot.history
+        chance = [] if self.chance_loss is None else [self.chance_loss]
+        self.loss_ranger.fit(xs=[h.step[[0, -1]]] if len(h) else [], ys=[h.loss, chance])
 
     def _arrange(self, task: str | None) -> None:
         """Lay out the views the task needs: plots for regression, symbol rows otherwise."""
@@ -289,23 +302,29 @@ class TrainingPanel(Panel):
             t = np.arange(trace.T)
             self.pred_curve.setData(t, trace.y_hat[0, :, 0])
             self.target_curve.setData(t, trace.y[0, :, 0])
+            marked = []
             if task == "adding":
                 self.pred_plot.setTitle(
                     f"{coloured('ŷ<sub>t</sub>', theme.BLUE)}, "
                     f"{coloured('● marked', theme.ORANGE)}, their sum (dashed)"
                 )
                 marks = np.flatnonzero(trace.x_raw[0, :, 1] > 0)
-                self.marked.setData(marks, trace.x_raw[0, marks, 0])
+                marked = trace.x_raw[0, marks, 0]
+                self.marked.setData(marks, marked)
                 scored = trace.loss_mask > 0  # (B, T)
                 ys, ps = trace.y[..., 0][scored], trace.y_hat[..., 0][scored]
                 self.scatter.setData(ys, ps)
                 lo, hi = min(ys.min(), ps.min()), max(ys.max(), ps.max())
                 self.diagonal.setData([lo, hi], [lo, hi])
+                self.scatter_ranger.fit(xs=[ys, ps], ys=[ys, ps])
             else:
                 self.pred_plot.setTitle(
                     f"{coloured('prediction ŷ<sub>t</sub>', theme.BLUE)} vs "
                     f"target {unbroken('y<sub>t</sub> = x<sub>t+1</sub>')} (dashed)"
                 )
+            self.pred_ranger.fit(
+                ys=[trace.y_hat[0, :, 0], trace.y[0, :, 0], marked], x=timesteps(trace.T)
+            )
         else:
             self._rows = symbol_rows(trace)
         self.show_time(self.cursor.t)

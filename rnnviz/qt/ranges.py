@@ -1,0 +1,183 @@
+"""Plot ranges that hold still while a model trains.
+
+pyqtgraph's auto-range follows the data exactly: every new recording moves the range a
+little, and a moved range makes each axis lay out and draw its ticks again and the curves
+rebuild their paths — most of a live panel's drawing time, and axes whose labels flicker.
+Here a range changes only when the data leaves it or fills too little of it, and then snaps
+to round numbers with some headroom, so a plot keeps its axes for many redraws:
+
+    StableRange   the rule for one axis (pure arithmetic, tested on its own)
+    Ranger        keeps a PlotItem's x and y ranges; a user who zooms or pans takes over
+                  until they click the plot's "A" (auto) button
+
+Log axes work in pyqtgraph's view coordinates, log10 of the values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pyqtgraph as pg
+
+
+def nice_step(span: float, target: int = 6) -> float:
+    """A round tick step (1, 2, 2.5 or 5 × 10^k) that splits `span` into about `target` parts."""
+    raw = span / target
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
+
+
+def nice_bounds(
+    lo: float, hi: float, *, log: bool = False, pad: float = 0.03
+) -> tuple[float, float]:
+    """[lo, hi] widened by `pad` of its span on each side and rounded out to round numbers:
+    tick steps for a linear axis, half decades (or tenths of a decade within one) for a log
+    axis, whose lo and hi are already log10 values."""
+    if hi < lo:
+        lo, hi = hi, lo
+    span = hi - lo
+    if span <= 1e-12 * max(1.0, abs(lo), abs(hi)):  # a constant: a small range around it
+        half = 0.1 if log else max(abs(lo) * 0.1, 1e-6)
+        lo, hi, span = lo - half, hi + half, 2 * half
+    margin = min(pad * span, 0.05) if log else pad * span  # log: a twentieth of a decade at most
+    lo, hi = lo - margin, hi + margin
+    span = hi - lo
+    if log:
+        step = 0.5 if span >= 2 else 0.1 if span >= 0.3 else nice_step(span, 12)
+    else:
+        step = nice_step(span, 12)  # fine enough that the data fills 5/6 of the range or more
+    return _round(math.floor(lo / step) * step, step), _round(math.ceil(hi / step) * step, step)
+
+
+def _round(value: float, step: float) -> float:
+    """value, a multiple of step, without the float noise (0.30000000000000004)."""
+    return round(value, max(0, 1 - math.floor(math.log10(step))))
+
+
+class StableRange:
+    """One axis's range: it changes when the data leaves it or fills less than `fill` of it,
+    and then to nice_bounds of the data, extended by `headroom` of the data's span above the
+    data (for a range that grows, like training steps, so it does not move at every step)."""
+
+    def __init__(
+        self, *, log: bool = False, fill: float = 0.4, headroom: float = 0.0, pad: float = 0.03
+    ) -> None:
+        self.log, self.fill, self.headroom, self.pad = log, fill, headroom, pad
+        self.range: tuple[float, float] | None = None
+
+    def fit(self, lo: float, hi: float) -> bool:
+        """Take data spanning [lo, hi] (log10 values on a log axis); True if the range moved."""
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return False
+        if self.range is not None:
+            r0, r1 = self.range
+            inside = r0 <= lo and hi <= r1
+            if inside and (hi - lo) >= self.fill * (r1 - r0):
+                return False
+        grown = hi + self.headroom * (hi - lo)
+        new = nice_bounds(lo, grown, log=self.log, pad=self.pad)
+        if new == self.range:
+            return False
+        self.range = new
+        return True
+
+    def reset(self) -> None:
+        self.range = None
+
+
+def timesteps(T: int) -> tuple[float, float]:
+    """The x range of a plot over timesteps 0 … T-1: half a step beyond each end."""
+    return -0.5, max(T, 1) - 0.5
+
+
+def finite_bounds(arrays: Iterable, log: bool) -> tuple[float, float]:
+    """(min, max) of the finite values in `arrays` (log10 of the positive ones on a log axis);
+    (nan, nan) when there are none."""
+    lo, hi = math.inf, -math.inf
+    for a in arrays:
+        if a is None:
+            continue
+        v = np.asarray(a, dtype=np.float64).ravel()
+        if log:
+            v = v[v > 0]
+        v = v[np.isfinite(v)]
+        if not len(v):
+            continue
+        lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+    if lo > hi:
+        return math.nan, math.nan
+    return (math.log10(lo), math.log10(hi)) if log else (lo, hi)
+
+
+class Ranger:
+    """Keeps `plot`'s ranges stable (see StableRange) in place of pyqtgraph's auto-range.
+
+    `fit(xs, ys)` takes the arrays a plot shows (raw values; logs are taken on log axes) and
+    moves the view only when a range changes. A user who drags or zooms the plot holds the
+    view: fits are remembered but not applied, and the plot's "A" button, which appears on
+    hover, hands the view back (re-fitted to the latest data)."""
+
+    def __init__(
+        self,
+        plot: pg.PlotItem,
+        *,
+        x: tuple[float, float] | None = None,
+        x_headroom: float = 0.0,
+        y_headroom: float = 0.0,
+        fill: float = 0.4,
+        pad: float = 0.03,
+    ) -> None:
+        self.plot, self.vb = plot, plot.vb
+        self.x = StableRange(fill=fill, headroom=x_headroom, pad=pad)
+        self.y = StableRange(fill=fill, headroom=y_headroom, pad=pad)
+        self.fixed_x = x
+        self.held = False
+        self.vb.disableAutoRange()
+        plot.hideButtons()
+        self.vb.sigRangeChangedManually.connect(self._hold)
+        plot.autoBtn.clicked.connect(self.release)
+
+    def fit(
+        self, xs: Iterable = (), ys: Iterable = (), *, x: tuple[float, float] | None = None
+    ) -> None:
+        """Show the data in `xs` and `ys` (iterables of arrays); `x` fixes the x range instead
+        (e.g. timesteps 0..T-1), in view coordinates."""
+        log_x, log_y = self.vb.state["logMode"]
+        for axis, log in ((self.x, log_x), (self.y, log_y)):
+            if axis.log != log:  # the old range is in the other coordinates
+                axis.log = log
+                axis.reset()
+        x = x if x is not None else self.fixed_x
+        moved = False
+        if x is not None:
+            moved |= self.x.range != x
+            self.x.range = x
+        else:
+            moved |= self.x.fit(*finite_bounds(xs, log_x))
+        moved |= self.y.fit(*finite_bounds(ys, log_y))
+        if moved or self.vb.autoRangeEnabled() != [False, False]:
+            self.apply()
+
+    def apply(self) -> None:
+        if self.held:
+            return
+        ranges = {}
+        if self.x.range is not None:
+            ranges["xRange"] = self.x.range
+        if self.y.range is not None:
+            ranges["yRange"] = self.y.range
+        if ranges:
+            self.vb.setRange(**ranges, padding=0)  # also turns pyqtgraph's auto-range off
+        self.vb.disableAutoRange()
+
+    def _hold(self, *_) -> None:
+        self.held = True
+        self.plot.showButtons()
+
+    def release(self) -> None:
+        """Back to the fitted ranges (the "A" button)."""
+        self.held = False
+        self.plot.hideButtons()
+        self.apply()
