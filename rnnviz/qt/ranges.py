@@ -62,7 +62,7 @@ class StableRange:
     data (for a range that grows, like training steps, so it does not move at every step)."""
 
     def __init__(
-        self, *, log: bool = False, fill: float = 0.4, headroom: float = 0.0, pad: float = 0.03
+        self, *, log: bool = False, fill: float = 0.5, headroom: float = 0.0, pad: float = 0.03
     ) -> None:
         self.log, self.fill, self.headroom, self.pad = log, fill, headroom, pad
         self.range: tuple[float, float] | None = None
@@ -126,7 +126,7 @@ class Ranger:
         x: tuple[float, float] | None = None,
         x_headroom: float = 0.0,
         y_headroom: float = 0.0,
-        fill: float = 0.4,
+        fill: float = 0.5,
         pad: float = 0.03,
     ) -> None:
         self.plot, self.vb = plot, plot.vb

@@ -12,7 +12,10 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from rnnviz.qt.panels.comparison import ComparisonPanel
+from rnnviz.qt.panels.factors import GradientFactorsPanel
 from rnnviz.qt.panels.gradients import GradientNormsPanel, wrap_title
+from rnnviz.qt.panels.spectrum import SpectrumPanel
 from rnnviz.qt.panels.states import StateTrajectoriesPanel
 from rnnviz.qt.panels.training import TrainingPanel
 from rnnviz.qt.ranges import Ranger, StableRange, nice_bounds
@@ -199,3 +202,22 @@ def test_state_curves_and_pca_path_are_in_view(make_snapshot, show_panel):
     assert _in_view(panel.h_plot, [0, T - 1], h)
     assert _in_view(panel.c_plot, [0, T - 1], c)
     assert _in_view(panel.pca_plot, panel.pca_points[:, 0], panel.pca_points[:, 1])
+
+
+def test_lab_plots_keep_their_reference_lines_in_view(make_snapshot, show_panel):
+    """The line at 1 (a factor that neither grows nor shrinks the gradient), the unit circle,
+    σ = 1 and the chance level are what the lab's plots are read against."""
+    snap = make_snapshot(steps=10, cell="rnn", task="sine", spectral_radius=0.3)
+    factors = show_panel(GradientFactorsPanel, snap)
+    (_, _), (y0, y1) = factors.step_plot.viewRange()
+    assert y0 <= 0 <= y1  # log10 of 1
+    spectrum = show_panel(SpectrumPanel, snap)
+    (x0, x1), (y0, y1) = spectrum.eig_plot.viewRange()
+    assert x0 <= -1 and x1 >= 1 and y0 <= -1 and y1 >= 1  # eigenvalues within 0.3: circle too
+    (_, _), (y0, y1) = spectrum.sv_plot.viewRange()
+    assert y0 <= 1 <= y1
+    comparison = show_panel(ComparisonPanel, snap)
+    h = snap.history
+    (x0, x1), (y0, y1) = comparison.loss_plot.viewRange()
+    logs = np.log10([*h.loss, snap.chance_loss])
+    assert x0 <= h.step.min() and h.step.max() <= x1 and y0 <= logs.min() and logs.max() <= y1

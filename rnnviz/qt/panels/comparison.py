@@ -25,6 +25,7 @@ from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.gradients import LogAxis, coloured, positive_or_nan, sci, wrap_title
 from rnnviz.qt.panels.training import running_mean
+from rnnviz.qt.ranges import Ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ class ComparisonPanel(Panel):
         )
         lp.addItem(self.chance_line, ignoreBounds=True)
         self.chance_line.hide()
+        self.grad_ranger, self.loss_ranger = Ranger(gp), Ranger(lp, x_headroom=0.25)
 
         self.grad_curves: list[pg.PlotDataItem] = []
         self.loss_curves: list[pg.PlotDataItem] = []  # per step, faint
@@ -208,6 +210,11 @@ class ComparisonPanel(Panel):
         self.chance_line.setVisible(chance is not None and chance > 0)
         if chance is not None and chance > 0:
             self.chance_line.setValue(np.log10(chance))
+        T = max((len(n) for n in self.norms), default=0)
+        self.grad_ranger.fit(ys=self.norms, x=timesteps(T))
+        steps = [r.history.step[[0, -1]] for r in runs if len(r.history)]
+        losses = [r.history.loss for r in runs]
+        self.loss_ranger.fit(xs=steps, ys=[*losses, [] if chance is None else [chance]])
 
     def _build(self, runs: list[ShownRun]) -> None:
         """One set of curves per run, and the legend naming them."""

@@ -32,6 +32,7 @@ from rnnviz.core.analysis import running_product_back
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
 from rnnviz.qt.panels.gradients import LogAxis, coloured, positive_or_nan, sci
+from rnnviz.qt.ranges import Ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
@@ -200,6 +201,7 @@ class GradientFactorsPanel(Panel):
         self.step_plot.addItem(
             pg.InfiniteLine(pos=0, angle=0, pen=theme.pen(theme.BLACK, 1.0, Qt.PenStyle.DashLine))
         )
+        self.step_ranger, self.product_ranger = Ranger(self.step_plot), Ranger(self.product_plot)
         thin = theme.pen(theme.SKY, 1.0)
         self.unit_factor_curve = self.step_plot.plot(pen=thin, connect="finite")
         self.factor_curve = self.step_plot.plot(pen=theme.pen(theme.BLUE), connect="finite")
@@ -262,6 +264,14 @@ class GradientFactorsPanel(Panel):
         else:
             self.unit_factor_curve.setData([], [])
             self.unit_product_curve.setData([], [])
+        units = bool(pf.units)
+        # the dashed line at a factor of 1 stays in view: the picture is "below 1 or above"
+        self.step_ranger.fit(
+            ys=[pf.factor, pf.unit_factor if units else [], [1.0]], x=timesteps(len(t))
+        )
+        self.product_ranger.fit(
+            ys=[pf.product, pf.exact, pf.unit_product if units else []], x=timesteps(len(t))
+        )
 
         # Short titles: a title is as wide as its text, and a wide one squeezes a narrow dock.
         exact = coloured(pf.exact_name, theme.GREEN)

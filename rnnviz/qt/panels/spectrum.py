@@ -23,6 +23,7 @@ from rnnviz.core.analysis import GATE_BLOCK_NAMES, BlockSpectrum, spectrum
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
 from rnnviz.qt.panels.gradients import coloured
+from rnnviz.qt.ranges import Ranger
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
@@ -153,6 +154,8 @@ class SpectrumPanel(Panel):
                 labelOpts={"position": 0.05, "color": theme.THRESHOLD},
             )
         )
+        self.eig_ranger, self.sv_ranger = Ranger(ep), Ranger(self.sv_plot)
+        self.radius_ranger = Ranger(rp, x_headroom=0.25)
         # The recording whose eigenvalues and singular values are drawn.
         self.step_line = pg.InfiniteLine(
             angle=90, pen=theme.pen(theme.BLACK, 1.0, Qt.PenStyle.DotLine)
@@ -243,6 +246,15 @@ class SpectrumPanel(Panel):
                     np.arange(1, len(s.singular_values) + 1), s.singular_values
                 )
         self._draw_radii(snapshot, key, shown)
+        # the unit circle and σ = 1 stay in view: where the values lie against 1 is the point
+        lam = [s.eigenvalues for s in self.spectra]
+        circle = [CIRCLE.real, CIRCLE.imag]
+        self.eig_ranger.fit(
+            xs=[*(v.real for v in lam), *circle], ys=[*(v.imag for v in lam), *circle]
+        )
+        svs = [s.singular_values for s in self.spectra]
+        n = max((len(v) for v in svs), default=1)
+        self.sv_ranger.fit(ys=[*svs, [1.0]], x=(0.5, n + 0.5))
 
         self.readout.setText(self._readout(trace, spectra, shown))
 
@@ -263,6 +275,9 @@ class SpectrumPanel(Panel):
                 symbolPen=None,
                 symbolBrush=colour(block),
             )
+        radii = [c.yData for b, c in self.radius_curves.items() if b in shown]
+        steps = [] if probes is None or not len(probes) else [probes.step[[0, -1]]]
+        self.radius_ranger.fit(xs=steps, ys=[*radii, [1.0]])
         trace = snapshot.trace
         self.step_line.setVisible(trace is not None and "step" in trace.meta)
         if trace is not None and "step" in trace.meta:
