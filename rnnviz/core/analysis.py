@@ -15,6 +15,7 @@ the GUI, the CLI export and notebooks share them.
 - `cliff_*`: Pascanu et al. (2013) section 2.3's one-unit network x_t = w sigma(x_{t-1}) + b,
   x_0 = 0.5, E = (sigma(x_50) - 0.7)^2: its error surface and gradient descent on it.
 - `suggest_clip_threshold`: Pascanu's heuristic, from half to ten times the average norm.
+- `vector_norms`: ||v||_2 along the last axis, in float64 (see there).
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ GATE_BLOCK_NAMES = {
     "gru": ("r", "z", "n"),
     "simple-gru": ("z", "n"),
 }
+
+
+def vector_norms(a: np.ndarray) -> np.ndarray:
+    """||a||_2 along the last axis, computed in float64. A trace stores float32, and a float32
+    norm squares its entries first: a vanishing gradient of 1e-25 squares to 1e-50, below the
+    smallest float32, and its norm would come out as exactly 0."""
+    return np.linalg.norm(np.asarray(a, dtype=np.float64), axis=-1)
 
 
 @dataclass(frozen=True, eq=False)

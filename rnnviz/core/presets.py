@@ -29,6 +29,7 @@ from importlib import resources
 import numpy as np
 import tomllib
 
+from rnnviz.core.analysis import vector_norms
 from rnnviz.core.config import Config, ConfigError
 
 
@@ -113,7 +114,7 @@ class ClaimResult:
 
 def _grad_ratio(trace) -> float:
     """||dL/dh_0|| / ||dL/dh_{T-1}|| for sequence 0 of the first layer (forward)."""
-    g = np.linalg.norm(trace.layer(0).grad_h[0], axis=-1)
+    g = vector_norms(trace.layer(0).grad_h[0])
     return float(g[0] / g[-1]) if g[-1] > 0 else float("nan")
 
 

@@ -21,7 +21,7 @@ from types import MappingProxyType
 import numpy as np
 import torch
 
-from rnnviz.core.analysis import spectral_radii
+from rnnviz.core.analysis import spectral_radii, vector_norms
 from rnnviz.core.config import Config, ConfigError
 from rnnviz.core.model import RecurrentModel
 from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
@@ -105,10 +105,7 @@ class _ProbeLog:
         keys = [lt.key for lt in trace.layers]
         radii = spectral_radii(trace.params, trace.cell, keys)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's huge values
-            norms = {  # float64: squares of tiny float32 gradients underflow
-                lt.key: np.linalg.norm(lt.grad_h[0].astype(np.float64), axis=-1)
-                for lt in trace.layers
-            }
+            norms = {lt.key: vector_norms(lt.grad_h[0]) for lt in trace.layers}
         if self.cols is None:
             self.cols = {"step": Column(np.int64)}
             self.cols.update({f"g {k}": Column(np.float64, (trace.T,)) for k in norms})

@@ -66,7 +66,9 @@ def test_unknown_preset_is_a_clear_error():
 def test_vanishing_gradient_falls_by_orders_of_magnitude_and_loss_stays_at_chance(trained):
     preset, (trainer,), (trace,) = trained("vanishing")
     g = grad_norms(trace)
-    assert g[0] / g[-1] < 1e-4  # ||dL/dh_0|| / ||dL/dh_T||
+    assert 0 < g[0] / g[-1] < 1e-4  # ||dL/dh_0|| / ||dL/dh_T||
+    claim = check_claim(preset, [trainer], [trace])
+    assert f"{g[0] / g[-1]:.1e}" in claim.text  # the true ratio, not a float32 underflow to 0
     chance = trainer.task.chance_loss
     assert chance == pytest.approx(1 / 6)
     assert 0.8 * chance <= recent_loss(trainer) <= 1.5 * chance

@@ -195,3 +195,18 @@ def test_deep_stack_nodes_are_tall_enough_for_their_values(make_snapshot, show):
     line = QFontMetricsF(panel.font).height()
     for node in panel.nodes.values():
         assert node.mapRectToScene(node.rect()).height() >= line  # (its pen is cosmetic)
+
+
+def test_backward_view_shows_gradients_too_small_for_float32_squares(make_snapshot, show):
+    """A vanishing gradient of 1e-25 squares to 1e-50, below the smallest float32: its norm
+    must still be shown as it is, not as 0."""
+    snap = make_snapshot(steps=0, cell="rnn", task="adding", seq_len=60, spectral_radius=0.5)
+    grad = snap.trace.layer(0).grad_h[0]  # (T, H) float32
+    true = np.linalg.norm(grad.astype(np.float64), axis=-1)
+    assert np.linalg.norm(grad[0]) == 0 < true[0]  # the trap: float32 says 0
+    panel = show(snap, t=0)
+    panel.view_combo.setCurrentIndex(1)
+    r = [row.kind for row in panel.rows].index("h")
+    assert panel.values[r][0] == pytest.approx(true[0], rel=1e-6)
+    assert node_text(panel, r, 0) == fmt(true[0], True)
+    assert panel.levels[0] == pytest.approx(np.log10(true[true > 0].min()))

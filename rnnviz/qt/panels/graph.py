@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from rnnviz.core.analysis import vector_norms
 from rnnviz.core.trace import LayerTrace, Trace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
@@ -210,7 +211,7 @@ class UnrolledGraphPanel(Panel):
             lt = row.layer
             a = {"h": (lt.h, lt.grad_h), "c": (lt.c, lt.grad_c)}[row.kind][backward]
             a = np.zeros_like(lt.h) if a is None else a
-            v = np.linalg.norm(a[0], axis=-1) if unit < 0 else a[0, :, unit]  # (T,)
+            v = vector_norms(a[0]) if unit < 0 else a[0, :, unit]  # (T,)
             self.values[r] = np.abs(v) if backward else v
         allv = np.concatenate(list(self.values.values()))
         with_c = "c" if any(row.kind == "c" for row in self.rows) else ""
@@ -396,10 +397,10 @@ class UnrolledGraphPanel(Panel):
         lt, k = row.layer, self.unit_spin.value()
         a, g = (lt.h, lt.grad_h) if row.kind == "h" else (lt.c, lt.grad_c)
         g = np.zeros_like(a) if g is None else g
-        text = f"{where}: ‖{row.kind}‖ = {np.linalg.norm(a[0, s]):.4g}"
+        text = f"{where}: ‖{row.kind}‖ = {vector_norms(a[0, s]):.4g}"
         if k >= 0:
             text += f", {row.kind}[{k}] = {a[0, s, k]:.4g}"
-        return text + f", ‖∂L/∂{row.kind}‖ = {np.linalg.norm(g[0, s]):.3e}"
+        return text + f", ‖∂L/∂{row.kind}‖ = {vector_norms(g[0, s]):.3e}"
 
     def _hover(self, pos) -> None:
         if self.trace is None or not self.plot.sceneBoundingRect().contains(pos):
