@@ -41,13 +41,12 @@ def nice_bounds(
     if span <= 1e-12 * max(1.0, abs(lo), abs(hi)):  # a constant: a small range around it
         half = 0.1 if log else max(abs(lo) * 0.1, 1e-6)
         lo, hi, span = lo - half, hi + half, 2 * half
-    margin = min(pad * span, 0.05) if log else pad * span  # log: a twentieth of a decade at most
-    lo, hi = lo - margin, hi + margin
+    lo, hi = lo - pad * span, hi + pad * span  # on screen, a log axis pads alike
     span = hi - lo
     if log:
-        step = 0.5 if span >= 2 else 0.1 if span >= 0.3 else nice_step(span, 12)
+        step = 0.5 if span >= 2 else 0.1 if span >= 0.3 else nice_step(span, 20)
     else:
-        step = nice_step(span, 12)  # fine enough that the data fills 5/6 of the range or more
+        step = nice_step(span, 20)  # fine enough that the data fills 5/6 of the range or more
     return _round(math.floor(lo / step) * step, step), _round(math.ceil(hi / step) * step, step)
 
 
@@ -59,25 +58,42 @@ def _round(value: float, step: float) -> float:
 class StableRange:
     """One axis's range: it changes when the data leaves it or fills less than `fill` of it,
     and then to nice_bounds of the data, extended by `headroom` of the data's span above the
-    data (for a range that grows, like training steps, so it does not move at every step)."""
+    data (for a range that grows, like training steps, so it does not move at every step).
+    A range never reaches below `floor` where the data does not (training step 0).
+
+    Once the data is `settled` (training paused: the picture a lecturer looks at or exports)
+    the range fits it closely: no headroom, and it shrinks to nice_bounds unless the data
+    fills 9/10 of it."""
+
+    SETTLED_FILL = 0.9  # the close fit itself may fill less: then it is kept as it is
 
     def __init__(
-        self, *, log: bool = False, fill: float = 0.5, headroom: float = 0.0, pad: float = 0.03
+        self,
+        *,
+        log: bool = False,
+        fill: float = 0.5,
+        headroom: float = 0.0,
+        pad: float = 0.03,
+        floor: float | None = None,
     ) -> None:
         self.log, self.fill, self.headroom, self.pad = log, fill, headroom, pad
+        self.floor = floor
         self.range: tuple[float, float] | None = None
 
-    def fit(self, lo: float, hi: float) -> bool:
+    def fit(self, lo: float, hi: float, settled: bool = False) -> bool:
         """Take data spanning [lo, hi] (log10 values on a log axis); True if the range moved."""
         if not (math.isfinite(lo) and math.isfinite(hi)):
             return False
+        fill = max(self.fill, self.SETTLED_FILL) if settled else self.fill
         if self.range is not None:
             r0, r1 = self.range
             inside = r0 <= lo and hi <= r1
-            if inside and (hi - lo) >= self.fill * (r1 - r0):
+            if inside and (hi - lo) >= fill * (r1 - r0):
                 return False
-        grown = hi + self.headroom * (hi - lo)
+        grown = hi + (0.0 if settled else self.headroom) * (hi - lo)
         new = nice_bounds(lo, grown, log=self.log, pad=self.pad)
+        if self.floor is not None and lo >= self.floor and new[0] < self.floor:
+            new = (self.floor, new[1])
         if new == self.range:
             return False
         self.range = new
@@ -85,6 +101,12 @@ class StableRange:
 
     def reset(self) -> None:
         self.range = None
+
+
+def steps_ranger(plot: pg.PlotItem) -> Ranger:
+    """A Ranger for a plot over training steps: from step 0, with a quarter of room to grow
+    while training runs, so the axis moves every few seconds rather than at every redraw."""
+    return Ranger(plot, x_headroom=0.25, x_floor=0.0)
 
 
 def timesteps(T: int) -> tuple[float, float]:
@@ -125,13 +147,13 @@ class Ranger:
         *,
         x: tuple[float, float] | None = None,
         x_headroom: float = 0.0,
-        y_headroom: float = 0.0,
+        x_floor: float | None = None,
         fill: float = 0.5,
         pad: float = 0.03,
     ) -> None:
         self.plot, self.vb = plot, plot.vb
-        self.x = StableRange(fill=fill, headroom=x_headroom, pad=pad)
-        self.y = StableRange(fill=fill, headroom=y_headroom, pad=pad)
+        self.x = StableRange(fill=fill, headroom=x_headroom, pad=pad, floor=x_floor)
+        self.y = StableRange(fill=fill, pad=pad)
         self.fixed_x = x
         self.held = False
         self.vb.disableAutoRange()
@@ -140,10 +162,16 @@ class Ranger:
         plot.autoBtn.clicked.connect(self.release)
 
     def fit(
-        self, xs: Iterable = (), ys: Iterable = (), *, x: tuple[float, float] | None = None
+        self,
+        xs: Iterable = (),
+        ys: Iterable = (),
+        *,
+        x: tuple[float, float] | None = None,
+        settled: bool = False,
     ) -> None:
         """Show the data in `xs` and `ys` (iterables of arrays); `x` fixes the x range instead
-        (e.g. timesteps 0..T-1), in view coordinates."""
+        (e.g. timesteps 0..T-1), in view coordinates. `settled`: no more data is coming for
+        now (training paused), so fit it closely."""
         log_x, log_y = self.vb.state["logMode"]
         for axis, log in ((self.x, log_x), (self.y, log_y)):
             if axis.log != log:  # the old range is in the other coordinates
@@ -155,8 +183,8 @@ class Ranger:
             moved |= self.x.range != x
             self.x.range = x
         else:
-            moved |= self.x.fit(*finite_bounds(xs, log_x))
-        moved |= self.y.fit(*finite_bounds(ys, log_y))
+            moved |= self.x.fit(*finite_bounds(xs, log_x), settled)
+        moved |= self.y.fit(*finite_bounds(ys, log_y), settled)
         if moved or self.vb.autoRangeEnabled() != [False, False]:
             self.apply()
 

@@ -3,6 +3,7 @@ zoom holds until they click "A", and live titles still grow and shrink with thei
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -34,8 +35,10 @@ def test_nice_bounds_hold_the_data_and_end_on_round_ticks(lo, hi):
 
 
 def test_log_bounds_end_on_half_decades():
-    a, b = nice_bounds(math.log10(3e-25), math.log10(0.7), log=True)
-    assert (a, b) == (-25.0, 0.0)
+    lo, hi = math.log10(3e-25), math.log10(0.7)
+    a, b = nice_bounds(lo, hi, log=True)
+    assert (a, b) == (-25.5, 1.0)
+    assert min(lo - a, b - hi) > 0.02 * (b - a)  # the curve's ends are clear of the frame
     a, b = nice_bounds(math.log10(2.1), math.log10(2.6), log=True)  # within a decade: tenths
     assert a <= math.log10(2.1) and b >= math.log10(2.6) and b - a <= 0.3
 
@@ -58,6 +61,18 @@ def test_headroom_lets_a_growing_range_hold_for_many_steps():
     moves = sum(r.fit(1, step) for step in range(2, 2001))
     assert moves < 40  # not one move per step (2000)
     assert r.range[0] <= 1 and r.range[1] >= 2000
+
+
+def test_settled_data_is_fitted_closely_from_the_floor():
+    r = StableRange(headroom=0.25, floor=0.0)
+    for step in range(1, 231):
+        r.fit(1, step)  # training: room to grow
+    assert r.range[1] > 1.2 * 230
+    assert r.range[0] == 0.0  # not before step 0, though the padding would reach there
+    assert r.fit(1, 230, settled=True)  # paused: the picture to look at, or to export
+    lo, hi = r.range
+    assert lo == 0.0 and 230 < hi <= 1.1 * 230
+    assert not r.fit(1, 230, settled=True)  # and it stays
 
 
 @pytest.fixture
@@ -99,7 +114,7 @@ def test_ranger_on_a_log_axis_shows_decades(plot):
     ranger.fit(ys=[y, [0.0, np.nan]], x=(-0.5, 29.5))  # zeros and NaN are not drawable: skipped
     (x0, x1), (y0, y1) = p.viewRange()
     assert (x0, x1) == (-0.5, 29.5)
-    assert y0 <= -25 and y1 >= 0 and y1 - y0 < 27
+    assert y0 <= -25 and y1 >= 0 and y1 - y0 <= 1.2 * 25  # not much more than the data
     p.setLogMode(y=False)  # the user switches the axis to linear: the range follows
     ranger.fit(ys=[y], x=(-0.5, 29.5))
     assert p.viewRange()[1][1] >= 1 and p.viewRange()[1][0] < 0.5
@@ -221,3 +236,16 @@ def test_lab_plots_keep_their_reference_lines_in_view(make_snapshot, show_panel)
     (x0, x1), (y0, y1) = comparison.loss_plot.viewRange()
     logs = np.log10([*h.loss, snap.chance_loss])
     assert x0 <= h.step.min() and h.step.max() <= x1 and y0 <= logs.min() and logs.max() <= y1
+
+
+def test_pausing_fits_the_step_axis_to_the_steps(make_snapshot, show_panel):
+    paused = make_snapshot(steps=40, task="sine")
+    running = dataclasses.replace(paused, state="running")
+    panel = show_panel(TrainingPanel, running)
+    last = paused.history.step.max()
+    (x0, x1), _ = panel.loss_plot.viewRange()
+    assert x0 == 0 and x1 > 1.15 * last  # room to grow while training runs
+    panel.set_snapshot(paused)  # the user pauses: only the state changes
+    assert panel.refresh()
+    (x0, x1), _ = panel.loss_plot.viewRange()
+    assert x0 == 0 and last < x1 <= 1.1 * last

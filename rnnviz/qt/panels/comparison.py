@@ -25,7 +25,7 @@ from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.gradients import LogAxis, coloured, positive_or_nan, sci, wrap_title
 from rnnviz.qt.panels.training import running_mean
-from rnnviz.qt.ranges import Ranger, timesteps
+from rnnviz.qt.ranges import Ranger, steps_ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ class ComparisonPanel(Panel):
         )
         lp.addItem(self.chance_line, ignoreBounds=True)
         self.chance_line.hide()
-        self.grad_ranger, self.loss_ranger = Ranger(gp), Ranger(lp, x_headroom=0.25)
+        self.grad_ranger, self.loss_ranger = Ranger(gp), steps_ranger(lp)
 
         self.grad_curves: list[pg.PlotDataItem] = []
         self.loss_curves: list[pg.PlotDataItem] = []  # per step, faint
@@ -214,7 +214,11 @@ class ComparisonPanel(Panel):
         self.grad_ranger.fit(ys=self.norms, x=timesteps(T))
         steps = [r.history.step[[0, -1]] for r in runs if len(r.history)]
         losses = [r.history.loss for r in runs]
-        self.loss_ranger.fit(xs=steps, ys=[*losses, [] if chance is None else [chance]])
+        self.loss_ranger.fit(
+            xs=steps,
+            ys=[*losses, [] if chance is None else [chance]],
+            settled=snapshot.state != "running",
+        )
 
     def _build(self, runs: list[ShownRun]) -> None:
         """One set of curves per run, and the legend naming them."""

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
-from rnnviz.qt.ranges import Ranger, timesteps
+from rnnviz.qt.ranges import Ranger, steps_ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ class LogAxis(pg.AxisItem):
 class GradientNormsPanel(Panel):
     title = "Gradient norms through time"
     key = "gradients"
-    draws = ("trace", "history", "clip", "clip_threshold")
+    draws = ("trace", "history", "clip", "clip_threshold", "state")
     info = (
         "Top: the norm of the total BPTT gradient ‖∂L/∂h_t‖ at each timestep of probe "
         "sequence 0, and the spectral norm of the Jacobian ‖∂h_T/∂h_t‖ = ‖∏_{k>t} ∂h_k/∂h_{k-1}‖ "
@@ -248,7 +248,7 @@ class GradientNormsPanel(Panel):
         hp.setClipToView(True)
         hp.setLabel("bottom", "training step")
         hp.setLabel("left", "‖g‖")
-        self.history_ranger = Ranger(hp, x_headroom=0.25)
+        self.history_ranger = steps_ranger(hp)
         # Dense, jagged curves: Qt strokes a wide antialiased zigzag path ~100x slower.
         self.norm_curve = hp.plot(pen=theme.pen(theme.BLUE), antialias=False)
         self.clipped_curve = hp.plot(pen=theme.pen(theme.ORANGE), antialias=False)
@@ -337,7 +337,11 @@ class GradientNormsPanel(Panel):
         self.clipped_curve.setVisible(snapshot.clip != "none")
         self.threshold_line.setVisible(snapshot.clip == "norm")
         threshold = [snapshot.clip_threshold] if snapshot.clip == "norm" else []
-        self.history_ranger.fit(xs=[h.step[[0, -1]]] if len(h) else [], ys=[h.grad_norm, threshold])
+        self.history_ranger.fit(
+            xs=[h.step[[0, -1]]] if len(h) else [],
+            ys=[h.grad_norm, threshold],
+            settled=snapshot.state != "running",
+        )
         fraction = f"clipped {h.clipped.mean():.0%} of steps" if len(h) else "no steps yet"
         if snapshot.clip == "none":  # markers may remain from before clipping was switched off
             earlier = f" (earlier: {fraction})" if h.clipped.any() else ""

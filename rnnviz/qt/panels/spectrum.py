@@ -23,7 +23,7 @@ from rnnviz.core.analysis import GATE_BLOCK_NAMES, BlockSpectrum, spectrum
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
 from rnnviz.qt.panels.gradients import coloured
-from rnnviz.qt.ranges import Ranger
+from rnnviz.qt.ranges import Ranger, steps_ranger
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def verdict(rho: float) -> str:
 class SpectrumPanel(Panel):
     title = "W_hh spectrum"
     key = "spectrum"
-    draws = ("trace", "probes")
+    draws = ("trace", "probes", "state")
     info = (
         "Left: the eigenvalues λ of the recurrent weight matrix W_hh in the complex plane, with "
         "the unit circle |λ| = 1. Top right: its singular values σ₁ ≥ σ₂ ≥ …, with a line at "
@@ -155,7 +155,7 @@ class SpectrumPanel(Panel):
             )
         )
         self.eig_ranger, self.sv_ranger = Ranger(ep), Ranger(self.sv_plot)
-        self.radius_ranger = Ranger(rp, x_headroom=0.25)
+        self.radius_ranger = steps_ranger(rp)
         # The recording whose eigenvalues and singular values are drawn.
         self.step_line = pg.InfiniteLine(
             angle=90, pen=theme.pen(theme.BLACK, 1.0, Qt.PenStyle.DotLine)
@@ -277,7 +277,7 @@ class SpectrumPanel(Panel):
             )
         radii = [c.yData for b, c in self.radius_curves.items() if b in shown]
         steps = [] if probes is None or not len(probes) else [probes.step[[0, -1]]]
-        self.radius_ranger.fit(xs=steps, ys=[*radii, [1.0]])
+        self.radius_ranger.fit(xs=steps, ys=[*radii, [1.0]], settled=snapshot.state != "running")
         trace = snapshot.trace
         self.step_line.setVisible(trace is not None and "step" in trace.meta)
         if trace is not None and "step" in trace.meta:

@@ -41,7 +41,7 @@ from rnnviz.qt.panels.gradients import (
     unbroken,
     wrap_title,
 )
-from rnnviz.qt.ranges import Ranger, timesteps
+from rnnviz.qt.ranges import Ranger, steps_ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def symbol_rows(trace: Trace) -> list[tuple[str, list[str], list[str]]]:
 class TrainingPanel(Panel):
     title = "Training"
     key = "training"
-    draws = ("trace", "history", "extras", "chance_loss")
+    draws = ("trace", "history", "extras", "chance_loss", "state")
     info = (
         "The training loss of each step's batch against the chance level (the loss of the "
         "best constant predictor: MSE of predicting the mean, or the cross-entropy of the "
@@ -136,7 +136,7 @@ class TrainingPanel(Panel):
         self.chance_line.setZValue(3)  # its label over the curves
         lp.addItem(self.chance_line, ignoreBounds=True)
         self.chance_loss: float | None = None
-        self.loss_ranger = Ranger(lp, x_headroom=0.25)
+        self.loss_ranger = steps_ranger(lp)
 
         self.pred_plot = wrap_title(pg.PlotItem())
         self.pred_plot.setLabel("bottom", "timestep t")
@@ -254,7 +254,11 @@ class TrainingPanel(Panel):
             return
         h = self.snapshot.history
         chance = [] if self.chance_loss is None else [self.chance_loss]
-        self.loss_ranger.fit(xs=[h.step[[0, -1]]] if len(h) else [], ys=[h.loss, chance])
+        self.loss_ranger.fit(
+            xs=[h.step[[0, -1]]] if len(h) else [],
+            ys=[h.loss, chance],
+            settled=self.snapshot.state != "running",
+        )
 
     def _arrange(self, task: str | None) -> None:
         """Lay out the views the task needs: plots for regression, symbol rows otherwise."""
