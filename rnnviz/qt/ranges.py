@@ -87,7 +87,10 @@ class StableRange:
         fill = max(self.fill, self.SETTLED_FILL) if settled else self.fill
         if self.range is not None:
             r0, r1 = self.range
-            inside = r0 <= lo and hi <= r1
+            # clear of the frame by half the padding, or a marker at the edge is cut in half
+            margin = 0.5 * self.pad * (r1 - r0)
+            bottom = r0 if r0 == self.floor else r0 + margin
+            inside = bottom <= lo and hi <= r1 - margin
             if inside and (hi - lo) >= fill * (r1 - r0):
                 return False
         grown = hi + (0.0 if settled else self.headroom) * (hi - lo)

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
@@ -166,3 +167,20 @@ def test_narrow_panel_puts_the_path_below_the_curves_and_cuts_nothing_off(
             box = plot.sceneBoundingRect()
             assert view.contains(box) and not legend.intersects(box)
             assert plot.titleLabel.item.boundingRect().width() <= plot.width()
+
+
+def test_path_labels_stay_apart_when_the_path_ends_where_it_began(make_snapshot, show):
+    """A sine's hidden state runs in a loop: "t = 0" and "t = T-1" must not print over each
+    other, nor under the cursor's marker at t = 0."""
+    snap = make_snapshot(cell="gru", task="sine", hidden=8)
+    lt = snap.trace.layer(0)
+    h = lt.h.copy()
+    h[:, -1] = h[:, 0] + 1e-3 * (h[:, 1] - h[:, 0])  # the path closes on itself
+    trace = dataclasses.replace(snap.trace, layers=(dataclasses.replace(lt, h=h),))
+    panel = show(dataclasses.replace(snap, trace=trace))
+    panel.grab()  # lay out as on screen
+    start, end = panel.start_label.sceneBoundingRect(), panel.end_label.sceneBoundingRect()
+    assert not start.intersects(end)
+    c = panel.pca_marker.sceneBoundingRect().center()
+    r = panel.pca_marker.opts["size"] / 2 + 1  # the disc as drawn, with its outline
+    assert not start.intersects(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r))

@@ -65,14 +65,14 @@ def test_headroom_lets_a_growing_range_hold_for_many_steps():
 
 def test_settled_data_is_fitted_closely_from_the_floor():
     r = StableRange(headroom=0.25, floor=0.0)
-    for step in range(1, 231):
+    for step in range(1, 201):
         r.fit(1, step)  # training: room to grow
-    assert r.range[1] > 1.2 * 230
+    assert r.range[1] > 1.2 * 200
     assert r.range[0] == 0.0  # not before step 0, though the padding would reach there
-    assert r.fit(1, 230, settled=True)  # paused: the picture to look at, or to export
+    assert r.fit(1, 200, settled=True)  # paused: the picture to look at, or to export
     lo, hi = r.range
-    assert lo == 0.0 and 230 < hi <= 1.1 * 230
-    assert not r.fit(1, 230, settled=True)  # and it stays
+    assert lo == 0.0 and 200 < hi <= 1.1 * 200
+    assert not r.fit(1, 200, settled=True)  # and it stays
 
 
 @pytest.fixture
@@ -249,3 +249,12 @@ def test_pausing_fits_the_step_axis_to_the_steps(make_snapshot, show_panel):
     assert panel.refresh()
     (x0, x1), _ = panel.loss_plot.viewRange()
     assert x0 == 0 and last < x1 <= 1.1 * last
+
+
+def test_data_at_the_edge_of_the_range_moves_it():
+    """A point drawn as a marker on the frame would be cut in half."""
+    r = StableRange(pad=0.08)
+    r.fit(0.0, 1.0)
+    r0, r1 = r.range
+    assert r.fit(0.0, r1)  # inside, but on the frame
+    assert r.range[1] > r1

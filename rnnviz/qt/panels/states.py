@@ -158,8 +158,8 @@ class StateTrajectoriesPanel(Panel):
         )
         pp.addItem(self.pca_marker)
         fill = pg.mkBrush(255, 255, 255, 200)
-        self.start_label = pg.TextItem("t = 0", color="k", anchor=(0.5, 1.2), fill=fill)
-        self.end_label = pg.TextItem("", color="k", anchor=(0.5, 1.2), fill=fill)
+        self.start_label = pg.TextItem("t = 0", color="k", anchor=(0.5, 1.6), fill=fill)
+        self.end_label = pg.TextItem("", color="k", anchor=(0.5, 1.6), fill=fill)
         for item in (self.start_label, self.end_label):
             pp.addItem(item, ignoreBounds=True)
         self.view.scene().sigMouseMoved.connect(self._hover)
@@ -230,10 +230,15 @@ class StateTrajectoriesPanel(Panel):
         self.pca_ranger.fit(xs=[px], ys=[py])
         self.end_label.setText(f"t = {T - 1}")
         lo, hi = self.pca_points.min(axis=0), self.pca_points.max(axis=0)  # (2,)
-        for label, point in ((self.start_label, 0), (self.end_label, -1)):
-            # on the side facing the middle of the path: a label at its edge stays in view
-            fx, fy = (self.pca_points[point] - lo) / np.where(hi > lo, hi - lo, 1.0)
-            label.setAnchor((fx, 1.2 if fy < 0.5 else -0.2))
+        ends = (self.pca_points[[0, -1]] - lo) / np.where(hi > lo, hi - lo, 1.0)  # (2, 2) in 0..1
+        # Each label on the side facing the middle of the path (a label at its edge stays in
+        # view), clear of the cursor's marker; a path that ends where it began (a sine's
+        # loop) puts the end's label on the other side, or the two print over each other.
+        above = [bool(fy < 0.5) for _, fy in ends]
+        if np.abs(ends[0] - ends[1]).max() < 0.2:
+            above[1] = not above[0]
+        for label, point, up in ((self.start_label, 0, above[0]), (self.end_label, -1, above[1])):
+            label.setAnchor((ends[point][0], 1.6 if up else -0.6))
             label.setPos(*self.pca_points[point])
         self.pca_plot.setLabel("bottom", f"PC1 ({self.pca_share[0]:.0%} var)")
         self.pca_plot.setLabel("left", f"PC2 ({self.pca_share[1]:.0%} var)")
