@@ -169,18 +169,25 @@ def test_narrow_panel_puts_the_path_below_the_curves_and_cuts_nothing_off(
             assert plot.titleLabel.item.boundingRect().width() <= plot.width()
 
 
-def test_path_labels_stay_apart_when_the_path_ends_where_it_began(make_snapshot, show):
+@pytest.mark.parametrize("end_below", [0.0, 0.08, 0.15])
+def test_path_labels_stay_apart_when_the_path_ends_near_where_it_began(
+    make_snapshot, show, end_below
+):
     """A sine's hidden state runs in a loop: "t = 0" and "t = T-1" must not print over each
-    other, nor under the cursor's marker at t = 0."""
-    snap = make_snapshot(cell="gru", task="sine", hidden=8)
-    lt = snap.trace.layer(0)
-    h = lt.h.copy()
-    h[:, -1] = h[:, 0] + 1e-3 * (h[:, 1] - h[:, 0])  # the path closes on itself
-    trace = dataclasses.replace(snap.trace, layers=(dataclasses.replace(lt, h=h),))
-    panel = show(dataclasses.replace(snap, trace=trace))
-    panel.grab()  # lay out as on screen
+    other, nor under the cursor's marker at t = 0, wherever near the start the path ends."""
+    panel = show(make_snapshot(cell="gru", task="sine", hidden=8))
+    theta = np.linspace(0, 1.9 * np.pi, 40)
+    points = np.stack([np.sin(theta), np.cos(theta)], axis=1)  # starts at the top
+    points[-1] = points[0] - [0.05, end_below * 2]  # a little left of the start and below
+    panel.pca_points = points
+    panel.pca_ranger.fit(xs=[points[:, 0]], ys=[points[:, 1]])
+    panel.end_label.setText("t = 39")
+    panel._place_path_labels()
+    panel.show_time(0)
+    panel.grab()  # lay out and paint as on screen
     start, end = panel.start_label.sceneBoundingRect(), panel.end_label.sceneBoundingRect()
     assert not start.intersects(end)
     c = panel.pca_marker.sceneBoundingRect().center()
     r = panel.pca_marker.opts["size"] / 2 + 1  # the disc as drawn, with its outline
     assert not start.intersects(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r))
+    assert not end.intersects(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r))

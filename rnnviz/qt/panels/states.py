@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -229,20 +229,46 @@ class StateTrajectoriesPanel(Panel):
         self.pca_points_item.setData(px, py, brush=self._brushes)
         self.pca_ranger.fit(xs=[px], ys=[py])
         self.end_label.setText(f"t = {T - 1}")
-        lo, hi = self.pca_points.min(axis=0), self.pca_points.max(axis=0)  # (2,)
-        ends = (self.pca_points[[0, -1]] - lo) / np.where(hi > lo, hi - lo, 1.0)  # (2, 2) in 0..1
-        # Each label on the side facing the middle of the path (a label at its edge stays in
-        # view), clear of the cursor's marker; a path that ends where it began (a sine's
-        # loop) puts the end's label on the other side, or the two print over each other.
-        above = [bool(fy < 0.5) for _, fy in ends]
-        if np.abs(ends[0] - ends[1]).max() < 0.2:
-            above[1] = not above[0]
-        for label, point, up in ((self.start_label, 0, above[0]), (self.end_label, -1, above[1])):
-            label.setAnchor((ends[point][0], 1.6 if up else -0.6))
-            label.setPos(*self.pca_points[point])
+        self._place_path_labels()
         self.pca_plot.setLabel("bottom", f"PC1 ({self.pca_share[0]:.0%} var)")
         self.pca_plot.setLabel("left", f"PC2 ({self.pca_share[1]:.0%} var)")
         self.show_time(self.cursor.t)
+
+    def _place_path_labels(self) -> None:
+        """The labels t = 0 and t = T-1 at the path's ends, each on the side facing the middle
+        of the path (a label at its edge stays in view) and clear of the cursor's marker.
+        Where the two would print over each other or over the other end's marker (a sine's
+        path ends near where it began), a label goes to its other side."""
+        lo, hi = self.pca_points.min(axis=0), self.pca_points.max(axis=0)  # (2,)
+        ends = (self.pca_points[[0, -1]] - lo) / np.where(hi > lo, hi - lo, 1.0)  # (2, 2) in 0..1
+        self._label_x = {0: ends[0][0], -1: ends[1][0]}
+        a0, b0 = (bool(fy < 0.5) for _, fy in ends)
+        # the cursor's marker sits on one end or the other at t = 0 and at the last step
+        r = self.pca_marker.opts["size"] / 2 + 2
+        discs = []
+        for point in (0, -1):
+            at = self.pca_plot.vb.mapViewToScene(QPointF(*self.pca_points[point]))
+            discs.append(QRectF(at.x() - r, at.y() - r, 2 * r, 2 * r))
+        for a, b in ((a0, b0), (a0, not b0), (not a0, b0), (not a0, not b0)):
+            start, end = self._label_rect(0, a), self._label_rect(-1, b)
+            if not (
+                start.intersects(end) or start.intersects(discs[1]) or end.intersects(discs[0])
+            ):
+                break
+        else:
+            a, b = a0, b0
+        for label, point, up in ((self.start_label, 0, a), (self.end_label, -1, b)):
+            label.setAnchor((self._label_x[point], 1.6 if up else -0.6))
+            label.setPos(*self.pca_points[point])
+
+    def _label_rect(self, point: int, above: bool) -> QRectF:
+        """Where the label of path point `point` (0 or -1) would be drawn, in scene pixels."""
+        label = self.start_label if point == 0 else self.end_label
+        size = label.textItem.boundingRect()
+        at = self.pca_plot.vb.mapViewToScene(QPointF(*self.pca_points[point]))
+        ax, ay = self._label_x[point], 1.6 if above else -0.6
+        w, h = size.width(), size.height()
+        return QRectF(at.x() - ax * w, at.y() - ay * h, w, h)
 
     def _place_plots(self) -> None:
         """The unit curves (c above h) with the PCA path beside them; or, stacked in a narrow
