@@ -174,7 +174,8 @@ def test_path_labels_stay_apart_when_the_path_ends_near_where_it_began(
     make_snapshot, show, end_below
 ):
     """A sine's hidden state runs in a loop: "t = 0" and "t = T-1" must not print over each
-    other, nor under the cursor's marker at t = 0, wherever near the start the path ends."""
+    other, nor under the cursor's marker at either end, nor out of the plot, wherever near
+    the start the path ends."""
     panel = show(make_snapshot(cell="gru", task="sine", hidden=8))
     theta = np.linspace(0, 1.9 * np.pi, 40)
     points = np.stack([np.sin(theta), np.cos(theta)], axis=1)  # starts at the top
@@ -191,3 +192,5 @@ def test_path_labels_stay_apart_when_the_path_ends_near_where_it_began(
     r = panel.pca_marker.opts["size"] / 2 + 1  # the disc as drawn, with its outline
     assert not start.intersects(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r))
     assert not end.intersects(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r))
+    box = panel.pca_plot.vb.sceneBoundingRect()
+    assert box.contains(start) and box.contains(end)  # not cut off by the plot's frame

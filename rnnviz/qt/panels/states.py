@@ -150,6 +150,8 @@ class StateTrajectoriesPanel(Panel):
         pp = self.pca_plot
         pp.setTitle("hidden-state path (PCA)")
         self.pca_ranger = Ranger(pp, pad=0.08)  # room for the t labels at the path's ends
+        # where the labels fit depends on the pixels: place them again when the view changes
+        pp.vb.sigTransformChanged.connect(self._path_view_changed)
         self.pca_line = pp.plot(pen=theme.pen("#9a9a9a", 1.0))
         self.pca_points_item = pg.ScatterPlotItem(size=6, pen=None)
         pp.addItem(self.pca_points_item)
@@ -235,40 +237,60 @@ class StateTrajectoriesPanel(Panel):
         self.show_time(self.cursor.t)
 
     def _place_path_labels(self) -> None:
-        """The labels t = 0 and t = T-1 at the path's ends, each on the side facing the middle
-        of the path (a label at its edge stays in view) and clear of the cursor's marker.
-        Where the two would print over each other or over the other end's marker (a sine's
-        path ends near where it began), a label goes to its other side."""
+        """The labels t = 0 and t = T-1 at the path's ends: above or below the point, on the
+        side facing the middle of the path (a label at its edge stays in view), clear of the
+        cursor's marker. Where that prints a label over the other, over the other end's
+        marker (a sine's path ends near where it began) or out of the plot, the first better
+        of the other side, right and left of the point."""
         lo, hi = self.pca_points.min(axis=0), self.pca_points.max(axis=0)  # (2,)
         ends = (self.pca_points[[0, -1]] - lo) / np.where(hi > lo, hi - lo, 1.0)  # (2, 2) in 0..1
-        self._label_x = {0: ends[0][0], -1: ends[1][0]}
-        a0, b0 = (bool(fy < 0.5) for _, fy in ends)
-        # the cursor's marker sits on one end or the other at t = 0 and at the last step
-        r = self.pca_marker.opts["size"] / 2 + 2
-        discs = []
-        for point in (0, -1):
-            at = self.pca_plot.vb.mapViewToScene(QPointF(*self.pca_points[point]))
+        vb = self.pca_plot.vb
+        box = vb.sceneBoundingRect()
+        gap = self.pca_marker.opts["size"] / 2 + 4  # pixels from the point to the label
+        options, discs = [], []  # per end: its label's candidate rectangles; its marker
+        for point, label, (fx, fy) in (
+            (0, self.start_label, ends[0]),
+            (-1, self.end_label, ends[1]),
+        ):
+            at = vb.mapViewToScene(QPointF(*self.pca_points[point]))
+            size = label.textItem.boundingRect()
+            w, h = size.width(), size.height()
+            above, below = (-fx * w, -h - gap), (-fx * w, gap)
+            offsets = [above, below] if fy < 0.5 else [below, above]
+            offsets += [(gap, -h / 2), (-w - gap, -h / 2)]  # right, left
+            options.append([QRectF(at.x() + dx, at.y() + dy, w, h) for dx, dy in offsets])
+            r = gap - 2
             discs.append(QRectF(at.x() - r, at.y() - r, 2 * r, 2 * r))
-        for a, b in ((a0, b0), (a0, not b0), (not a0, b0), (not a0, not b0)):
-            start, end = self._label_rect(0, a), self._label_rect(-1, b)
-            if not (
-                start.intersects(end) or start.intersects(discs[1]) or end.intersects(discs[0])
-            ):
-                break
-        else:
-            a, b = a0, b0
-        for label, point, up in ((self.start_label, 0, a), (self.end_label, -1, b)):
-            label.setAnchor((self._label_x[point], 1.6 if up else -0.6))
+
+        def outside(rect: QRectF) -> float:  # the share of the label out of the plot
+            inside = rect.intersected(box)
+            return 1 - inside.width() * inside.height() / (rect.width() * rect.height())
+
+        def faults(start: QRectF, end: QRectF) -> float:
+            return (
+                2 * start.intersects(end)
+                + start.intersects(discs[1])
+                + end.intersects(discs[0])
+                + outside(start)
+                + outside(end)
+            )
+
+        pairs = [(a, b) for a in options[0] for b in options[1]]  # the preferred first
+        chosen = min(pairs, key=lambda pair: faults(*pair))
+        for point, label, rect in (
+            (0, self.start_label, chosen[0]),
+            (-1, self.end_label, chosen[1]),
+        ):
+            at = vb.mapViewToScene(QPointF(*self.pca_points[point]))
+            # the anchor: where the point is, in fractions of the label's size
+            label.setAnchor(
+                ((at.x() - rect.x()) / rect.width(), (at.y() - rect.y()) / rect.height())
+            )
             label.setPos(*self.pca_points[point])
 
-    def _label_rect(self, point: int, above: bool) -> QRectF:
-        """Where the label of path point `point` (0 or -1) would be drawn, in scene pixels."""
-        label = self.start_label if point == 0 else self.end_label
-        size = label.textItem.boundingRect()
-        at = self.pca_plot.vb.mapViewToScene(QPointF(*self.pca_points[point]))
-        ax, ay = self._label_x[point], 1.6 if above else -0.6
-        w, h = size.width(), size.height()
-        return QRectF(at.x() - ax * w, at.y() - ay * h, w, h)
+    def _path_view_changed(self, *_) -> None:
+        if len(self.pca_points):
+            self._place_path_labels()
 
     def _place_plots(self) -> None:
         """The unit curves (c above h) with the PCA path beside them; or, stacked in a narrow
