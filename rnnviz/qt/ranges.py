@@ -177,9 +177,11 @@ class Ranger:
         now (training paused), so fit it closely."""
         log_x, log_y = self.vb.state["logMode"]
         for axis, log in ((self.x, log_x), (self.y, log_y)):
-            if axis.log != log:  # the old range is in the other coordinates
+            if axis.log != log:  # the old range, and a user's zoom, are in other coordinates
                 axis.log = log
                 axis.reset()
+                self.held = False
+                self.plot.hideButtons()
         x = x if x is not None else self.fixed_x
         moved = False
         if x is not None:

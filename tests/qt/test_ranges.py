@@ -153,6 +153,11 @@ def test_a_users_zoom_holds_until_they_click_auto(plot):
     p.autoBtn.clicked.emit(p.autoBtn)  # the user clicks it
     assert not ranger.held
     assert _in_view(p, x, 3 * y)  # back to following the latest data
+    _wheel(view, p, 240)
+    assert ranger.held
+    p.setLogMode(x=True)  # a zoom in the old coordinates means nothing on a log axis
+    ranger.fit(xs=[x + 1], ys=[y])
+    assert not ranger.held and _in_view(p, np.log10(x + 1), y)
 
 
 def test_a_live_title_gets_the_lines_it_needs(plot):
