@@ -46,7 +46,7 @@ def nice_bounds(
     if log:
         step = 0.5 if span >= 2 else 0.1 if span >= 0.3 else nice_step(span, 20)
     else:
-        step = nice_step(span, 20)  # fine enough that the data fills 5/6 of the range or more
+        step = nice_step(span, 20)  # fine: a close fit leaves about a fifth empty at most
     return _round(math.floor(lo / step) * step, step), _round(math.ceil(hi / step) * step, step)
 
 
