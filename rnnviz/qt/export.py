@@ -35,6 +35,11 @@ def export_widget(
     if widget.width() < 50 or widget.height() < 50:  # never laid out (hidden): give it a size
         widget.resize(960, 600)
     QApplication.processEvents()
+    # A first paint, thrown away: a pyqtgraph axis widens to its tick labels only as it paints
+    # them, and until then drops the labels that do not fit (a panel exported before it was
+    # ever on screen, as `rnnviz export` does, would lose them).
+    widget.grab()
+    QApplication.processEvents()
     size = widget.size()
     scale = max(width, 100) / size.width()
     if fmt == "png":

@@ -184,3 +184,13 @@ def test_export_png_and_svg(make_snapshot, show, tmp_path):
     assert len(sample) > 8  # points, circle, curves and text, not a blank canvas
     root = ET.parse(panel.export(tmp_path / "s.svg")).getroot()
     assert root.tag.endswith("svg")
+
+
+def test_first_export_has_every_tick_label(make_snapshot, show, tmp_path):
+    """An axis widens to labels like 40000 only as it paints them: a panel exported before it
+    was ever painted (as `rnnviz export` does) must still have them."""
+    panel = show(make_snapshot(steps=3, cell="rnn", hidden=8, spectral_radius=3e4))
+    first, second = tmp_path / "first.png", tmp_path / "second.png"
+    panel.export(first)
+    panel.export(second)  # by now painted once at least
+    assert QImage(str(first)) == QImage(str(second))
