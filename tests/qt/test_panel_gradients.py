@@ -167,3 +167,14 @@ def test_plots_stay_put_while_the_cursor_moves(make_snapshot, show):
         tops.append(panel.view.y())
     assert tops == sorted(tops)  # the readout may take one more line, never give one back
     assert len(set(tops)) <= 2
+
+
+def test_all_zero_norms_are_named_not_left_as_an_empty_plot(make_snapshot, show):
+    """Saturated tanh units make every one-step Jacobian 0 (a diverged run): a log axis cannot
+    draw that, so the title says it."""
+    snap = make_snapshot(cell="rnn", task="sine", seq_len=12)
+    lt = snap.trace.layer(0)
+    lt = dataclasses.replace(lt, jacobian_norm=np.zeros_like(lt.jacobian_norm))
+    panel = show(dataclasses.replace(snap, trace=dataclasses.replace(snap.trace, layers=(lt,))))
+    assert "= 0 at every t" in panel.jacobian_plot.titleLabel.text
+    assert "= 0 at every t" not in panel.grad_plot.titleLabel.text  # it has real values

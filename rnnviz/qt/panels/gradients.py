@@ -55,6 +55,8 @@ def unbroken(text: str) -> str:
 
 
 JACOBIAN_TITLE = f"‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ {unbroken('(spectral norm)')}"
+GRAD_TITLE = f"‖∂L/∂h<sub>t</sub>‖ {unbroken('(sequence 0)')}"
+NOT_DRAWABLE = unbroken("(a log axis cannot show 0)")
 
 
 def sci(v: float) -> str:
@@ -228,7 +230,7 @@ class GradientNormsPanel(Panel):
         for plot in (self.grad_plot, self.jacobian_plot, self.history_plot):
             wrap_title(plot)
             plain_axes(plot)
-        self.grad_plot.setTitle(f"‖∂L/∂h<sub>t</sub>‖ {unbroken('(sequence 0)')}")
+        self.grad_plot.setTitle(GRAD_TITLE)
         self.jacobian_plot.setTitle(JACOBIAN_TITLE)
         self.cursor_lines = []
         for plot in (self.grad_plot, self.jacobian_plot):
@@ -323,11 +325,23 @@ class GradientNormsPanel(Panel):
         self.jacobian_curve.setData(t, positive_or_nan(self._jac))
         self.grad_ranger.fit(ys=[self._grad], x=timesteps(len(t)))
         self.jacobian_ranger.fit(ys=[self._jac], x=timesteps(len(t)))
-        recorded = not len(self._jac) or np.isfinite(self._jac).any()
-        self.jacobian_plot.setTitle(
-            JACOBIAN_TITLE if recorded else "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖: not recorded"
-        )
+        self.jacobian_plot.setTitle(self._jacobian_title(self._jac))
+        self.grad_plot.setTitle(self._grad_title(self._grad))
         self.show_time(self.cursor.t)
+
+    @staticmethod
+    def _jacobian_title(jac: np.ndarray) -> str:
+        if len(jac) and not np.isfinite(jac).any():
+            return "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖: not recorded"
+        if len(jac) and not (jac > 0).any():  # saturated units: tanh' underflows to 0
+            return f"‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ = 0 at every t {NOT_DRAWABLE}"
+        return JACOBIAN_TITLE
+
+    @staticmethod
+    def _grad_title(grad: np.ndarray) -> str:
+        if len(grad) and not (grad > 0).any():
+            return f"‖∂L/∂h<sub>t</sub>‖ = 0 at every t {NOT_DRAWABLE}"
+        return GRAD_TITLE
 
     def _draw_history(self, snapshot: Snapshot) -> None:
         h = snapshot.history
