@@ -59,6 +59,16 @@ GRAD_TITLE = f"‖∂L/∂h<sub>t</sub>‖ {unbroken('(sequence 0)')}"
 NOT_DRAWABLE = unbroken("(a log axis cannot show 0)")
 
 
+def _zero_title(name: str, values: np.ndarray) -> str | None:
+    """A title saying that `values` (T,) are 0 at (almost) every t, where a log plot of them
+    would be empty (saturated units make every one-step Jacobian 0); None otherwise."""
+    nonzero = np.flatnonzero(values > 0)
+    if len(values) < 2 or len(nonzero) > 1:
+        return None
+    where = "at every t" if not len(nonzero) else f"except at t = {nonzero[0]}"
+    return f"{name} = 0 {where} {NOT_DRAWABLE}"
+
+
 def sci(v: float) -> str:
     """A number for a rich-text label: 0.0314 or 3.1×10⁻⁵ (HTML superscript)."""
     if not np.isfinite(v):
@@ -333,15 +343,11 @@ class GradientNormsPanel(Panel):
     def _jacobian_title(jac: np.ndarray) -> str:
         if len(jac) and not np.isfinite(jac).any():
             return "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖: not recorded"
-        if len(jac) and not (jac > 0).any():  # saturated units: tanh' underflows to 0
-            return f"‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ = 0 at every t {NOT_DRAWABLE}"
-        return JACOBIAN_TITLE
+        return _zero_title("‖∂h<sub>T</sub>/∂h<sub>t</sub>‖", jac) or JACOBIAN_TITLE
 
     @staticmethod
     def _grad_title(grad: np.ndarray) -> str:
-        if len(grad) and not (grad > 0).any():
-            return f"‖∂L/∂h<sub>t</sub>‖ = 0 at every t {NOT_DRAWABLE}"
-        return GRAD_TITLE
+        return _zero_title("‖∂L/∂h<sub>t</sub>‖", grad) or GRAD_TITLE
 
     def _draw_history(self, snapshot: Snapshot) -> None:
         h = snapshot.history
