@@ -106,12 +106,6 @@ class StableRange:
         self.range = None
 
 
-def steps_ranger(plot: pg.PlotItem) -> Ranger:
-    """A Ranger for a plot over training steps: from step 0, with a quarter of room to grow
-    while training runs, so the axis moves every few seconds rather than at every redraw."""
-    return Ranger(plot, x_headroom=0.25, x_floor=0.0)
-
-
 def timesteps(T: int) -> tuple[float, float]:
     """The x range of a plot over timesteps 0 … T-1: half a step beyond each end."""
     return -0.5, max(T, 1) - 0.5
@@ -214,3 +208,9 @@ class Ranger:
         self.held = False
         self.plot.hideButtons()
         self.apply()
+
+
+def steps_ranger(plot: pg.PlotItem) -> Ranger:
+    """A Ranger for a plot over training steps: from step 0, with a quarter of room to grow
+    while training runs, so the axis moves every few seconds rather than at every redraw."""
+    return Ranger(plot, x_headroom=0.25, x_floor=0.0)

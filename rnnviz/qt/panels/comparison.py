@@ -23,7 +23,14 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
-from rnnviz.qt.panels.gradients import LogAxis, coloured, positive_or_nan, sci, wrap_title
+from rnnviz.qt.panels.gradients import (
+    LogAxis,
+    coloured,
+    level_line,
+    positive_or_nan,
+    sci,
+    wrap_title,
+)
 from rnnviz.qt.panels.training import running_mean
 from rnnviz.qt.ranges import Ranger, steps_ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
@@ -148,18 +155,8 @@ class ComparisonPanel(Panel):
         self.cursor_line = pg.InfiniteLine(angle=90, movable=True, pen=theme.pen(theme.CURSOR, 1.5))
         self.cursor_line.sigDragged.connect(self._line_dragged)
         gp.addItem(self.cursor_line, ignoreBounds=True)
-        # In the plot's log10 coordinates: an InfiniteLine is not log-transformed.
-        self.chance_line = pg.InfiniteLine(
-            angle=0,
-            pen=theme.pen(theme.BLACK, 1.5, Qt.PenStyle.DashLine),
-            label="chance",
-            labelOpts={
-                "position": 0.02,
-                "color": theme.BLACK,
-                "anchors": [(0, 0), (0, 0)],  # below the line, at the left
-                "fill": pg.mkBrush(255, 255, 255, 200),
-            },
-        )
+        # below the line, at the left
+        self.chance_line = level_line("chance", theme.BLACK, 0.02, [(0, 0), (0, 0)])
         lp.addItem(self.chance_line, ignoreBounds=True)
         self.chance_line.hide()
         self.grad_ranger, self.loss_ranger = Ranger(gp), steps_ranger(lp)

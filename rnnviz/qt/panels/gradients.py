@@ -69,6 +69,21 @@ def _zero_title(name: str, values: np.ndarray) -> str | None:
     return f"{name} = 0 {where} {NOT_DRAWABLE}"
 
 
+def level_line(text: str, colour: str, position: float, anchors: list) -> pg.InfiniteLine:
+    """A dashed horizontal line at a level to read the curves against (a clip threshold, the
+    chance loss), labelled on a white ground over the curves. `position` (0..1 along the
+    line) and `anchors` place the label (pyqtgraph's InfLineLabel). In a log plot its value
+    is set in log10 coordinates: an InfiniteLine is not log-transformed."""
+    line = pg.InfiniteLine(
+        angle=0,
+        pen=theme.pen(colour, 1.5, Qt.PenStyle.DashLine),
+        label=text,
+        labelOpts={"position": position, "color": colour, "anchors": anchors, "fill": LABEL_FILL},
+    )
+    line.setZValue(3)  # its label over the curves
+    return line
+
+
 def sci(v: float) -> str:
     """A number for a rich-text label: 0.0314 or 3.1×10⁻⁵ (HTML superscript)."""
     if not np.isfinite(v):
@@ -273,20 +288,8 @@ class GradientNormsPanel(Panel):
             symbolBrush=theme.VERMILION,
         )
         self.clip_markers.setZValue(2)
-        # Drawn in the plot's log10 coordinates: an InfiniteLine is not log-transformed.
-        self.threshold_line = pg.InfiniteLine(
-            angle=0,
-            pen=theme.pen(theme.THRESHOLD, 1.5, Qt.PenStyle.DashLine),
-            label="clip threshold",
-            # left-aligned inside the plot, on the side of the line facing the plot's centre
-            labelOpts={
-                "position": 0.02,
-                "color": theme.THRESHOLD,
-                "anchors": [(0, 0), (0, 1)],
-                "fill": LABEL_FILL,
-            },
-        )
-        self.threshold_line.setZValue(3)  # its label over the curves
+        # left-aligned inside the plot, on the side of the line facing the plot's centre
+        self.threshold_line = level_line("clip threshold", theme.THRESHOLD, 0.02, [(0, 0), (0, 1)])
         hp.addItem(self.threshold_line, ignoreBounds=True)
 
         self.view.scene().sigMouseMoved.connect(self._hover)

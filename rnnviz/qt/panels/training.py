@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.gradients import (
-    LABEL_FILL,
     LogAxis,
     coloured,
+    level_line,
     plain_axes,
     unbroken,
     wrap_title,
@@ -119,21 +119,9 @@ class TrainingPanel(Panel):
         # Dense, jagged curve: Qt strokes a wide antialiased zigzag path ~100x slower.
         self.loss_curve = lp.plot(pen=theme.pen(theme.SKY, 1.0), antialias=False)
         self.mean_curve = lp.plot(pen=theme.pen(theme.BLUE))
-        # In the plot's (log10, when log is on) coordinates: an InfiniteLine is not transformed.
-        self.chance_line = pg.InfiniteLine(
-            angle=0,
-            pen=theme.pen(theme.BLACK, 1.5, Qt.PenStyle.DashLine),
-            label="chance level",
-            # right-aligned at the right end, where a learning model's loss is far below it, on
-            # the side facing the plot's centre: never over the title when the line is on top
-            labelOpts={
-                "position": 0.98,
-                "color": theme.BLACK,
-                "anchors": [(1, 0), (1, 1)],
-                "fill": LABEL_FILL,
-            },
-        )
-        self.chance_line.setZValue(3)  # its label over the curves
+        # right-aligned at the right end, where a learning model's loss is far below it, on
+        # the side facing the plot's centre: never over the title when the line is on top
+        self.chance_line = level_line("chance level", theme.BLACK, 0.98, [(1, 0), (1, 1)])
         lp.addItem(self.chance_line, ignoreBounds=True)
         self.chance_loss: float | None = None
         self.loss_ranger = steps_ranger(lp)
