@@ -1,0 +1,114 @@
+"""`rnnviz export`: train a lecture preset headless and write its panels as PNG and SVG,
+with its explanation and what was measured as text, for slides."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from rnnviz.cli_common import EXIT_INTERRUPTED, PROG, UsageError, check_output, write_output
+from rnnviz.cli_train import duration
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from rnnviz.core.presets import check_claim, load_preset, preset_snapshot, train_preset
+
+    preset = load_preset(args.preset)
+    steps = preset.steps if args.steps is None else args.steps
+    if steps < 0:
+        raise UsageError(f"--steps must be 0 or more, got {steps}")
+    if not 200 <= args.width <= 16_000:
+        raise UsageError(f"--width must be between 200 and 16000 pixels, got {args.width}")
+    out = Path(args.out)
+    check_output(out, "images into", folder=True)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # images only: no window, no display
+    from PySide6.QtCore import qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication
+
+    from rnnviz.core.train import resolve_device
+    from rnnviz.qt.export import ExportError, export_panels
+    from rnnviz.qt.panels import LAB_PANELS, PANELS
+
+    missing = set(preset.panels) - {cls.key for cls in (*PANELS, *LAB_PANELS)}
+    if missing:  # a preset file naming a panel this version lacks: say so before training
+        raise UsageError(f"preset {preset.key!r} names unknown panels: {', '.join(missing)}")
+    for run in preset.runs:
+        resolve_device(run.config.device)
+    print(f"{preset.title}: training {len(preset.runs)} run(s) for {steps} steps", flush=True)
+    tty, shown = sys.stdout.isatty(), [""]
+    start = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if done == progress.last:
+            return
+        progress.last = done
+        rate = done / max(time.monotonic() - start, 1e-9)
+        left = (total - done) / rate if rate > 0 else math.nan
+        line = f"step {done}/{total}  {rate:.0f} steps/s  left {duration(left)}"
+        if tty:
+            print("\r" + line.ljust(len(shown[0])), end="", flush=True)
+            shown[0] = line
+        elif done == total or done % max(10, total // 10 // 10 * 10) == 0:
+            print(line, flush=True)
+
+    progress.last = -1
+    import numpy as np
+
+    try:
+        with np.errstate(all="ignore"):  # a run meant to diverge overflows on its way
+            trainers, traces = train_preset(preset, steps, progress)
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if shown[0]:
+        print()
+    claim = check_claim(preset, trainers, traces)
+    snapshot = preset_snapshot(preset, trainers, traces)
+    qInstallMessageHandler(_quiet_offscreen)
+    app = QApplication.instance() or QApplication([PROG])  # noqa: F841 (keeps Qt alive)
+    try:
+        written = export_panels(snapshot, preset.panels, out, width=args.width)
+    except (ExportError, OSError) as e:
+        raise UsageError(f"cannot write the images: {e}") from None
+    text = out / "explanation.txt"
+    write_output(
+        lambda: text.write_text(explanation_text(preset, steps, claim, snapshot), "utf-8"), text
+    )
+    print(f"wrote {len(written)} images and {text.name} to {out}")
+    print(f"{'the picture holds' if claim.ok else 'NOT YET SHOWN'}: {claim.text}")
+    return 0
+
+
+def _quiet_offscreen(mode, context, message: str) -> None:
+    """Qt's messages on stderr, but for the offscreen platform's note that it cannot resize
+    windows to their hints (it has no windows to resize: the images are unaffected)."""
+    if "propagateSizeHints" not in message:
+        print(message, file=sys.stderr)
+
+
+def explanation_text(preset, steps: int, claim, snapshot) -> str:
+    """The explanation a lecturer pastes next to the images, with what was measured."""
+    lines = [preset.title, "=" * len(preset.title), "", textwrap.fill(preset.explanation, 88), ""]
+    runs = preset.runs
+    for r in runs:
+        c = r.config
+        lines.append(
+            f"- {r.label}: {c.cell}{' (' + c.nonlinearity + ')' if c.cell == 'rnn' else ''}, "
+            f"hidden {c.hidden}, {c.task} T={c.seq_len}, {c.optimizer} lr {c.lr:g}, "
+            f"clip {c.clip}{'' if c.clip == 'none' else ' at ' + format(c.clip_threshold, 'g')}"
+            f"{', spectral radius ' + format(c.spectral_radius, 'g') if c.spectral_radius else ''}"
+            f"{', forget bias ' + format(c.forget_bias, 'g') if c.forget_bias is not None else ''}"
+            f", seed {c.seed}"
+        )
+    lines += ["", f"After {steps} training steps: {claim.text}"]
+    if not claim.ok:
+        lines.append("(the promised picture is not there yet: train more steps)")
+    sample = snapshot.extras.get("sample")
+    if sample:
+        lines += ["", f"Sampled text at temperature {snapshot.extras['temperature']}:", "", sample]
+    return "\n".join(lines) + "\n"
