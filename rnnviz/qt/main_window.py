@@ -17,10 +17,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QApplication,
     QDockWidget,
     QFrame,
@@ -38,7 +37,9 @@ from rnnviz.core import protocol
 from rnnviz.core.analysis import suggest_clip_threshold
 from rnnviz.core.config import Config
 from rnnviz.core.presets import Preset
+from rnnviz.qt.actions import MENUS, Actions, route_keys_past_spin_boxes
 from rnnviz.qt.dialogs import ExportAllDialog, HelpDialog
+from rnnviz.qt.dock_layout import DockLayout, panel_docks
 from rnnviz.qt.export import DEFAULT_WIDTH, ExportError
 from rnnviz.qt.lessons import LessonDock, PresetMenu
 from rnnviz.qt.panels import LAB_PANELS, PANELS
@@ -52,9 +53,6 @@ from rnnviz.qt.transport import TransportBar
 if TYPE_CHECKING:
     from rnnviz.core.protocol import Snapshot
 
-DEFAULT_SIZE = QSize(1600, 1000)
-CORE_KEYS = tuple(cls.key for cls in PANELS)
-LAYOUT_VERSION = 3  # bump when dock names or the arrangement change: old layouts are dropped
 # Panels redraw from a ~60 Hz tick (at most once per snapshot each), a few milliseconds of
 # redrawing per tick: the rest waits for the next tick, so input and paints interleave.
 REFRESH_MS = 8
@@ -102,14 +100,16 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.presentation = PresentationMode(self, self.panels, hide=(self.settings_dock,))
         self._build_status_bar()
-        self._build_actions()
+        self.actions = Actions(self)
         self._build_menus()
-        self._route_keys_past_spin_boxes()
+        self.transport.describe(self.actions)
+        route_keys_past_spin_boxes(self)
         self._connect()
 
-        self.resize(self._default_window_size())
-        self._arrange_default()
-        self._layout_restored = self._restore_layout()
+        self.layout_ = DockLayout(self)
+        self.resize(self.layout_.default_window_size())
+        self.layout_.arrange_default()
+        self._layout_restored = self.layout_.restore()
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setInterval(REFRESH_MS)
@@ -149,11 +149,7 @@ class MainWindow(QMainWindow):
         self.settings_dock = QDockWidget("Settings", self)
         self.settings_dock.setObjectName("settings")
         self.settings_dock.setWidget(self.settings)
-        self.docks: dict[str, QDockWidget] = {}
-        for cls in (*PANELS, *LAB_PANELS):
-            dock = QDockWidget(cls.title, self)
-            dock.setObjectName(cls.key)
-            self.docks[cls.key] = dock
+        self.docks: dict[str, QDockWidget] = panel_docks(self)
         for panel in self.panels:
             self._dock_panel(panel)
 
@@ -194,96 +190,29 @@ class MainWindow(QMainWindow):
             self.status[name] = label
         self.status["state"].setText("starting")
 
-    def _build_actions(self) -> None:
-        def action(text: str, key, slot, tip: str = "") -> QAction:
-            a = QAction(text, self)
-            if key:
-                a.setShortcut(QKeySequence(key))
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            a.setToolTip(tip or text)
-            a.triggered.connect(slot)
-            self.addAction(a)  # the shortcut works wherever the focus is in this window
-            return a
-
-        self.train_action = action(
-            "Train / pause", Qt.Key.Key_Space, self.transport.toggle_training
-        )
-        self.step_action = action("Step", Qt.Key.Key_S, self.step)
-        self.reset_action = action("Reset", Qt.Key.Key_R, self.reset)
-        self.new_seed_action = action("New seed", None, self.settings.new_seed)
-        self.prev_action = action(
-            "Previous timestep", Qt.Key.Key_Left, lambda: self.cursor.step(-1)
-        )
-        self.next_action = action("Next timestep", Qt.Key.Key_Right, lambda: self.cursor.step(1))
-        self.first_action = action("First timestep", Qt.Key.Key_Home, lambda: self.cursor.set(0))
-        self.last_action = action(
-            "Last timestep", Qt.Key.Key_End, lambda: self.cursor.set(self.cursor.T - 1)
-        )
-        self.play_action = action("Play / stop timesteps", Qt.Key.Key_P, self.transport.toggle_play)
-        self.export_action = action("Export focused panel…", "Ctrl+E", self.export_focused_panel)
-        self.export_all_action = action(
-            "Export all panels…", "Ctrl+Shift+E", self.export_all_dialog
-        )
-        self.quit_action = action("Quit", "Ctrl+Q", self.close)
-        self.help_action = action("Help", Qt.Key.Key_F1, self.show_help)
-        self.reset_layout_action = action("Reset layout", None, self.reset_layout)
-        self.presentation_action = action(
-            "Presentation mode",
-            Qt.Key.Key_F11,
-            self.presentation.toggle,
-            "Full screen, large fonts and thick lines for a projector (F11 or Esc leaves)",
-        )
-        self.presentation_action.setCheckable(True)
-        self.leave_presentation_action = action(
-            "Leave presentation mode", Qt.Key.Key_Escape, self.presentation.leave
-        )
-
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file = bar.addMenu("&File")
-        file.addActions([self.export_action, self.export_all_action])
-        file.addSeparator()
-        file.addAction(self.quit_action)
-        training = bar.addMenu("&Training")
-        training.addActions(
-            [self.train_action, self.step_action, self.reset_action, self.new_seed_action]
-        )
-        time_menu = bar.addMenu("T&ime")
-        time_menu.addActions(
-            [
-                self.prev_action,
-                self.next_action,
-                self.first_action,
-                self.last_action,
-                self.play_action,
-            ]
-        )
-        view = bar.addMenu("&View")
-        view.addAction(self.settings_dock.toggleViewAction())
+        menus = {}
+        for name in MENUS:
+            if name == "Help":
+                bar.addMenu(self.preset_menu)  # the lessons before Help
+            menus[name] = bar.addMenu(f"&{name}" if name != "Time" else "T&ime")
+            menus[name].addActions(self.actions.in_menu(name))
+        menus["File"].insertSeparator(self.actions.quit)
+        view = menus["View"]
+        first = view.actions()[0]
+        view.insertAction(first, self.settings_dock.toggleViewAction())
         for dock in self.docks.values():
-            view.addAction(dock.toggleViewAction())
-        view.addAction(self.lesson_dock.toggleViewAction())
-        view.addSeparator()
-        view.addAction(self.presentation_action)
-        view.addAction(self.reset_layout_action)
-        bar.addMenu(self.preset_menu)
-        bar.addMenu("&Help").addAction(self.help_action)
-
-    def _route_keys_past_spin_boxes(self) -> None:
-        """Space, S, R and P mean nothing to a number field: let the shortcuts have them.
-        (Arrows, Home and End stay with a focused number field, which uses them.)"""
-        self._key_router = _ShortcutKeysFirst(
-            {Qt.Key.Key_Space, Qt.Key.Key_S, Qt.Key.Key_R, Qt.Key.Key_P}, self
-        )
-        for box in self.findChildren(QAbstractSpinBox):
-            box.installEventFilter(self._key_router)
-            box.lineEdit().installEventFilter(self._key_router)
+            view.insertAction(first, dock.toggleViewAction())
+        view.insertAction(first, self.lesson_dock.toggleViewAction())
+        view.insertSeparator(first)
 
     def _connect(self) -> None:
         self.runner.snapshot.connect(self._on_snapshot)
         self.runner.error.connect(self._on_error)
         self.runner.devices.connect(self.settings.set_devices)
         self.runner.started.connect(self._on_started)
+        self.runner.responding.connect(self._on_responding)
         self.transport.train_toggled.connect(self._on_train_toggled)
         self.transport.step_requested.connect(self.step)
         self.transport.reset_requested.connect(self.reset)
@@ -294,119 +223,14 @@ class MainWindow(QMainWindow):
         self.settings.apply_requested.connect(self.restart)
         self.settings.suggest_threshold_requested.connect(self.suggest_clip_threshold)
         self.preset_menu.chosen.connect(self.start_preset)
-        self.presentation.toggled.connect(self.presentation_action.setChecked)
+        self.presentation.toggled.connect(self.actions.presentation.setChecked)
         QApplication.instance().focusChanged.connect(self._on_focus_changed)
 
     # ------------------------------------------------------------------ layout
 
-    def _arrange_default(self) -> None:
-        """Settings on the left; two rows of panels beside it: the graph and training on top,
-        gates, states and gradients below (rows split independently, so the three lower
-        panels share the width evenly)."""
-        d = self.docks
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.settings_dock)
-        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, d["graph"])
-        self.splitDockWidget(d["graph"], d["gates"], Qt.Orientation.Vertical)
-        self.splitDockWidget(d["graph"], d["training"], Qt.Orientation.Horizontal)
-        self.splitDockWidget(d["gates"], d["states"], Qt.Orientation.Horizontal)
-        self.splitDockWidget(d["states"], d["gradients"], Qt.Orientation.Horizontal)
-        for dock in (self.settings_dock, *(d[k] for k in CORE_KEYS)):
-            dock.setFloating(False)
-            dock.show()
-        # the laboratory's panels wait, tabbed on the right, until a preset or the user asks
-        lab = [d[cls.key] for cls in LAB_PANELS]
-        for dock in (*lab, self.lesson_dock):
-            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            dock.setFloating(False)
-            dock.hide()
-        for first, other in zip(lab, lab[1:], strict=False):
-            self.tabifyDockWidget(first, other)
-
-    def _arrange_preset(self, preset: Preset) -> None:
-        """The lesson above the settings on the left; the preset's panels in a grid: two
-        over two, or for three the first (the one that makes the point) across the top."""
-        keys = [k for k in preset.panels if k in self.docks][:4]
-        for dock in self.docks.values():
-            dock.hide()
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.lesson_dock)
-        self.splitDockWidget(self.lesson_dock, self.settings_dock, Qt.Orientation.Vertical)
-        shown = [self.docks[k] for k in keys]
-        first = shown[0]
-        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, first)
-        if len(shown) == 3:
-            self.splitDockWidget(first, shown[1], Qt.Orientation.Vertical)
-            self.splitDockWidget(shown[1], shown[2], Qt.Orientation.Horizontal)
-        else:
-            if len(shown) >= 3:
-                self.splitDockWidget(first, shown[2], Qt.Orientation.Vertical)
-            if len(shown) >= 2:
-                self.splitDockWidget(first, shown[1], Qt.Orientation.Horizontal)
-            if len(shown) >= 4:
-                self.splitDockWidget(shown[2], shown[3], Qt.Orientation.Horizontal)
-        for dock in (self.lesson_dock, self.settings_dock, *shown):
-            dock.setFloating(False)
-            dock.show()
-        side, main = 330, self.width() - 330
-        self.resizeDocks([self.lesson_dock], [side], Qt.Orientation.Horizontal)
-        half = (self.height() - 120) // 2
-        self.resizeDocks(
-            [self.lesson_dock, self.settings_dock], [half, half], Qt.Orientation.Vertical
-        )
-        below = shown[1:] if len(shown) == 3 else shown[2:]  # the lower row
-        if len(below) == 2:
-            self.resizeDocks(below, [main // 2, main // 2], Qt.Orientation.Horizontal)
-        if len(shown) == 4:
-            self.resizeDocks(shown[:2], [main // 2, main // 2], Qt.Orientation.Horizontal)
-        if below:
-            self.resizeDocks([shown[0], below[0]], [half, half], Qt.Orientation.Vertical)
-
-    def _default_sizes(self) -> None:
-        """Dock sizes of the default layout (they take effect once the window is shown)."""
-        d = self.docks
-        side = 270
-        main = self.width() - side
-        panels_h = self.height() - 120  # menu, transport and status bars
-        self.resizeDocks([self.settings_dock], [side], Qt.Orientation.Horizontal)
-        self.resizeDocks(
-            [d["graph"], d["training"]], [main * 3 // 5, main * 2 // 5], Qt.Orientation.Horizontal
-        )
-        self.resizeDocks(
-            [d["gates"], d["states"], d["gradients"]],
-            [main * 35 // 100, main * 31 // 100, main * 34 // 100],
-            Qt.Orientation.Horizontal,
-        )
-        self.resizeDocks(
-            [d["graph"], d["gates"]],
-            [panels_h * 9 // 20, panels_h * 11 // 20],
-            Qt.Orientation.Vertical,
-        )
-
-    def _default_window_size(self) -> QSize:
-        """DEFAULT_SIZE, or the screen's free area where that is smaller."""
-        screen = self.screen() or QApplication.primaryScreen()
-        if screen is None:
-            return DEFAULT_SIZE
-        free = screen.availableGeometry().size()
-        return DEFAULT_SIZE.boundedTo(free)
-
     @Slot()
     def reset_layout(self) -> None:
-        self.resize(self._default_window_size())
-        self._arrange_default()
-        self._default_sizes()
-
-    def _restore_layout(self) -> bool:
-        """The layout of the last session, if there is one; True if restored."""
-        geometry = self.store.value("window/geometry")
-        state = self.store.value("window/state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        return state is not None and self.restoreState(state, LAYOUT_VERSION)
-
-    def _save_layout(self) -> None:
-        self.store.setValue("window/geometry", self.saveGeometry())
-        self.store.setValue("window/state", self.saveState(LAYOUT_VERSION))
-        self.store.sync()
+        self.layout_.reset()
 
     # ------------------------------------------------------------------ running
 
@@ -415,7 +239,7 @@ class MainWindow(QMainWindow):
         if not self._started:
             self._started = True
             if not self._layout_restored:
-                self._default_sizes()
+                self.layout_.default_sizes()
             if not self.runner.torch_loaded:
                 self.statusBar().showMessage("Loading PyTorch…")
             QTimer.singleShot(0, self._after_first_show)
@@ -457,7 +281,7 @@ class MainWindow(QMainWindow):
         self.preset = preset
         self.preset_menu.mark(preset.key)
         self.lesson_dock.show_preset(preset)
-        self._arrange_preset(preset)
+        self.layout_.arrange_preset(preset)
         first, *others = preset.runs
         self.settings.set_config(first.config)
         self._start(
@@ -543,6 +367,14 @@ class MainWindow(QMainWindow):
             "Change the setting in the side bar and press Apply.",
             reset=False,
         )
+
+    @Slot(bool)
+    def _on_responding(self, responding: bool) -> None:
+        silent = f"Training process not responding: no word from it for {self.runner.silence_s:g} s"
+        if not responding:
+            self.statusBar().showMessage(silent)
+        elif self.statusBar().currentMessage() == silent:
+            self.statusBar().clearMessage()
 
     def _show_banner(self, text: str, *, reset: bool) -> None:
         if text != self.banner_text.text():
@@ -636,40 +468,6 @@ class MainWindow(QMainWindow):
         self.help_dialog.show()
         self.help_dialog.activateWindow()
 
-    def help_html(self) -> str:
-        keys = [
-            self.train_action,
-            self.step_action,
-            self.reset_action,
-            self.prev_action,
-            self.next_action,
-            self.first_action,
-            self.last_action,
-            self.play_action,
-            self.export_action,
-            self.export_all_action,
-            self.presentation_action,
-            self.help_action,
-            self.quit_action,
-        ]
-        rows = "".join(
-            f"<tr><td><b>{html.escape(a.shortcut().toString(QKeySequence.SequenceFormat.NativeText))}"
-            f"</b></td><td>{html.escape(a.text())}</td></tr>"
-            for a in keys
-        )
-        panels = "".join(
-            f"<h3>{html.escape(p.title)}</h3><p>{html.escape(p.info or 'No description yet.')}</p>"
-            for p in (*PANELS, *LAB_PANELS)
-        )
-        return (
-            "<h2>Keyboard</h2><table cellpadding='3'>" + rows + "</table>"
-            "<p>The arrow keys stay with a number field while it has the focus.</p>"
-            "<h2>Panels</h2>"
-            + panels
-            + "<h2>Settings</h2><p>The learning rate and gradient clipping apply at once. Other "
-            "settings need a new model: change them, then press <b>Apply (new model)</b>.</p>"
-        )
-
     # ------------------------------------------------------------------ closing
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
@@ -679,27 +477,9 @@ class MainWindow(QMainWindow):
             self.transport.stop_playing()
             self.runner.stop()  # join the worker before any widget goes away
             self.presentation.leave()  # the layout saved is the normal one
-            self._save_layout()
+            self.layout_.save()
             QApplication.instance().focusChanged.disconnect(self._on_focus_changed)
         super().closeEvent(event)
-
-
-class _ShortcutKeysFirst(QObject):
-    """Event filter: the given unmodified keys go to the window's shortcuts, not the widget."""
-
-    def __init__(self, keys: set, parent: QObject) -> None:
-        super().__init__(parent)
-        self.keys = keys
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
-        if (
-            event.type() == QEvent.Type.ShortcutOverride
-            and event.key() in self.keys
-            and event.modifiers() == Qt.KeyboardModifier.NoModifier
-        ):
-            event.ignore()
-            return True
-        return False
 
 
 def _panel_of(widget: QWidget | None) -> Panel | None:

@@ -28,6 +28,7 @@ from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
     from rnnviz.core.trace import Trace
+    from rnnviz.qt.actions import Actions
 
 
 # ---------------------------------------------------------------------------- text at t
@@ -95,37 +96,28 @@ class TransportBar(QWidget):
 
         self.train_button = QPushButton("Train")
         self.train_button.setCheckable(True)
-        self.train_button.setToolTip("Train continuously / pause (Space)")
         self.train_button.toggled.connect(self._on_train_toggled)
         self.step_button = QPushButton("Step")
-        self.step_button.setToolTip("One training step (S)")
         self.step_button.clicked.connect(self.step_requested)
         self.reset_button = QPushButton("Reset")
-        self.reset_button.setToolTip("Back to the initial weights and data (R)")
         self.reset_button.clicked.connect(self.reset_requested)
         self.seed_button = QPushButton("New seed")
-        self.seed_button.setToolTip("A new model and data stream from the next seed")
         self.seed_button.clicked.connect(self.new_seed_requested)
 
         self.first_button = QToolButton(text="|◀")
-        self.first_button.setToolTip("First timestep (Home)")
         self.first_button.clicked.connect(lambda: cursor.set(0))
         self.last_button = QToolButton(text="▶|")
-        self.last_button.setToolTip("Last timestep (End)")
         self.last_button.clicked.connect(lambda: cursor.set(cursor.T - 1))
         self.back_button = QToolButton(text="◀")
-        self.back_button.setToolTip("Previous timestep (←)")
         self.back_button.clicked.connect(lambda: cursor.step(-1))
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, cursor.T - 1)
         self.slider.setToolTip("Timestep t shown in every panel")
         self.slider.valueChanged.connect(cursor.set)
         self.forward_button = QToolButton(text="▶")
-        self.forward_button.setToolTip("Next timestep (→)")
         self.forward_button.clicked.connect(lambda: cursor.step(1))
         self.play_button = QToolButton(text="Play")
         self.play_button.setCheckable(True)
-        self.play_button.setToolTip("Animate t through the sequence")
         self.play_button.toggled.connect(self._on_play_toggled)
         self.speed = QSpinBox()
         self.speed.setRange(1, 60)
@@ -180,6 +172,21 @@ class TransportBar(QWidget):
         cursor.length_changed.connect(self._on_length)
 
     # -- state from the window
+
+    def describe(self, actions: Actions) -> None:
+        """Tooltips from the window's actions: what each button does and its key."""
+        for button, name in (
+            (self.train_button, "train"),
+            (self.step_button, "step"),
+            (self.reset_button, "reset"),
+            (self.seed_button, "new_seed"),
+            (self.first_button, "first"),
+            (self.last_button, "last"),
+            (self.back_button, "prev"),
+            (self.forward_button, "next"),
+            (self.play_button, "play"),
+        ):
+            button.setToolTip(actions.tooltip(name))
 
     def set_training(self, running: bool) -> None:
         """Show whether training runs, without emitting train_toggled."""

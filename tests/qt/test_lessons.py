@@ -77,7 +77,7 @@ def test_own_settings_end_the_preset_and_reset_layout_restores_the_panels(qtbot,
     assert window.preset is None
     assert "settings changed" in window.lesson_dock.windowTitle()
     assert not any(a.isChecked() for a in window.preset_menu.actions())
-    window.reset_layout_action.trigger()
+    window.actions.reset_layout.trigger()
     shown = {k for k, d in window.docks.items() if d.isVisible()}
     assert shown == {"graph", "gates", "states", "gradients", "training"}
 
@@ -94,7 +94,7 @@ def test_presentation_mode_enlarges_everything_and_leaving_restores_it(qtbot, wi
     shown = {k for k, d in window.docks.items() if d.isVisible()}
     size = window.size()
     qtbot.keyClick(window, Qt.Key.Key_F11)
-    assert window.isFullScreen() and window.presentation_action.isChecked()
+    assert window.isFullScreen() and window.actions.presentation.isChecked()
     assert app.font().pointSizeF() == pytest.approx(SCALE * font_pt)
     assert axis_font_pt(window) == pytest.approx(SCALE * tick_pt)
     curve = window.panels[3].grad_curve
@@ -102,7 +102,7 @@ def test_presentation_mode_enlarges_everything_and_leaving_restores_it(qtbot, wi
     assert not window.settings_dock.isVisible()  # its room goes to the panels
     window.docks["gates"].hide()  # rearranging in presentation mode is forgotten on leaving
     qtbot.keyClick(window, Qt.Key.Key_Escape)
-    assert not window.isFullScreen() and not window.presentation_action.isChecked()
+    assert not window.isFullScreen() and not window.actions.presentation.isChecked()
     assert app.font().pointSizeF() == pytest.approx(font_pt)
     assert axis_font_pt(window) == pytest.approx(tick_pt)
     assert curve.opts["pen"].widthF() == pytest.approx(2.0)

@@ -290,7 +290,7 @@ def test_export_all_panels_writes_png_and_svg(qtbot, window, monkeypatch, tmp_pa
     )
     press(qtbot, window, Qt.Key.Key_S, lambda s: True)
     window.docks["gates"].hide()  # what is not on screen is not exported
-    window.export_all_action.trigger()
+    window.actions.export_all.trigger()
     assert not (folder / "gates.png").exists() and not (folder / "gates.svg").exists()
     for cls in PANELS:
         if cls.key == "gates":
@@ -348,7 +348,7 @@ def test_layout_is_remembered_and_reset(qtbot, store):
     second = open_window(qtbot, store, wait_snapshot=False)
     try:
         assert not second.docks["gates"].isVisible() and second.docks["graph"].isVisible()
-        second.reset_layout_action.trigger()
+        second.actions.reset_layout.trigger()
         assert second.docks["gates"].isVisible()
     finally:
         second.close()

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from rnnviz.qt import theme
-from rnnviz.qt.panels.cell_diagram import CellDiagramPanel, flow_width, fmt
+from rnnviz.qt.panels.cells.diagram import CellDiagramPanel, flow_width, fmt
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from rnnviz.core.trace import LayerTrace, Trace
 from rnnviz.core.units import feature_signals
 from rnnviz.qt import theme
-from rnnviz.qt.panels.char_units import NEEDS_CHARLM, CharUnitsPanel
+from rnnviz.qt.panels.text.char_units import NEEDS_CHARLM, CharUnitsPanel
 
 LABELS = {"\n": "⏎", " ": "␣"}  # how the charlm task labels whitespace in its vocabulary
 TEXTS = [

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from rnnviz.core.analysis import cliff_descent, cliff_error
-from rnnviz.qt.panels.cliff import (
+from rnnviz.qt.panels.lab.cliff import (
     B_RANGE,
     DEFAULT_LR,
     DEFAULT_START,
@@ -216,7 +216,7 @@ def test_export_png_and_svg(panel, tmp_path):
 
 def test_module_imports_without_torch():
     code = (
-        "import sys, rnnviz.qt.panels.cliff, rnnviz.qt.panels.comparison; "
+        "import sys, rnnviz.qt.panels.lab.cliff, rnnviz.qt.panels.lab.comparison; "
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtGui import QColor, QImage
 
 from rnnviz.qt import theme
-from rnnviz.qt.panels.comparison import HINT, ComparisonPanel
+from rnnviz.qt.panels.lab.comparison import HINT, ComparisonPanel
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QImage
 
-from rnnviz.qt.panels.factors import GradientFactorsPanel, path_factors
-from rnnviz.qt.panels.gradients import positive_or_nan, sci
+from rnnviz.qt.panels.lab.factors import GradientFactorsPanel, path_factors
+from rnnviz.qt.plotkit import positive_or_nan, sci
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QImage
 
-from rnnviz.qt.panels.gates import GateActivationsPanel
+from rnnviz.qt.panels.core.gates import GateActivationsPanel
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QImage
 
-from rnnviz.qt.panels.gradient_history import (
+from rnnviz.qt.panels.lab.gradient_history import (
     MAX_ROWS,
     ZERO,
     GradientHistoryPanel,

@@ -12,7 +12,8 @@ import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from rnnviz.qt.panels.gradients import GradientNormsPanel, LogAxis, positive_or_nan
+from rnnviz.qt.panels.core.gradients import GradientNormsPanel
+from rnnviz.qt.plotkit import LogAxis, positive_or_nan
 
 
 @pytest.fixture

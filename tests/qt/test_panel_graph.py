@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QImage
 from PySide6.QtWidgets import QApplication
 
 from rnnviz.qt import theme
-from rnnviz.qt.panels.graph import UnrolledGraphPanel, fmt
+from rnnviz.qt.panels.core.graph import UnrolledGraphPanel, fmt
 
 
 @pytest.fixture

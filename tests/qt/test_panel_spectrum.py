@@ -11,7 +11,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QImage
 
-from rnnviz.qt.panels.spectrum import SpectrumPanel
+from rnnviz.qt.panels.lab.spectrum import SpectrumPanel
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from rnnviz.qt.panels.states import StateTrajectoriesPanel, parse_units
+from rnnviz.qt.panels.core.states import StateTrajectoriesPanel, parse_units
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
 
 from rnnviz.qt import theme
-from rnnviz.qt.panels.training import NO_SAMPLE, TrainingPanel
+from rnnviz.qt.panels.core.training import NO_SAMPLE, TrainingPanel
 from rnnviz.qt.timeline import TimeCursor
 
 

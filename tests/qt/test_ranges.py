@@ -13,12 +13,13 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from rnnviz.qt.panels.comparison import ComparisonPanel
-from rnnviz.qt.panels.factors import GradientFactorsPanel
-from rnnviz.qt.panels.gradients import GradientNormsPanel, wrap_title
-from rnnviz.qt.panels.spectrum import SpectrumPanel
-from rnnviz.qt.panels.states import StateTrajectoriesPanel
-from rnnviz.qt.panels.training import TrainingPanel
+from rnnviz.qt.panels.core.gradients import GradientNormsPanel
+from rnnviz.qt.panels.core.states import StateTrajectoriesPanel
+from rnnviz.qt.panels.core.training import TrainingPanel
+from rnnviz.qt.panels.lab.comparison import ComparisonPanel
+from rnnviz.qt.panels.lab.factors import GradientFactorsPanel
+from rnnviz.qt.panels.lab.spectrum import SpectrumPanel
+from rnnviz.qt.plotkit import wrap_title
 from rnnviz.qt.ranges import Ranger, StableRange, nice_bounds
 
 

@@ -4,18 +4,18 @@ PANELS show in the default layout; LAB_PANELS (the gradient laboratory and the l
 wait in the View menu until a preset or the user shows them.
 """
 
-from rnnviz.qt.panels.cell_diagram import CellDiagramPanel
-from rnnviz.qt.panels.char_units import CharUnitsPanel
-from rnnviz.qt.panels.cliff import CliffPanel
-from rnnviz.qt.panels.comparison import ComparisonPanel
-from rnnviz.qt.panels.factors import GradientFactorsPanel
-from rnnviz.qt.panels.gates import GateActivationsPanel
-from rnnviz.qt.panels.gradient_history import GradientHistoryPanel
-from rnnviz.qt.panels.gradients import GradientNormsPanel
-from rnnviz.qt.panels.graph import UnrolledGraphPanel
-from rnnviz.qt.panels.spectrum import SpectrumPanel
-from rnnviz.qt.panels.states import StateTrajectoriesPanel
-from rnnviz.qt.panels.training import TrainingPanel
+from rnnviz.qt.panels.cells.diagram import CellDiagramPanel
+from rnnviz.qt.panels.core.gates import GateActivationsPanel
+from rnnviz.qt.panels.core.gradients import GradientNormsPanel
+from rnnviz.qt.panels.core.graph import UnrolledGraphPanel
+from rnnviz.qt.panels.core.states import StateTrajectoriesPanel
+from rnnviz.qt.panels.core.training import TrainingPanel
+from rnnviz.qt.panels.lab.cliff import CliffPanel
+from rnnviz.qt.panels.lab.comparison import ComparisonPanel
+from rnnviz.qt.panels.lab.factors import GradientFactorsPanel
+from rnnviz.qt.panels.lab.gradient_history import GradientHistoryPanel
+from rnnviz.qt.panels.lab.spectrum import SpectrumPanel
+from rnnviz.qt.panels.text.char_units import CharUnitsPanel
 
 PANELS = (
     UnrolledGraphPanel,

@@ -23,15 +23,15 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
-from rnnviz.qt.panels.gradients import (
+from rnnviz.qt.plotkit import (
     LogAxis,
     coloured,
     level_line,
     positive_or_nan,
+    running_mean,
     sci,
     wrap_title,
 )
-from rnnviz.qt.panels.training import running_mean
 from rnnviz.qt.ranges import Ranger, steps_ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
 

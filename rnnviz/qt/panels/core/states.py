@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
-from rnnviz.qt.panels.gradients import plain_axes, wrap_title
+from rnnviz.qt.plotkit import plain_axes, wrap_title
 from rnnviz.qt.ranges import Ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
 

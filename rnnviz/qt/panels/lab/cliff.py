@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from rnnviz.core.analysis import DescentPath, cliff_descent, cliff_error
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
-from rnnviz.qt.panels.gradients import coloured, sci
+from rnnviz.qt.plotkit import coloured, sci
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from rnnviz.core.analysis import GATE_BLOCK_NAMES, BlockSpectrum, spectrum
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
-from rnnviz.qt.panels.gradients import coloured
+from rnnviz.qt.plotkit import coloured
 from rnnviz.qt.ranges import Ranger, steps_ranger
 from rnnviz.qt.timeline import TimeCursor
 

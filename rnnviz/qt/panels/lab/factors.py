@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from rnnviz.core.analysis import running_product_back
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
-from rnnviz.qt.panels.gradients import LogAxis, coloured, positive_or_nan, sci
+from rnnviz.qt.plotkit import LogAxis, coloured, positive_or_nan, sci
 from rnnviz.qt.ranges import Ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
-from rnnviz.qt.panels.gradients import sci
+from rnnviz.qt.plotkit import sci
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:

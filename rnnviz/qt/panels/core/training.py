@@ -33,11 +33,12 @@ from PySide6.QtWidgets import (
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
-from rnnviz.qt.panels.gradients import (
+from rnnviz.qt.plotkit import (
     LogAxis,
     coloured,
     level_line,
     plain_axes,
+    running_mean,
     unbroken,
     wrap_title,
 )
@@ -54,14 +55,6 @@ UNSCORED = "#8c8c8c"  # predictions at steps the loss ignores
 # The plots sit side by side while the plot area's width : height is at least this (each
 # plot then at least 5 wide to 8 tall); in a narrower area they stack in one column.
 STACK_ASPECT = 1.25
-
-
-def running_mean(values: np.ndarray, window: int) -> np.ndarray:
-    """Mean of the last `window` values at each index (fewer at the start)."""
-    c = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
-    n = np.arange(1, len(values) + 1)
-    lo = np.maximum(n - window, 0)
-    return (c[n] - c[lo]) / (n - lo)
 
 
 def symbol_rows(trace: Trace) -> list[tuple[str, list[str], list[str]]]:

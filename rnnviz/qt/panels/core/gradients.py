@@ -13,50 +13,34 @@ threshold and each step that was clipped.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
+from rnnviz.qt.plotkit import (
+    NOT_DRAWABLE,
+    LogAxis,
+    coloured,
+    level_line,
+    plain_axes,
+    positive_or_nan,
+    sci,
+    unbroken,
+    wrap_title,
+)
 from rnnviz.qt.ranges import Ranger, steps_ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
     from rnnviz.core.train import Snapshot
 
-QWIDGETSIZE_MAX = 16777215  # Qt's "no maximum"
-LABEL_FILL = (255, 255, 255, 210)  # behind text on a plot: legible over the curves
-
-
-def positive_or_nan(values: np.ndarray) -> np.ndarray:
-    """Values a log axis can draw: zeros, negatives and non-finite values become NaN gaps."""
-    v = np.asarray(values, dtype=np.float64)
-    return np.where(np.isfinite(v) & (v > 0), v, np.nan)
-
-
-def coloured(text: str, colour: str) -> str:
-    """Rich text in a colour: titles that double as legends."""
-    return f'<span style="color:{colour}">{text}</span>'
-
-
-def unbroken(text: str) -> str:
-    """Rich text that a word-wrapping label moves to the next line whole. Qt's nowrap only
-    makes the spaces non-breaking; a word joiner around each slash outside the tags keeps
-    "∂h/∂h" together too."""
-    joined = re.sub(r"/(?![^<]*>)", "\u2060/\u2060", text)
-    return f'<span style="white-space:nowrap">{joined}</span>'
-
-
 JACOBIAN_TITLE = f"‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ {unbroken('(spectral norm)')}"
 GRAD_TITLE = f"‖∂L/∂h<sub>t</sub>‖ {unbroken('(sequence 0)')}"
-NOT_DRAWABLE = unbroken("(a log axis cannot show 0)")
 
 
 def _zero_title(name: str, values: np.ndarray) -> str | None:
@@ -67,159 +51,6 @@ def _zero_title(name: str, values: np.ndarray) -> str | None:
         return None
     where = "at every t" if not len(nonzero) else f"except at t = {nonzero[0]}"
     return f"{name} = 0 {where} {NOT_DRAWABLE}"
-
-
-def level_line(text: str, colour: str, position: float, anchors: list) -> pg.InfiniteLine:
-    """A dashed horizontal line at a level to read the curves against (a clip threshold, the
-    chance loss), labelled on a white ground over the curves. `position` (0..1 along the
-    line) and `anchors` place the label (pyqtgraph's InfLineLabel). In a log plot its value
-    is set in log10 coordinates: an InfiniteLine is not log-transformed."""
-    line = pg.InfiniteLine(
-        angle=0,
-        pen=theme.pen(colour, 1.5, Qt.PenStyle.DashLine),
-        label=text,
-        labelOpts={"position": position, "color": colour, "anchors": anchors, "fill": LABEL_FILL},
-    )
-    line.setZValue(3)  # its label over the curves
-    return line
-
-
-def sci(v: float) -> str:
-    """A number for a rich-text label: 0.0314 or 3.1×10⁻⁵ (HTML superscript)."""
-    if not np.isfinite(v):
-        return "–"
-    if v == 0 or 1e-3 <= abs(v) < 1e4:
-        return f"{v:.3g}"
-    mantissa, exponent = f"{v:.2e}".split("e")
-    return f"{mantissa}×10<sup>{int(exponent)}</sup>"
-
-
-def plain_axes(*plots: pg.PlotItem) -> None:
-    """Tick labels show the values themselves: pyqtgraph would rescale an axis whose values are
-    all below 1 and append "(x0.001)" to its label, which reads as part of the quantity."""
-    for plot in plots:
-        for side in plot.axes:
-            plot.getAxis(side).enableAutoSIPrefix(False)
-
-
-class WrappingTitle(pg.LabelItem):
-    """A plot title that breaks into centred lines where the plot is narrower than the title.
-
-    pyqtgraph's title is one line whose width is the plot's minimum width: a long title pushes
-    its neighbours out of the panel, where they are cut off. This title asks for no width and
-    as many lines as the plot's width needs; `wrap_title(plot)` puts it in place, spanning the
-    plot's axes as well as its view.
-    """
-
-    def __init__(self, plot: pg.PlotItem) -> None:
-        super().__init__(" ", parent=plot, size=f"{theme.FONT_PT}pt")
-        self.plot = plot
-        option = QTextOption(Qt.AlignmentFlag.AlignHCenter)
-        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)  # never wider
-        self.item.document().setDefaultTextOption(option)
-
-    def setText(self, text: str, **args) -> None:  # noqa: N802 (pyqtgraph API)
-        """A new text: the layout is asked again only when the title's height changes (a
-        live title, like the loss at the latest step, changes its words at every redraw,
-        and a layout pass over the whole plot costs more than the text)."""
-        if text == getattr(self, "text", None) and not args:
-            return
-        before = self._sizeHint.get(Qt.SizeHint.MinimumSize)
-        self._quiet = True
-        try:
-            super().setText(text, **args)
-        finally:
-            self._quiet = False
-        if self._sizeHint.get(Qt.SizeHint.MinimumSize) != before:
-            super().updateGeometry()
-
-    def updateGeometry(self) -> None:  # noqa: N802 (Qt API)
-        if not getattr(self, "_quiet", False):
-            super().updateGeometry()
-
-    def updateMin(self) -> None:  # noqa: N802 (pyqtgraph API: called on every text or size change)
-        width = self.width()
-        self.item.setTextWidth(-1)
-        if 0 < width < self.item.boundingRect().width():
-            self.item.setTextWidth(width)
-        height = self.item.boundingRect().height()
-        self.setMinimumWidth(0)
-        self.setMinimumHeight(height)
-        self._sizeHint = {
-            Qt.SizeHint.MinimumSize: (0, height),
-            Qt.SizeHint.PreferredSize: (0, height),
-            Qt.SizeHint.MaximumSize: (-1, -1),
-            Qt.SizeHint.MinimumDescent: (0, 0),
-        }
-        self.updateGeometry()
-        # PlotItem.setTitle fixes the title row at 30 px; give it the lines' height instead.
-        # No plot while LabelItem.__init__ runs; a deleted one while the plot's layout, being
-        # destroyed, gives its items a last resize.
-        plot = getattr(self, "plot", None)
-        if plot is None or not shiboken6.isValid(plot) or not self.isVisibleTo(plot):
-            return
-        if plot.layout.rowMaximumHeight(0) != height:
-            self.setMaximumHeight(height)
-            plot.layout.setRowFixedHeight(0, height)
-
-
-def wrap_title(plot: pg.PlotItem) -> pg.PlotItem:
-    """Give `plot` a WrappingTitle in place of its own (call before setTitle); returns it."""
-    old = plot.titleLabel
-    plot.layout.removeItem(old)
-    old.setParentItem(None)
-    if old.scene() is not None:
-        old.scene().removeItem(old)
-    plot.titleLabel = title = WrappingTitle(plot)
-    plot.layout.addItem(title, 0, 0, 1, 3)  # over the axes too: room for one line
-    plot.setTitle(None)
-
-    def set_title(text: str | None = None, **args) -> None:
-        """PlotItem.setTitle without its fixed 30 px row (WrappingTitle sizes the row) and
-        without any work when the title is unchanged."""
-        if text is None:
-            title.setVisible(False)
-            plot.layout.setRowFixedHeight(0, 0)
-            title.setMaximumHeight(0)
-            title.text = None
-            return
-        if not title.isVisible():
-            title.setVisible(True)
-            title.setMaximumHeight(QWIDGETSIZE_MAX)
-        title.setText(text, **args)
-
-    plot.setTitle = set_title
-    return plot
-
-
-class LogAxis(pg.AxisItem):
-    """A log axis whose labels stay legible. Across decades it labels 1, 2 and 5 × 10^k only
-    (pyqtgraph labels every minor tick, and 0.1, 0.09, 0.08 … print over one another); within
-    less than a decade, where pyqtgraph may label nothing, it ticks round values (2.1, 2.2)."""
-
-    def __init__(self, orientation: str = "left", **kwargs) -> None:
-        super().__init__(orientation, **kwargs)
-        # Room for "5·10⁻⁵" from the start: the axis widens to its labels only after a first
-        # paint, too late for an export, which would drop the labels that do not fit.
-        self.textWidth = round(4.5 * theme.FONT_PT)
-        self.setStyle(tickTextWidth=self.textWidth)
-        self.enableAutoSIPrefix(False)  # labels carry their own exponent
-
-    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 (pyqtgraph API)
-        if not 0 < maxVal - minVal < 1:
-            return super().logTickValues(minVal, maxVal, size, stdTicks)
-        lo, hi = 10.0**minVal, 10.0**maxVal
-        step = 10.0 ** np.floor(np.log10((hi - lo) / 4))
-        step *= next(m for m in (1, 2, 5, 10) if (hi - lo) / (m * step) <= 6)
-        values = np.arange(np.ceil(lo / step), np.floor(hi / step) + 1) * step
-        return [(None, np.log10(values[values > 0]).tolist())]
-
-    def logTickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
-        if self.range[1] - self.range[0] < 1:
-            return [f"{v:.3g}" for v in 10.0 ** np.asarray(values, dtype=float)]
-        strings = super().logTickStrings(values, scale, spacing)
-        keep = [round(10 ** (v % 1)) in (1, 2, 5, 10) for v in values]
-        return [s if k else "" for k, s in zip(keep, strings, strict=True)]
 
 
 class GradientNormsPanel(Panel):

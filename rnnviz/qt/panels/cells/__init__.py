@@ -1,0 +1,1 @@
+"""The gated cells drawn as in the lecture, with live values."""
