@@ -1,7 +1,7 @@
 # rnnviz developer tasks. Everything runs in a local virtual environment, .venv.
 #
 #   make venv    create .venv and install rnnviz (editable) with its test tools
-#   make run     open the desktop app
+#   make run     open the desktop app (installs only what running needs)
 #   make test    run the test suite headless (Qt's offscreen platform)
 #   make bench   run the benchmarks
 #   make lint    ruff check + ruff format --check
@@ -20,23 +20,28 @@ TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: venv run test bench lint format clean distclean
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed-test
 
-# The stamp makes a second `make venv` a no-op until pyproject.toml changes.
+# One stamp per install: what running needs (.installed), and the test tools on top of it
+# (.installed-test). Each makes a second `make` a no-op until pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install '$(TORCH_SPEC)'
+	$(BIN)/python -m pip install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $@
 
-run: venv
+run: $(VENV)/.installed
 	$(BIN)/rnnviz
 
 test: venv
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
-bench: venv
+bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run_all.py
 
 lint: venv
