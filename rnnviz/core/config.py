@@ -162,3 +162,10 @@ def _finite(x: float) -> bool:
 def _positive(name: str, value: float) -> None:
     if not _finite(value) or value <= 0:
         raise ConfigError(f"{name} must be a positive number, got {value!r}")
+
+
+def check_temperature(value: float) -> float:
+    """The character LM's sampling temperature T (p ∝ exp(logits / T)), or ConfigError: the
+    Training panel and the trainer refuse the same values with the same words."""
+    _positive("temperature", value)
+    return value

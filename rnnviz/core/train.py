@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from rnnviz.core.analysis import spectral_radii, vector_norms
-from rnnviz.core.config import Config, ConfigError
+from rnnviz.core.config import Config, ConfigError, check_temperature
 from rnnviz.core.model import RecurrentModel
 from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
     IDLE,
@@ -270,8 +270,7 @@ class Trainer:
         """Character LM only: sample `length` characters at `temperature` after `prime`."""
         if self.task.name != "charlm":
             raise ConfigError("sampling text needs the charlm task")
-        if temperature <= 0:
-            raise ConfigError(f"temperature must be positive, got {temperature}")
+        check_temperature(temperature)
         gen = torch.Generator().manual_seed(seed)
         prime = "".join(ch for ch in prime if ch in self.task.chars) or self.task.chars[0]
         self.model.eval()
@@ -338,7 +337,9 @@ def session(
     show) at most every `probe_interval` seconds and, when recording
     is slow (long sequences), no more than `probe_budget` of the time. For the character LM,
     a 200-character sample at the current temperature rides along in `extras` (refreshed at
-    most every `sample_interval` seconds while the weights change).
+    most every `sample_interval` seconds while the weights change). A live setting the trainer
+    cannot use (a temperature, learning rate or clipping) is refused, never ends the run: the
+    next snapshot's `extras["refused"]` says why, and training goes on with the old value.
 
     `companions` are further (label, trainer) runs compared with this one: each step steps
     every run that has not diverged, each recording records them all, and snapshots list
@@ -352,6 +353,7 @@ def session(
     sampling = trainer.task.name == "charlm"
     extras: dict = {}
     temperature, sampled_step, last_sample = 1.0, None, -math.inf
+    refused = ""  # why the last command's value was refused, for the next snapshot
     last_snap = last_probe = clock()
     rate_t, rate_steps, rate = clock(), trainer.step_count, 0.0
     pending = 0
@@ -382,9 +384,10 @@ def session(
                 state="running" if running or pending else "paused",
                 trace=trace,
                 steps_per_s=rate if running or pending else 0.0,
-                extras=extras,
+                extras={**extras, "refused": refused} if refused else extras,
                 runs=runs,
             )
+            refused = ""
         else:
             cmd = yield None if (running or pending) else IDLE
         force = cmd is not None
@@ -396,9 +399,9 @@ def session(
         elif isinstance(cmd, Step):
             running, pending = False, pending + cmd.n
         elif isinstance(cmd, SetLearningRate):
-            trainer.set_lr(cmd.lr)
+            refused = _refusal(trainer.set_lr, cmd.lr)
         elif isinstance(cmd, SetClipping):
-            trainer.set_clipping(cmd.mode, cmd.threshold)
+            refused = _refusal(trainer.set_clipping, cmd.mode, cmd.threshold)
         elif isinstance(cmd, Reset):
             for t in (trainer, *others):
                 t.reset()
@@ -407,9 +410,9 @@ def session(
         elif isinstance(cmd, Probe):
             probe_now = True
         elif isinstance(cmd, SetTemperature):
-            if not cmd.temperature > 0:
-                raise ConfigError(f"temperature must be positive, got {cmd.temperature}")
-            temperature, sampled_step = cmd.temperature, None
+            refused = _refusal(check_temperature, cmd.temperature)
+            if not refused:
+                temperature, sampled_step = cmd.temperature, None
         alive = [t for t in (trainer, *others) if not t.diverged]
         if (running or pending) and alive:
             for t in alive:
@@ -435,3 +438,13 @@ def session(
             last_probe = clock()
             probe_cost = last_probe - t0
         force = force or due or probe_now
+
+
+def _refusal(setter: Callable[..., object], *values: object) -> str:
+    """Apply a live setting; a value it cannot use is refused in words (the snapshot's
+    extras["refused"]) and training goes on with the old one, never ends."""
+    try:
+        setter(*values)
+    except ConfigError as e:
+        return str(e)
+    return ""

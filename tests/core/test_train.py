@@ -15,6 +15,7 @@ from rnnviz.core.train import (
     Reset,
     SetClipping,
     SetLearningRate,
+    SetTemperature,
     Snapshot,
     Step,
     Trainer,
@@ -224,9 +225,11 @@ def test_set_learning_rate_reaches_the_optimiser():
     snap = run.send(SetLearningRate(0.25))
     assert snap.lr == 0.25
     assert [g["lr"] for g in trainer.optimizer.param_groups] == [0.25]
-    with pytest.raises(ConfigError, match="learning rate"):
-        run.send(SetLearningRate(-1.0))
-    assert trainer.optimizer.param_groups[0]["lr"] == 0.25
+    refused = run.send(SetLearningRate(-1.0))  # refused in words; the run goes on
+    assert refused.extras["refused"] == "learning rate must be a positive number, got -1.0"
+    assert refused.lr == 0.25 and trainer.optimizer.param_groups[0]["lr"] == 0.25
+    stepped = run.send(Step(1))
+    assert stepped.step == 1 and "refused" not in stepped.extras  # said once
 
 
 def test_set_clipping_takes_effect_on_the_next_step():
@@ -300,3 +303,17 @@ def test_charlm_sample_text():
     assert trainer.sample_text(60, temperature=0.8, seed=3) == a
     with pytest.raises(ConfigError):
         trainer.sample_text(10, temperature=0.0)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
+def test_a_bad_temperature_is_refused_and_training_goes_on(bad):
+    trainer = make_trainer(task="charlm", seq_len=16)
+    run = paused_session(trainer)
+    snap = run.send(SetTemperature(0.5))
+    assert snap.extras["temperature"] == 0.5 and "refused" not in snap.extras
+    snap = run.send(SetTemperature(bad))
+    assert snap.extras["refused"] == f"temperature must be a positive number, got {bad!r}"
+    assert snap.extras["temperature"] == 0.5  # the sample keeps the last good temperature
+    run.send(Step(2))
+    last = drain(run)
+    assert last.step == 2 and last.state == "paused" and "refused" not in last.extras
