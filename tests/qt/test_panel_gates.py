@@ -169,3 +169,26 @@ def test_narrow_panel_gives_the_heatmaps_the_width_and_equal_heights(make_snapsh
             title = panel.titles[g].sceneBoundingRect()
             assert title.bottom() <= box.top() + 1 and title.left() <= box.left()
     assert panel.bars_title.text == "at t = 10"
+
+
+def image_visible(panel, name) -> bool:
+    """The gate's heatmap lies inside the part of the panel a user sees (not cut off below)."""
+    img = panel.images[name]
+    view = panel.graphics
+    scene_rect = img.mapRectToScene(img.boundingRect())
+    box = view.mapFromScene(scene_rect).boundingRect()  # in the view's pixels
+    top_left = view.mapTo(panel, box.topLeft())
+    rect = box.translated(top_left - box.topLeft())
+    visible = panel.rect().intersected(view.geometry())
+    return rect.height() >= 2 and visible.adjusted(-1, -1, 1, 1).contains(rect)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "simple-gru", "rnn"])
+def test_every_gate_stays_visible_as_the_panel_shrinks_and_grows(make_snapshot, show, cell):
+    panel = show(make_snapshot(cell=cell, hidden=64, seq_len=20))
+    # a large panel first: its rows must not keep their height when the panel shrinks
+    for size in ((900, 900), (400, 300), (640, 330), (470, 420), (300, 220), (1200, 700)):
+        panel.resize(*size)
+        panel.grab()
+        hidden = [g for g in panel.names if not image_visible(panel, g)]
+        assert not hidden, f"{cell} at {size}: {hidden} cut off"

@@ -18,25 +18,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout
 
-from rnnviz.core.trace import SIGMOID_GATES, LayerTrace
+from rnnviz.core.cells import GATES
+from rnnviz.core.trace import LayerTrace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
 
+# the Elman RNN's two heatmaps; the gates' words come from the cell registry
 GATE_TITLES = {
-    "i": "input gate i",
-    "f": "forget gate f",
-    "g": "candidate g",
-    "o": "output gate o",
-    "r": "reset gate r",
-    "z": "update gate z",
-    "n": "candidate n",
+    **{g.name: f"{g.word} {g.name}" for g in GATES.values()},
     "a": "pre-activation a",
     "h": "hidden state h",
 }
@@ -47,11 +43,13 @@ RNN_NOTE = (
     "W<sub>xh</sub> x<sub>t</sub> + b). Shown: pre-activation a<sub>t</sub> and "
     "h<sub>t</sub>."
 )
+MIN_ROW = 4.0  # px: a heatmap squeezed to a strip still shows that its gate is there
 
 
 def scale_kind(name: str) -> str:
     """Heatmaps of one kind share a colour bar: the sigmoid gates, the tanh candidates."""
-    return "sigmoid" if name in SIGMOID_GATES else "tanh" if name in ("g", "n") else name
+    gate = GATES.get(name)
+    return name if gate is None else "sigmoid" if gate.sigmoid else "tanh"
 
 
 def symbol_html(name: str, symbol: str) -> str:
@@ -77,7 +75,7 @@ class UnitAxis(pg.AxisItem):
 def quantities(lt: LayerTrace, nonlinearity: str | None) -> list[tuple]:
     """(name, (T, H) array of sequence 0, colour levels, colour map) for each heatmap."""
     if lt.gates:
-        return [(g, v[0], *GATE_SCALE[g in SIGMOID_GATES]) for g, v in lt.gates.items()]
+        return [(g, v[0], *GATE_SCALE[GATES[g].sigmoid]) for g, v in lt.gates.items()]
     a, h = lt.preact[0], lt.h[0]
     m = max(float(np.abs(a).max()), 1e-6)
     if nonlinearity == "relu":
@@ -136,6 +134,7 @@ class GateActivationsPanel(Panel):
         self.bars: dict[str, pg.BarGraphItem] = {}
         self.layer_combo.currentIndexChanged.connect(self._layer_changed)
         self.graphics.scene().sigMouseMoved.connect(self._hover)
+        self.graphics.installEventFilter(self)
 
     # -- data
 
@@ -281,8 +280,14 @@ class GateActivationsPanel(Panel):
         self._size_rows()
 
     def _size_rows(self) -> None:
-        """The same height for every heatmap. Equal stretch would make the last one shorter by
-        the height of the time axis, which its row also holds."""
+        """The heatmaps share the view's height equally, whatever is left after the titles,
+        the colour bars and the time axis. Equal stretch would make the last one shorter by
+        the height of the time axis, which its row also holds.
+
+        The height comes from the view, not from the layout: fixed rows set the layout's
+        minimum height, so a layout that has grown never shrinks again by itself. When
+        there is too little room the heatmaps get short (the unit axis thins its labels),
+        but every gate keeps its row."""
         if not self.names:
             return
         grid = self.graphics.ci.layout
@@ -292,13 +297,17 @@ class GateActivationsPanel(Panel):
         rest += self.scales.effectiveSizeHint(hint).height() + top + bottom
         rest += 2 * len(self.names) * grid.verticalSpacing()
         axis = self.plots[self.names[-1]].getAxis("bottom").minimumHeight()
-        each = max(1.0, (self.graphics.ci.height() - rest - axis) / len(self.names))
+        # the view's height as just resized (its viewport follows only after this event)
+        room = self.graphics.height() - 2 * self.graphics.frameWidth() - rest - axis
+        each = max(MIN_ROW, room / len(self.names))
         for i in range(len(self.names)):
             grid.setRowFixedHeight(2 * i + 1, each + (axis if i == len(self.names) - 1 else 0))
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().resizeEvent(event)
-        self._size_rows()
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt API)
+        # the view's own size, which the note and the hover line above and below it change too
+        if watched is self.graphics and event.type() == QEvent.Type.Resize:
+            self._size_rows()
+        return False
 
     def _label(self, html: str, justify: str) -> pg.LabelItem:
         """A one-line label at the theme's size, only as tall as its text."""
