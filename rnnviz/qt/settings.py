@@ -1,44 +1,37 @@
 """The settings side bar: every Config setting as a form, validated as a whole.
 
-Each edit builds a candidate Config with `Config.replace` (which validates); an invalid one is
-refused in place, its ConfigError shown in red under the form, and nothing is applied. Learning
-rate and clipping apply live (`learning_rate_changed`, `clipping_changed`); everything else
-needs a new model and waits for "Apply (new model)", which asks first when training has
-progressed past step 0 and then emits `apply_requested(config)`.
+Each edit builds a candidate Config with `Config.replace` (which validates: the same rules and
+words as the command line). A refused value stays in its field with the reason in red beside
+it (`refusals` finds which fields a reason is about), and nothing is applied. Learning rate and
+clipping apply live (`learning_rate_changed`, `clipping_changed`); everything else needs a new
+model and waits for "Apply (new model)", which asks first when training has progressed past
+step 0 and then emits `apply_requested(config)`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import fields
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from rnnviz.core.config import (
-    ENCODERS,
-    INITS,
-    LIVE_FIELDS,
-    Config,
-    ConfigError,
-)
+from rnnviz.core.config import ENCODERS, INITS, LIVE_FIELDS, Config, ConfigError
+from rnnviz.qt.form import combo, refusal_note, row, section, select, whole_number
+from rnnviz.qt.number_field import NumberField
 
 TASK_LABELS = {
     "sine": "Sine wave (next value)",
@@ -58,49 +51,37 @@ CELL_LABELS = {
 OPTIMIZER_LABELS = {"sgd": "SGD (momentum)", "adam": "Adam", "rmsprop": "RMSprop"}
 CLIP_LABELS = {"none": "none", "norm": "by global norm", "value": "by value"}
 LSTM_CELLS = ("lstm", "peephole-lstm")
-MAX_SEED = 2**31 - 1
+MAX_SEED = 2**31 - 1  # the largest a spin box holds: "New seed" wraps here
 
 
-class LogSpinBox(QDoubleSpinBox):
-    """A spin box for scale-free positive numbers (learning rate, clip threshold): shows 1e-05 and
-    steps along 1, 2, 5, 10, 20, … The minimum is 0 so that typing 0 is refused with a reason
-    rather than silently clamped."""
+def refusals(values: dict[str, Any], base: Config) -> list[tuple[str, tuple[str, ...]]]:
+    """Why `base.replace(**values)` is refused, reason by reason (as validation words them),
+    each with the settings it is about: those whose default would lift it. A value out of
+    range names its own field; a task and a length that do not go together name both.
+    Empty when the values are usable."""
+    default = Config()
+    values = dict(values)
+    found = []
+    while (reason := _reason(base, values)) is not None:
+        about = tuple(
+            name
+            for name, value in values.items()
+            if value != getattr(default, name)  # (NaN differs from every default)
+            and _reason(base, {**values, name: getattr(default, name)}) != reason
+        )
+        found.append((reason, about))
+        if not about:
+            break
+        values.update({name: getattr(default, name) for name in about})  # the next reason
+    return found
 
-    LADDER = (1.0, 2.0, 5.0)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setDecimals(20)  # QDoubleSpinBox rounds to this: keep every digit a float has
-        self.setRange(0.0, 1e6)
-        self.setKeyboardTracking(False)
-
-    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt API)
-        return f"{value:g}"
-
-    def valueFromText(self, text: str) -> float:  # noqa: N802 (Qt API)
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
-
-    def validate(self, text: str, pos: int) -> object:
-        try:
-            value = float(text)
-        except ValueError:
-            return QValidator.State.Intermediate  # "1e", "-", "" on the way to a number
-        ok = self.minimum() <= value <= self.maximum()
-        return QValidator.State.Acceptable if ok else QValidator.State.Intermediate
-
-    def stepBy(self, steps: int) -> None:  # noqa: N802 (Qt API)
-        value = self.value() if self.value() > 0 else 1e-3
-        decade = math.floor(math.log10(value) + 1e-9)
-        mantissa = value / 10**decade
-        rung = max(i for i, m in enumerate(self.LADDER) if m <= mantissa * (1 + 1e-9))
-        on_rung = math.isclose(mantissa, self.LADDER[rung], rel_tol=1e-6)
-        # Between two rungs, `rung` is the one below: a step down lands on it, not past it.
-        index = decade * 3 + rung + steps + (steps < 0 and not on_rung)
-        decade, rung = divmod(index, 3)
-        self.setValue(min(self.maximum(), self.LADDER[rung] * 10**decade))
+def _reason(base: Config, values: dict[str, Any]) -> str | None:
+    try:
+        base.replace(**values)
+    except ConfigError as e:
+        return str(e)
+    return None
 
 
 class SettingsPanel(QWidget):
@@ -116,11 +97,13 @@ class SettingsPanel(QWidget):
         self.setObjectName("settings")
         self._applied = config or Config()
         self._loading = False
+        self._edited = ""  # the setting edited last: a reason about several shows beside it
+        self._placed: dict[str, str | None] = {}  # reason -> the setting it shows beside
         self.step = 0  # the running model's step, for the confirmation before Apply
 
-        self.task = _combo(TASK_LABELS)
-        self.seq_len = _spin(2, 100_000)
-        self.batch = _spin(1, 65_536)
+        self.task = combo(TASK_LABELS)
+        self.seq_len = whole_number()
+        self.batch = whole_number()
         self.text = QLineEdit()
         self.text.setPlaceholderText("bundled text")
         self.text.setToolTip("A UTF-8 text file to learn (empty: the bundled text)")
@@ -128,26 +111,26 @@ class SettingsPanel(QWidget):
         self.text_button.setToolTip("Choose a text file")
         self.text_button.clicked.connect(self._choose_text)
 
-        self.cell = _combo(CELL_LABELS)
-        self.hidden = _spin(1, 4096)
-        self.layers = _spin(1, 4)
+        self.cell = combo(CELL_LABELS)
+        self.hidden = whole_number()
+        self.layers = whole_number()
         self.bidirectional = QCheckBox("bidirectional")
-        self.encoder = _combo({e: e for e in ENCODERS})
-        self.embed_dim = _spin(1, 4096)
-        self.init = _combo({i: i for i in INITS})
+        self.encoder = combo({e: e for e in ENCODERS})
+        self.embed_dim = whole_number()
+        self.init = combo({i: i for i in INITS})
         self.use_radius = QCheckBox()
         self.use_radius.setToolTip("Rescale each recurrent matrix W_hh to this spectral radius")
-        self.radius = _double(0.0, 100.0, 3, 0.1)
+        self.radius = NumberField(step=0.1)
         self.use_forget_bias = QCheckBox()
         self.use_forget_bias.setToolTip("LSTM: set the forget-gate bias (else the initialiser's)")
-        self.forget_bias = _double(-100.0, 100.0, 2, 0.5)
+        self.forget_bias = NumberField(step=0.5)
 
-        self.optimizer = _combo(OPTIMIZER_LABELS)
-        self.momentum = _double(0.0, 0.999, 3, 0.05)
-        self.lr = LogSpinBox()
+        self.optimizer = combo(OPTIMIZER_LABELS)
+        self.momentum = NumberField(step=0.05)
+        self.lr = NumberField()
         self.lr.setToolTip("Applies live")
-        self.clip = _combo(CLIP_LABELS)
-        self.clip_threshold = LogSpinBox()
+        self.clip = combo(CLIP_LABELS)
+        self.clip_threshold = NumberField()
         self.clip_threshold.setToolTip("Applies live: the largest gradient norm or value")
         self.suggest_button = QToolButton(text="suggest")
         self.suggest_button.setToolTip(
@@ -155,41 +138,56 @@ class SettingsPanel(QWidget):
             "2013: thresholds from half to ten times the average work)"
         )
         self.suggest_button.clicked.connect(self.suggest_threshold_requested)
-        self.device = _combo({})
-        self.seed = _spin(0, MAX_SEED)
+        self.device = combo({})
+        self.seed = whole_number()
         self.set_devices([])
 
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        _section(form, "Task")
-        form.addRow("task", self.task)
-        form.addRow("length T", self.seq_len)
-        form.addRow("batch B", self.batch)
-        form.addRow("text file", _row(self.text, self.text_button))
-        _section(form, "Model")
-        form.addRow("cell", self.cell)
-        form.addRow("hidden H", self.hidden)
-        form.addRow("layers", _row(self.layers, self.bidirectional))
-        form.addRow("encoder", self.encoder)
-        form.addRow("embedding", self.embed_dim)
-        form.addRow("init", self.init)
-        form.addRow("spectral radius", _row(self.use_radius, self.radius))
-        form.addRow("forget-gate bias", _row(self.use_forget_bias, self.forget_bias))
-        _section(form, "Optimisation", "learning rate and clipping apply live")
-        form.addRow("optimiser", self.optimizer)
-        form.addRow("momentum", self.momentum)
-        form.addRow("learning rate", self.lr)
-        form.addRow("clipping", self.clip)
-        form.addRow("threshold", _row(self.clip_threshold, self.suggest_button, stretch=False))
-        _section(form, "Run")
-        form.addRow("device", self.device)
-        form.addRow("seed", self.seed)
+        # (label, field, the settings it shows) or a section title: the form, top to bottom
+        rows = (
+            ("Task",),
+            ("task", self.task, ("task",)),
+            ("length T", self.seq_len, ("seq_len",)),
+            ("batch B", self.batch, ("batch",)),
+            ("text file", row(self.text, self.text_button), ("text",)),
+            ("Model",),
+            ("cell", self.cell, ("cell", "nonlinearity")),
+            ("hidden H", self.hidden, ("hidden",)),
+            ("layers", row(self.layers, self.bidirectional), ("layers", "bidirectional")),
+            ("encoder", self.encoder, ("encoder",)),
+            ("embedding", self.embed_dim, ("embed_dim",)),
+            ("init", self.init, ("init",)),
+            ("spectral radius", row(self.use_radius, self.radius), ("spectral_radius",)),
+            ("forget-gate bias", row(self.use_forget_bias, self.forget_bias), ("forget_bias",)),
+            ("Optimisation", "learning rate and clipping apply live"),
+            ("optimiser", self.optimizer, ("optimizer",)),
+            ("momentum", self.momentum, ("momentum",)),
+            ("learning rate", self.lr, ("lr",)),
+            ("clipping", self.clip, ("clip",)),
+            (
+                "threshold",
+                row(self.clip_threshold, self.suggest_button, stretch=False),
+                ("clip_threshold",),
+            ),
+            ("Run",),
+            ("device", self.device, ("device",)),
+            ("seed", self.seed, ("seed",)),
+        )
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.notes: dict[str, QLabel] = {}  # setting -> the note under its row
+        for entry in rows:
+            if len(entry) < 3:
+                section(self.form, *entry)
+                continue
+            label, field, names = entry
+            note = refusal_note()
+            self.form.addRow(label, field)
+            self.form.addRow(note)
+            self.form.setRowVisible(note, False)
+            self.notes.update(dict.fromkeys(names, note))
 
-        self.message = QLabel()  # the reason a value is refused
+        self.message = refusal_note()  # a reason about no field of the form (rare)
         self.message.setObjectName("settingsError")
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #B00020; font-weight: bold;")
-        self.message.hide()
         self.pending = QLabel()  # what Apply would change
         self.pending.setWordWrap(True)
         self.pending.hide()
@@ -202,19 +200,19 @@ class SettingsPanel(QWidget):
 
         inner = QWidget()
         inner_layout = QVBoxLayout(inner)
-        inner_layout.addLayout(form)
+        inner_layout.addLayout(self.form)
         inner_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(inner)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(inner)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.message)
         layout.addWidget(self.pending)
-        layout.addLayout(_row(self.apply_button, self.revert_button, stretch=False))
+        layout.addLayout(row(self.apply_button, self.revert_button, stretch=False))
 
         self._write_form(self._applied)
         for w in self._inputs():
@@ -266,13 +264,15 @@ class SettingsPanel(QWidget):
     def set_clipping(self, mode: str, threshold: float) -> None:
         """Set clipping in the form; it applies live like a user's edit."""
         self._loading = True
-        _select(self.clip, mode)
+        select(self.clip, mode)
         self.clip_threshold.setValue(threshold)
         self._loading = False
         self._on_edit()
 
     def error_text(self) -> str:
-        return self.message.text() if not self.message.isHidden() else ""
+        """Every reason shown now, one a line (empty when the form is usable)."""
+        notes = dict.fromkeys([*self.notes.values(), self.message])  # each note once, in order
+        return "\n".join(note.text() for note in notes if note.text())
 
     def new_seed(self) -> None:
         """Take the next seed and ask for a new model (confirming if training progressed)."""
@@ -287,8 +287,8 @@ class SettingsPanel(QWidget):
     def _request_new_model(self, only_if_changed: bool) -> None:
         try:
             candidate = self.config()
-        except ConfigError as e:
-            self._show_error(str(e))
+        except ConfigError:
+            self._show_refusals(refusals(self._read_form(), self._applied))
             return
         if only_if_changed and not self._applied.needs_new_model(candidate):
             return
@@ -311,31 +311,32 @@ class SettingsPanel(QWidget):
 
     # -- form <-> Config
 
-    def _inputs(self) -> tuple[QWidget, ...]:
-        return (
-            self.task,
-            self.seq_len,
-            self.batch,
-            self.text,
-            self.cell,
-            self.hidden,
-            self.layers,
-            self.bidirectional,
-            self.encoder,
-            self.embed_dim,
-            self.init,
-            self.use_radius,
-            self.radius,
-            self.use_forget_bias,
-            self.forget_bias,
-            self.optimizer,
-            self.momentum,
-            self.lr,
-            self.clip,
-            self.clip_threshold,
-            self.device,
-            self.seed,
-        )
+    def _inputs(self) -> dict[QWidget, str]:
+        """Each input and the setting it edits."""
+        return {
+            self.task: "task",
+            self.seq_len: "seq_len",
+            self.batch: "batch",
+            self.text: "text",
+            self.cell: "cell",
+            self.hidden: "hidden",
+            self.layers: "layers",
+            self.bidirectional: "bidirectional",
+            self.encoder: "encoder",
+            self.embed_dim: "embed_dim",
+            self.init: "init",
+            self.use_radius: "spectral_radius",
+            self.radius: "spectral_radius",
+            self.use_forget_bias: "forget_bias",
+            self.forget_bias: "forget_bias",
+            self.optimizer: "optimizer",
+            self.momentum: "momentum",
+            self.lr: "lr",
+            self.clip: "clip",
+            self.clip_threshold: "clip_threshold",
+            self.device: "device",
+            self.seed: "seed",
+        }
 
     def _read_form(self) -> dict:
         cell, _, nonlinearity = self.cell.currentData().partition(":")
@@ -366,29 +367,29 @@ class SettingsPanel(QWidget):
 
     def _write_form(self, cfg: Config) -> None:
         self._loading = True
-        _select(self.task, cfg.task)
+        select(self.task, cfg.task)
         self.seq_len.setValue(cfg.seq_len)
         self.batch.setValue(cfg.batch)
         self.text.setText(cfg.text or "")
-        _select(self.cell, f"rnn:{cfg.nonlinearity}" if cfg.cell == "rnn" else cfg.cell)
+        select(self.cell, f"rnn:{cfg.nonlinearity}" if cfg.cell == "rnn" else cfg.cell)
         self.hidden.setValue(cfg.hidden)
         self.layers.setValue(cfg.layers)
         self.bidirectional.setChecked(cfg.bidirectional)
-        _select(self.encoder, cfg.encoder)
+        select(self.encoder, cfg.encoder)
         self.embed_dim.setValue(cfg.embed_dim)
-        _select(self.init, cfg.init)
+        select(self.init, cfg.init)
         self.use_radius.setChecked(cfg.spectral_radius is not None)
         self.radius.setValue(1.0 if cfg.spectral_radius is None else cfg.spectral_radius)
         self.use_forget_bias.setChecked(cfg.forget_bias is not None)
         self.forget_bias.setValue(1.0 if cfg.forget_bias is None else cfg.forget_bias)
-        _select(self.optimizer, cfg.optimizer)
+        select(self.optimizer, cfg.optimizer)
         self.momentum.setValue(cfg.momentum)
         self.lr.setValue(cfg.lr)
-        _select(self.clip, cfg.clip)
+        select(self.clip, cfg.clip)
         self.clip_threshold.setValue(cfg.clip_threshold)
         if self.device.findData(cfg.device) < 0:
             self.device.addItem(cfg.device, cfg.device)
-        _select(self.device, cfg.device)
+        select(self.device, cfg.device)
         self.seed.setValue(cfg.seed)
         self._loading = False
 
@@ -398,29 +399,26 @@ class SettingsPanel(QWidget):
     def _on_edit(self, *_args) -> None:
         if self._loading:
             return
+        self._edited = self._inputs().get(self.sender(), self._edited)
         self._enable_dependent_fields()
-        errors = []
         values = self._read_form()
         # Live settings apply on their own, even while another field is being fixed.
         live = {name: values[name] for name in LIVE_FIELDS}
         try:
             running = self._applied.replace(**live)
-        except ConfigError as e:
-            errors.append(str(e))
+        except ConfigError:
+            pass  # the refusal shows beside the field
         else:
             self._apply_live(running)
-        try:  # the rest, with the live settings now running (so each error shows once)
+        try:  # the rest, with the live settings now running
             candidate = self._applied.replace(**{**values, **_live(self._applied)})
-        except ConfigError as e:
-            errors.append(str(e))
+        except ConfigError:
             candidate = None
-        if errors:
-            self._show_error("\n".join(errors))
-        else:
-            self.message.hide()
+        found = refusals(values, self._applied)
+        self._show_refusals(found)
         changed = [] if candidate is None else _changed_fields(self._applied, candidate)
-        self.apply_button.setEnabled(bool(changed))
-        self.revert_button.setEnabled(bool(changed) or bool(errors))
+        self.apply_button.setEnabled(bool(changed) and not found)
+        self.revert_button.setEnabled(bool(changed) or bool(found))
         self.pending.setVisible(bool(changed))
         self.pending.setText(f"Needs a new model: {', '.join(changed)}" if changed else "")
 
@@ -431,10 +429,30 @@ class SettingsPanel(QWidget):
         if (running.clip, running.clip_threshold) != (old.clip, old.clip_threshold):
             self.clipping_changed.emit(running.clip, running.clip_threshold)
 
-    def _show_error(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.show()
-        self.apply_button.setEnabled(False)
+    def _show_refusals(self, found: list[tuple[str, tuple[str, ...]]]) -> None:
+        """Each reason beside a field it is about: where it already shows, else beside the
+        field edited last if it is among them, else the first in the form; under the form if
+        it is about none."""
+        texts: dict[QLabel, list[str]] = {note: [] for note in self.notes.values()}
+        texts[self.message] = []
+        placed = {}
+        for reason, about in found:
+            shown = [name for name in about if name in self.notes]
+            name = next(
+                (n for n in (self._placed.get(reason), self._edited) if n in shown),
+                next(iter(shown), None),
+            )
+            placed[reason] = name
+            texts[self.notes[name] if name else self.message].append(reason)
+        self._placed = placed
+        for note, reasons in texts.items():
+            note.setText("\n".join(reasons))
+            if note is self.message:
+                note.setVisible(bool(reasons))
+            else:
+                self.form.setRowVisible(note, bool(reasons))
+        if found:
+            self.apply_button.setEnabled(False)
 
     def _enable_dependent_fields(self) -> None:
         charlm = self.task.currentData() == "charlm"
@@ -468,54 +486,3 @@ def _changed_fields(old: Config, new: Config) -> list[str]:
         for f in fields(Config)
         if f.name not in LIVE_FIELDS and getattr(old, f.name) != getattr(new, f.name)
     ]
-
-
-def _combo(items: dict) -> QComboBox:
-    box = QComboBox()
-    # Let the side bar be narrow: long item texts must not set its minimum width.
-    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    box.setMinimumContentsLength(8)
-    for data, label in items.items():
-        box.addItem(label, data)
-    return box
-
-
-def _select(box: QComboBox, data) -> None:
-    index = box.findData(data)
-    if index >= 0:
-        box.setCurrentIndex(index)
-
-
-def _spin(lo: int, hi: int) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(lo, hi)
-    box.setKeyboardTracking(False)  # one edit per number typed, not one per digit
-    box.setAccelerated(True)
-    return box
-
-
-def _double(lo: float, hi: float, decimals: int, step: float) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(lo, hi)
-    box.setDecimals(decimals)
-    box.setSingleStep(step)
-    box.setKeyboardTracking(False)
-    return box
-
-
-def _row(*widgets: QWidget, stretch: bool = True) -> QHBoxLayout:
-    row = QHBoxLayout()
-    row.setContentsMargins(0, 0, 0, 0)
-    for i, w in enumerate(widgets):
-        row.addWidget(w, 1 if stretch and i == len(widgets) - 1 else 0)
-    return row
-
-
-def _section(form: QFormLayout, title: str, note: str = "") -> None:
-    label = QLabel(title)
-    label.setStyleSheet("font-weight: bold; padding-top: 6px;")
-    if note:
-        label.setToolTip(note)
-        label.setText(f"{title} <span style='font-weight: normal; color: gray;'>({note})</span>")
-        label.setWordWrap(True)
-    form.addRow(label)

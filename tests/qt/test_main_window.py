@@ -145,18 +145,18 @@ def test_clipping_applies_live(qtbot, window):
 def test_a_bad_value_is_refused_with_the_reason(qtbot, window):
     settings = window.settings
     settings.lr.setValue(0.0)
-    assert "learning rate must be a positive number" in settings.message.text()
-    assert settings.message.isVisible() and not settings.apply_button.isEnabled()
+    assert "learning rate must be a positive number" in settings.notes["lr"].text()
+    assert settings.notes["lr"].isVisible() and not settings.apply_button.isEnabled()
     settings.task.setCurrentIndex(settings.task.findData("copy"))
     settings.seq_len.setValue(3)
-    assert "the copy task needs a sequence length of at least 4" in settings.message.text()
+    assert "the copy task needs a sequence length of at least 4" in settings.error_text()
     assert not settings.apply_button.isEnabled()
     snap = press(qtbot, window, Qt.Key.Key_S, lambda s: True)
     assert snap.lr == SMALL.lr and snap.config.task == "sine" and snap.config.seq_len == 20
     assert window.runner.config == SMALL
     settings.lr.setValue(0.02)  # fixing the live value applies it, the rest still waits
     settings.seq_len.setValue(30)
-    assert not settings.message.isVisible() and settings.apply_button.isEnabled()
+    assert settings.error_text() == "" and settings.apply_button.isEnabled()
     assert press(qtbot, window, Qt.Key.Key_S, lambda s: True).lr == 0.02
 
 

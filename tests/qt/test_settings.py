@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from PySide6.QtCore import Qt
 
-from rnnviz.core.config import CELLS, CLIPS, ENCODERS, INITS, OPTIMIZERS, TASKS, Config
-from rnnviz.qt.settings import CELL_LABELS, LogSpinBox, SettingsPanel
+from rnnviz.core.config import CELLS, CLIPS, ENCODERS, INITS, OPTIMIZERS, TASKS, Config, ConfigError
+from rnnviz.qt.number_field import NumberField
+from rnnviz.qt.settings import CELL_LABELS, SettingsPanel, refusals
 
 # Every setting the side bar shows, away from its default (charlm needs no text: bundled).
 UNUSUAL = Config(
@@ -58,12 +60,10 @@ def test_live_changes_emit_and_others_wait_for_apply(panel, qtbot):
 
 
 def test_refusals_keep_the_running_config(panel, qtbot, tmp_path):
-    bad = tmp_path / "bad.txt"
-    bad.write_bytes(b"\xff\xfe not utf-8")
     panel.task.setCurrentIndex(panel.task.findData("charlm"))
-    panel.text.setText(str(bad))
+    panel.text.setText(str(tmp_path / "missing.txt"))
     panel.text.editingFinished.emit()
-    assert "not UTF-8" in panel.error_text() and not panel.apply_button.isEnabled()
+    assert "text file not found" in panel.error_text() and not panel.apply_button.isEnabled()
     panel.encoder.setCurrentIndex(panel.encoder.findData("linear"))
     assert "symbol inputs" in panel.error_text()
     with qtbot.assertNotEmitted(panel.learning_rate_changed):
@@ -80,9 +80,89 @@ def test_refusals_keep_the_running_config(panel, qtbot, tmp_path):
      (0.03, -1, 0.02), (1e-5, 3, 1e-4), (0.0, 1, 0.002)],
 )  # fmt: skip
 def test_learning_rate_steps_along_1_2_5(qtbot, start, steps, expected):
-    box = LogSpinBox()
+    box = NumberField()
     qtbot.addWidget(box)
     box.setValue(start)
     box.stepBy(steps)
     assert box.value() == pytest.approx(expected)
     assert box.text() == f"{expected:g}"
+
+
+def type_into(qtbot, field, text: str) -> None:
+    """Type `text` over a field's contents and press Enter, as a user would."""
+    field.lineEdit().selectAll()
+    qtbot.keyClicks(field.lineEdit(), text)
+    qtbot.keyClick(field.lineEdit(), Qt.Key.Key_Return)
+
+
+def cli_message(**setting) -> str:
+    """What the command line says for the same value (the same validation)."""
+    with pytest.raises(ConfigError) as refused:
+        Config(**setting).validate()
+    return str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "name, text, value",
+    [("hidden", "5000", 5000), ("layers", "9", 9), ("seq_len", "1", 1),
+     ("batch", "100000", 100_000), ("hidden", "-1", -1), ("seed", "-1", -1)],
+)  # fmt: skip
+def test_a_whole_number_out_of_range_is_refused_beside_its_field(panel, qtbot, name, text, value):
+    panel.show()
+    field = getattr(panel, name)
+    with qtbot.assertNotEmitted(panel.apply_requested):
+        type_into(qtbot, field, text)
+    assert field.value() == value  # kept as typed, not clamped
+    note = panel.notes[name]
+    assert note.isVisible() and note.text() == cli_message(**{name: value})
+    assert panel.error_text() == note.text() and not panel.apply_button.isEnabled()
+    assert panel.applied_config() == Config()
+    panel.revert_button.click()
+    assert not note.isVisible() and panel.error_text() == "" and field.value() != value
+
+
+@pytest.mark.parametrize("name", ["lr", "clip_threshold"])
+@pytest.mark.parametrize("text", ["nan", "inf", "-1", "0"])
+def test_a_bad_live_value_is_refused_beside_its_field(panel, qtbot, name, text):
+    panel.show()
+    panel.clip.setCurrentIndex(panel.clip.findData("norm"))  # the threshold is in use
+    running = panel.applied_config()
+    with qtbot.assertNotEmitted(panel.learning_rate_changed):
+        with qtbot.assertNotEmitted(panel.clipping_changed):
+            type_into(qtbot, getattr(panel, name), text)
+    assert getattr(panel, name).text() == f"{float(text):g}"  # the field keeps what was typed
+    note = panel.notes[name]
+    assert note.isVisible() and note.text() == cli_message(**{name: float(text)})
+    assert panel.applied_config() == running
+
+
+def test_a_large_learning_rate_is_taken_as_the_command_line_takes_it(panel, qtbot):
+    panel.show()
+    with qtbot.waitSignal(panel.learning_rate_changed) as lr:
+        type_into(qtbot, panel.lr, "1e9")
+    assert lr.args == [1e9] and panel.error_text() == ""
+
+
+def test_a_reason_about_two_settings_shows_beside_the_one_just_edited(panel, qtbot):
+    panel.show()
+    panel.task.setCurrentIndex(panel.task.findData("copy"))
+    type_into(qtbot, panel.seq_len, "3")
+    assert panel.notes["seq_len"].text() == cli_message(task="copy", seq_len=3)
+    assert not panel.notes["task"].isVisible()
+    type_into(qtbot, panel.hidden, "5000")  # a second reason, beside its own field
+    assert panel.notes["hidden"].text() == cli_message(hidden=5000)
+    assert panel.notes["seq_len"].isVisible()
+    assert panel.error_text().splitlines() == [
+        cli_message(task="copy", seq_len=3),
+        cli_message(hidden=5000),
+    ]
+
+
+def test_refusals_name_the_settings_a_reason_is_about():
+    values = {**Config().to_dict(), "task": "copy", "seq_len": 3, "lr": float("nan")}
+    found = refusals(values, Config())
+    assert found == [
+        (cli_message(lr=float("nan")), ("lr",)),
+        (cli_message(task="copy", seq_len=3), ("task", "seq_len")),
+    ]
+    assert refusals(Config().to_dict(), Config()) == []
