@@ -24,13 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GATE_BLOCK_NAMES = {
-    "rnn": ("h",),
-    "lstm": ("i", "f", "g", "o"),
-    "peephole-lstm": ("i", "f", "g", "o"),
-    "gru": ("r", "z", "n"),
-    "simple-gru": ("z", "n"),
-}
+from rnnviz.core.cells import CELLS
 
 
 def vector_norms(a: np.ndarray) -> np.ndarray:
@@ -50,7 +44,7 @@ class BlockSpectrum:
 
 def spectrum(w_hh: np.ndarray, cell: str) -> list[BlockSpectrum]:
     """Spectra of the H x H gate blocks of one W_hh (G*H, H), in torch's gate order."""
-    names = GATE_BLOCK_NAMES[cell]
+    names = CELLS[cell].blocks
     H = w_hh.shape[1]
     out = []
     for k, name in enumerate(names):

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
-CELLS = ("rnn", "lstm", "peephole-lstm", "gru", "simple-gru")
-NONLINEARITIES = ("tanh", "relu")
-TASKS = ("sine", "adding", "copy", "charlm")
+from rnnviz.core import cells, tasks
+
+# The choices of cell and task are the registries' keys (cells.CELLS, tasks.TASKS).
+CELLS = tuple(cells.CELLS)
+NONLINEARITIES = tuple(dict.fromkeys(n for s in cells.CELLS.values() for n in s.nonlinearities))
+TASKS = tuple(tasks.TASKS)
 ENCODERS = ("auto", "onehot", "embedding", "linear", "identity")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 CLIPS = ("none", "norm", "value")
@@ -76,6 +78,8 @@ class Config:
         _int_range("batch size", self.batch, 1, 65_536)
         _int_range("probe batch", self.probe_batch, 1, 64)
         _int_range("steps", self.steps, 0, 10**9)
+        # Below 2^63: the held-out stream's seed (tasks.base.HELDOUT_SEED) is out of reach.
+        _int_range("seed", self.seed, 0, 2**63 - 1)
         _positive("learning rate", self.lr)
         _positive("clip threshold", self.clip_threshold)
         if not 0.0 <= self.momentum < 1.0:
@@ -84,18 +88,23 @@ class Config:
             _positive("spectral radius", self.spectral_radius)
         if self.forget_bias is not None and not _finite(self.forget_bias):
             raise ConfigError(f"forget-gate bias must be a finite number, got {self.forget_bias}")
-        if self.task in ("sine", "adding") and self.encoder in ("onehot", "embedding"):
+        task = tasks.TASKS[self.task]
+        if not task.symbols_in and self.encoder in ("onehot", "embedding"):
             raise ConfigError(
                 f"the {self.task} task has real-valued inputs: use the linear or identity encoder"
             )
-        if self.task in ("copy", "charlm") and self.encoder in ("linear", "identity"):
+        if task.symbols_in and self.encoder in ("linear", "identity"):
             raise ConfigError(
                 f"the {self.task} task has symbol inputs: use the onehot or embedding encoder"
             )
-        if self.task == "copy" and self.seq_len < 4:
-            raise ConfigError("the copy task needs a sequence length of at least 4")
-        if self.text is not None and self.task == "charlm":
-            check_text_file(self.text)
+        if self.seq_len < task.min_seq_len:
+            raise ConfigError(
+                f"the {self.task} task needs a sequence length of at least {task.min_seq_len}"
+            )
+        if self.text is not None and task.uses_text:
+            from rnnviz.core.corpus import check_text_path  # corpus imports this module
+
+            check_text_path(self.text)  # cheap: the file is read once, by the task
         return self
 
     def replace(self, **changes: Any) -> Config:
@@ -126,23 +135,7 @@ class Config:
     def resolved_encoder(self) -> str:
         if self.encoder != "auto":
             return self.encoder
-        return {"copy": "onehot", "charlm": "embedding"}.get(self.task, "identity")
-
-
-def check_text_file(path: str | Path) -> str:
-    """Read a user's text file as UTF-8, or raise ConfigError saying what is wrong with it."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"text file not found: {p}")
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"text file is not UTF-8: {p} (byte {e.start})") from None
-    except OSError as e:
-        raise ConfigError(f"cannot read text file {p}: {e.strerror}") from None
-    if len(text) < 2:
-        raise ConfigError(f"text file is empty: {p}")
-    return text
+        return tasks.TASKS[self.task].encoder
 
 
 def _choice(name: str, value: str, options: tuple[str, ...]) -> None:

@@ -17,19 +17,25 @@ Shapes: B batch, T time, I cell input, H hidden, D directions (1 or 2), O output
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnviz.core.cells import GATE_BLOCKS, HAS_CELL_STATE, CellParams, step
+from rnnviz.core.cells import CELLS, CellParams, step
 from rnnviz.core.config import Config
 
-FUSED_CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+def fused_class(cell: str) -> type[nn.RNNBase] | None:
+    """The torch.nn class that runs `cell` fused, or None for a cell torch lacks."""
+    fused = CELLS[cell].fused
+    return getattr(nn, fused) if fused else None
 
 
 class ExplicitRecurrent(nn.Module):
-    """A stack of peephole-LSTM or simplified-GRU layers, API-compatible with nn.LSTM/nn.GRU."""
+    """A stack of layers of a cell torch does not fuse (the peephole LSTM, the simplified GRU),
+    API-compatible with nn.LSTM/nn.GRU."""
 
     def __init__(
         self, cell: str, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool
@@ -38,7 +44,8 @@ class ExplicitRecurrent(nn.Module):
         self.cell, self.nonlinearity = cell, "tanh"
         self.input_size, self.hidden_size = input_size, hidden_size
         self.num_layers, self.bidirectional = num_layers, bidirectional
-        G, H, D = GATE_BLOCKS[cell], hidden_size, 2 if bidirectional else 1
+        spec = CELLS[cell]
+        G, H, D = len(spec.blocks), hidden_size, 2 if bidirectional else 1
         bound = 1.0 / math.sqrt(H)  # torch's default: U(-1/sqrt(H), 1/sqrt(H)) for every weight
         for k in range(num_layers):
             in_k = input_size if k == 0 else H * D
@@ -49,7 +56,7 @@ class ExplicitRecurrent(nn.Module):
                     "bias_ih": (G * H,),
                     "bias_hh": (G * H,),
                 }
-                if cell == "peephole-lstm":
+                if spec.peephole:
                     shapes["weight_ch"] = (3 * H,)
                 for name, shape in shapes.items():
                     w = nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
@@ -79,9 +86,11 @@ class RecurrentModel(nn.Module):
         self.vocab_size = input_size
         self.cell_input_size = cell_in
         H, L, D = config.hidden, config.layers, 2 if config.bidirectional else 1
-        if config.cell in FUSED_CELLS:
-            kwargs = {"nonlinearity": config.nonlinearity} if config.cell == "rnn" else {}
-            self.rnn = FUSED_CELLS[config.cell](
+        fused = fused_class(config.cell)
+        if fused is not None:
+            chosen = CELLS[config.cell].nonlinearities
+            kwargs = {"nonlinearity": config.nonlinearity} if chosen else {}
+            self.rnn = fused(
                 cell_in,
                 H,
                 num_layers=L,
@@ -118,6 +127,18 @@ class RecurrentModel(nn.Module):
         return cell_params(self.rnn, k, reverse)
 
 
+# Model kinds by name, each a builder (config, input size, output size) -> model: today the
+# single stack above; the encoder–decoder with attention is next.
+MODEL_KINDS: dict[str, Callable[[Config, int, int], nn.Module]] = {"stack": RecurrentModel}
+
+
+def build_model(
+    config: Config, input_size: int, output_size: int, kind: str = "stack"
+) -> nn.Module:
+    """A fresh model of `kind` for a task with these input and output sizes."""
+    return MODEL_KINDS[kind](config, input_size, output_size)
+
+
 def cell_params(rnn: nn.Module, k: int, reverse: bool = False) -> CellParams:
     s = f"_l{k}{'_reverse' if reverse else ''}"
     return CellParams(
@@ -132,7 +153,7 @@ def cell_params(rnn: nn.Module, k: int, reverse: bool = False) -> CellParams:
 def cell_name(rnn: nn.Module) -> str:
     if isinstance(rnn, ExplicitRecurrent):
         return rnn.cell
-    return {nn.LSTM: "lstm", nn.GRU: "gru", nn.RNN: "rnn"}[type(rnn)]
+    return next(name for name, spec in CELLS.items() if spec.fused == type(rnn).__name__)
 
 
 def run_explicit(rnn: nn.Module, x: Tensor, hx=None, perturb=None, record=None):
@@ -148,7 +169,7 @@ def run_explicit(rnn: nn.Module, x: Tensor, hx=None, perturb=None, record=None):
     """
     cell = cell_name(rnn)
     nonlin = getattr(rnn, "nonlinearity", "tanh")
-    has_c = cell in HAS_CELL_STATE
+    has_c = CELLS[cell].cell_state
     B, T, _ = x.shape
     H, L = rnn.hidden_size, rnn.num_layers
     D = 2 if rnn.bidirectional else 1
@@ -195,10 +216,10 @@ def initialise(rnn: nn.Module, config: Config) -> None:
     xavier      Xavier-uniform W_ih and W_hh (per gate block), biases 0
     identity    IRNN (Le, Jaitly & Hinton 2015): each W_hh gate block = I, biases 0
     Then, if spectral_radius is set, every W_hh gate block is rescaled to that spectral radius;
-    then, for LSTMs, the forget-gate bias (b_ih + b_hh) is set to forget_bias if given.
+    then, for cells with a forget gate, its bias (b_ih + b_hh) is set to forget_bias if given.
     """
-    cell = config.cell
-    G, H = GATE_BLOCKS[cell], config.hidden
+    names = CELLS[config.cell].blocks
+    G, H = len(names), config.hidden
     for name, w in rnn.named_parameters():
         if config.init != "default" and name.startswith("bias"):
             w.zero_()
@@ -220,9 +241,10 @@ def initialise(rnn: nn.Module, config: Config) -> None:
                 rho = torch.linalg.eigvals(blk.double()).abs().max().item()
                 if rho > 0:
                     blk.mul_(config.spectral_radius / rho)
-    if cell in HAS_CELL_STATE and config.forget_bias is not None:
+    if "f" in names and config.forget_bias is not None:
+        f = slice(names.index("f") * H, (names.index("f") + 1) * H)
         for name, b in rnn.named_parameters():
             if name.startswith("bias_ih"):
-                b[H : 2 * H] = config.forget_bias
+                b[f] = config.forget_bias
             elif name.startswith("bias_hh"):
-                b[H : 2 * H] = 0.0
+                b[f] = 0.0

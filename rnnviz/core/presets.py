@@ -277,7 +277,7 @@ def preset_snapshot(preset: Preset, trainers: Sequence, traces: Sequence):
             for r, t, tr in zip(preset.runs, trainers, traces, strict=True)
         )
     extras = {}
-    if main.task.name == "charlm":
+    if main.task.spec.uses_text:
         extras = {
             "sample": main.sample_text(300, 0.8),
             "temperature": 0.8,

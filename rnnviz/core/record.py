@@ -40,10 +40,10 @@ from torch.func import functional_call
 
 import rnnviz
 from rnnviz.core.analysis import rnn_step_jacobian_norms, spectral_norms
-from rnnviz.core.cells import GATE_BLOCKS, HAS_CELL_STATE
-from rnnviz.core.model import FUSED_CELLS, RecurrentModel, run_explicit
-from rnnviz.core.tasks import Batch, Task
-from rnnviz.core.trace import GATE_NAMES, LayerTrace, Trace, frozen_array
+from rnnviz.core.cells import CELLS
+from rnnviz.core.model import RecurrentModel, run_explicit
+from rnnviz.core.tasks.base import Batch, Task
+from rnnviz.core.trace import LayerTrace, Trace, frozen_array
 
 
 def record_trace(
@@ -64,23 +64,25 @@ def record_trace(
     x_raw = batch.x
     with torch.no_grad():
         x = model.encode(x_raw)  # (B, T, I)
-    if cfg.cell in FUSED_CELLS:
+    spec = CELLS[cfg.cell]
+    if spec.fused:
         y_hat, loss, layers = _record_fused(model, task, batch, x)
     else:
         y_hat, loss, layers = _record_explicit(model, task, batch, x)
     n_jac = 0 if not jacobians else jacobian_sequences
     layers = [{**lt, "jacobian_norm": _jacobian_norms(cfg.cell, model, lt, n_jac)} for lt in layers]
-    if cfg.cell == "rnn":
+    if not spec.gates:  # the Elman RNN: the one-step factor has a closed form
         layers = [{**lt, "step_factor": _rnn_step_factors(model, lt, n_jac)} for lt in layers]
     full_meta = {
         "cell": cfg.cell,
-        "nonlinearity": cfg.nonlinearity if cfg.cell == "rnn" else None,
+        "nonlinearity": cfg.nonlinearity if spec.nonlinearities else None,
         "hidden": cfg.hidden,
         "layers": cfg.layers,
         "bidirectional": cfg.bidirectional,
         "encoder": cfg.resolved_encoder,
         "task": task.name,
         "task_shape": task.shape,
+        "task_kind": task.kind,
         "loss_definition": task.loss_definition,
         "jacobian_norm": "spectral norm of d h_final / d h_t (final = T-1 forward, 0 reverse)",
         "input_vocab": list(task.input_vocab) if task.input_vocab else None,
@@ -104,7 +106,7 @@ def record_trace(
                 h=frozen_array(lt["h"]),
                 grad_h=frozen_array(lt["grad_h"]),
                 jacobian_norm=frozen_array(lt["jacobian_norm"]),
-                gates=MappingProxyType({g: frozen_array(lt[g]) for g in GATE_NAMES[cfg.cell]}),
+                gates=MappingProxyType({g: frozen_array(lt[g]) for g in spec.gate_names}),
                 preact=frozen_array(lt["a"]) if "a" in lt else None,
                 c=frozen_array(lt["c"]) if "c" in lt else None,
                 step_factor=frozen_array(lt["step_factor"]) if "step_factor" in lt else None,
@@ -134,7 +136,7 @@ def _template(
 
 def _record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
     cfg, rnn = model.config, model.rnn
-    G, H, D = GATE_BLOCKS[cfg.cell], cfg.hidden, model.directions
+    G, H, D = len(CELLS[cfg.cell].blocks), cfg.hidden, model.directions
     layer_in, inputs, outs, us = x, [], [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # cuDNN's "weights not contiguous" note on GPUs
@@ -257,7 +259,7 @@ def _fused_layer(cell, nonlin, *, inp, h, e, ga, w_ih, w_hh, b_ih, b_hh) -> dict
 def _record_explicit(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
     cfg, rnn = model.config, model.rnn
     H, D = cfg.hidden, model.directions
-    has_c = cfg.cell in HAS_CELL_STATE
+    has_c = CELLS[cfg.cell].cell_state
     B, T = x.shape[:2]
     pert = {}
     for k in range(cfg.layers):
@@ -325,7 +327,9 @@ def _jacobian_norms(
     B, T, H = q["h"].shape
     blocks = W.view(-1, H, H)  # (G, H, H)
     coef = _step_coefficients(cell, model, q, suffix)  # name -> (B, T, H), processing order
-    lstm = cell in HAS_CELL_STATE
+    spec = CELLS[cell]
+    # The output gate, last in torch's order, acts on h_t = o_t tanh(c_t), the others on c_t.
+    *to_c, to_h = enumerate(spec.blocks)
     # The loop runs in numpy: its many small operations cost a microsecond there, several
     # in torch. The per-step matrices are built in torch, on the model's device.
     M = np.broadcast_to(np.eye(H, dtype=np.float32), (B, H, H)).copy()  # M_{T-1} = I
@@ -339,11 +343,11 @@ def _jacobian_norms(
         def weighted(names, ts=ts) -> Tensor:  # sum over gate blocks of diag(coef_t) W_block
             return sum(coef[k][:, ts, :, None] * blocks[g] for g, k in names)  # (B, n, H, H)
 
-        if lstm:
-            A, D = _np(weighted([(0, "i"), (1, "f"), (2, "g")])), _np(weighted([(3, "o")]))
+        if spec.cell_state:
+            A, D = _np(weighted(to_c)), _np(weighted([to_h]))
             dhdc, e = _np(coef["dhdc"][:, ts]), _np(coef["e"][:, ts])
         else:
-            J = weighted(enumerate(JACOBIAN_BLOCKS[cell]))
+            J = weighted(enumerate(spec.blocks))
             if "carry" in coef:  # the GRU's direct path z_t h_{t-1}
                 J = J + torch.diag_embed(coef["carry"][:, ts])
             J = _np(J)
@@ -351,7 +355,7 @@ def _jacobian_norms(
         scales = np.empty((B, hi - lo + 1))
         with np.errstate(over="ignore", invalid="ignore"):  # as torch: inf/nan propagate
             for j, k in enumerate(range(hi - lo, -1, -1)):  # t = lo + k, from hi down to lo
-                if lstm:
+                if spec.cell_state:
                     K = M * dhdc[:, k, None, :] + Mc
                     M, Mc = K @ A[:, k] + M @ D[:, k], K * e[:, k, None, :]
                 else:
@@ -376,19 +380,17 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
-# The gate blocks of W_hh through which h_{t-1} reaches h_t, named by their coefficient.
-JACOBIAN_BLOCKS = {"rnn": ("a",), "gru": ("r", "z", "n"), "simple-gru": ("z", "n")}
-
-
 def _step_coefficients(cell: str, model: RecurrentModel, q: dict, suffix: str) -> dict:
     """The diagonal coefficients of each step's Jacobian, (B, T, H) each (see _jacobian_norms):
-    d(cell output)/d(gate block pre-activation), the direct carry, dh/dc and dc/dc_prev."""
-    if cell == "rnn":
+    d(cell output)/d(pre-activation of each gate block, named as CellSpec.blocks), the direct
+    carry, dh/dc and dc/dc_prev."""
+    spec = CELLS[cell]
+    if not spec.gates:  # the Elman RNN: one block, h = f(a)
         a = q["a"]
         tanh = model.config.nonlinearity == "tanh"
-        return {"a": 1 - torch.tanh(a) ** 2 if tanh else (a > 0).float()}
+        return {"h": 1 - torch.tanh(a) ** 2 if tanh else (a > 0).float()}
     hp = q.get("h_prev", _prev(q["h"]))
-    if cell in HAS_CELL_STATE:
+    if spec.cell_state:
         i, f, g, o, c = (q[k] for k in ("i", "f", "g", "o", "c"))
         cp = q.get("c_prev", _prev(c))
         tc = torch.tanh(c)
@@ -401,7 +403,7 @@ def _step_coefficients(cell: str, model: RecurrentModel, q: dict, suffix: str) -
             "dhdc": o * (1 - tc**2),
             "e": f,
         }
-        if cell == "peephole-lstm":  # the gates also see c: extra paths c -> i, f and c_t -> o
+        if spec.peephole:  # the gates also see c: extra paths c -> i, f and c_t -> o
             w_ci, w_cf, w_co = getattr(model.rnn, "weight_ch" + suffix).detach().float().chunk(3)
             out["dhdc"] = out["dhdc"] + tc * do * w_co
             out["e"] = f + out["f"] * w_cf + out["i"] * w_ci

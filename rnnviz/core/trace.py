@@ -26,15 +26,7 @@ from typing import Any
 
 import numpy as np
 
-GATE_NAMES = {
-    "rnn": (),
-    "lstm": ("i", "f", "g", "o"),
-    "peephole-lstm": ("i", "f", "g", "o"),
-    "gru": ("r", "z", "n"),
-    "simple-gru": ("z", "n"),
-}
-# Gates squashed by a sigmoid live in [0, 1]; the candidates (tanh) in [-1, 1].
-SIGMOID_GATES = frozenset({"i", "f", "o", "r", "z"})
+from rnnviz.core.cells import CELLS
 
 
 def frozen_array(a: Any) -> np.ndarray:
@@ -98,7 +90,7 @@ class Trace:
 
     @property
     def gate_names(self) -> tuple[str, ...]:
-        return GATE_NAMES[self.cell]
+        return CELLS[self.cell].gate_names
 
     def layer(self, k: int, reverse: bool = False) -> LayerTrace:
         for lt in self.layers:
@@ -152,7 +144,7 @@ class Trace:
                         h=d[f"h_{s}"],
                         grad_h=d[f"grad_h_{s}"],
                         jacobian_norm=d[f"jacobian_norm_{s}"],
-                        gates={g: d[f"gate_{g}_{s}"] for g in GATE_NAMES[meta["cell"]]},
+                        gates={g: d[f"gate_{g}_{s}"] for g in CELLS[meta["cell"]].gate_names},
                         preact=d.get(f"a_{s}"),
                         c=d.get(f"c_{s}"),
                         grad_c=d.get(f"grad_c_{s}"),

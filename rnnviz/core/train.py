@@ -23,7 +23,7 @@ import torch
 
 from rnnviz.core.analysis import spectral_radii, vector_norms
 from rnnviz.core.config import Config, ConfigError, check_temperature
-from rnnviz.core.model import RecurrentModel
+from rnnviz.core.model import build_model
 from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
     IDLE,
     Column,
@@ -43,7 +43,8 @@ from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
     new_key,
 )
 from rnnviz.core.record import record_trace
-from rnnviz.core.tasks import Task, make_task
+from rnnviz.core.tasks import make_task
+from rnnviz.core.tasks.base import Task
 from rnnviz.core.trace import Trace
 
 # ---------------------------------------------------------------------------- devices
@@ -132,7 +133,7 @@ class Trainer:
         self.device = resolve_device(config.device)
         self.task: Task = make_task(config)
         torch.manual_seed(config.seed)
-        self.model = RecurrentModel(config, self.task.input_size, self.task.output_size)
+        self.model = build_model(config, self.task.input_size, self.task.output_size)
         self.model.to(self.device)
         self._initial_state = copy.deepcopy(self.model.state_dict())
         probe_gen = torch.Generator().manual_seed(config.seed + 1_000_003)
@@ -268,8 +269,8 @@ class Trainer:
         self, length: int = 200, temperature: float = 1.0, prime: str = "\n", seed: int = 0
     ) -> str:
         """Character LM only: sample `length` characters at `temperature` after `prime`."""
-        if self.task.name != "charlm":
-            raise ConfigError("sampling text needs the charlm task")
+        if not self.task.spec.uses_text:
+            raise ConfigError("sampling text needs a task that learns a text (charlm)")
         check_temperature(temperature)
         gen = torch.Generator().manual_seed(seed)
         prime = "".join(ch for ch in prime if ch in self.task.chars) or self.task.chars[0]
@@ -350,7 +351,7 @@ def session(
     trace = trainer.record(jacobian_sequences=1)
     other_traces = [t.record(jacobian_sequences=1) for t in others]
     probe_cost = 0.0
-    sampling = trainer.task.name == "charlm"
+    sampling = trainer.task.spec.uses_text
     extras: dict = {}
     temperature, sampled_step, last_sample = 1.0, None, -math.inf
     refused = ""  # why the last command's value was refused, for the next snapshot

@@ -7,14 +7,10 @@ import torch
 import torch.nn.functional as F
 
 from rnnviz.core.config import Config, ConfigError
-from rnnviz.core.tasks import (
-    AddingTask,
-    CharLMTask,
-    CopyTask,
-    Task,
-    make_task,
-    masked_loss,
-)
+from rnnviz.core.tasks import make_task
+from rnnviz.core.tasks.base import Task, masked_loss
+from rnnviz.core.tasks.charlm import CharLMTask
+from rnnviz.core.tasks.synthetic import AddingTask, CopyTask
 
 TASK_NAMES = ("sine", "adding", "copy", "charlm")
 
@@ -129,7 +125,9 @@ def test_charlm_vocabulary_and_labels():
     assert t.chars == ("\n", " ", "a", "b")
     assert t.input_vocab == t.output_vocab == ("⏎", "␣", "a", "b")
     assert t.input_size == t.output_size == 4
-    p = torch.tensor([1, 1, 2, 2]) / 6  # the unigram distribution, whose entropy is chance
+    # The unigram distribution of the text trained on ("ab a": the last two are held out),
+    # whose entropy is chance.
+    p = torch.tensor([1, 2, 1]) / 4
     assert t.chance_loss == pytest.approx(float(-(p * p.log()).sum()))
     with pytest.raises(ValueError, match="'z'"):
         t.encode("az")
@@ -146,16 +144,20 @@ def test_bundled_text_has_structure_to_track():
 def test_user_text_file_is_used(tmp_path):
     p = tmp_path / "t.txt"
     p.write_text("hello world", encoding="utf-8")
-    t = task("charlm", 10, text=str(p))
+    t = task("charlm", 8, text=str(p))
     assert t.text == "hello world"
-    assert t.decode(t.sample(3, gen()).x[0]) in {"hello worl", "ello world"}
+    # The last two characters are held out: the one window left to train on is "hello wor".
+    b = t.sample(3, gen())
+    assert {t.decode(x) for x in b.x} == {"hello wo"} and {t.decode(y) for y in b.y} == {"ello wor"}
 
 
 def test_bad_text_files_raise_clear_config_errors(tmp_path):
     short = tmp_path / "short.txt"
     short.write_text("abcdefghij", encoding="utf-8")
     with pytest.raises(
-        ConfigError, match="has 10 characters; the sequence length 10 needs at least 11"
+        ConfigError,
+        match="has 10 characters; after the last 2 are held out for the held-out score, 8 are "
+        "left to train on, and the sequence length 10 needs at least 11",
     ):
         task("charlm", 10, text=str(short))
     empty = tmp_path / "empty.txt"

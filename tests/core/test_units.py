@@ -126,7 +126,7 @@ def test_decode_labels_restores_whitespace():
 
 
 def test_labels_invert_the_task_vocabulary():
-    from rnnviz.core.tasks import CharLMTask
+    from rnnviz.core.tasks.charlm import CharLMTask
 
     text = 'To be,\tor "not"\r\nto be'
     task = CharLMTask(5, text)

@@ -1,0 +1,54 @@
+"""The held-out score: how a trained model does on sequences it never trained on, beside the
+baseline it has to beat (the task registry says which metric and which baseline).
+
+    adding   MSE at the last step;      baseline: the mean sum 1, MSE 1/6
+    copy     accuracy of the recalled symbols;  baseline: chance among the data symbols
+    charlm   NLL in nats per character of the held-out end of the text;
+             baseline: the unigram NLL of that text
+    sine     MSE of the next value;     baseline: repeating the last value
+
+The score is a masked mean over every scored step of every held-out sequence, accumulated in
+float64 over slices of `chunk` sequences, so it does not depend on how they are sliced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnnviz.core.tasks.base import Task, per_step
+
+
+@dataclass(frozen=True)
+class HeldOutScore:
+    metric: str  # "mse", "accuracy" or "nll"
+    value: float  # the model's score
+    baseline: float  # the baseline's score on the same sequences
+    sequences: int  # held-out sequences scored
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@torch.no_grad()
+def heldout_score(model: nn.Module, task: Task, *, chunk: int, device: str = "cpu") -> HeldOutScore:
+    """Score `model` (raw task input (B, T) or (B, T, I_raw) -> (B, T, O)) on the task's
+    held-out sequences, `chunk` sequences per forward pass."""
+    metric = task.spec.heldout.metric
+    batch = task.heldout()
+    was_training = model.training
+    model.eval()
+    total = count = 0.0
+    step = max(1, chunk)
+    try:
+        for start in range(0, len(batch), step):
+            part = batch[start : start + step].to(device)
+            values = per_step(metric, model(part.x).double(), part.y)  # (b, T)
+            total += float((values * part.mask).sum())
+            count += float(part.mask.sum())
+    finally:
+        model.train(was_training)
+    return HeldOutScore(metric, total / count, task.heldout_baseline(batch), len(batch))

@@ -1,0 +1,115 @@
+"""The task registry: one TaskSpec per built-in task, from which the configuration's choices,
+the CLI's --task, the settings side bar, the trace's metadata and the held-out report derive.
+
+A task generates batches (x, y, mask), has a shape and a kind (`base.py` holds the one loss
+every task shares) and a held-out score: a metric on sequences never trained on, beside the
+baseline that a model has to beat.
+
+    sine    next-value prediction of a sine wave with random frequency and phase.
+    adding  the adding problem (Hochreiter & Schmidhuber 1997, "Long Short-Term Memory",
+            experiment 4), in the formulation of Le, Jaitly & Hinton 2015, "A Simple Way to
+            Initialize Recurrent Networks of Rectified Linear Units": sum two marked values.
+    copy    the copy-memory task (Hochreiter & Schmidhuber 1997; Arjovsky, Shah & Bengio 2016,
+            "Unitary Evolution Recurrent Neural Networks"): recall symbols after a delay.
+    charlm  character-level language model (Karpathy 2015, "The Unreasonable Effectiveness of
+            Recurrent Neural Networks") on a user's UTF-8 text or the bundled public-domain text.
+
+This module imports no torch (the configuration, `rnnviz --help` and the window read it). Each
+spec names its implementation as "module:Class", imported only when a task is built: the
+entry-point convention of gymnasium's registry. A new task is its Task subclass and one
+TaskSpec here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rnnviz.core.config import Config
+    from rnnviz.core.tasks.base import Task
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """How a task is scored on sequences it was never trained on, and against what."""
+
+    metric: str  # "mse", "accuracy", or "nll" (nats per predicted symbol)
+    higher_is_better: bool
+    baseline: str  # what the baseline predicts, in words
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str  # the Config value: "adding"
+    label: str  # for people: "Adding problem"
+    shape: str  # "many-to-many" or "many-to-one": where the loss counts
+    kind: str  # "regression" or "classification": which loss (base.masked_loss)
+    symbols_in: bool  # inputs are symbol ids (one-hot or embedding), else real vectors
+    encoder: str  # the encoder "auto" resolves to
+    heldout: HeldOut
+    entry_point: str  # "module:Class" of its Task subclass
+    min_seq_len: int = 2
+    uses_text: bool = False  # learns a text (--text, or the bundled one) and samples from it
+
+
+_SYNTHETIC = "rnnviz.core.tasks.synthetic"
+TASKS: dict[str, TaskSpec] = {
+    spec.name: spec
+    for spec in (
+        TaskSpec(
+            "sine",
+            "Sine wave (next value)",
+            shape="many-to-many",
+            kind="regression",
+            symbols_in=False,
+            encoder="identity",
+            heldout=HeldOut("mse", False, "repeating the last value"),
+            entry_point=f"{_SYNTHETIC}:SineTask",
+        ),
+        TaskSpec(
+            "adding",
+            "Adding problem",
+            shape="many-to-one",
+            kind="regression",
+            symbols_in=False,
+            encoder="identity",
+            heldout=HeldOut("mse", False, "predicting the mean sum, 1"),
+            entry_point=f"{_SYNTHETIC}:AddingTask",
+        ),
+        TaskSpec(
+            "copy",
+            "Copy memory",
+            shape="many-to-many",
+            kind="classification",
+            symbols_in=True,
+            encoder="onehot",
+            heldout=HeldOut("accuracy", True, "guessing among the data symbols"),
+            entry_point=f"{_SYNTHETIC}:CopyTask",
+            min_seq_len=4,
+        ),
+        TaskSpec(
+            "charlm",
+            "Character language model",
+            shape="many-to-many",
+            kind="classification",
+            symbols_in=True,
+            encoder="embedding",
+            heldout=HeldOut("nll", False, "the held-out text's own character frequencies"),
+            entry_point="rnnviz.core.tasks.charlm:CharLMTask",
+            uses_text=True,
+        ),
+    )
+}
+
+
+def make_task(config: Config) -> Task:
+    """The task config.task names, for sequences of length config.seq_len."""
+    spec = TASKS.get(config.task)
+    if spec is None:
+        from rnnviz.core.config import ConfigError  # config imports this module
+
+        raise ConfigError(f"task must be one of {', '.join(TASKS)}; got {config.task!r}")
+    module, _, name = spec.entry_point.partition(":")
+    return getattr(importlib.import_module(module), name).from_config(config)
