@@ -43,6 +43,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess, status: int = 2) 
 def text_files(tmp_path):
     (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
     (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "one.txt").write_bytes(b"a")
+    (tmp_path / "folder").mkdir()
     return tmp_path
 
 
@@ -59,8 +61,12 @@ def text_files(tmp_path):
         (["--text", "missing.txt"], "text file not found"),
         (["--text", "latin1.txt"], "not UTF-8"),
         (["--text", "empty.txt"], "text file is empty"),
+        (["--text", "folder"], "text file folder is a directory"),
+        (["--text", "one.txt"], "has only 1 distinct character ('a'); a language model needs"),
         (["--text", "empty.txt", "--task", "sine"], "only used by the charlm task"),
         (["--save", "no/such/dir/ck.pt"], "no directory"),
+        (["--save", "folder"], "cannot write the checkpoint folder: it is a directory"),
+        (["--threads", "0"], "--threads must be 1 or more, got 0"),
         (["--no-such-option"], "unrecognized arguments"),
     ],
 )
@@ -68,6 +74,80 @@ def test_bad_input_is_one_line_and_status_2(text_files, args, says):
     line = assert_one_line_error(rnnviz("train", "--steps", "1", *SMALL, *args, cwd=text_files))
     assert line.startswith("rnnviz: error: ")
     assert says in line
+
+
+@pytest.fixture
+def unwritable(tmp_path):
+    """A folder this process cannot create files in (root ignores permission bits: sysfs)."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "locked"
+        folder.mkdir(mode=0o500)
+        yield folder
+        folder.chmod(0o700)
+        return
+    try:
+        open("/sys/rnnviz-check", "wb").close()
+    except OSError:
+        yield "/sys"
+        return
+    os.remove("/sys/rnnviz-check")
+    pytest.skip("no folder here refuses root")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs a folder that refuses writing")
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        (["train", "--save", "{d}/ck.pt", *SMALL], "cannot write the checkpoint {d}/ck.pt"),
+        (["trace", "--out", "{d}/t.npz", *SMALL], "cannot write the trace {d}/t.npz"),
+        (["export", "--preset", "vanishing", "--out", "{d}/slides"], "cannot write the images"),
+    ],
+)
+def test_an_unwritable_output_fails_before_any_training(tmp_path, unwritable, command, says):
+    """Issue 8: `train --save` trained all its steps (96 s) before failing with a traceback."""
+    args = [a.format(d=unwritable) for a in command] + ["--steps", "100000000"]
+    line = assert_one_line_error(rnnviz(*args, cwd=tmp_path))
+    assert says.format(d=unwritable) in line
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_checkpoint_that_cannot_be_written_is_one_line(tmp_path):
+    """torch.save raises RuntimeError, not OSError, when the disk is full."""
+    result = rnnviz("train", "--steps", "2", *SMALL, "--save", "/dev/full", cwd=tmp_path)
+    assert "cannot write /dev/full" in assert_one_line_error(result)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGPIPE is POSIX's")
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    """`rnnviz presets | head -n 1` ended in a BrokenPipeError traceback."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "rnnviz", "presets"],
+        cwd=tmp_path,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as p:
+        p.stdout.close()  # the reader has gone before the first line
+        err = p.stderr.read().decode()
+    assert err == "" and p.returncode == 141
+
+
+@pytest.mark.parametrize(("args", "threads"), [(["--threads", "3"], 3), ([], 1)])
+def test_training_uses_the_threads_asked_for(tmp_path, args, threads):
+    """The CLI set no thread count (7 steps/s on a busy 2-core machine against 102 with 1)."""
+    result = rnnviz("train", "--steps", "1", *SMALL, *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"on cpu ({threads} thread{'s' if threads > 1 else ''})" in result.stdout
+
+
+def test_the_default_thread_count_leaves_a_core_as_the_app_does(tmp_path):
+    from rnnviz.core.threads import usable_cores
+
+    env = {k: v for k, v in ENV.items() if k != "OMP_NUM_THREADS"}
+    result = rnnviz("train", "--steps", "1", *SMALL, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    threads = max(1, usable_cores() - 1)
+    assert f"on cpu ({threads} thread{'s' if threads > 1 else ''})" in result.stdout
 
 
 def test_trace_without_out_is_one_line(tmp_path):
