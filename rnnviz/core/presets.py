@@ -8,6 +8,7 @@ a number the explanation promises (e.g. ||dL/dh_0|| / ||dL/dh_T|| < 1e-4), check
 File format (one file per preset, the file stem is its key):
 
     title = "Vanishing gradients"
+    summary = "One line for the start view's button"
     order = 1                      # position in menus
     steps = 300                    # training steps to the promised picture
     panels = ["gradients", "factors", "gradient_history", "training"]
@@ -43,6 +44,7 @@ class PresetRun:
 class Preset:
     key: str
     title: str
+    summary: str  # one line: what the lesson shows (the start view's button)
     order: int
     explanation: str
     steps: int
@@ -74,6 +76,7 @@ def _parse(key: str, text: str) -> Preset:
         return Preset(
             key=key,
             title=data["title"],
+            summary=data["summary"],
             order=int(data.get("order", 99)),
             explanation=" ".join(data["explanation"].split()),
             steps=int(data["steps"]),

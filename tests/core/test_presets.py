@@ -54,6 +54,7 @@ def test_every_preset_is_covered_and_parses():
     assert [p.key for p in presets] == sorted(REDUCED, key=lambda k: load_preset(k).order)
     for p in presets:
         assert p.title and len(p.explanation.split()) > 40 and p.steps > 0
+        assert 20 < len(p.summary) <= 80 and "\n" not in p.summary  # one line on a button
         assert p.panels and all(r.config.validate() for r in p.runs)
     assert len({p.order for p in presets}) == len(presets)
 
