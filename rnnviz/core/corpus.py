@@ -136,7 +136,7 @@ def _corpus(data: bytes, source: str) -> Corpus:
     ids = np.empty(int(counts.sum()), dtype=dtype)  # (N,)
     start = 0
     for points in _chunks(data, source):
-        ids[start : start + len(points)] = index[points]
+        np.take(index, points, out=ids[start : start + len(points)])  # no temporary
         start += len(points)
     return Corpus(chars, ids, counts[vocab])
 
