@@ -1,7 +1,9 @@
 """The `rnnviz` command: the desktop app, or headless training and trace recording.
 
     rnnviz [app [ARGS...]]              open the desktop app (ARGS go to the app)
-    rnnviz train [OPTIONS] [--save CK]  train --steps K steps, showing progress
+    rnnviz train [OPTIONS] [--save CK] [--report R.json]
+                                        train --steps K steps, showing progress; the report
+                                        holds the held-out score
     rnnviz trace [OPTIONS] --out F.npz  train --steps K (default 0), record the probe batch
     rnnviz presets                      list the lecture presets
     rnnviz export --preset NAME --out DIR [--steps K]
@@ -120,6 +122,12 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     add_config_options(train, steps_default=Config.steps)
     add_threads_option(train)
     train.add_argument("--save", metavar="FILE", help="write a checkpoint here after training")
+    train.add_argument(
+        "--report",
+        metavar="FILE.json",
+        help="after training, write the step, the last loss and the held-out score (the metric "
+        "on sequences never trained on, beside the task's baseline) as JSON",
+    )
 
     trace = sub.add_parser(
         "trace",
@@ -274,6 +282,9 @@ def run_train(args: argparse.Namespace) -> int:
     save = Path(args.save) if args.save else None
     if save is not None:
         check_output(save, "checkpoint")
+    report = Path(args.report) if args.report else None
+    if report is not None:
+        check_output(report, "report")
     trainer = make_trainer(config, threads_from_args(args))
     status = train(trainer, config.steps)
     if status:
@@ -281,6 +292,17 @@ def run_train(args: argparse.Namespace) -> int:
     if save is not None:
         write_output(lambda: trainer.save_checkpoint(save), save)
         print(f"saved checkpoint {save} (step {trainer.step_count})")
+    if report is not None:
+        from rnnviz.core.report import training_report, write_json
+
+        data = training_report(trainer)
+        write_output(lambda: write_json(report, data), report)
+        h = data["heldout"]
+        value = "not finite" if h["value"] is None else format(h["value"], ".4g")
+        print(
+            f"wrote {report}: held-out {h['metric']} {value} "
+            f"(baseline {h['baseline']:.4g}) on {h['sequences']} sequences"
+        )
     return 0
 
 

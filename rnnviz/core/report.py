@@ -1,0 +1,58 @@
+"""The training report that `rnnviz train --report FILE.json` writes when training ends:
+
+    {"task": "adding", "cell": "lstm", "step": 2000, "loss": 0.0123,
+     "heldout": {"metric": "mse", "value": 0.0131, "baseline": 0.1667, "sequences": 1024}}
+
+`loss` is the last training batch's loss (null before the first step); `heldout` is the
+model's score on sequences it never trained on beside the task's baseline (see heldout.py).
+The file is written atomically: a temporary file in the same folder, flushed to disk, then
+renamed over the target, so a reader never sees half a report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rnnviz.core.heldout import heldout_score
+
+if TYPE_CHECKING:
+    from rnnviz.core.train import Trainer
+
+
+def training_report(trainer: Trainer) -> dict[str, Any]:
+    """What `trainer` has reached: its task, cell, step, last loss and held-out score."""
+    cfg = trainer.config
+    score = heldout_score(trainer.model, trainer.task, chunk=cfg.batch, device=trainer.device)
+    heldout = score.to_dict()
+    heldout["value"] = _number(score.value)
+    return {
+        "task": cfg.task,
+        "cell": cfg.cell,
+        "step": trainer.step_count,
+        "loss": _number(trainer.last["loss"]),
+        "heldout": heldout,
+    }
+
+
+def _number(x: float) -> float | None:
+    return x if math.isfinite(x) else None  # JSON has no NaN or infinity: null
+
+
+def write_json(path: str | Path, data: dict[str, Any]) -> None:
+    """Write `data` as JSON to `path` atomically (temporary file, flush, rename)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # open() honours the umask
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, allow_nan=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
