@@ -1,5 +1,6 @@
 """What crosses between a training session and the people watching it: commands in, snapshots
-out, and the compact stream that carries snapshots from the training process to the window.
+out, the compact stream that carries snapshots from the training process to the window, and
+the typed messages of the pipe between them (`core/worker.py` and `qt/runner.py`).
 
 Nothing here imports torch: the window unpickles snapshots and builds commands without it.
 
@@ -217,6 +218,70 @@ Command = Run | Pause | Step | SetLearningRate | SetClipping | Reset | Probe | S
 IDLE = "idle"  # yielded when there is nothing to do until the next command
 
 
+# ---------------------------------------------------------------------------- the pipe
+# `run` numbers the runs, so the window drops what a replaced run still had in the pipe.
+
+
+@dataclass(frozen=True)
+class StartRun:
+    """window -> worker: replace any session with a new run (paused unless `running`);
+    `companions` are (label, config) runs trained beside it."""
+
+    run: int
+    config: Config
+    running: bool = False
+    label: str = ""
+    companions: tuple[tuple[str, Config], ...] = ()
+
+
+@dataclass(frozen=True)
+class ForRun:
+    """window -> worker: a command for run `run` (dropped when that run has ended)."""
+
+    run: int
+    command: Command
+
+
+@dataclass(frozen=True)
+class StopWorker:
+    """window -> worker: end the process."""
+
+
+@dataclass(frozen=True)
+class Devices:
+    """worker -> window, once torch is loaded: the devices this machine can train on."""
+
+    names: list[str]
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """worker -> window: the trainers of run `run` are built; snapshots follow."""
+
+    run: int
+    config: Config
+
+
+@dataclass(frozen=True)
+class SnapshotPayload:
+    """worker -> window: a `SnapshotEncoder` payload; decode them in the order they came."""
+
+    run: int
+    payload: dict
+
+
+@dataclass(frozen=True)
+class RunEnded:
+    """worker -> window: run `run` has ended; `message` says why, for a person."""
+
+    run: int
+    message: str
+
+
+ToWorker = StartRun | ForRun | StopWorker
+FromWorker = Devices | RunStarted | SnapshotPayload | RunEnded
+
+
 # ---------------------------------------------------------------------------- the stream
 
 
@@ -230,6 +295,11 @@ class _Rows:
 
 
 _SAME_TRACE = "same trace"
+
+
+class StreamError(ValueError):
+    """Payloads arrived out of step (a gap or an overlap in a history's rows): the snapshots
+    rebuilt from them would be wrong, so none is."""
 
 
 class SnapshotEncoder:
@@ -302,6 +372,15 @@ class SnapshotDecoder:
         key, cols = self._tables.get(slot, (None, {}))
         if key != rows.key or rows.start == 0:
             cols = {}
+        have = len(next(iter(cols.values()))) if cols else 0
+        if rows.start != have:  # rows must continue exactly where the last ones ended
+            what = "missing" if rows.start > have else "sent twice"
+            raise StreamError(
+                f"{slot} rows from {rows.start} follow row {have}: "
+                f"{abs(rows.start - have)} row(s) {what}"
+            )
+        if len({len(v) for v in rows.cols.values()}) > 1:
+            raise StreamError(f"{slot} columns of different lengths")
         for name, values in rows.cols.items():
             if name not in cols:
                 cols[name] = Column(values.dtype, values.shape[1:])
@@ -342,12 +421,17 @@ __all__ = [
     "IDLE",
     "Column",
     "Command",
+    "Devices",
+    "ForRun",
+    "FromWorker",
     "History",
     "Pause",
     "Probe",
     "ProbeHistory",
     "Reset",
     "Run",
+    "RunEnded",
+    "RunStarted",
     "RunView",
     "SetClipping",
     "SetLearningRate",
@@ -355,6 +439,11 @@ __all__ = [
     "Snapshot",
     "SnapshotDecoder",
     "SnapshotEncoder",
+    "SnapshotPayload",
+    "StartRun",
     "Step",
+    "StopWorker",
+    "StreamError",
+    "ToWorker",
     "freeze_trace",
 ]

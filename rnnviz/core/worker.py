@@ -5,72 +5,85 @@ Why a process and not a thread: both the training loop and the plots spend much 
 in Python, and Python runs one thread at a time. In one process a busy window slows training
 and a busy trainer makes the window stutter; in two, each has a core of its own.
 
-Messages (tuples, pickled by the connection):
+Messages are the typed dataclasses of `core.protocol`, pickled by the connection:
 
-    window -> worker   ("start", run, config, running, label, companions)   a new run
-                       ("command", run, command)                            for that run
-                       ("stop",)                                            end the process
-    worker -> window   ("devices", run, [names])        once torch is loaded
-                       ("started", run, config)         the trainers are built
-                       ("snapshot", run, payload)       SnapshotEncoder payloads, in order
-                       ("error", run, message)          the run has ended; says why
+    window -> worker   StartRun(run, config, running, label, companions)   a new run
+                       ForRun(run, command)                                for that run
+                       StopWorker()                                        end the process
+    worker -> window   Devices(names)                  once torch is loaded
+                       RunStarted(run, config)         the trainers are built
+                       SnapshotPayload(run, payload)   SnapshotEncoder payloads, in order
+                       RunEnded(run, message)          the run has ended; says why
 
-`run` numbers the runs, so the window drops what a replaced run still had in the pipe. A
-second "start" replaces the running session without restarting the process: torch stays
-loaded and a new model is ready in milliseconds.
+A second StartRun replaces the running session without restarting the process: torch stays
+loaded and a new model is ready in milliseconds. A message the worker cannot read ends the
+process (the pipe can no longer be trusted); the window sees the pipe close and says so.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import traceback
 from multiprocessing.connection import Connection
 
-from rnnviz.core.config import Config, ConfigError
-from rnnviz.core.protocol import IDLE, Snapshot, SnapshotEncoder
+from rnnviz.core.config import ConfigError
+from rnnviz.core.protocol import (
+    IDLE,
+    Devices,
+    ForRun,
+    RunEnded,
+    RunStarted,
+    Snapshot,
+    SnapshotEncoder,
+    SnapshotPayload,
+    StartRun,
+    ToWorker,
+)
+from rnnviz.core.threads import use_training_threads
 
 log = logging.getLogger(__name__)
 
 
 def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: float = 0.07) -> None:
-    """The worker process's main loop: run sessions as the window asks, until "stop".
+    """The worker process's main loop: run sessions as the window asks, until StopWorker
+    (or the window has gone).
 
     Snapshots every `snapshot_interval` s, a new recording of the probe batch at most every
     `probe_interval` s (fewer when recording is slow: see `train.session`), so the panels
     can redraw more than ten times a second."""
     from rnnviz.core import train  # importing torch takes a second or two: the window is up
 
-    _leave_a_core_for_the_window()
+    use_training_threads()  # all cores but one: the window's process keeps one to draw with
     message = _receive(conn)
     devices_sent = False
-    while message is not None and message[0] != "stop":
-        if message[0] != "start":  # a command for a run that has ended: nothing to do
-            message = _receive(conn)
-            continue
-        _, run, config, running, label, companions = message
-        if not devices_sent:
-            conn.send(("devices", run, train.available_devices()))
-            devices_sent = True
-        message = _run(
-            conn, train, run, config, running, label, companions, snapshot_interval, probe_interval
-        )
+    while True:
+        match message:
+            case StartRun():
+                if not devices_sent:
+                    conn.send(Devices(train.available_devices()))
+                    devices_sent = True
+                message = _run(conn, train, message, snapshot_interval, probe_interval)
+            case ForRun():  # a command for a run that has ended: nothing to do
+                message = _receive(conn)
+            case _:  # StopWorker, or the window has gone
+                return
 
 
-def _run(conn, train, run, config: Config, running, label, companions, interval, probe):
+def _run(conn, train, start: StartRun, interval: float, probe: float) -> ToWorker | None:
     """Drive one session until a new message replaces it; returns that message (or None
     when the window has gone)."""
+    run = start.run
     try:
-        trainer = train.Trainer(config)
-        others = [(lab, train.Trainer(cfg)) for lab, cfg in companions]
-        conn.send(("started", run, trainer.config))
+        trainer = train.Trainer(start.config)
+        others = [(lab, train.Trainer(cfg)) for lab, cfg in start.companions]
+        conn.send(RunStarted(run, trainer.config))
         steps = train.session(
             trainer,
-            running=running,
+            running=start.running,
             snapshot_interval=interval,
             probe_interval=probe,
             probe_budget=0.2,
-            label=label,
+            label=start.label,
             companions=others,
         )
         encoder = SnapshotEncoder()
@@ -78,37 +91,32 @@ def _run(conn, train, run, config: Config, running, label, companions, interval,
         while True:
             out = steps.send(command)
             if isinstance(out, Snapshot):
-                conn.send(("snapshot", run, encoder.encode(out)))
+                conn.send(SnapshotPayload(run, encoder.encode(out)))
             command = None
             if out == IDLE or conn.poll():  # idle: sleep until the window says something
                 message = _receive(conn)
-                if message is None or message[0] != "command" or message[1] != run:
-                    steps.close()
-                    return message
-                command = message[2]
+                match message:
+                    case ForRun(run=r, command=c) if r == run:
+                        command = c
+                    case _:
+                        steps.close()
+                        return message
     except ConfigError as e:
-        conn.send(("error", run, str(e)))
+        conn.send(RunEnded(run, str(e)))
     except (BrokenPipeError, EOFError, OSError):
         return None  # the window has gone
     except Exception as e:  # the run ends cleanly whatever happens; the log has the details
         log.error("training stopped by an unexpected error\n%s", traceback.format_exc())
-        conn.send(("error", run, f"Training stopped: {type(e).__name__}: {e}"))
+        conn.send(RunEnded(run, f"Training stopped: {type(e).__name__}: {e}"))
     return _receive(conn)
 
 
-def _receive(conn: Connection):
+def _receive(conn: Connection) -> ToWorker | None:
+    """The next message, or None when the window has gone or sent what cannot be read."""
     try:
         return conn.recv()
     except (EOFError, OSError):
         return None
-
-
-def _leave_a_core_for_the_window() -> None:
-    """Train on all cores but one, so the window's process always has one to draw with. A
-    user's OMP_NUM_THREADS wins."""
-    if "OMP_NUM_THREADS" in os.environ:
-        return
-    import torch
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    torch.set_num_threads(max(1, (cores or 2) - 1))
+    except Exception:  # e.g. an unpickling error: nothing after it can be trusted
+        log.error("unreadable message from the window\n%s", traceback.format_exc())
+        return None

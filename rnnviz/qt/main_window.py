@@ -213,6 +213,7 @@ class MainWindow(QMainWindow):
         self.runner.devices.connect(self.settings.set_devices)
         self.runner.started.connect(self._on_started)
         self.runner.responding.connect(self._on_responding)
+        self.runner.responding.connect(self._on_responding)
         self.transport.train_toggled.connect(self._on_train_toggled)
         self.transport.step_requested.connect(self.step)
         self.transport.reset_requested.connect(self.reset)
@@ -367,6 +368,14 @@ class MainWindow(QMainWindow):
             "Change the setting in the side bar and press Apply.",
             reset=False,
         )
+
+    @Slot(bool)
+    def _on_responding(self, responding: bool) -> None:
+        silent = f"Training process not responding: no word from it for {self.runner.silence_s:g} s"
+        if not responding:
+            self.statusBar().showMessage(silent)
+        elif self.statusBar().currentMessage() == silent:
+            self.statusBar().clearMessage()
 
     @Slot(bool)
     def _on_responding(self, responding: bool) -> None:

@@ -13,12 +13,20 @@ import pytest
 
 from rnnviz.core.config import Config
 from rnnviz.core.protocol import (
+    Devices,
+    ForRun,
     Reset,
     Run,
+    RunEnded,
+    RunStarted,
     Snapshot,
     SnapshotDecoder,
     SnapshotEncoder,
+    SnapshotPayload,
+    StartRun,
     Step,
+    StopWorker,
+    StreamError,
 )
 from rnnviz.core.train import Trainer, session
 from rnnviz.core.worker import serve
@@ -90,6 +98,29 @@ def test_the_stream_sends_only_new_history_rows():
     assert len(pickle.dumps(second)) < len(pickle.dumps(first)) / 5
 
 
+def test_the_decoder_refuses_rows_that_do_not_continue_where_the_last_ones_ended():
+    trainer = Trainer(SMALL)
+    trace = trainer.record()
+
+    def payload(encoder):
+        trainer.train_step()
+        return encoder.encode(trainer.snapshot(state="running", trace=trace, steps_per_s=0.0))
+
+    encoder, decoder = SnapshotEncoder(), SnapshotDecoder()
+    assert len(decoder.decode(payload(encoder)).history) == 1
+    payload(encoder)  # lost on the way
+    with pytest.raises(StreamError, match=r"history rows from 2 follow row 1: 1 row\(s\) missing"):
+        decoder.decode(payload(encoder))
+    encoder, decoder = SnapshotEncoder(), SnapshotDecoder()
+    decoder.decode(payload(encoder))
+    again = payload(encoder)
+    decoder.decode(again)
+    with pytest.raises(
+        StreamError, match=r"history rows from 4 follow row 5: 1 row\(s\) sent twice"
+    ):
+        decoder.decode(again)
+
+
 @pytest.fixture
 def worker():
     """(send, receive) to a worker loop running in a thread on a real pipe."""
@@ -101,11 +132,11 @@ def worker():
         while True:
             assert ours.poll(30), f"no {kind!r} message within 30 s"
             message = ours.recv()
-            if message[0] == kind:
+            if isinstance(message, kind):
                 return message
 
     yield ours.send, receive
-    ours.send(("stop",))
+    ours.send(StopWorker())
     thread.join(10)
     ours.close()
     theirs.close()
@@ -113,36 +144,48 @@ def worker():
 
 def test_worker_runs_sessions_and_replaces_them(worker):
     send, receive = worker
-    send(("start", 1, SMALL, False, "", ()))
-    assert "cpu" in receive("devices")[2]
-    assert receive("started")[1:] == (1, SMALL)
+    send(StartRun(1, SMALL))
+    assert "cpu" in receive(Devices).names
+    assert receive(RunStarted) == RunStarted(1, SMALL)
     decoder = SnapshotDecoder()
-    assert decoder.decode(receive("snapshot")[2]).step == 0
-    send(("command", 1, Step(2)))
-    while (snap := decoder.decode(receive("snapshot")[2])).step < 2:
+    assert decoder.decode(receive(SnapshotPayload).payload).step == 0
+    send(ForRun(1, Step(2)))
+    while (snap := decoder.decode(receive(SnapshotPayload).payload)).step < 2:
         pass
     assert snap.step == 2
-    send(("start", 2, SMALL.replace(cell="rnn"), True, "", ()))
-    _, run, payload = receive("snapshot")
-    while run != 2:
-        _, run, payload = receive("snapshot")
-    assert SnapshotDecoder().decode(payload).trace.cell == "rnn"
+    send(StartRun(2, SMALL.replace(cell="rnn"), running=True))
+    while (message := receive(SnapshotPayload)).run != 2:
+        pass
+    assert SnapshotDecoder().decode(message.payload).trace.cell == "rnn"
 
 
 def test_worker_reports_bad_settings_and_unexpected_errors_as_messages(worker, monkeypatch):
     send, receive = worker
     missing = Config(task="charlm", text="/no/such.txt", hidden=8, seq_len=5, device="cpu")
-    send(("start", 1, missing, False, "", ()))
-    assert "text file not found" in receive("error")[2]
+    send(StartRun(1, missing))
+    assert "text file not found" in receive(RunEnded).message
 
     def broken_step(self):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(Trainer, "train_step", broken_step)
-    send(("start", 2, SMALL, False, "", ()))
-    receive("snapshot")
-    send(("command", 2, Run()))
-    assert receive("error")[1:] == (2, "Training stopped: RuntimeError: boom")
+    send(StartRun(2, SMALL))
+    receive(SnapshotPayload)
+    send(ForRun(2, Run()))
+    assert receive(RunEnded) == RunEnded(2, "Training stopped: RuntimeError: boom")
     monkeypatch.undo()
-    send(("start", 3, SMALL, False, "", ()))  # the worker lives on for the next run
-    assert receive("started")[1] == 3
+    send(StartRun(3, SMALL))  # the worker lives on for the next run
+    assert receive(RunStarted).run == 3
+
+
+def test_a_message_the_worker_cannot_read_ends_it():
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    thread = threading.Thread(target=serve, args=(theirs, 0.0), name="test-worker")
+    thread.start()
+    ours.send(StartRun(1, SMALL))
+    assert ours.poll(30) and isinstance(ours.recv(), Devices)
+    ours.send_bytes(b"\x80\x05not a pickle")  # a corrupt message in the middle of a run
+    thread.join(30)
+    assert not thread.is_alive()  # the window's reader then sees the pipe close
+    ours.close()
+    theirs.close()

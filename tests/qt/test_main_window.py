@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -357,9 +356,7 @@ def test_layout_is_remembered_and_reset(qtbot, store):
 def test_closing_mid_training_joins_the_worker(qtbot, store):
     window = open_window(qtbot, store)
     press(qtbot, window, Qt.Key.Key_Space, lambda s: s.step > 2)
-    t0 = time.perf_counter()
-    window.close()
-    assert time.perf_counter() - t0 < 1.0
+    window.close()  # how long this takes: benchmarks/bench_app.py, "closing mid-training"
     assert not window.runner.is_alive()
     assert "rnnviz-training" not in [t.name for t in threading.enumerate()]
     window.close()  # a second close is harmless
@@ -375,7 +372,7 @@ def test_import_does_not_load_torch():
 
 # Runs the real entry point, closing the window mid-training once a few steps are done.
 APP_SCRIPT = textwrap.dedent("""
-    import sys, time
+    import sys
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
     import rnnviz.app
@@ -390,7 +387,7 @@ APP_SCRIPT = textwrap.dedent("""
             if s.step == 0 and s.state == "paused":
                 window.transport.toggle_training()
             elif s.step >= 3 and window.isVisible():
-                print("closed at", time.time(), flush=True)
+                print("closing", flush=True)
                 window.close()
         window.runner.snapshot.connect(on_snapshot)
 
@@ -402,7 +399,7 @@ APP_SCRIPT = textwrap.dedent("""
 OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints()"
 
 
-def test_the_app_exits_quickly_and_quietly_when_closed_mid_training(tmp_path):
+def test_the_app_exits_cleanly_and_quietly_when_closed_mid_training(tmp_path):
     env = {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
@@ -412,12 +409,10 @@ def test_the_app_exits_quickly_and_quietly_when_closed_mid_training(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-c", APP_SCRIPT], capture_output=True, text=True, timeout=120, env=env
     )
-    ended = time.time()
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[:2] == ["torch at show: False", "status: Loading PyTorch…"]
-    closed_at = float(lines[-1].split()[-1])
-    assert ended - closed_at < 1.0
+    assert lines[-1] == "closing"
     stderr = [line for line in proc.stderr.splitlines() if line != OFFSCREEN_NOISE]
     assert stderr == []
     assert list(tmp_path.rglob("rnnviz.conf"))  # the layout was saved on the way out

@@ -1,17 +1,26 @@
-"""TrainingRunner: a worker process driving core.train.session, talking to the GUI by signals."""
+"""TrainingRunner: a worker process driving core.train.session, talking to the GUI by signals.
+
+How long stopping takes is measured in benchmarks/bench_app.py ("closing mid-training"), not
+asserted here: on a busy machine any bar in a test is a coin toss."""
 
 from __future__ import annotations
 
+import os
+import pickle
+import signal
 import threading
-import time
+from multiprocessing.connection import Connection
 
 import pytest
 
 from rnnviz.core.config import Config
+from rnnviz.core.protocol import SnapshotPayload
 from rnnviz.qt.runner import TrainingRunner
 
 SMALL = Config(hidden=8, seq_len=20, batch=8, device="cpu")
 TIMEOUT = 30_000  # ms; generous for a loaded CI machine, never reached when things work
+# A fresh worker imports torch: with every core busy that alone has taken over 30 s.
+SPAWN_TIMEOUT = 120_000
 
 
 @pytest.fixture
@@ -23,7 +32,7 @@ def runner(qtbot):
 
 def start(qtbot, runner, config=SMALL, **kw):
     """Start a run and return its first snapshot."""
-    with qtbot.waitSignal(runner.snapshot, timeout=TIMEOUT) as first:
+    with qtbot.waitSignal(runner.snapshot, timeout=SPAWN_TIMEOUT) as first:
         runner.start(config, **kw)
     return first.args[0]
 
@@ -72,14 +81,12 @@ def test_run_pause_and_live_learning_rate(qtbot, runner):
     assert later.step == paused.step  # a paused session takes no steps
 
 
-def test_stop_mid_training_is_quick_and_joins(qtbot, runner):
+def test_stop_mid_training_joins(qtbot, runner):
     from rnnviz.core.protocol import Run
 
     start(qtbot, runner)
     next_snapshot(qtbot, runner, Run(), until=lambda s: s.step >= 2)
-    t0 = time.perf_counter()
     runner.stop()
-    assert time.perf_counter() - t0 < 1.0
     assert not runner.is_alive()
     assert "rnnviz-training" not in [t.name for t in threading.enumerate()]
     with qtbot.assertNotEmitted(runner.snapshot, wait=300):
@@ -88,9 +95,8 @@ def test_stop_mid_training_is_quick_and_joins(qtbot, runner):
 
 def test_stop_while_idle_wakes_the_blocked_worker(qtbot, runner):
     start(qtbot, runner)  # paused: the worker waits on the command queue
-    t0 = time.perf_counter()
     runner.stop()
-    assert time.perf_counter() - t0 < 1.0 and not runner.is_alive()
+    assert not runner.is_alive()
 
 
 def test_restart_drops_the_old_runs_snapshots(qtbot, runner):
@@ -116,7 +122,7 @@ def test_restart_drops_the_old_runs_snapshots(qtbot, runner):
     ],
 )
 def test_a_bad_config_becomes_an_error_message(qtbot, runner, config, message):
-    with qtbot.waitSignal(runner.error, timeout=TIMEOUT) as blocker:
+    with qtbot.waitSignal(runner.error, timeout=SPAWN_TIMEOUT) as blocker:
         runner.start(config)
     assert message in blocker.args[0]
     qtbot.waitUntil(lambda: not runner.is_alive(), timeout=TIMEOUT)
@@ -126,7 +132,7 @@ def test_a_missing_device_becomes_an_error_message(qtbot, runner):
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    with qtbot.waitSignal(runner.error, timeout=TIMEOUT) as blocker:
+    with qtbot.waitSignal(runner.error, timeout=SPAWN_TIMEOUT) as blocker:
         runner.start(SMALL.replace(device="cuda"))
     assert "not available" in blocker.args[0]
 
@@ -134,7 +140,7 @@ def test_a_missing_device_becomes_an_error_message(qtbot, runner):
 def test_a_bad_text_file_becomes_an_error_message(qtbot, runner, tmp_path):
     bad = tmp_path / "latin1.txt"
     bad.write_bytes("café au lait\n".encode("latin-1"))
-    with qtbot.waitSignal(runner.error, timeout=TIMEOUT) as blocker:
+    with qtbot.waitSignal(runner.error, timeout=SPAWN_TIMEOUT) as blocker:
         runner.start(Config(task="charlm", text=str(bad), hidden=8, seq_len=5))
     assert "not UTF-8" in blocker.args[0]
 
@@ -146,6 +152,81 @@ def test_a_worker_that_dies_becomes_an_error_message_and_apply_starts_again(qtbo
     assert "ended unexpectedly" in blocker.args[0]
     assert not runner.is_alive()
     assert start(qtbot, runner).step == 0  # a new run starts a new worker
+
+
+@pytest.fixture
+def tamper(monkeypatch):
+    """tamper(change): from now on the reader thread receives change(bytes) for each message
+    the worker sends (the bytes as they came down the real pipe)."""
+    real = Connection.recv_bytes
+
+    def arm(change):
+        monkeypatch.setattr(Connection, "recv", lambda conn: pickle.loads(change(real(conn))))
+
+    return arm
+
+
+def test_a_message_that_cannot_be_read_ends_the_worker_with_an_error_message(qtbot, runner, tamper):
+    from rnnviz.core.protocol import Run
+
+    start(qtbot, runner)
+    process = runner._process
+    tamper(lambda data: b"\x80\x05corrupt" + data[12:])
+    with qtbot.waitSignal(runner.error, timeout=TIMEOUT) as blocker:
+        runner.send(Run())
+    assert "could not be read" in blocker.args[0] and "Apply" in blocker.args[0]
+    assert not runner.is_alive() and not process.is_alive()  # it does not train on unseen
+    tamper(lambda data: data)
+    assert start(qtbot, runner).step == 0
+
+
+def test_snapshots_out_of_step_end_the_run_with_an_error_message(qtbot, runner, tamper):
+    from rnnviz.core.protocol import Run
+
+    start(qtbot, runner)
+    lost = []
+
+    def lose_one_snapshot(data):  # the second payload from now on never arrives
+        if isinstance(pickle.loads(data), SnapshotPayload) and len(lost) < 2:
+            lost.append(data)
+            if len(lost) == 2:
+                return pickle.dumps(None)
+        return data
+
+    tamper(lose_one_snapshot)
+    with qtbot.waitSignal(runner.error, timeout=TIMEOUT) as blocker:
+        runner.send(Run())
+    assert "out of step" in blocker.args[0] and "missing" in blocker.args[0]
+    assert not runner.is_alive()
+    with qtbot.assertNotEmitted(runner.snapshot, wait=300):  # no wrong plots follow
+        pass
+
+
+def test_a_silent_training_worker_is_reported_until_it_speaks_again(qtbot):
+    from rnnviz.core.protocol import Run
+
+    runner = TrainingRunner(silence_s=0.5)
+    try:
+        start(qtbot, runner)
+        next_snapshot(qtbot, runner, Run(), until=lambda s: s.state == "running")
+        with qtbot.waitSignal(runner.responding, timeout=TIMEOUT) as silent:
+            os.kill(runner._process.pid, signal.SIGSTOP)  # hung: alive, sends nothing
+        assert silent.args == [False] and runner.is_alive()
+        with qtbot.waitSignal(runner.responding, timeout=TIMEOUT) as back:
+            os.kill(runner._process.pid, signal.SIGCONT)
+        assert back.args == [True]
+    finally:
+        runner.stop()
+
+
+def test_a_paused_worker_is_never_reported_silent(qtbot):
+    runner = TrainingRunner(silence_s=0.2)
+    try:
+        start(qtbot, runner)  # paused: it has nothing to say
+        with qtbot.assertNotEmitted(runner.responding, wait=1000):
+            pass
+    finally:
+        runner.stop()
 
 
 def test_the_worker_is_kept_between_runs_and_snapshots_stay_immutable(qtbot, runner):
