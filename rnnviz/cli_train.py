@@ -46,9 +46,8 @@ def train(trainer: Trainer, steps: int) -> int:
         return 0
     import numpy as np
 
-    from rnnviz.core.train import Snapshot, session
+    from rnnviz.core.train import session
 
-    tty = sys.stdout.isatty()
     # No probes or samples during the run: nothing here shows them, and they cost time.
     run = session(
         trainer,
@@ -57,26 +56,18 @@ def train(trainer: Trainer, steps: int) -> int:
         probe_interval=math.inf,
         sample_interval=math.inf,
     )
-    shown, tenth = "", 1
+    shown = ProgressLine(steps)
     try:
         # A diverging run overflows on its way to inf; the message below says so in words.
         with np.errstate(all="ignore"):
             next(run)  # records the probe batch once: not part of the training rate
             start = time.monotonic()
             while trainer.step_count < steps and not trainer.diverged:
-                item = run.send(None)
-                n = trainer.step_count
-                if tty and (isinstance(item, Snapshot) or n == steps):
-                    line = progress_line(_snapshot(trainer, start), steps)
-                    print("\r" + line.ljust(len(shown)), end="", flush=True)
-                    shown = line
-                elif not tty and n >= math.ceil(steps * tenth / 10):
-                    print(progress_line(_snapshot(trainer, start), steps), flush=True)
-                    while n >= math.ceil(steps * tenth / 10):
-                        tenth += 1
+                run.send(None)
+                if shown.due(trainer.step_count):
+                    shown.show(progress_line(_snapshot(trainer, start), steps), trainer.step_count)
     except KeyboardInterrupt:
-        if shown:
-            print()
+        shown.end()
         print(
             f"{PROG}: interrupted at step {trainer.step_count} of {steps}; nothing was written",
             file=sys.stderr,
@@ -84,14 +75,43 @@ def train(trainer: Trainer, steps: int) -> int:
         return EXIT_INTERRUPTED
     finally:
         run.close()
-    if shown:
-        print()
+    shown.end()
     snap = _snapshot(trainer, start)
     if trainer.diverged:
         print(f"{PROG}: {snap.message}", file=sys.stderr)
         return EXIT_DIVERGED
     print(summary_line(snap, time.monotonic() - start))
     return 0
+
+
+class ProgressLine:
+    """A progress line on stdout for a run of `total` steps: on a terminal rewritten in place
+    about ten times a second, into a file or a pipe printed at every tenth of the run."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.tty = total, sys.stdout.isatty()
+        self.shown, self.tenth, self.at = "", 1, -math.inf
+
+    def due(self, done: int) -> bool:
+        """Whether the line is to be shown after `done` steps."""
+        if self.tty:
+            return done == self.total or time.monotonic() - self.at >= 0.1
+        return done >= math.ceil(self.total * self.tenth / 10)
+
+    def show(self, line: str, done: int) -> None:
+        if self.tty:
+            print("\r" + line.ljust(len(self.shown)), end="", flush=True)
+            self.shown, self.at = line, time.monotonic()
+            return
+        print(line, flush=True)
+        while done >= math.ceil(self.total * self.tenth / 10):
+            self.tenth += 1
+
+    def end(self) -> None:
+        """Finish a line shown in place, so that what follows starts on a line of its own."""
+        if self.shown:
+            print()
+            self.shown = ""
 
 
 def _snapshot(trainer: Trainer, start: float) -> Snapshot:
