@@ -8,7 +8,10 @@ reason instead of being clamped without a word.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QWidget
+
+from rnnviz.qt.number_field import ROOM_FOR, ROOM_MIN, shrink_to_fit, spin_box_size
 
 INT32 = (-(2**31), 2**31 - 1)  # what a QSpinBox can hold
 REFUSAL_STYLE = "color: #B00020; font-weight: bold;"
@@ -32,12 +35,24 @@ def select(box: QComboBox, data) -> None:
         box.setCurrentIndex(index)
 
 
+class WholeNumberField(QSpinBox):
+    """A field for a whole number, any a spin box can hold (validation says what is usable),
+    sized for the numbers people type rather than for its ten-digit range."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return spin_box_size(self, ROOM_FOR)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return spin_box_size(self, ROOM_MIN)
+
+
 def whole_number() -> QSpinBox:
-    """A field for a whole number, any the spin box can hold (validation says what is usable)."""
-    box = QSpinBox()
+    """A WholeNumberField that edits once per number typed, not once per digit."""
+    box = WholeNumberField()
     box.setRange(*INT32)
     box.setKeyboardTracking(False)  # one edit per number typed, not one per digit
     box.setAccelerated(True)
+    shrink_to_fit(box)
     return box
 
 

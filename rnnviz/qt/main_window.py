@@ -37,18 +37,20 @@ from rnnviz.core import protocol
 from rnnviz.core.analysis import suggest_clip_threshold
 from rnnviz.core.config import Config
 from rnnviz.core.presets import Preset
+from rnnviz.core.tasks import TASKS
 from rnnviz.qt.actions import MENUS, Actions, route_keys_past_spin_boxes
 from rnnviz.qt.dialogs import ExportAllDialog, HelpDialog
 from rnnviz.qt.dock_layout import DockLayout, panel_docks
 from rnnviz.qt.export import DEFAULT_WIDTH, ExportError
 from rnnviz.qt.lessons import LessonDock, PresetMenu
-from rnnviz.qt.panels import LAB_PANELS, PANELS
+from rnnviz.qt.panels import LAB_PANELS, PANELS, TrainingPanel
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.presentation import PresentationMode
 from rnnviz.qt.runner import TrainingRunner
 from rnnviz.qt.settings import SettingsPanel
 from rnnviz.qt.timeline import TimeCursor
 from rnnviz.qt.transport import TransportBar
+from rnnviz.qt.welcome import WelcomeView
 
 if TYPE_CHECKING:
     from rnnviz.core.protocol import Snapshot
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
         self.resize(self.layout_.default_window_size())
         self.layout_.arrange_default()
         self._layout_restored = self.layout_.restore()
+        self.welcome = WelcomeView(self)  # what to do first, over the panels
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setInterval(REFRESH_MS)
@@ -223,6 +226,7 @@ class MainWindow(QMainWindow):
         self.settings.clipping_changed.connect(self._on_clipping)
         self.settings.apply_requested.connect(self.restart)
         self.settings.suggest_threshold_requested.connect(self.suggest_clip_threshold)
+        self.training_panel.temperature_changed.connect(self._on_temperature)
         self.preset_menu.chosen.connect(self.start_preset)
         self.presentation.toggled.connect(self.actions.presentation.setChecked)
         QApplication.instance().focusChanged.connect(self._on_focus_changed)
@@ -333,10 +337,20 @@ class MainWindow(QMainWindow):
     def _on_clipping(self, mode: str, threshold: float) -> None:
         self.runner.send(protocol.SetClipping(mode, threshold))
 
+    @property
+    def training_panel(self) -> TrainingPanel:
+        return next(p for p in self.panels if isinstance(p, TrainingPanel))
+
+    @Slot(float)
+    def _on_temperature(self, temperature: float) -> None:
+        self.runner.send(protocol.SetTemperature(temperature))
+
     @Slot(object)
     def _on_started(self, config: Config) -> None:
         self.settings.set_config(config)
         self.statusBar().clearMessage()
+        if TASKS[config.task].uses_text:  # a new run samples at the temperature the panel shows
+            self._on_temperature(self.training_panel.temperature)
 
     @Slot(object)
     def _on_snapshot(self, snapshot: Snapshot) -> None:
@@ -349,6 +363,8 @@ class MainWindow(QMainWindow):
         self.transport.set_training(snapshot.state == "running")
         self.settings.set_step(snapshot.step)
         self._show_status(snapshot)
+        if "refused" in snapshot.extras:  # a live setting the trainer could not use
+            self.statusBar().showMessage(snapshot.extras["refused"], 8000)
         if snapshot.state == "diverged":
             self._show_banner(  # the message says what happened and what to try
                 f"<b>Training diverged.</b> {html.escape(snapshot.message)} "
@@ -398,8 +414,9 @@ class MainWindow(QMainWindow):
         st = self.status
         st["state"].setText(s.state)
         st["step"].setText(f"step {s.step}")
-        st["loss"].setText(f"loss {s.loss:.4g}")
-        st["grad"].setText(f"‖∇‖ {s.grad_norm:.3g}")
+        trained = s.step > 0  # at step 0 the loss and ‖∇‖ are NaN: that is no divergence
+        st["loss"].setText(f"loss {s.loss:.4g}" if trained else "not trained yet")
+        st["grad"].setText(f"‖∇‖ {s.grad_norm:.3g}" if trained else "")
         st["clip"].setText(f"clipped {100 * s.clip_rate:.0f}%")
         st["rate"].setText(f"{s.steps_per_s:.0f} steps/s")
         st["device"].setText(s.device)

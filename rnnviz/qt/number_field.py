@@ -16,10 +16,17 @@ import math
 
 from PySide6.QtCore import QSize, Signal, Slot
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QAbstractSpinBox, QStyle, QStyleOptionSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QSizePolicy,
+    QStyle,
+    QStyleOptionSpinBox,
+    QWidget,
+)
 
 LADDER = (1.0, 2.0, 5.0)  # the rungs of one decade
-ROOM_FOR = "-0.000005"  # the longest text the field is sized for
+ROOM_FOR = "-0.000005"  # the text a field is sized for; it may shrink to ROOM_MIN's
+ROOM_MIN = "0.0001"
 
 
 class NumberField(QAbstractSpinBox):
@@ -35,6 +42,7 @@ class NumberField(QAbstractSpinBox):
         self.step = step  # None: along the 1, 2, 5 ladder
         self.lineEdit().setText(self.textFromValue(self._value))
         self.editingFinished.connect(self._commit)
+        shrink_to_fit(self)
 
     def value(self) -> float:
         return self._value
@@ -81,15 +89,10 @@ class NumberField(QAbstractSpinBox):
         self.setValue(float(f"{LADDER[rung] * 10**decade:.12g}"))
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt API: the base class has no text to measure)
-        option = QStyleOptionSpinBox()
-        self.initStyleOption(option)
-        text = QSize(
-            self.fontMetrics().horizontalAdvance(ROOM_FOR), self.lineEdit().sizeHint().height()
-        )
-        return self.style().sizeFromContents(QStyle.ContentsType.CT_SpinBox, option, text, self)
+        return spin_box_size(self, ROOM_FOR)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
-        return self.sizeHint()
+        return spin_box_size(self, ROOM_MIN)
 
     @Slot()
     def _commit(self) -> None:
@@ -108,3 +111,17 @@ def _number(text: str) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+def spin_box_size(box: QAbstractSpinBox, text: str) -> QSize:
+    """The size of a spin box with room for `text` (Qt sizes one for its range's ends)."""
+    option = QStyleOptionSpinBox()
+    box.initStyleOption(option)
+    room = QSize(box.fontMetrics().horizontalAdvance(text), box.lineEdit().sizeHint().height())
+    return box.style().sizeFromContents(QStyle.ContentsType.CT_SpinBox, option, room, box)
+
+
+def shrink_to_fit(box: QAbstractSpinBox) -> None:
+    """Let a spin box in a narrow side bar take less than its size hint (down to its
+    minimum size hint): Qt's spin boxes only grow."""
+    box.setSizePolicy(QSizePolicy.Policy.Preferred, box.sizePolicy().verticalPolicy())

@@ -29,28 +29,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.core.cells import CELLS
 from rnnviz.core.config import ENCODERS, INITS, LIVE_FIELDS, Config, ConfigError
+from rnnviz.core.tasks import TASKS
 from rnnviz.qt.form import combo, refusal_note, row, section, select, whole_number
 from rnnviz.qt.number_field import NumberField
 
-TASK_LABELS = {
-    "sine": "Sine wave (next value)",
-    "adding": "Adding problem",
-    "copy": "Copy memory",
-    "charlm": "Character language model",
-}
-# The cell menu joins `cell` and the Elman RNN's `nonlinearity` ("cell:nonlinearity").
+TASK_LABELS = {name: spec.label for name, spec in TASKS.items()}
+NONLINEARITY_LABELS = {"tanh": "tanh", "relu": "ReLU"}
+# The cell menu joins `cell` and a nonlinearity the cell lets a user choose, the Elman RNN's
+# ("rnn:tanh"), so that one menu picks both.
 CELL_LABELS = {
-    "rnn:tanh": "RNN (tanh)",
-    "rnn:relu": "RNN (ReLU)",
-    "lstm": "LSTM",
-    "peephole-lstm": "Peephole LSTM",
-    "gru": "GRU",
-    "simple-gru": "Simplified GRU",
+    key: label
+    for name, spec in CELLS.items()
+    for key, label in [
+        (f"{name}:{n}", f"{spec.label} ({NONLINEARITY_LABELS[n]})") for n in spec.nonlinearities
+    ]
+    or [(name, spec.label)]
 }
 OPTIMIZER_LABELS = {"sgd": "SGD (momentum)", "adam": "Adam", "rmsprop": "RMSprop"}
 CLIP_LABELS = {"none": "none", "norm": "by global norm", "value": "by value"}
-LSTM_CELLS = ("lstm", "peephole-lstm")
 MAX_SEED = 2**31 - 1  # the largest a spin box holds: "New seed" wraps here
 
 
@@ -152,7 +150,8 @@ class SettingsPanel(QWidget):
             ("Model",),
             ("cell", self.cell, ("cell", "nonlinearity")),
             ("hidden H", self.hidden, ("hidden",)),
-            ("layers", row(self.layers, self.bidirectional), ("layers", "bidirectional")),
+            ("layers", self.layers, ("layers",)),
+            ("", self.bidirectional, ("bidirectional",)),
             ("encoder", self.encoder, ("encoder",)),
             ("embedding", self.embed_dim, ("embed_dim",)),
             ("init", self.init, ("init",)),
@@ -455,14 +454,14 @@ class SettingsPanel(QWidget):
             self.apply_button.setEnabled(False)
 
     def _enable_dependent_fields(self) -> None:
-        charlm = self.task.currentData() == "charlm"
-        self.text.setEnabled(charlm)
-        self.text_button.setEnabled(charlm)
+        learns_text = TASKS[self.task.currentData()].uses_text
+        self.text.setEnabled(learns_text)
+        self.text_button.setEnabled(learns_text)
         self.embed_dim.setEnabled(self.encoder.currentData() in ("auto", "embedding", "linear"))
         self.radius.setEnabled(self.use_radius.isChecked())
-        lstm = self.cell.currentData() in LSTM_CELLS
-        self.use_forget_bias.setEnabled(lstm)
-        self.forget_bias.setEnabled(lstm and self.use_forget_bias.isChecked())
+        forget_gate = "f" in CELLS[self.cell.currentData().partition(":")[0]].gate_names
+        self.use_forget_bias.setEnabled(forget_gate)
+        self.forget_bias.setEnabled(forget_gate and self.use_forget_bias.isChecked())
         self.momentum.setEnabled(self.optimizer.currentData() == "sgd")
         self.clip_threshold.setEnabled(self.clip.currentData() != "none")
 

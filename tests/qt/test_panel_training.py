@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage
 
 from rnnviz.qt import theme
@@ -102,6 +102,23 @@ def test_charlm_sample_box_and_temperature_signal(make_snapshot, show, qtbot):
         panel.temperature_spin.setValue(0.5)
     assert blocker.args == [0.5]
     assert [name for name, _, _ in panel._rows] == ["input", "next", "predicted"]
+
+
+@pytest.mark.parametrize("typed", ["0", "-1", "nan", "inf"])
+def test_a_bad_temperature_is_refused_beside_the_field(make_snapshot, show, qtbot, typed):
+    panel = show(make_snapshot(task="charlm", seq_len=16))
+    field = panel.temperature_spin
+    with qtbot.assertNotEmitted(panel.temperature_changed):
+        field.lineEdit().selectAll()
+        qtbot.keyClicks(field.lineEdit(), typed)
+        qtbot.keyClick(field.lineEdit(), Qt.Key.Key_Return)
+    assert panel.temperature_note.isVisible()
+    assert panel.temperature_note.text() == (
+        f"temperature must be a positive number, got {float(typed)!r}"
+    )
+    with qtbot.waitSignal(panel.temperature_changed) as blocker:  # a good one clears it
+        field.setValue(0.7)
+    assert blocker.args == [0.7] and not panel.temperature_note.isVisible()
 
 
 def test_switching_task_rearranges_the_views(make_snapshot, show):

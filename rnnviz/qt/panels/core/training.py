@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -31,7 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.core.config import ConfigError, check_temperature
 from rnnviz.qt import theme
+from rnnviz.qt.form import refusal_note
+from rnnviz.qt.number_field import NumberField
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import (
     LogAxis,
@@ -93,13 +95,15 @@ class TrainingPanel(Panel):
         self.log_check = QCheckBox("log loss axis")
         self.log_check.setChecked(True)
         self.log_check.toggled.connect(self._set_log)
-        self.temperature_spin = QDoubleSpinBox()
-        self.temperature_spin.setRange(0.05, 5.0)
-        self.temperature_spin.setSingleStep(0.1)
-        self.temperature_spin.setValue(1.0)
-        self.temperature_spin.setToolTip("Sampling temperature: p ∝ exp(logits / T)")
-        self.temperature_spin.valueChanged.connect(self.temperature_changed)
+        self.temperature_spin = NumberField(1.0, step=0.1)
+        self.temperature_spin.setToolTip(
+            "Sampling temperature T: p ∝ exp(logits / T). Below 1 the likeliest characters "
+            "win more often; above 1 the text gets more random."
+        )
+        self.temperature_spin.valueChanged.connect(self._on_temperature)
         self.temperature_label = QLabel("Sampling temperature:")
+        self.temperature_note = refusal_note()  # why a typed temperature is refused
+        self.temperature = 1.0  # the last one accepted: what the samples are drawn at
         self.hover_label = QLabel("Hover a curve for exact values")
 
         self.view = pg.GraphicsLayoutWidget()
@@ -176,6 +180,7 @@ class TrainingPanel(Panel):
         controls.addStretch(1)
         controls.addWidget(self.temperature_label)
         controls.addWidget(self.temperature_spin)
+        controls.addWidget(self.temperature_note)
         self.sample_group = QWidget()
         sample_layout = QVBoxLayout(self.sample_group)
         sample_layout.setContentsMargins(0, 0, 0, 0)
@@ -192,6 +197,19 @@ class TrainingPanel(Panel):
         self.task: str | None = None
         self._rows: list[tuple[str, list[str], list[str]]] = []
         self._arrange(None)
+
+    @Slot(float)
+    def _on_temperature(self, value: float) -> None:
+        """Send a usable temperature on; say beside the field why another is refused."""
+        try:
+            check_temperature(value)
+        except ConfigError as e:
+            self.temperature_note.setText(str(e))
+            self.temperature_note.show()
+            return
+        self.temperature_note.hide()
+        self.temperature = value
+        self.temperature_changed.emit(value)
 
     # -- drawing
 
