@@ -34,6 +34,22 @@ def test_every_choice_has_an_entry(panel):
         assert [box.itemData(i) for i in range(box.count())] == list(choices)
 
 
+def test_the_menus_show_the_registries_labels_and_enable_what_the_choice_uses(panel):
+    from rnnviz.core import cells, tasks
+
+    box = panel.task
+    assert [box.itemText(i) for i in range(box.count())] == [t.label for t in tasks.TASKS.values()]
+    texts = [panel.cell.itemText(i) for i in range(panel.cell.count())]
+    assert texts[:2] == ["Elman RNN (tanh)", "Elman RNN (ReLU)"]
+    assert texts[2:] == [c.label for c in cells.CELLS.values() if not c.nonlinearities]
+    for name, spec in cells.CELLS.items():  # the forget-gate bias needs a forget gate
+        panel.set_config(Config(cell=name))
+        assert panel.use_forget_bias.isEnabled() == ("f" in spec.gate_names)
+    for name, spec in tasks.TASKS.items():  # a text file for the task that learns one
+        panel.set_config(Config(task=name))
+        assert panel.text.isEnabled() == spec.uses_text
+
+
 def test_the_form_shows_a_config_exactly(panel):
     for name in ("task", "cell", "init", "device"):
         assert getattr(UNUSUAL, name) != getattr(Config(), name)

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from rnnviz.core.cells import CELLS
 from rnnviz.core.trace import LayerTrace, Trace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
@@ -62,13 +63,6 @@ GREY, CELL_FILL, CELL_EDGE = "#707070", "#F3F3F3", "#B0B0B0"
 UNIT_PX = 43  # pixels per view unit at which labels of theme.FONT_PT fit the layout
 GAP = "&nbsp;" * 6  # between two equations on one line
 HINT = "Hover a box, a node or a value for its exact value and equation."
-NAMES = {
-    "rnn": "Elman RNN",
-    "lstm": "LSTM",
-    "peephole-lstm": "Peephole LSTM",
-    "gru": "GRU",
-    "simple-gru": "Simplified GRU",
-}
 
 
 def fmt(v: float) -> str:
@@ -335,7 +329,7 @@ class CellDiagramPanel(Panel):
         return {
             "p": "t+1" if lt.reverse else "t−1",
             "title": (
-                f"<b>{NAMES[tr.cell]}</b> · {lt.name} · unit {vals.unit} · "
+                f"<b>{CELLS[tr.cell].label}</b> · {lt.name} · unit {vals.unit} · "
                 f"t = {vals.t} · sequence 0{reverse}"
             ),
             "x": self._input_text(),
@@ -378,10 +372,11 @@ class CellDiagramPanel(Panel):
         frame.setZValue(-1)
         self.view.addItem(frame)
         self._text("title", "{title}", (0.0, Y_RANGE[1]), (0, 0))
-        if cell in ("lstm", "peephole-lstm"):
-            self._build_lstm(peephole=cell == "peephole-lstm")
-        elif cell in ("gru", "simple-gru"):
-            self._build_gru(reset=cell == "gru")
+        spec = CELLS[cell]  # the layout follows from the cell's registry entry
+        if spec.cell_state:
+            self._build_lstm(peephole=spec.peephole)
+        elif spec.gates:
+            self._build_gru(reset="r" in spec.gate_names)
         else:
             self._build_rnn()
         self._legend()
@@ -699,7 +694,8 @@ class CellDiagramPanel(Panel):
         vals, lt = self.values, self.layer
         v = {k: f"{x:.6g}" for k, x in vals.v.items()}
         p = "t+1" if lt.reverse else "t−1"
-        peep = self.cell == "peephole-lstm"
+        spec = CELLS[self.cell]
+        peep = spec.peephole
         pc = f" + w_c{{g}} ⊙ c_{p}" if peep else ""
         lines = {
             "f": f"forget gate f_t = σ(W_if x_t + b_if + W_hf h_{p} + b_hf"
@@ -733,7 +729,7 @@ class CellDiagramPanel(Panel):
             "z": f"update gate z_t = σ(W_iz x_t + b_iz + W_hz h_{p} + b_hz) = {v.get('z')}:"
             " the fraction of h kept (torch's z; the lecture's z is 1 − z)",
             "n": "candidate n_t = tanh(W_in x_t + b_in + "
-            + (f"r_t ⊙ (W_hn h_{p} + b_hn)" if self.cell == "gru" else f"W_hn h_{p} + b_hn")
+            + (f"r_t ⊙ (W_hn h_{p} + b_hn)" if "r" in spec.gate_names else f"W_hn h_{p} + b_hn")
             + f") = {v.get('n')}",
             "1-z": f"1 − z_t = {v.get('1-z')}: the fraction of n_t written",
             "reset": f"r_t ⊙ (W_hn h_{p} + b_hn): the reset gate r_t = {v.get('r')} scales "
@@ -749,7 +745,7 @@ class CellDiagramPanel(Panel):
             "written": f"written path: (1 − z_t)·|n_t| = {v.get('written')} (width ∝ it)",
             "a": f"pre-activation a_t = W_ih x_t + b_ih + W_hh h_{p} + b_hh = {v.get('a')}",
         }
-        if self.cell == "rnn":
+        if not spec.gates:  # the Elman RNN
             f = "ReLU" if self.trace.meta.get("nonlinearity") == "relu" else "tanh"
             lines["h"] = f"h_t = {f}(a_t) = {f}({v.get('a')}) = {v.get('h')}"
         where = f"unit {vals.unit}, t = {vals.t}: "

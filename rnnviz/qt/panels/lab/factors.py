@@ -29,6 +29,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.analysis import running_product_back
+from rnnviz.core.cells import CELLS
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
 from rnnviz.qt.plotkit import LogAxis, coloured, positive_or_nan, sci
@@ -40,24 +41,6 @@ if TYPE_CHECKING:
     from rnnviz.core.train import Snapshot
 
 UNITS_SHOWN = 5  # single units drawn thin beside the mean of a gate path
-# The gate on the direct path of each gated cell: (gate, its name in rich text and in plain
-# text, the path it scales).
-CARRY = {
-    "lstm": ("f", "forget gate f<sub>t</sub> (cell path)", "forget gate f_t", "cell path"),
-    "peephole-lstm": ("f", "forget gate f<sub>t</sub> (cell path)", "forget gate f_t", "cell path"),
-    "gru": (
-        "z",
-        "carry z<sub>t</sub> (the lecture's 1 − z<sub>t</sub>)",
-        "carry z_t",
-        "carry path",
-    ),
-    "simple-gru": (
-        "z",
-        "carry z<sub>t</sub> (the lecture's 1 − z<sub>t</sub>)",
-        "carry z_t",
-        "carry path",
-    ),
-}
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +77,8 @@ def path_factors(trace: Trace, lt: LayerTrace) -> PathFactors:
     jacobian = f"‖∂h<sub>{0 if lt.reverse else 'T'}</sub>/∂h<sub>t</sub>‖₂"
     recorded = np.isfinite(exact).any()
     jacobian += "" if recorded else ": not recorded"
-    if trace.cell == "rnn":
+    spec = CELLS[trace.cell]
+    if not spec.gates:  # the Elman RNN
         nonlinearity = trace.meta.get("nonlinearity") or "tanh"
         # computed by the recorder, in the training process: O(T H^3), too slow to draw
         if lt.step_factor is None:  # a trace loaded from a file: not recorded
@@ -111,7 +95,12 @@ def path_factors(trace: Trace, lt: LayerTrace) -> PathFactors:
             product=_product_back(factor, lt.reverse),
             exact=exact,
         )
-    gate, name, short, path = CARRY[trace.cell]
+    carry = spec.carry  # the gate on the direct path
+    gate, path = carry.gate, carry.path
+    # e.g. "forget gate f_t (cell path)"; the GRU's "carry z_t (the lecture's 1 − z_t)"
+    aside = f"the lecture's {carry.lecture}<sub>t</sub>" if carry.lecture else path
+    name = f"{carry.word} {gate}<sub>t</sub> ({aside})"
+    short = f"{carry.word} {gate}_t"
     g = np.asarray(lt.gates[gate][0], dtype=np.float64)  # (T, H)
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.exp(np.log(g).mean(axis=1))  # geometric mean over units, (T,)
