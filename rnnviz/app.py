@@ -42,5 +42,7 @@ def freeze_long_lived_objects() -> None:
     gc.freeze()
 
 
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+if __name__ == "__main__":  # through the CLI, which first checks that Qt can open a window
+    from rnnviz.cli import main as cli_main
+
+    raise SystemExit(cli_main(["app", *sys.argv[1:]]))
