@@ -1,9 +1,11 @@
 """The plot kit: what every panel draws with.
 
 Number formatters for rich-text labels (`sci`, `coloured`, `unbroken`), values a log axis can
-draw, a log axis whose labels stay legible (`LogAxis`), plot titles that wrap instead of
-pushing their neighbours out of the panel (`wrap_title`), and the dashed level line a curve is
-read against (a clip threshold, the chance loss).
+draw, a log axis whose labels stay legible (`LogAxis`), tick labels that never print over one
+another on any axis (`legible_tick_labels`), a figure that shrinks to fit its panel rather
+than being cut off (`FitToView`), plot titles that wrap instead of pushing their
+neighbours out of the panel (`wrap_title`), and the dashed level line a curve is read against
+(a clip threshold, the chance loss).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import re
 import numpy as np
 import pyqtgraph as pg
 import shiboken6
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextOption
+from PySide6.QtCore import QObject, QRectF, Qt, Slot
+from PySide6.QtGui import QFont, QFontMetricsF, QTextOption
 
 from rnnviz.qt import theme
 
@@ -167,6 +169,99 @@ def wrap_title(plot: pg.PlotItem) -> pg.PlotItem:
     return plot
 
 
+def label_box(axis: pg.AxisItem, rect: QRectF, flags: int, text: str) -> QRectF:
+    """Where a tick label's ink is: pyqtgraph's text rect is the label's box shrunk to 0.8 of
+    its height, and the text, drawn unclipped and aligned in it, reaches past it."""
+    fm = QFontMetricsF(axis.style["tickFont"] or QFont())
+    size = fm.boundingRect(QRectF(0, 0, 1e4, 1e4), int(Qt.AlignmentFlag.AlignCenter), text).size()
+    box = QRectF(rect.topLeft(), size)
+    box.moveCenter(rect.center())
+    if flags & Qt.AlignmentFlag.AlignRight:
+        box.moveRight(rect.right())
+    elif flags & Qt.AlignmentFlag.AlignLeft:
+        box.moveLeft(rect.left())
+    return box
+
+
+def _legible(specs):
+    """pyqtgraph's draw specs without the labels that would print over one already placed.
+    Labels come major ticks first, so a crowded axis keeps its round values; a gap of a
+    quarter line (or two spaces) keeps neighbours apart."""
+    if specs is None:
+        return specs
+    axis_spec, tick_specs, text_specs, axis = specs
+    kept, boxes = [], []
+    for rect, flags, text in text_specs:
+        box = label_box(axis, rect, int(flags), text)
+        gap = box.height() / 4 if axis.orientation in ("left", "right") else box.height() / 2
+        wide = box.adjusted(-gap / 2, -gap / 2, gap / 2, gap / 2)
+        if any(wide.intersects(b) for b in boxes):
+            continue
+        kept.append((rect, flags, text))
+        boxes.append(wide)
+    return axis_spec, tick_specs, kept
+
+
+def legible_tick_labels() -> None:
+    """Make every pyqtgraph axis drop the tick labels that would overlap (once per process).
+
+    pyqtgraph always draws its major tick labels and thins only the minor ones, by their
+    total length: on a short axis, or with presentation mode's larger font, "6.5e+33",
+    "6e+33" and "5.5e+33" print over one another. Every panel's axes (their own subclasses
+    and the plain ones pyqtgraph makes for a PlotItem) go through AxisItem.generateDrawSpecs,
+    so the rule lives there rather than in a subclass each panel would have to remember."""
+    if getattr(pg.AxisItem, "_legible", False):
+        return
+    draw_specs = pg.AxisItem.generateDrawSpecs
+
+    def generate_draw_specs(self, p):
+        specs = draw_specs(self, p)
+        return None if specs is None else _legible((*specs, self))
+
+    pg.AxisItem.generateDrawSpecs = generate_draw_specs
+    pg.AxisItem._legible = True
+
+
+class FitToView(QObject):
+    """Keeps a GraphicsLayoutWidget's whole figure in view: where the panel is smaller than
+    the figure's minimum size (titles, axes, labels), the view draws it scaled down, so that
+    a small dock or presentation mode's larger fonts shrink the figure instead of cutting off
+    its right or bottom side. Runs only when the view or the figure's geometry changes."""
+
+    def __init__(self, view: pg.GraphicsView) -> None:
+        super().__init__(view)
+        self.view = view
+        self.busy = False
+        view.sigDeviceRangeChanged.connect(self.fit)  # a resize
+        view.centralWidget.geometryChanged.connect(self.fit)  # a figure that needs more room
+
+    @Slot()
+    def fit(self) -> None:
+        view = self.view
+        w, h = view.width(), view.height()
+        if self.busy or w <= 0 or h <= 0:
+            return
+        self.busy = True  # the figure answers a new size (titles rewrap): the loop follows it
+        try:
+            for _ in range(3):
+                figure = view.centralWidget
+                need = figure.effectiveSizeHint(Qt.SizeHint.MinimumSize)
+                # a figure the layout has already grown past the view also needs that size
+                need_w = max(need.width(), figure.geometry().width(), 1.0)
+                need_h = max(need.height(), figure.geometry().height(), 1.0)
+                scale = min(1.0, w / need_w, h / need_h)
+                shown = QRectF(0, 0, w / scale, h / scale)  # the same scale across and down
+                fits = scale == 1.0  # then pyqtgraph's rule: scene pixels are screen pixels
+                moved = abs(shown.width() - view.range.width())
+                moved += abs(shown.height() - view.range.height())
+                if moved < 1 and fits == view.autoPixelRange:
+                    return
+                view.autoPixelRange = fits
+                view.setRange(shown, padding=0, disableAutoPixel=not fits)
+        finally:
+            self.busy = False
+
+
 class LogAxis(pg.AxisItem):
     """A log axis whose labels stay legible. Across decades it labels 1, 2 and 5 × 10^k only
     (pyqtgraph labels every minor tick, and 0.1, 0.09, 0.08 … print over one another); within
@@ -184,10 +279,21 @@ class LogAxis(pg.AxisItem):
         if not 0 < maxVal - minVal < 1:
             return super().logTickValues(minVal, maxVal, size, stdTicks)
         lo, hi = 10.0**minVal, 10.0**maxVal
-        step = 10.0 ** np.floor(np.log10((hi - lo) / 4))
-        step *= next(m for m in (1, 2, 5, 10) if (hi - lo) / (m * step) <= 6)
+        fits = min(6, max(2, int(size / (2 * self._label_extent()))))  # as many as fit
+        step = 10.0 ** np.floor(np.log10((hi - lo) / fits))
+        step *= next(m for m in (1, 2, 5, 10) if (hi - lo) / (m * step) <= fits)
         values = np.arange(np.ceil(lo / step), np.floor(hi / step) + 1) * step
         return [(None, np.log10(values[values > 0]).tolist())]
+
+    def _label_extent(self) -> float:
+        """A label's length along the axis: a line's height on a vertical axis, the width of
+        "5.5e+33" on a horizontal one."""
+        fm = QFontMetricsF(self.style["tickFont"] or self.font())
+        return (
+            fm.height()
+            if self.orientation in ("left", "right")
+            else fm.horizontalAdvance("5.5e+33")
+        )
 
     def logTickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
         if self.range[1] - self.range[0] < 1:

@@ -1,10 +1,13 @@
-"""Presentation mode: full screen, larger fonts and thicker lines, high contrast, for a projector.
+"""Presentation mode: full screen, larger fonts, thicker lines and stronger colours, for a
+projector.
 
 Entering it scales what is already drawn — every widget font through the application font,
-every pyqtgraph axis, title, label, legend, text item and curve pen through `restyle` — by
-one factor, and sets the theme so that anything drawn afterwards is born at that size.
-Leaving scales back by the inverse factor and restores the window's layout and screen state,
-so nothing a user arranged is lost.
+every pyqtgraph axis, title, label, legend and text item by SCALE, every curve, line and axis
+pen by LINE_SCALE — darkens the palette's light colours (theme.STRONG: a projector washes
+yellow and sky blue out), hides the panels' hover hints (their room goes to the plots), and
+sets the theme so that anything drawn afterwards is born at that size. Leaving undoes each
+step by the inverse factor and colour, and restores the window's layout and screen state, so
+nothing a user arranged is lost.
 """
 
 from __future__ import annotations
@@ -16,59 +19,90 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
 from rnnviz.qt import theme
 
-SCALE = 1.35  # fonts and line widths in presentation mode, relative to normal
+SCALE = 1.35  # fonts in presentation mode, relative to normal
+LINE_SCALE = 1.75  # line widths: thicker still, a 2 px curve is a hairline on a projector
+STRONG = {QColor(k).name(): QColor(v) for k, v in theme.STRONG.items()}
+WEAK = {v.name(): QColor(k) for k, v in STRONG.items()}  # back to normal
 
 
-def restyle(root: QWidget, factor: float) -> None:
-    """Scale the fonts and line widths of every pyqtgraph item under `root` by `factor`."""
-    for view in root.findChildren(pg.GraphicsView):
-        for item in view.scene().items():
-            _restyle_item(item, factor)
+class Restyle:
+    """One step of presentation mode: fonts times `fonts`, lines times `lines`, colours
+    mapped through `colours` (by #rrggbb; alpha kept)."""
+
+    def __init__(self, fonts: float, lines: float, colours: dict[str, QColor]) -> None:
+        self.fonts, self.lines, self.colours = fonts, lines, colours
+
+    def inverse(self) -> Restyle:
+        back = WEAK if self.colours is STRONG else STRONG
+        return Restyle(1.0 / self.fonts, 1.0 / self.lines, back)
+
+    def widget(self, root: QWidget) -> None:
+        """Restyle every pyqtgraph item under `root`."""
+        for view in root.findChildren(pg.GraphicsView):
+            for item in view.scene().items():
+                self.item(item)
+
+    def colour(self, colour: QColor) -> QColor:
+        mapped = self.colours.get(colour.name())
+        if mapped is None:
+            return colour
+        out = QColor(mapped)
+        out.setAlpha(colour.alpha())
+        return out
+
+    def pen(self, pen, width: bool = True) -> pg.QtGui.QPen:
+        pen = pg.mkPen(pen)
+        if width:
+            pen.setWidthF(max(1.0, pen.widthF()) * self.lines)
+        pen.setColor(self.colour(pen.color()))
+        return pen
+
+    def font(self, font: QFont) -> QFont:
+        font = QFont(font)
+        size = font.pointSizeF() if font.pointSizeF() > 0 else theme.FONT_PT
+        font.setPointSizeF(max(4.0, size * self.fonts))
+        return font
+
+    def size(self, size: str | None) -> str:
+        """'11pt' -> '14.9pt' (pyqtgraph's LabelItem size option)."""
+        value = float(size[:-2]) if size and size.endswith("pt") else float(theme.FONT_PT)
+        return f"{max(4.0, value * self.fonts):.3g}pt"
+
+    def item(self, item) -> None:
+        if isinstance(item, pg.AxisItem):
+            item.setStyle(tickFont=self.font(item.style.get("tickFont") or QFont()))
+            style = dict(item.labelStyle)
+            style["font-size"] = self.size(style.get("font-size"))
+            item.labelStyle = style
+            item._updateLabel()  # setLabel would also reset the axis's SI-prefix ranges
+            item.setPen(self.pen(item.pen()))
+        elif isinstance(item, pg.LabelItem):
+            opts = dict(item.opts)
+            opts["size"] = self.size(opts.get("size"))
+            item.setText(item.text, **opts)
+        elif isinstance(item, pg.TextItem):
+            item.setFont(self.font(item.textItem.font()))
+        elif isinstance(item, pg.PlotDataItem):
+            pen = item.opts.get("pen")
+            if pen is not None and pg.mkPen(pen).style() != 0:  # 0: Qt.NoPen
+                item.setPen(self.pen(pen))
+            if item.opts.get("symbolSize"):
+                item.setSymbolSize(item.opts["symbolSize"] * self.lines)
+            if item.opts.get("symbolBrush") is not None:
+                brush = pg.mkBrush(item.opts["symbolBrush"])
+                item.setSymbolBrush(self.colour(brush.color()))
+        elif isinstance(item, pg.InfiniteLine):
+            item.setPen(self.pen(item.pen))
+        elif isinstance(item, pg.BarGraphItem) and isinstance(item.opts.get("brush"), str):
+            item.setOpts(brush=self.colour(QColor(item.opts["brush"])).name())
 
 
-def _scaled_font(font: QFont, factor: float) -> QFont:
-    font = QFont(font)
-    size = font.pointSizeF() if font.pointSizeF() > 0 else theme.FONT_PT
-    font.setPointSizeF(max(4.0, size * factor))
-    return font
+ENTER = Restyle(SCALE, LINE_SCALE, STRONG)
 
 
-def _scaled_size(size: str | None, factor: float) -> str:
-    """'11pt' -> '16.5pt' (pyqtgraph's LabelItem size option)."""
-    value = float(size[:-2]) if size and size.endswith("pt") else float(theme.FONT_PT)
-    return f"{max(4.0, value * factor):.3g}pt"
-
-
-def _restyle_item(item, factor: float) -> None:
-    if isinstance(item, pg.AxisItem):
-        font = item.style.get("tickFont") or QFont()
-        item.setStyle(tickFont=_scaled_font(font, factor))
-        style = dict(item.labelStyle)
-        style["font-size"] = _scaled_size(style.get("font-size"), factor)
-        item.labelStyle = style
-        item._updateLabel()  # setLabel would also reset the axis's SI-prefix ranges
-        pen = pg.mkPen(item.pen())
-        pen.setWidthF(max(1.0, pen.widthF()) * factor)
-        item.setPen(pen)
-    elif isinstance(item, pg.LabelItem):
-        opts = dict(item.opts)
-        opts["size"] = _scaled_size(opts.get("size"), factor)
-        item.setText(item.text, **opts)
-    elif isinstance(item, pg.TextItem):
-        item.setFont(_scaled_font(item.textItem.font(), factor))
-    elif isinstance(item, pg.PlotDataItem):
-        pen = item.opts.get("pen")
-        if pen is not None:
-            pen = pg.mkPen(pen)
-            if pen.style() != 0:  # Qt.NoPen
-                pen.setWidthF(max(1.0, pen.widthF()) * factor)
-                item.setPen(pen)
-        if item.opts.get("symbolSize"):
-            item.setSymbolSize(item.opts["symbolSize"] * factor)
-    elif isinstance(item, pg.InfiniteLine):
-        pen = pg.mkPen(item.pen)
-        pen.setWidthF(max(1.0, pen.widthF()) * factor)
-        item.setPen(pen)
+def restyle(root: QWidget, step: Restyle = ENTER) -> None:
+    """Enlarge (or with ENTER.inverse(), shrink back) every pyqtgraph item under `root`."""
+    step.widget(root)
 
 
 class PresentationMode(QObject):
@@ -90,7 +124,8 @@ class PresentationMode(QObject):
         """Panels built while presentation mode is on: enlarge them like the rest."""
         if self.active:
             for panel in panels:
-                restyle(panel, SCALE)
+                restyle(panel)
+                self._show_hints(panel, False)
 
     def toggle(self) -> None:
         self.leave() if self.active else self.enter()
@@ -108,8 +143,8 @@ class PresentationMode(QObject):
             "full_screen": w.isFullScreen(),
         }
         self.active = True
-        app.setFont(_scaled_font(app.font(), SCALE))
-        self._apply(SCALE)
+        app.setFont(ENTER.font(app.font()))
+        self._apply(ENTER)
         palette = QPalette(app.palette())  # high contrast: black on white, nothing grey
         for role in (QPalette.ColorRole.Window, QPalette.ColorRole.Base):
             palette.setColor(role, QColor("white"))
@@ -131,7 +166,7 @@ class PresentationMode(QObject):
         app = QApplication.instance()
         w = self.window
         self.active = False
-        self._apply(1.0 / SCALE)
+        self._apply(ENTER.inverse())
         app.setFont(self._saved["font"])
         app.setPalette(self._saved["palette"])
         if not self._saved["full_screen"]:
@@ -140,7 +175,17 @@ class PresentationMode(QObject):
         w.restoreState(self._saved["state"])
         self.toggled.emit(False)
 
-    def _apply(self, factor: float) -> None:
+    def _apply(self, step: Restyle) -> None:
         for panel in self.panels:  # first: sizes left unset scale from the current theme
-            restyle(panel, factor)
-        theme.apply(SCALE if self.active else 1.0)
+            restyle(panel, step)
+            self._show_hints(panel, not self.active)
+        if self.active:
+            theme.apply(SCALE, lines=LINE_SCALE)
+        else:
+            theme.apply()
+
+    @staticmethod
+    def _show_hints(panel: QWidget, show: bool) -> None:
+        """The hover hints ("Hover a curve for exact values"): a projected figure does without."""
+        for hint in panel.hints:
+            hint.setVisible(show)

@@ -32,15 +32,32 @@ THRESHOLD = VERMILION
 SEQUENTIAL = "viridis"
 DIVERGING = "CET-D1"  # blue-white-red, centred on zero
 
+# Presentation mode's high contrast: each light colour of the palette darkened in its own hue
+# (contrast with white >= 3:1, WCAG's rule for graphics), so that a projector's washed-out
+# image still shows yellow, sky blue and orange curves; black and the dark colours stay.
+STRONG = {
+    YELLOW: "#8F8500",
+    SKY: "#1B7DB8",
+    ORANGE: "#A86E00",
+    GREEN: "#00805E",
+    PURPLE: "#A84F85",
+    VERMILION: "#C24E00",
+    "#999999": "#555555",  # reference lines (zero, chance)
+}
+
 LINE_WIDTH = 2.0
 FONT_PT = 11
 
 
-def apply(scale: float = 1.0) -> None:
-    """Set pyqtgraph's global look; `scale` > 1 enlarges lines for presentation mode."""
+def apply(scale: float = 1.0, lines: float | None = None) -> None:
+    """Set pyqtgraph's global look; `scale` > 1 enlarges fonts (and lines, by `lines` where
+    given) for presentation mode."""
     global LINE_WIDTH, FONT_PT
-    LINE_WIDTH, FONT_PT = 2.0 * scale, round(11 * scale)
+    LINE_WIDTH, FONT_PT = 2.0 * (lines or scale), round(11 * scale)
     pg.setConfigOptions(background="w", foreground="k", antialias=True, imageAxisOrder="row-major")
+    from rnnviz.qt.plotkit import legible_tick_labels  # plotkit draws with this module
+
+    legible_tick_labels()
 
 
 def pen(colour: str = BLUE, width: float | None = None, style=None) -> pg.QtGui.QPen:

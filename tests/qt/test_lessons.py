@@ -15,7 +15,7 @@ from test_main_window import SMALL, TIMEOUT, open_window  # tests/qt is on sys.p
 from rnnviz.core.presets import PresetRun, list_presets, load_preset
 from rnnviz.core.train import Step
 from rnnviz.qt.main_window import MainWindow
-from rnnviz.qt.presentation import SCALE
+from rnnviz.qt.presentation import LINE_SCALE, SCALE
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_presentation_mode_enlarges_everything_and_leaving_restores_it(qtbot, wi
     assert app.font().pointSizeF() == pytest.approx(SCALE * font_pt)
     assert axis_font_pt(window) == pytest.approx(SCALE * tick_pt)
     curve = window.panels[3].grad_curve
-    assert curve.opts["pen"].widthF() == pytest.approx(SCALE * 2.0)
+    assert curve.opts["pen"].widthF() == pytest.approx(LINE_SCALE * 2.0)
     assert not window.settings_dock.isVisible()  # its room goes to the panels
     window.docks["gates"].hide()  # rearranging in presentation mode is forgotten on leaving
     qtbot.keyClick(window, Qt.Key.Key_Escape)

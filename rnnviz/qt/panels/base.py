@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.qt.export import DEFAULT_WIDTH, ExportError, export_widget
+from rnnviz.qt.plotkit import FitToView
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
@@ -148,12 +149,13 @@ class Panel(QWidget):
 
     def adopt_plot(self, view) -> None:
         """Give a pyqtgraph GraphicsView our export action in place of pyqtgraph's own dialog
-        (whose SVG exporter fails on recent PySide6)."""
+        (whose SVG exporter fails on recent PySide6), and keep its whole figure in view."""
         from PySide6.QtGui import QAction
 
         action = QAction("Export panel image…", view)
         action.triggered.connect(self.export_dialog)
         view.scene().contextMenu = [action]
+        FitToView(view)  # a dock smaller than the figure shrinks it rather than cutting it off
 
     def _context_menu(self, pos) -> None:
         menu = QMenu(self)

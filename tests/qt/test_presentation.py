@@ -1,0 +1,142 @@
+"""Presentation mode on a 1280x720 projector: every preset's layout with no tick labels
+printed over one another and no plot cut off by its dock; a look that differs from normal."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QPoint, QRect, QRectF, QSettings, Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
+from PySide6.QtWidgets import QApplication
+
+from rnnviz.core.config import Config
+from rnnviz.core.presets import PresetRun, list_presets
+from rnnviz.qt import theme
+from rnnviz.qt.main_window import MainWindow
+from rnnviz.qt.presentation import LINE_SCALE
+
+PROJECTOR = (1280, 720)
+TIMEOUT = 30_000  # ms; never reached when things work
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    store = QSettings(str(tmp_path / "rnnviz.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(Config(hidden=8, seq_len=20, batch=8, device="cpu"), settings=store)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.runner.snapshot, timeout=TIMEOUT):
+        w.show()
+    yield w
+    w.presentation.leave()
+    w.close()
+
+
+def tiny(preset, steps: int):
+    """The preset's runs and panels with tiny models: its layout, quickly."""
+    runs = tuple(
+        PresetRun(r.label, r.config.replace(hidden=8, seq_len=20, batch=8, device="cpu"))
+        for r in preset.runs
+    )
+    return dataclasses.replace(preset, runs=runs, steps=steps)
+
+
+def label_boxes(axis: pg.AxisItem) -> list[tuple[str, QRectF]]:
+    """The tick labels the axis paints, each with the box its ink fills (axis coordinates)."""
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    if specs is None:
+        return []
+    fm = QFontMetricsF(axis.style["tickFont"] or axis.font())
+    out = []
+    for rect, flags, text in specs[2]:
+        box = QRectF(rect.topLeft(), fm.boundingRect(text).size())
+        box.moveCenter(rect.center())  # centred; right- or left-aligned on vertical axes
+        if int(flags) & Qt.AlignmentFlag.AlignRight:
+            box.moveRight(rect.right())
+        elif int(flags) & Qt.AlignmentFlag.AlignLeft:
+            box.moveLeft(rect.left())
+        out.append((text, box))
+    return out
+
+
+def in_window(window, view: pg.GraphicsView, scene_rect: QRectF) -> QRect:
+    box = view.mapFromScene(scene_rect).boundingRect()
+    return box.translated(view.mapTo(window, QPoint(0, 0)))
+
+
+def problems(window) -> list[str]:
+    """Overlapping tick labels and plots reaching out of their dock, in the visible docks."""
+    found = []
+    for key, dock in window.docks.items():
+        if not dock.isVisible():
+            continue
+        seen = QRect(dock.mapTo(window, QPoint(0, 0)), dock.size())
+        for view in dock.findChildren(pg.GraphicsView):
+            if not view.isVisible():
+                continue
+            seen_here = seen.intersected(QRect(view.mapTo(window, QPoint(0, 0)), view.size()))
+            for item in view.scene().items():
+                if not item.isVisible():
+                    continue
+                if isinstance(item, pg.PlotItem):
+                    box = in_window(window, view, item.sceneBoundingRect())
+                    if not seen_here.adjusted(-2, -2, 2, 2).contains(box):
+                        found.append(f"{key}: plot {box} outside {seen_here}")
+                elif isinstance(item, pg.AxisItem):
+                    boxes = label_boxes(item)
+                    for i, (a, ra) in enumerate(boxes):
+                        for b, rb in boxes[i + 1 :]:
+                            if ra.intersects(rb):
+                                found.append(f"{key}: {item.orientation} labels {a!r}, {b!r}")
+    return found
+
+
+def test_every_preset_is_clean_on_a_1280x720_projector(qtbot, window):
+    found = []
+    for preset in list_presets():
+        window.presentation.leave()
+        preset = tiny(preset, steps=3)
+        with qtbot.waitSignal(
+            window.runner.snapshot,
+            timeout=TIMEOUT,
+            check_params_cb=lambda s: s.step == 3 and s.state == "paused",
+        ):
+            window.start_preset(preset)
+        window.presentation.enter()
+        # the projector's screen: full screen there is this size (the test screen is larger)
+        window.showNormal()
+        window.resize(*PROJECTOR)
+        QApplication.processEvents()
+        for panel in window.panels:
+            if panel.isVisible():
+                panel.refresh(force=True)
+        window.grab()  # a paint: axes size themselves to their labels while painting
+        found += [f"{preset.key}: {p}" for p in problems(window)]
+    assert not found, "\n".join(found)
+
+
+def test_presentation_looks_different_and_leaving_restores_it(qtbot, window):
+    gradients = next(p for p in window.panels if p.key == "gradients")
+    curves = [i for i in gradients.findChildren(pg.GraphicsView)[0].scene().items()]
+    curves = [i for i in curves if isinstance(i, pg.PlotDataItem) and i.opts["pen"] is not None]
+    before = {c: pg.mkPen(c.opts["pen"]) for c in curves}
+    light = [c for c, pen in before.items() if pen.color().name() in map(str.lower, theme.STRONG)]
+    assert light  # the panel draws in a colour a projector washes out
+    hints = [h for p in window.panels for h in p.hints]
+    assert all(h.isVisible() for h in hints if h.parentWidget().isVisible())
+    window.presentation.enter()
+    for c in light:  # darker and thicker: the high-contrast look
+        pen = pg.mkPen(c.opts["pen"])
+        assert QColor(pen.color()).lightness() < before[c].color().lightness()
+        assert pen.widthF() == pytest.approx(before[c].widthF() * LINE_SCALE)
+    assert not any(h.isVisible() for h in hints)  # nobody hovers on a projector
+    window.presentation.leave()
+    for c, pen in before.items():
+        assert pg.mkPen(c.opts["pen"]).color() == pen.color()
+        assert pg.mkPen(c.opts["pen"]).widthF() == pytest.approx(pen.widthF())
