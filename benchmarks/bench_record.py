@@ -41,11 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 from rnnviz.core import record as rec_mod  # noqa: E402
-from rnnviz.core.cells import HAS_CELL_STATE  # noqa: E402
+from rnnviz.core.cells import CELLS  # noqa: E402
 from rnnviz.core.config import Config  # noqa: E402
-from rnnviz.core.model import FUSED_CELLS, RecurrentModel, run_explicit  # noqa: E402
+from rnnviz.core.model import RecurrentModel, run_explicit  # noqa: E402
 from rnnviz.core.record import record_trace  # noqa: E402
-from rnnviz.core.tasks import make_task  # noqa: E402
+from rnnviz.core.tasks import TASKS, make_task  # noqa: E402
 
 NAME = "bench_record"
 TARGET = 3.0
@@ -87,7 +87,7 @@ def methods(cfg, task, model, batch) -> dict:
     # The Jacobian part alone: the per-layer dicts the recorder builds, then the chain.
     # (Private functions of record.py: if they change, fall back to rec+jac minus rec.)
     jac = None
-    if cfg.cell in FUSED_CELLS and hasattr(rec_mod, "_record_fused"):
+    if CELLS[cfg.cell].fused and hasattr(rec_mod, "_record_fused"):
         try:
             with torch.no_grad():
                 x = model.encode(batch.x)
@@ -103,7 +103,7 @@ def methods(cfg, task, model, batch) -> dict:
             print(f"  (jacobian part: private API changed ({e!r}); using rec+jac - rec)")
             jac = None
 
-    rnn, has_c = model.rnn, cfg.cell in HAS_CELL_STATE
+    rnn, has_c = model.rnn, CELLS[cfg.cell].cell_state
     D = model.directions
 
     def explicit():
@@ -204,7 +204,7 @@ def profile(spec: str, args, device: str, top: int = 20) -> str:
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    ap.add_argument("--task", default="sine", choices=("sine", "charlm", "copy", "adding"))
+    ap.add_argument("--task", default="sine", choices=tuple(TASKS))
     ap.add_argument("--batch", type=int, default=1, help="sequences recorded (probe batch)")
     ap.add_argument(
         "--cells",
