@@ -131,7 +131,9 @@ class Trace:
     @classmethod
     def load_npz(cls, path: str | Path) -> Trace:
         with np.load(path) as z:
-            d = {k: z[k] for k in z.files}
+            d = {k: z[k] for k in z.files}  # fresh arrays: marked read-only below, no copy
+        for a in d.values():
+            a.setflags(write=False)
         meta = json.loads(str(d["meta"]))
         layers = []
         for k in range(meta["layers"]):

@@ -47,3 +47,6 @@ def test_a_saved_trace_loads_back_with_equal_arrays_and_meta(
         np.testing.assert_array_equal(read[key], value, err_msg=key)
     assert np.isnan(loaded.layers[0].jacobian_norm[1:]).all()
     assert set(loaded.params) == set(trace.params)
+    # Immutable as a recorded Trace is: pyqtgraph keeps references to what panels hand it.
+    stored = [a for k, a in read.items() if k not in ("meta", "loss")]  # to_arrays makes these
+    assert not any(a.flags.writeable for a in stored)
