@@ -370,7 +370,8 @@ class SettingsPanel(QWidget):
         self.seq_len.setValue(cfg.seq_len)
         self.batch.setValue(cfg.batch)
         self.text.setText(cfg.text or "")
-        select(self.cell, f"rnn:{cfg.nonlinearity}" if cfg.cell == "rnn" else cfg.cell)
+        chosen = CELLS[cfg.cell].nonlinearities  # the menu entry names the nonlinearity too
+        select(self.cell, f"{cfg.cell}:{cfg.nonlinearity}" if chosen else cfg.cell)
         self.hidden.setValue(cfg.hidden)
         self.layers.setValue(cfg.layers)
         self.bidirectional.setChecked(cfg.bidirectional)
