@@ -82,7 +82,7 @@ def check_text_path(path: str | Path) -> Path:
     if size > MAX_TEXT_BYTES:
         raise ConfigError(
             f"text file {p} has {size / 2**20:.0f} MB; rnnviz learns from at most "
-            f"{MAX_TEXT_BYTES // 2**20} MB (take a part: head -c {MAX_TEXT_BYTES // 2**20}M)"
+            f"{MAX_TEXT_BYTES // 2**20} MB"
         )
     if size == 0:
         raise ConfigError(f"text file is empty: {p}")
