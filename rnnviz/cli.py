@@ -293,16 +293,11 @@ def run_train(args: argparse.Namespace) -> int:
         write_output(lambda: trainer.save_checkpoint(save), save)
         print(f"saved checkpoint {save} (step {trainer.step_count})")
     if report is not None:
-        from rnnviz.core.report import training_report, write_json
+        from rnnviz.core.report import heldout_text, training_report, write_json
 
         data = training_report(trainer)
         write_output(lambda: write_json(report, data), report)
-        h = data["heldout"]
-        value = "not finite" if h["value"] is None else format(h["value"], ".4g")
-        print(
-            f"wrote {report}: held-out {h['metric']} {value} "
-            f"(baseline {h['baseline']:.4g}) on {h['sequences']} sequences"
-        )
+        print(f"wrote {report}: {heldout_text(data)}")
     return 0
 
 

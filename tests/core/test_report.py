@@ -13,7 +13,7 @@ import torch
 
 from rnnviz.core.config import Config, ConfigError
 from rnnviz.core.heldout import heldout_score
-from rnnviz.core.report import training_report, write_json
+from rnnviz.core.report import heldout_text, training_report, write_json
 from rnnviz.core.tasks import TASKS, make_task
 from rnnviz.core.tasks.base import HELDOUT_SEED
 from rnnviz.core.tasks.charlm import CharLMTask
@@ -81,6 +81,10 @@ def test_a_trained_sine_model_beats_repeating_the_last_value():
     assert h["metric"] == "mse" and h["sequences"] == 1024
     assert h["value"] < 0.25 * h["baseline"], h
     assert report["step"] == 300 and report["loss"] < h["baseline"]
+    assert " beats the baseline, repeating the last value: " in heldout_text(report)
+    untrained = training_report(trained(0, task="sine", hidden=16))
+    assert " does not beat the baseline" in heldout_text(untrained)
+    assert untrained["loss"] is None  # no step yet: null, not NaN (which JSON lacks)
 
 
 def test_write_json_replaces_a_file_whole(tmp_path):

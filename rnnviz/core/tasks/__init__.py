@@ -39,6 +39,10 @@ class HeldOut:
     higher_is_better: bool
     baseline: str  # what the baseline predicts, in words
 
+    def beats(self, value: float, baseline: float) -> bool:
+        """Whether a score of `value` is better than the baseline's."""
+        return value > baseline if self.higher_is_better else value < baseline
+
 
 @dataclass(frozen=True)
 class TaskSpec:
