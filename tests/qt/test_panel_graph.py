@@ -210,3 +210,18 @@ def test_backward_view_shows_gradients_too_small_for_float32_squares(make_snapsh
     assert panel.values[r][0] == pytest.approx(true[0], rel=1e-6)
     assert node_text(panel, r, 0) == fmt(true[0], True)
     assert panel.levels[0] == pytest.approx(np.log10(true[true > 0].min()))
+
+
+@pytest.mark.parametrize("size", [(420, 300), (760, 420), (900, 600)])
+def test_node_values_stay_inside_their_nodes_at_presentation_size(make_snapshot, show_panel, size):
+    theme.apply(1.35)  # presentation mode's fonts: labels born larger
+    try:
+        panel = show_panel(
+            UnrolledGraphPanel, make_snapshot(cell="lstm", layers=2), size=size, t=10
+        )
+        panel.grab()
+        for key, label in panel.labels.items():
+            node = panel.nodes[key].sceneBoundingRect().adjusted(-1, -1, 1, 1)
+            assert node.contains(label.mapRectToScene(label.boundingRect())), key
+    finally:
+        theme.apply()

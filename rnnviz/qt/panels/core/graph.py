@@ -85,6 +85,19 @@ def fmt(v: float, backward: bool) -> str:
     return f"{v:.2f}" if abs(v) < 10 else f"{v:.0f}"
 
 
+WIDEST = "−8.8e-5"  # the widest value fmt writes
+
+
+def fitted_font(font: QFont, width: float, height: float, lines: int) -> QFont:
+    """`font`, or smaller where the widest value (and `lines` lines) would not fit inside a
+    node of width x height px: a value that wraps would print over the node's border."""
+    fm = QFontMetricsF(font)
+    room = min(1.0, 0.9 * width / fm.horizontalAdvance(WIDEST), height / (lines * fm.height()))
+    fitted = QFont(font)
+    fitted.setPointSizeF(max(6.0, font.pointSizeF() * room))
+    return fitted
+
+
 def _short(v: float) -> str:
     return f"{int(v)}" if float(v).is_integer() else f"{v:.2f}"
 
@@ -281,6 +294,8 @@ class UnrolledGraphPanel(Panel):
         self.highlight.setPen(pg.mkPen(None))
         self.plot.addItem(self.highlight)
         node_px = (self.graphics.width() - 140) / (n + 0.4) * 2 * HALF_W
+        node_h = 2 * hh * max(1.0, (self.graphics.height() - 40) / R)
+        label_font = fitted_font(self.font, node_px, node_h, 2 if roomy else 1)
         for r, row in enumerate(self.rows):
             for c in range(n):
                 if r + 1 < R:  # data flows up the column
@@ -291,6 +306,7 @@ class UnrolledGraphPanel(Panel):
                 label.setTextWidth(node_px if roomy else -1)  # centring two lines needs a width
                 self._add(node, 2)
                 self._add(label, 3, (c, r))
+                label.setFont(label_font)
                 self.nodes[r, c], self.labels[r, c] = node, label
             if row.kind in ("h", "c"):  # recurrent edges, one slot more than columns
                 for s in range(n + 1):
