@@ -136,10 +136,10 @@ def test_bidirectional_three_layers_show_the_chosen_direction(make_snapshot, sho
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "peephole-lstm", "gru", "simple-gru"])
 def test_every_cell_draws_its_blocks(make_snapshot, show, cell):
-    from rnnviz.core.analysis import GATE_BLOCK_NAMES
+    from rnnviz.core.cells import CELLS
 
     panel = show(make_snapshot(cell=cell, steps=1))
-    for block in GATE_BLOCK_NAMES[cell]:
+    for block in CELLS[cell].blocks:
         assert len(shown_eigenvalues(panel, block)) == 8
     assert "ρ(W<sub>h" in panel.readout.text()
 

@@ -19,7 +19,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from rnnviz.core.analysis import GATE_BLOCK_NAMES, BlockSpectrum, spectrum
+from rnnviz.core.analysis import BlockSpectrum, spectrum
+from rnnviz.core.cells import CELLS, GATES
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
 from rnnviz.qt.plotkit import coloured
@@ -29,17 +30,7 @@ from rnnviz.qt.timeline import TimeCursor
 if TYPE_CHECKING:
     from rnnviz.core.train import Snapshot
 
-GATE_WORDS = {
-    "h": "",
-    "i": "input gate",
-    "f": "forget gate",
-    "g": "candidate",
-    "o": "output gate",
-    "r": "reset gate",
-    "z": "update gate",
-    "n": "candidate",
-}
-BLOCKS = tuple(dict.fromkeys(b for names in GATE_BLOCK_NAMES.values() for b in names))
+BLOCKS = tuple(dict.fromkeys(b for spec in CELLS.values() for b in spec.blocks))
 ALL = "all gate blocks"
 CIRCLE = np.exp(2j * np.pi * np.linspace(0, 1, 361))  # the unit circle, 1° steps
 
@@ -203,10 +194,10 @@ class SpectrumPanel(Panel):
             self._drawn_trace = trace
             self._cache = {}
             layers = [] if trace is None else [(lt.name, lt.key) for lt in trace.layers]
-            blocks = [] if trace is None else list(GATE_BLOCK_NAMES[trace.cell])
+            blocks = [] if trace is None else list(CELLS[trace.cell].blocks)
             set_choices(self.layer_combo, layers)
             items = [] if len(blocks) < 2 else [(ALL, None)]
-            items += [(f"{b} ({GATE_WORDS[b]})", b) for b in blocks if len(blocks) > 1]
+            items += [(f"{b} ({GATES[b].word})", b) for b in blocks if len(blocks) > 1]
             set_choices(self.block_combo, items)
             self.block_label.setVisible(len(blocks) > 1)
             self.block_combo.setVisible(len(blocks) > 1)
@@ -233,7 +224,7 @@ class SpectrumPanel(Panel):
         if trace is None or key is None:
             shown = []
         else:
-            shown = [chosen] if chosen else list(GATE_BLOCK_NAMES[trace.cell])
+            shown = [chosen] if chosen else list(CELLS[trace.cell].blocks)
         self.spectra = [s for s in spectra or [] if s.block in shown]
         for block in BLOCKS:
             s = next((s for s in self.spectra if s.block == block), None)
