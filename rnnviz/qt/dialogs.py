@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.qt import glossary
 from rnnviz.qt.actions import key_text
 from rnnviz.qt.export import DEFAULT_WIDTH
 from rnnviz.qt.panels import LAB_PANELS, PANELS
@@ -99,7 +100,7 @@ class ExportAllDialog(QDialog):
 
 def help_html(actions: Actions, presets: list[QAction]) -> str:
     """The help page: every key (the window's actions, then the presets'), every panel's
-    info, the settings."""
+    info, the lecture's notation, the settings."""
     keys = [*actions.with_keys(), *presets]
     rows = "".join(
         f"<tr><td><b>{html.escape(key_text(a))}</b></td><td>{html.escape(a.text())}</td></tr>"
@@ -114,6 +115,8 @@ def help_html(actions: Actions, presets: list[QAction]) -> str:
         "<p>The arrow keys stay with a number field while it has the focus.</p>"
         "<h2>Panels</h2>"
         + panels
+        + "<h2>Notation</h2><p>Hover a symbol in a plot's title or label to see this.</p>"
+        + glossary.glossary_html()
         + "<h2>Settings</h2><p>The learning rate and gradient clipping apply at once. Other "
         "settings need a new model: change them, then press <b>Apply (new model)</b>.</p>"
     )

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.qt import glossary
 from rnnviz.qt.export import DEFAULT_WIDTH, ExportError, export_widget
 from rnnviz.qt.plotkit import FitToView
 from rnnviz.qt.timeline import TimeCursor
@@ -74,7 +75,8 @@ class Panel(QWidget):
         b.raise_()
 
     def show_info(self) -> None:
-        QMessageBox.information(self, self.title, self.info or self.title)
+        """What the panel shows, then what each symbol in its plots means."""
+        QMessageBox.information(self, self.title, glossary.info_html(self.info or self.title, self))
 
     # -- data in
 
@@ -155,6 +157,7 @@ class Panel(QWidget):
         action = QAction("Export panel image…", view)
         action.triggered.connect(self.export_dialog)
         view.scene().contextMenu = [action]
+        glossary.TitleTips(view)  # hovering a symbol in a title or label explains it
         FitToView(view)  # a dock smaller than the figure shrinks it rather than cutting it off
 
     def _context_menu(self, pos) -> None:
