@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import append_json, environment, print_header, table  # noqa: E402
 
-from rnnviz.core.presets import check_claim, list_presets  # noqa: E402
+from rnnviz.core.presets import check_claim, list_presets, preset_snapshot  # noqa: E402
 from rnnviz.core.train import Trainer  # noqa: E402
 
 NAME = "bench_presets"
@@ -38,7 +38,8 @@ def time_to_claim(preset, check_every: int) -> dict:
                 if not t.train_step():
                     break
         steps += chunk
-        result = check_claim(preset, trainers, [t.record() for t in trainers])
+        traces = [t.record() for t in trainers]
+        result = check_claim(preset, preset_snapshot(preset, trainers, traces))
         if result.ok:
             break
     return {

@@ -67,8 +67,8 @@ def run_export(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     if shown[0]:
         print()
-    claim = check_claim(preset, trainers, traces)
     snapshot = preset_snapshot(preset, trainers, traces)
+    claim = check_claim(preset, snapshot)  # measured on what the figures draw
     qInstallMessageHandler(_quiet_offscreen)
     app = QApplication.instance() or QApplication([PROG])  # noqa: F841 (keeps Qt alive)
     try:
@@ -93,18 +93,10 @@ def _quiet_offscreen(mode, context, message: str) -> None:
 
 def explanation_text(preset, steps: int, claim, snapshot) -> str:
     """The explanation a lecturer pastes next to the images, with what was measured."""
+    from rnnviz.core.presets import run_settings
+
     lines = [preset.title, "=" * len(preset.title), "", textwrap.fill(preset.explanation, 88), ""]
-    runs = preset.runs
-    for r in runs:
-        c = r.config
-        lines.append(
-            f"- {r.label}: {c.cell}{' (' + c.nonlinearity + ')' if c.cell == 'rnn' else ''}, "
-            f"hidden {c.hidden}, {c.task} T={c.seq_len}, {c.optimizer} lr {c.lr:g}, "
-            f"clip {c.clip}{'' if c.clip == 'none' else ' at ' + format(c.clip_threshold, 'g')}"
-            f"{', spectral radius ' + format(c.spectral_radius, 'g') if c.spectral_radius else ''}"
-            f"{', forget bias ' + format(c.forget_bias, 'g') if c.forget_bias is not None else ''}"
-            f", seed {c.seed}"
-        )
+    lines += [f"- {r.label}: {run_settings(r.config)}" for r in preset.runs]
     lines += ["", f"After {steps} training steps: {claim.text}"]
     if not claim.ok:
         lines.append("(the promised picture is not there yet: train more steps)")

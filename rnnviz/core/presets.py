@@ -2,8 +2,9 @@
 
 A preset names a configuration (or several, trained side by side), how many steps it needs
 to reach its picture, which panels make its point, a one-paragraph explanation, and a claim:
-a number the explanation promises (e.g. ||dL/dh_0|| / ||dL/dh_T|| < 1e-4), checked by
-`check_claim` in the tests and the preset benchmark.
+the numbers the explanation promises (e.g. ||dL/dh_0|| / ||dL/dh_{T-1}|| < 1e-4), measured by
+`check_claim` on the arrays the preset's figures draw (the Lesson dock, `rnnviz export`, the
+tests and the preset benchmark quote them).
 
 File format (one file per preset, the file stem is its key):
 
@@ -30,7 +31,7 @@ from importlib import resources
 import numpy as np
 import tomllib
 
-from rnnviz.core.analysis import vector_norms
+from rnnviz.core.analysis import spectral_radii, vector_norms
 from rnnviz.core.config import Config, ConfigError
 
 
@@ -106,114 +107,228 @@ def load_preset(key: str) -> Preset:
     return presets[key]
 
 
+def run_settings(config: Config) -> str:
+    """One run's settings in a line: every one that shapes what its figures show."""
+    c = config
+    parts = [f"{c.cell} ({c.nonlinearity})" if c.cell == "rnn" else c.cell, f"hidden {c.hidden}"]
+    parts += [f"{c.layers} layers"] if c.layers > 1 else []
+    parts += ["bidirectional"] if c.bidirectional else []
+    parts += [f"encoder {c.encoder}"] if c.encoder != "auto" else []
+    parts += [f"embedding {c.embed_dim}"] if c.task == "charlm" or c.encoder != "auto" else []
+    parts += [f"init {c.init}"] if c.init != "default" else []
+    parts += [f"spectral radius {c.spectral_radius:g}"] if c.spectral_radius else []
+    parts += [f"forget bias {c.forget_bias:g}"] if c.forget_bias is not None else []
+    parts += [f"{c.task} T={c.seq_len}", f"batch {c.batch}", f"{c.optimizer} lr {c.lr:g}"]
+    parts += [f"momentum {c.momentum:g}"] if c.optimizer == "sgd" else []
+    parts += [f"clip {c.clip}" + ("" if c.clip == "none" else f" at {c.clip_threshold:g}")]
+    parts += [f"seed {c.seed}"]
+    return ", ".join(parts)
+
+
 # ------------------------------------------------------------------------------ claims
+
+RECENT_STEPS = 50  # the loss a preset quotes, and the Training panel's title, is this mean
+
+
+def recent_loss(history) -> float:
+    """Mean training loss of the last RECENT_STEPS steps (nan before the first step)."""
+    return float(np.mean(history.loss[-RECENT_STEPS:])) if len(history) else float("nan")
+
+
+def gradient_ratio(trace) -> float:
+    """||dL/dh_0|| / ||dL/dh_{T-1}|| of probe sequence 0, layer 0 (forward): the ends of the
+    curve the Gradient norms and Side by side panels draw."""
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's huge values
+        g = vector_norms(trace.layer(0).grad_h[0])  # (T,)
+    return float(g[0] / g[-1]) if g[-1] > 0 else float("nan")
+
+
+def spectral_radius(trace) -> float:
+    """rho(W_hh) of layer 0 at the recording, as the W_hh spectrum panel reads it out (the
+    largest over gate blocks)."""
+    key = trace.layer(0).key
+    return max(spectral_radii(trace.params, trace.cell, [key]).values())
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One number a claim quotes: what it is (`name`, e.g. "loss: GRU"), its value as drawn
+    in a figure, and how the text writes it."""
+
+    name: str
+    value: float
+    text: str
 
 
 @dataclass(frozen=True)
 class ClaimResult:
     ok: bool
-    text: str  # the promised number, measured, in words
+    text: str  # the promised numbers, measured, in words
+    quotes: tuple[Quote, ...] = ()  # every number in `text` that was measured
 
 
-def _grad_ratio(trace) -> float:
-    """||dL/dh_0|| / ||dL/dh_{T-1}|| for sequence 0 of the first layer (forward)."""
-    g = vector_norms(trace.layer(0).grad_h[0])
-    return float(g[0] / g[-1]) if g[-1] > 0 else float("nan")
+class _Words:
+    """Builds a claim's text, keeping every measured number it writes as a Quote."""
+
+    def __init__(self) -> None:
+        self.quotes: list[Quote] = []
+
+    def __call__(self, name: str, value: float, spec: str) -> str:
+        text = format(value, spec)
+        self.quotes.append(Quote(name, float(value), text))
+        return text
+
+    def result(self, ok: bool, text: str) -> ClaimResult:
+        return ClaimResult(bool(ok), text, tuple(self.quotes))
 
 
-def _recent_loss(trainer, n: int = 50) -> float:
-    h = trainer.history.view()
-    return float(np.mean(h.loss[-n:])) if len(h) else float("nan")
+RATIO = "||dL/dh_0|| / ||dL/dh_{T-1}||"
 
 
-def _vanishing(trainers, traces) -> ClaimResult:
-    r, loss = _grad_ratio(traces[0]), _recent_loss(trainers[0])
-    chance = trainers[0].task.chance_loss
+def preset_runs(preset: Preset, snapshot) -> tuple:
+    """The snapshot's runs (RunViews) in the preset's order; a single run as one RunView."""
+    if snapshot.runs:
+        return tuple(snapshot.runs)
+    from rnnviz.core.protocol import RunView
+
+    diverged = snapshot.state == "diverged"
+    label = preset.runs[0].label
+    return (RunView(label, snapshot.step, diverged, snapshot.history, snapshot.trace),)
+
+
+def _vanishing(preset, s) -> ClaimResult:
+    (run,) = preset_runs(preset, s)
+    w, chance = _Words(), s.chance_loss
+    r, loss = gradient_ratio(run.trace), recent_loss(run.history)
     ok = r < 1e-4 and 0.8 * chance <= loss <= 1.5 * chance
-    return ClaimResult(
-        ok, f"||dL/dh_0|| / ||dL/dh_T|| = {r:.1e} (< 1e-4); loss {loss:.3f} vs chance {chance:.3f}"
-    )
-
-
-def _exploding(trainers, traces) -> ClaimResult:
-    free, clipped = trainers
-    chance = clipped.task.chance_loss
-    ok = free.diverged and not clipped.diverged and _recent_loss(clipped) < 0.2 * chance
-    return ClaimResult(
+    return w.result(
         ok,
-        f"without clipping: {'diverged' if free.diverged else 'did not diverge'}"
-        f" at step {free.step_count + 1}; with clipping: loss "
-        f"{_recent_loss(clipped):.3f} (a fifth of chance: {0.2 * chance:.3f})",
+        f"{RATIO} = {w('ratio', r, '.1e')} (< 1e-4); mean loss of the last {RECENT_STEPS} steps "
+        f"{w('loss', loss, '.3f')} vs chance {w('chance', chance, '.3f')}",
     )
 
 
-def _learns(trainers, traces) -> ClaimResult:
-    loss, chance = _recent_loss(trainers[0]), trainers[0].task.chance_loss
-    r = _grad_ratio(traces[0])
-    return ClaimResult(
+def _exploding(preset, s) -> ClaimResult:
+    clipped, free = preset_runs(preset, s)  # the clipped run trains on: the panels follow it
+    w, chance = _Words(), s.chance_loss
+    loss, r = recent_loss(clipped.history), gradient_ratio(clipped.trace)
+    rho, share = spectral_radius(clipped.trace), float(clipped.history.clipped.mean())
+    ok = free.diverged and not clipped.diverged and loss < 0.2 * chance and r > 1
+    where = (
+        f"diverged at step {w('diverged at: ' + free.label, free.step + 1, 'd')}"
+        if free.diverged
+        else ("did not diverge")
+    )
+    return w.result(
+        ok,
+        f"without clipping: {where}; with clipping: {w('clipped steps', share, '.0%')} of "
+        f"the steps clipped, mean loss of the last {RECENT_STEPS} steps "
+        f"{w('loss', loss, '.3f')} (a fifth of chance: {w('chance / 5', 0.2 * chance, '.3f')}), "
+        f"and at rho(W_hh) = {w('rho', rho, '.3g')} the gradient grows back through time: "
+        f"{RATIO} = {w('ratio', r, '.2g')} (> 1)",
+    )
+
+
+def _learns(preset, s) -> ClaimResult:
+    (run,) = preset_runs(preset, s)
+    w, chance = _Words(), s.chance_loss
+    loss, r = recent_loss(run.history), gradient_ratio(run.trace)
+    return w.result(
         loss < 0.25 * chance and 0.1 < r < 10,
-        f"loss {loss:.3f} (a quarter of chance: {0.25 * chance:.3f}); "
-        f"||dL/dh_0|| / ||dL/dh_T|| = {r:.2g} (between 0.1 and 10)",
+        f"mean loss of the last {RECENT_STEPS} steps {w('loss', loss, '.3f')} (a quarter of "
+        f"chance: {w('chance / 4', 0.25 * chance, '.3f')}); {RATIO} = {w('ratio', r, '.2g')} "
+        "(between 0.1 and 10)",
     )
 
 
-def _lstm_memory(trainers, traces) -> ClaimResult:
-    lt = traces[0].layer(0)
-    f_mean = float(lt.gates["f"][0].mean())
-    r, loss = _grad_ratio(traces[0]), _recent_loss(trainers[0])
-    chance = trainers[0].task.chance_loss
+def mean_gate(trace, gate: str) -> float:
+    """The mean of a gate over units and t for probe sequence 0, layer 0: the mean of the gate
+    panel's heatmap."""
+    return float(trace.layer(0).gates[gate][0].mean())
+
+
+def _lstm_memory(preset, s) -> ClaimResult:
+    (run,) = preset_runs(preset, s)
+    w, chance = _Words(), s.chance_loss
+    f_mean, r = mean_gate(run.trace, "f"), gradient_ratio(run.trace)
+    loss = recent_loss(run.history)
     ok = f_mean > 0.8 and r > 1e-3 and loss < 0.25 * chance
-    return ClaimResult(
+    return w.result(
         ok,
-        f"mean forget gate {f_mean:.2f} (> 0.8); ||dL/dh_0|| / ||dL/dh_T|| = "
-        f"{r:.1e} (> 1e-3); loss {loss:.3f} (a quarter of chance: {0.25 * chance:.3f})",
+        f"mean forget gate {w('mean f', f_mean, '.2f')} (> 0.8); {RATIO} = "
+        f"{w('ratio', r, '.1e')} (> 1e-3); mean loss of the last {RECENT_STEPS} steps "
+        f"{w('loss', loss, '.3f')} (a quarter of chance: {w('chance / 4', 0.25 * chance, '.3f')})",
     )
 
 
-def _gru_update_gate(trainers, traces) -> ClaimResult:
-    tr = traces[0]
-    z = tr.layer(0).gates["z"][0].mean(-1)  # (T,) mean over units
-    marked = tr.x_raw[0, :, 1] > 0.5
-    z_skip, z_marked = float(z[~marked].mean()), float(z[marked].mean())
-    ok = z_skip - z_marked > 0.1
-    return ClaimResult(
-        ok,
-        f"update gate z (keep the state): {z_skip:.2f} on unmarked inputs, "
-        f"{z_marked:.2f} where a value is marked",
+def update_gate_means(trace) -> tuple[float, float]:
+    """The GRU's update gate z of probe sequence 0, layer 0, averaged over units: its mean over
+    the unmarked and over the marked timesteps of the adding problem."""
+    z = trace.layer(0).gates["z"][0].mean(-1)  # (T,)
+    marked = trace.x_raw[0, :, 1] > 0.5  # (T,) the marker row of the input
+    return float(z[~marked].mean()), float(z[marked].mean())
+
+
+def _gru_update_gate(preset, s) -> ClaimResult:
+    (run,) = preset_runs(preset, s)
+    w = _Words()
+    z_skip, z_marked = update_gate_means(run.trace)
+    return w.result(
+        z_skip - z_marked > 0.1,
+        f"update gate z (keep the state): {w('z unmarked', z_skip, '.2f')} on unmarked inputs, "
+        f"{w('z marked', z_marked, '.2f')} where a value is marked",
     )
 
 
-def _forget_bias(trainers, traces) -> ClaimResult:
-    r0, r1 = _grad_ratio(traces[0]), _grad_ratio(traces[1])
-    f0, f1 = (float(tr.layer(0).gates["f"][0].mean()) for tr in traces)
+def _forget_bias(preset, s) -> ClaimResult:
+    zero, one = preset_runs(preset, s)
+    w = _Words()
+    r0, r1 = gradient_ratio(zero.trace), gradient_ratio(one.trace)
+    # Only the first run's gates are drawn (the Gate activations panel): only its mean is quoted.
+    f0, f1 = mean_gate(zero.trace, "f"), mean_gate(one.trace, "f")
     ok = r1 > 1e3 * r0 and f1 - f0 > 0.15
-    return ClaimResult(
+    return w.result(
         ok,
-        f"||dL/dh_0|| / ||dL/dh_T||: bias 0 {r0:.1e}, bias 1 {r1:.1e} (> 1000x); "
-        f"mean forget gate {f0:.2f} vs {f1:.2f}",
+        f"{RATIO}: bias 0 {w('ratio: ' + zero.label, r0, '.1e')} (the curve falls "
+        f"{w('decades: ' + zero.label, -np.log10(r0), '.0f')} orders of magnitude), bias 1 "
+        f"{w('ratio: ' + one.label, r1, '.1e')} (> 1000x); mean forget gate of the bias-0 "
+        f"run {w('mean f: ' + zero.label, f0, '.2f')}",
     )
 
 
-def _charlm(trainers, traces) -> ClaimResult:
-    h = trainers[0].history.view()
-    first, last = float(np.mean(h.loss[:20])), _recent_loss(trainers[0])
-    return ClaimResult(last < first - 1.0, f"loss {first:.2f} -> {last:.2f} nats per character")
+def _charlm(preset, s) -> ClaimResult:
+    (run,) = preset_runs(preset, s)
+    w = _Words()
+    first, last = float(np.mean(run.history.loss[:20])), recent_loss(run.history)
+    return w.result(
+        last < first - 1.0,
+        f"mean loss of the first 20 steps {w('first loss', first, '.2f')}, of the last "
+        f"{RECENT_STEPS} {w('loss', last, '.2f')} nats per character",
+    )
 
 
-def _side_by_side(trainers, traces) -> ClaimResult:
-    rnn, lstm, gru = (_recent_loss(t) for t in trainers)
-    chance = trainers[0].task.chance_loss
-    ratios = [_grad_ratio(tr) for tr in traces]
+def _side_by_side(preset, s) -> ClaimResult:
+    runs = preset_runs(preset, s)
+    w, chance = _Words(), s.chance_loss
+    losses = [recent_loss(r.history) for r in runs]
+    ratios = [gradient_ratio(r.trace) for r in runs]
+    rnn, lstm, gru = losses
     ok = rnn > 0.75 * chance and lstm < 0.25 * chance and gru < 0.25 * chance
     ok = ok and ratios[0] < 1e-3 * min(ratios[1:])
-    return ClaimResult(
+    loss_words = ", ".join(
+        f"{r.label} {w('loss: ' + r.label, v, '.3f')}" for r, v in zip(runs, losses, strict=True)
+    )
+    ratio_words = ", ".join(
+        f"{r.label} {w('ratio: ' + r.label, v, '.1e')}" for r, v in zip(runs, ratios, strict=True)
+    )
+    return w.result(
         ok,
-        f"loss RNN {rnn:.3f}, LSTM {lstm:.3f}, GRU {gru:.3f} (chance {chance:.3f}); "
-        "||dL/dh_0|| / ||dL/dh_T||: " + ", ".join(f"{r:.1e}" for r in ratios),
+        f"mean loss of the last {RECENT_STEPS} steps: {loss_words} (chance "
+        f"{w('chance', chance, '.3f')}); {RATIO}: {ratio_words}",
     )
 
 
-CLAIMS: dict[str, Callable[[Sequence, Sequence], ClaimResult]] = {
+CLAIMS: dict[str, Callable[[Preset, object], ClaimResult]] = {
     "vanishing": _vanishing,
     "exploding": _exploding,
     "learns": _learns,
@@ -225,9 +340,10 @@ CLAIMS: dict[str, Callable[[Sequence, Sequence], ClaimResult]] = {
 }
 
 
-def check_claim(preset: Preset, trainers: Sequence, traces: Sequence) -> ClaimResult:
-    """Measure the preset's promise on trained `trainers` (one per run) and their traces."""
-    return CLAIMS[preset.claim](trainers, traces)
+def check_claim(preset: Preset, snapshot) -> ClaimResult:
+    """Measure the preset's promise on the snapshot its figures show (`preset_snapshot`, or
+    the app's at the end of the preset's training): every number quoted is one drawn."""
+    return CLAIMS[preset.claim](preset, snapshot)
 
 
 def train_preset(

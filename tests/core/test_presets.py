@@ -1,15 +1,27 @@
 """Every lecture preset keeps the promise its explanation makes, checked at reduced scale:
 the number the explanation names (a gradient ratio, a loss against chance, a gate value) is
-measured on a trained run. Full scale is timed by benchmarks/bench_presets.py."""
+measured on a trained run, and every number it quotes is one its figures draw. Full scale is
+timed by benchmarks/bench_presets.py."""
 
 from __future__ import annotations
+
+import dataclasses
+import re
 
 import numpy as np
 import pytest
 import torch
 
-from rnnviz.core.config import ConfigError
-from rnnviz.core.presets import check_claim, list_presets, load_preset, train_preset
+from rnnviz.core.analysis import spectrum
+from rnnviz.core.config import Config, ConfigError
+from rnnviz.core.presets import (
+    check_claim,
+    list_presets,
+    load_preset,
+    preset_snapshot,
+    run_settings,
+    train_preset,
+)
 
 # key -> (training steps, Config overrides) small enough for the suite; the claim must hold
 REDUCED = {
@@ -34,7 +46,7 @@ def recent_loss(trainer, n: int = 50) -> float:
 
 @pytest.fixture(scope="module")
 def trained():
-    """key -> (preset, trainers, traces), trained once per module at reduced scale."""
+    """key -> (preset, trainers, traces, snapshot), trained once per module at reduced scale."""
     cache = {}
 
     def get(key):
@@ -43,7 +55,8 @@ def trained():
             preset = load_preset(key)
             with np.errstate(all="ignore"):  # the exploding preset overflows on purpose
                 trainers, traces = train_preset(preset, steps, recordings=5, **overrides)
-            cache[key] = (preset, trainers, traces)
+                snapshot = preset_snapshot(preset, trainers, traces)
+            cache[key] = (preset, trainers, traces, snapshot)
         return cache[key]
 
     return get
@@ -65,80 +78,160 @@ def test_unknown_preset_is_a_clear_error():
 
 
 def test_vanishing_gradient_falls_by_orders_of_magnitude_and_loss_stays_at_chance(trained):
-    preset, (trainer,), (trace,) = trained("vanishing")
+    preset, (trainer,), (trace,), snapshot = trained("vanishing")
     g = grad_norms(trace)
     assert 0 < g[0] / g[-1] < 1e-4  # ||dL/dh_0|| / ||dL/dh_T||
-    claim = check_claim(preset, [trainer], [trace])
+    claim = check_claim(preset, snapshot)
     assert f"{g[0] / g[-1]:.1e}" in claim.text  # the true ratio, not a float32 underflow to 0
     chance = trainer.task.chance_loss
     assert chance == pytest.approx(1 / 6)
     assert 0.8 * chance <= recent_loss(trainer) <= 1.5 * chance
-    assert check_claim(preset, [trainer], [trace]).ok
+    assert check_claim(preset, snapshot).ok
 
 
 def test_exploding_without_clipping_diverges_and_with_clipping_trains(trained):
-    preset, (free, clipped), traces = trained("exploding")
+    preset, (clipped, free), (trace, _), snapshot = trained("exploding")
     assert free.diverged and "diverged" in free.message
     assert all(torch.isfinite(p).all() for p in free.model.parameters())  # the last finite
     assert not clipped.diverged and clipped.step_count == 300
     h = clipped.history.view()
     assert h.clipped.mean() > 0.2 and (h.grad_norm_clipped <= 0.5 + 1e-4).all()
     assert recent_loss(clipped) < 0.2 * clipped.task.chance_loss
-    assert check_claim(preset, [free, clipped], traces).ok
+    # the panels follow the clipped run: its gradient grows back through time at rho near 2
+    g = grad_norms(trace)
+    assert (
+        g[0] > g[-1]
+        and 1.5 < max(b.radius for b in spectrum(trace.params["weight_hh_l0"], "rnn")) < 3.5
+    )
+    assert snapshot.runs[0].label == preset.runs[0].label == "norm clipping at 0.5"
+    assert check_claim(preset, snapshot).ok
     free.reset()  # Reset recovers the diverged run
     assert not free.diverged and free.train_step()
 
 
 def test_irnn_learns_the_adding_problem_with_a_steady_gradient(trained):
-    preset, (trainer,), (trace,) = trained("irnn")
+    preset, (trainer,), (trace,), snapshot = trained("irnn")
     g = grad_norms(trace)
     assert 0.1 < g[0] / g[-1] < 10
     assert recent_loss(trainer) < 0.25 * trainer.task.chance_loss
-    assert check_claim(preset, [trainer], [trace]).ok
+    assert check_claim(preset, snapshot).ok
 
 
 def test_lstm_forget_gate_holds_and_the_gradient_reaches_early_timesteps(trained):
-    preset, (trainer,), (trace,) = trained("lstm_memory")
+    preset, (trainer,), (trace,), snapshot = trained("lstm_memory")
     assert trace.layer(0).gates["f"][0].mean() > 0.8
     g = grad_norms(trace)
     assert g[0] / g[-1] > 1e-3
     assert recent_loss(trainer) < 0.25 * trainer.task.chance_loss
-    assert check_claim(preset, [trainer], [trace]).ok
+    assert check_claim(preset, snapshot).ok
 
 
 def test_gru_update_gate_closes_over_unmarked_inputs(trained):
-    preset, (trainer,), (trace,) = trained("gru_update")
+    preset, (trainer,), (trace,), snapshot = trained("gru_update")
     z = trace.layer(0).gates["z"][0].mean(-1)  # (T,) over units
     marked = trace.x_raw[0, :, 1] > 0.5
     assert marked.sum() == 2
     assert z[~marked].mean() - z[marked].mean() > 0.1
-    assert check_claim(preset, [trainer], [trace]).ok
+    assert check_claim(preset, snapshot).ok
 
 
 def test_forget_bias_one_carries_a_far_larger_gradient_back(trained):
-    preset, trainers, (t0, t1) = trained("forget_bias")
+    preset, trainers, (t0, t1), snapshot = trained("forget_bias")
     r0, r1 = (grad_norms(t)[0] / grad_norms(t)[-1] for t in (t0, t1))
     assert r1 > 1e3 * r0
     f0, f1 = (t.layer(0).gates["f"][0].mean() for t in (t0, t1))
     assert f0 == pytest.approx(0.5, abs=0.05) and f1 == pytest.approx(0.73, abs=0.05)
-    assert check_claim(preset, trainers, (t0, t1)).ok
+    assert check_claim(preset, snapshot).ok
 
 
 def test_char_lm_loss_falls_and_samples_are_text(trained):
-    preset, (trainer,), (trace,) = trained("charlm")
+    preset, (trainer,), (trace,), snapshot = trained("charlm")
     loss = trainer.history.view().loss
     assert loss[:20].mean() - loss[-50:].mean() > 1.0  # nats per character
     sample = trainer.sample_text(200, 0.8)
     assert len(sample) == 200 and set(sample) <= set(trainer.task.chars)
-    assert check_claim(preset, [trainer], [trace]).ok
+    assert check_claim(preset, snapshot).ok
 
 
 def test_side_by_side_gated_cells_learn_and_the_rnn_does_not(trained):
-    preset, (rnn, lstm, gru), traces = trained("side_by_side")
+    preset, (rnn, lstm, gru), traces, snapshot = trained("side_by_side")
     chance = rnn.task.chance_loss
     assert recent_loss(rnn) > 0.75 * chance
     assert recent_loss(lstm) < 0.25 * chance and recent_loss(gru) < 0.25 * chance
     ratios = [grad_norms(t)[0] / grad_norms(t)[-1] for t in traces]
     assert ratios[0] < 1e-3 * min(ratios[1:])
     assert [t.cell for t in traces] == ["rnn", "lstm", "gru"]
-    assert check_claim(preset, [rnn, lstm, gru], traces).ok
+    assert check_claim(preset, snapshot).ok
+
+
+def drawn(preset, snapshot, name: str) -> float:
+    """The value a figure draws for a claim's quote `name` ("loss", "ratio: GRU", …),
+    computed here from the snapshot's arrays the way the panels compute what they draw."""
+    what, _, label = name.partition(": ")
+    runs = snapshot.runs or [snapshot]
+    labels = [r.label for r in preset.runs]
+    run = runs[labels.index(label)] if label else runs[0]
+    history, trace = run.history, run.trace
+    g = grad_norms(trace)  # Gradient norms and Side by side: ||dL/dh_t|| over t
+    chance = snapshot.chance_loss  # the chance line of the Training panel
+    values = {
+        "ratio": lambda: g[0] / g[-1],
+        "decades": lambda: -np.log10(g[0] / g[-1]),
+        "loss": lambda: history.loss[-50:].mean(),  # the Training panel's title
+        "first loss": lambda: history.loss[:20].mean(),
+        "chance": lambda: chance,
+        "chance / 4": lambda: chance / 4,
+        "chance / 5": lambda: chance / 5,
+        "mean f": lambda: trace.layer(0).gates["f"][0].mean(),  # the gate heatmap
+        "z unmarked": lambda: (
+            trace.layer(0).gates["z"][0].mean(-1)[trace.x_raw[0, :, 1] <= 0.5].mean()
+        ),
+        "z marked": lambda: (
+            trace.layer(0).gates["z"][0].mean(-1)[trace.x_raw[0, :, 1] > 0.5].mean()
+        ),
+        "rho": lambda: max(b.radius for b in spectrum(trace.params["weight_hh_l0"], trace.cell)),
+        "clipped steps": lambda: history.clipped.mean(),  # the gradient-norm plot's title
+        "diverged at": lambda: run.step + 1,  # the Side by side legend
+    }
+    return float(values[what]())
+
+
+# numbers a claim writes that are thresholds or notation, not measurements
+CONSTANTS = {"0", "1", "4", "1e-4", "1e-3", "0.8", "0.1", "10", "1000", "20", "50", "5"}
+
+
+@pytest.mark.parametrize("key", list(REDUCED))
+def test_every_number_a_preset_quotes_is_one_its_figures_draw(trained, key):
+    preset, _, _, snapshot = trained(key)
+    claim = check_claim(preset, snapshot)
+    assert claim.quotes
+    rest = claim.text
+    for q in claim.quotes:
+        assert q.value == pytest.approx(drawn(preset, snapshot, q.name), rel=1e-9), q.name
+        assert q.text in rest, q.name
+        rest = rest.replace(q.text, " ", 1)
+    # nothing else measured hides in the text: what is left is thresholds and notation
+    assert set(re.findall(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?", rest)) <= CONSTANTS, rest
+
+
+def test_explanations_quote_no_stale_number_and_one_notation():
+    forget_bias = load_preset("forget_bias").explanation
+    assert "thirty" not in forget_bias and "0.5^99" in forget_bias
+    for p in list_presets():
+        assert "dh_T/" not in p.explanation and "dh_T|" not in p.explanation, p.key
+
+
+def test_run_settings_name_every_setting_a_preset_changes():
+    default = Config()
+    skip = {"device", "steps", "probe_batch", "text"}
+    for p in list_presets():
+        for r in p.runs:
+            words = run_settings(r.config)
+            for f in dataclasses.fields(Config):
+                v = getattr(r.config, f.name)
+                if f.name in skip or v == getattr(default, f.name):
+                    continue
+                shown = format(v, "g") if isinstance(v, float) else str(v)
+                assert shown in words, (p.key, f.name, words)
+    exploding = load_preset("exploding").runs[0].config
+    assert "sgd lr 0.2, momentum 0.9" in run_settings(exploding)

@@ -114,7 +114,7 @@ def test_cursor_moves_the_lines_and_reads_out_the_values(make_snapshot, show):
     text = panel.readout.text()
     assert "at t = 12" in text
     assert f"one-step factor {sci(pf.factor[12])}" in text
-    assert f"product back to T <b>{sci(pf.product[12])}</b>" in text
+    assert f"product back to T−1 <b>{sci(pf.product[12])}</b>" in text
     assert pf.product[12] == pytest.approx(np.prod(pf.factor[13:]), rel=1e-9)
 
 
@@ -134,7 +134,7 @@ def test_hover_reads_out_the_values_under_the_mouse(make_snapshot, show):
         panel.product_plot.vb.mapViewToScene(pg.Point(6.9, np.log10(pf.product[7])))
     )
     assert panel.hover_label.text().startswith(
-        f"t = 7:  product back to T = {pf.product[7]:.4g},  ‖∂h_T/∂h_t‖ = {pf.exact[7]:.4g}"
+        f"t = 7:  product back to T−1 = {pf.product[7]:.4g},  ‖∂h_{{T−1}}/∂h_t‖ = {pf.exact[7]:.4g}"
     )
 
 
@@ -165,7 +165,7 @@ def test_zeros_and_nan_become_gaps_not_errors(make_snapshot, show):
     panel = show(replace_layer(snap, gates={**snap.trace.layers[0].gates, "f": f}))
     assert panel.factors.product[2] == 0.0
     panel.cursor.set(2)
-    assert "product back to T <b>0 (below 10<sup>−308</sup>)</b>" in panel.readout.text()
+    assert "product back to T−1 <b>0 (below 10<sup>−308</sup>)</b>" in panel.readout.text()
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "peephole-lstm", "gru", "simple-gru"])

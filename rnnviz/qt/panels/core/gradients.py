@@ -2,10 +2,10 @@
 
 Top left, ‖∂L/∂h_t‖₂ over t for probe sequence 0: the total backpropagation-through-time
 gradient of the loss with respect to the hidden state, through every later step and every
-higher layer. Top right, ‖∂h_final/∂h_t‖₂, the spectral norm of the product of one-step
-Jacobians ∏ ∂h_k/∂h_{k-1} from t to the end of the sequence (Pascanu, Mikolov & Bengio 2013,
-"On the difficulty of training recurrent neural networks"). Both on log axes: a vanishing
-gradient is a straight line falling towards t = 0, and the readout says by how much.
+higher layer. Top right, ‖∂h_{T−1}/∂h_t‖₂, the spectral norm of the product of one-step
+Jacobians ∏ ∂h_k/∂h_{k−1} from t to the last step T − 1 (t counts from 0; Pascanu, Mikolov &
+Bengio 2013, "On the difficulty of training recurrent neural networks"). Both on log axes:
+a vanishing gradient is a straight line falling towards t = 0, and the readout says by how much.
 
 Bottom, the global gradient norm of every training step before and after clipping, the clip
 threshold and each step that was clipped.
@@ -39,7 +39,7 @@ from rnnviz.qt.timeline import TimeCursor
 if TYPE_CHECKING:
     from rnnviz.core.train import Snapshot
 
-JACOBIAN_TITLE = f"‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ {unbroken('(spectral norm)')}"
+JACOBIAN_TITLE = f"‖∂h<sub>T−1</sub>/∂h<sub>t</sub>‖ {unbroken('(spectral norm)')}"
 GRAD_TITLE = f"‖∂L/∂h<sub>t</sub>‖ {unbroken('(sequence 0)')}"
 
 
@@ -59,10 +59,11 @@ class GradientNormsPanel(Panel):
     draws = ("trace", "history", "clip", "clip_threshold", "state")
     info = (
         "Top: the norm of the total BPTT gradient ‖∂L/∂h_t‖ at each timestep of probe "
-        "sequence 0, and the spectral norm of the Jacobian ‖∂h_T/∂h_t‖ = ‖∏_{k>t} ∂h_k/∂h_{k-1}‖ "
-        "(log axes). If the one-step Jacobians have norm below 1 the product shrinks "
-        "exponentially with T - t: the vanishing gradient. Bottom: the global gradient norm of "
-        "every training step before and after clipping; clipping by norm rescales g to "
+        "sequence 0, and the spectral norm of the Jacobian "
+        "‖∂h_{T−1}/∂h_t‖ = ‖∏_{k>t} ∂h_k/∂h_{k−1}‖ (log axes; t counts from 0, the last step is "
+        "T − 1). If the one-step Jacobians have norm below 1 the product shrinks exponentially "
+        "with T − 1 − t: the vanishing gradient. Bottom: the global gradient norm of every "
+        "training step before and after clipping; clipping by norm rescales g to "
         "threshold·g/‖g‖ when ‖g‖ exceeds the threshold."
     )
 
@@ -176,8 +177,8 @@ class GradientNormsPanel(Panel):
     @staticmethod
     def _jacobian_title(jac: np.ndarray) -> str:
         if len(jac) and not np.isfinite(jac).any():
-            return "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖: not recorded"
-        return _zero_title("‖∂h<sub>T</sub>/∂h<sub>t</sub>‖", jac) or JACOBIAN_TITLE
+            return "‖∂h<sub>T−1</sub>/∂h<sub>t</sub>‖: not recorded"
+        return _zero_title("‖∂h<sub>T−1</sub>/∂h<sub>t</sub>‖", jac) or JACOBIAN_TITLE
 
     @staticmethod
     def _grad_title(grad: np.ndarray) -> str:
@@ -226,7 +227,7 @@ class GradientNormsPanel(Panel):
         self.readout.setText(
             unbroken(f"<b>t = {t}</b>: ‖∂L/∂h<sub>t</sub>‖ = {sci(self._grad[t])},")
             + " "
-            + unbroken(f"‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ = {sci(self._jac[t])}")
+            + unbroken(f"‖∂h<sub>T−1</sub>/∂h<sub>t</sub>‖ = {sci(self._jac[t])}")
             + "<br>"
             + self._ratio_text
         )
@@ -247,7 +248,7 @@ class GradientNormsPanel(Panel):
     def _hover(self, pos) -> None:
         for plot, name, values in (
             (self.grad_plot, "‖∂L/∂h_t‖", self._grad),
-            (self.jacobian_plot, "‖∂h_T/∂h_t‖", self._jac),
+            (self.jacobian_plot, "‖∂h_{T−1}/∂h_t‖", self._jac),
         ):
             if plot.sceneBoundingRect().contains(pos) and len(values):
                 t = int(np.clip(round(plot.vb.mapSceneToView(pos).x()), 0, len(values) - 1))

@@ -1,7 +1,8 @@
 """Training: the loss over steps against the chance level, and what the model predicts now.
 
-The loss curve is every training step's batch loss (log axis by default), with its running
-mean and, dashed, the loss of the best constant predictor. Beside it, for probe sequence 0:
+The loss curve is every training step's batch loss (log axis by default), with its mean over
+the last 50 steps (the number in the title, and the one the presets quote) and, dashed, the
+loss of the best constant predictor. Beside it, for probe sequence 0:
     sine    prediction ŷ_t against the target y_t = x_{t+1}
     adding  the running output ŷ_t, the two marked values and their sum (the target, scored
             at t = T-1), and prediction against target for every probe sequence
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.core.config import ConfigError, check_temperature
+from rnnviz.core.presets import RECENT_STEPS, recent_loss
 from rnnviz.qt import theme
 from rnnviz.qt.form import refusal_note
 from rnnviz.qt.number_field import NumberField
@@ -217,15 +219,16 @@ class TrainingPanel(Panel):
         h = snapshot.history
         loss = np.where(h.loss > 0, h.loss, np.nan)  # a log axis cannot show 0
         self.loss_curve.setData(h.step, loss)
-        self.mean_curve.setData(h.step, running_mean(h.loss, max(10, len(h) // 50)))
+        # the mean the presets quote: the curve ends at the number in the title
+        self.mean_curve.setData(h.step, running_mean(h.loss, RECENT_STEPS))
         self.chance_loss = snapshot.chance_loss
         self.chance_line.setVisible(snapshot.chance_loss is not None)
         self._set_log(self.log_check.isChecked())
         self._fit_loss()
-        last = f"step {snapshot.step}: {snapshot.loss:.4g}" if len(h) else "no steps yet"
+        last = f"step {snapshot.step}: {recent_loss(h):.4g}" if len(h) else "no steps yet"
         self.loss_plot.setTitle(  # the title is the legend
-            f"{coloured('loss per step', theme.SKY)}, {coloured('running mean', theme.BLUE)}"
-            f" — {unbroken(last)}"
+            f"{coloured('loss per step', theme.SKY)}, "
+            f"{coloured(f'mean of the last {RECENT_STEPS}', theme.BLUE)} — {unbroken(last)}"
         )
         sample = snapshot.extras.get("sample")
         if self.sample_box.toPlainText() != (sample or NO_SAMPLE):  # keep the reader's place

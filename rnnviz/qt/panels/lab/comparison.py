@@ -3,8 +3,9 @@
 Left, ‖∂L/∂h_t‖₂ over t for probe sequence 0 of layer 0 of each run, on one log axis: where a
 tanh RNN's gradient falls by orders of magnitude towards t = 0, a gated cell's stays within a
 few (Bengio, Simard & Frasconi 1994; Hochreiter & Schmidhuber 1997). Right, each run's training
-loss per step (faint) and its running mean, against the chance level. A run that diverged says
-so in the legend, with the step at which it did.
+loss per step (faint) and its mean over the last 50 steps (the number the presets quote),
+against the chance level. A run that diverged says so in the legend, with the step at which it
+did; its gradient is not drawn (its last finite weights are long past the blow-up).
 
 Without a comparison (a single run) the panel shows that run the same way, with a hint to the
 presets that train several runs together.
@@ -21,6 +22,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from rnnviz.core.presets import RECENT_STEPS
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import (
@@ -43,6 +45,7 @@ HINT = (
     "Comparison presets (Side by side, Exploding gradients and clipping, Forget-gate bias) "
     "train several runs together."
 )
+GRAD_TITLE = "‖∂L/∂h<sub>t</sub>‖ per timestep (sequence 0)"
 RAW_ALPHA = 70  # of 255: the per-step losses, under their running mean
 
 
@@ -139,7 +142,7 @@ class ComparisonPanel(Panel):
         lp = self.loss_plot = self.view.addPlot(row=1, col=1, axisItems={"left": LogAxis("left")})
         wrap_title(gp)  # titles that wrap instead of forcing the plots wider than the panel
         wrap_title(lp)
-        gp.setTitle("‖∂L/∂h<sub>t</sub>‖ per timestep (sequence 0)")
+        gp.setTitle(GRAD_TITLE)
         gp.setLabel("bottom", "timestep t")
         gp.setLabel("left", "‖∂L/∂h<sub>t</sub>‖")
         lp.setLabel("bottom", "training step")
@@ -167,7 +170,7 @@ class ComparisonPanel(Panel):
         self.end_markers: list[pg.PlotDataItem] = []  # × at a diverged run's last step
         self.runs: list[ShownRun] = []
         self.norms: list[np.ndarray] = []  # (T_i,) per run
-        self._norm_traces: list = []  # the traces `norms` were computed from
+        self._norm_traces: list = []  # (trace, diverged) `norms` were computed from
         self.view.scene().sigMouseMoved.connect(self._hover)
 
         layout = QVBoxLayout(self)
@@ -185,13 +188,21 @@ class ComparisonPanel(Panel):
         if [(r.label, r.colour) for r in runs] != [(r.label, r.colour) for r in self.runs]:
             self._build(runs)
         self.runs = runs
-        # One window for every run, so that their means smooth alike.
-        window = max(10, max(len(r.history) for r in runs) // 50)
+        # One window for every run, the presets' quoted mean: the curves end at their numbers.
+        window = RECENT_STEPS
         self.loss_plot.setTitle(f"training loss (faint) and mean of {window} steps")
+        gone = [r.name for r in runs if r.diverged]
+        self.grad_plot.setTitle(
+            GRAD_TITLE
+            + (f" — not drawn: {', '.join(gone)} (diverged: its weights blew up)" if gone else "")
+        )
         for i, run in enumerate(runs):
-            if run.trace is not self._norm_traces[i]:
-                self._norm_traces[i] = run.trace
-                self.norms[i] = gradient_norms(run.trace)
+            drawn = self._norm_traces[i]
+            if drawn is None or drawn[0] is not run.trace or drawn[1] != run.diverged:
+                self._norm_traces[i] = (run.trace, run.diverged)
+                # A diverged run's recording is of its last finite weights, long past the
+                # blow-up (saturated, flat at 1e30 and more): not the picture of its gradient.
+                self.norms[i] = np.zeros(0) if run.diverged else gradient_norms(run.trace)
                 self.grad_curves[i].setData(
                     np.arange(len(self.norms[i])), positive_or_nan(self.norms[i])
                 )

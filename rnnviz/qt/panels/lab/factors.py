@@ -1,14 +1,14 @@
 """Where the factor comes from: the one-step factors whose product is the BPTT gradient.
 
-Backpropagation through time multiplies one factor per step: ∂h_T/∂h_t = ∏_{s=t+1}^{T}
+Backpropagation through time multiplies one factor per step: ∂h_{T−1}/∂h_t = ∏_{s=t+1}^{T−1}
 ∂h_s/∂h_{s−1} (Pascanu, Mikolov & Bengio 2013, eq. 5–7). Top, the one-step factor of every
 timestep of probe sequence 0; bottom, its running product back from the end of the sequence.
 Both on log axes, where a product is a sum and vanishing is a straight line down.
 
 - Elman RNN: ‖diag(f′(a_t)) W_hh‖₂, the norm of the one-step Jacobian. The product of the
-  norms bounds the norm of the product, drawn beside it: ‖∂h_T/∂h_t‖₂ (exact).
+  norms bounds the norm of the product, drawn beside it: ‖∂h_{T−1}/∂h_t‖₂ (exact).
 - LSTM: the forget gate f_t, which is ∂c_t/∂c_{t−1} along the cell path (the constant error
-  carousel): per unit the product ∏ f_s is exact. Beside it the h path's ‖∂h_T/∂h_t‖₂.
+  carousel): per unit the product ∏ f_s is exact. Beside it the h path's ‖∂h_{T−1}/∂h_t‖₂.
 - GRU: the carry gate on the direct path h_{t−1} → h_t. In PyTorch's convention, used here,
   h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}, so the carry is z_t — the lecture's 1 − z_t.
 
@@ -74,7 +74,7 @@ def path_factors(trace: Trace, lt: LayerTrace) -> PathFactors:
     """The one-step factors and their products back to the end, for sequence 0 of `lt`."""
     exact = np.asarray(lt.jacobian_norm[0], dtype=np.float64)  # (T,)
     later = "s&lt;t" if lt.reverse else "s&gt;t"  # the steps after t in processing order
-    jacobian = f"‖∂h<sub>{0 if lt.reverse else 'T'}</sub>/∂h<sub>t</sub>‖₂"
+    jacobian = f"‖∂h<sub>{0 if lt.reverse else 'T−1'}</sub>/∂h<sub>t</sub>‖₂"
     recorded = np.isfinite(exact).any()
     jacobian += "" if recorded else ": not recorded"
     spec = CELLS[trace.cell]
@@ -140,12 +140,12 @@ class GradientFactorsPanel(Panel):
     title = "Where the factor comes from"
     key = "factors"
     info = (
-        "Backpropagation through time multiplies one factor per step: ∂h_T/∂h_t = "
-        "∏_{s=t+1}^{T} ∂h_s/∂h_{s−1}. Top: the one-step factor at every timestep of probe "
+        "Backpropagation through time multiplies one factor per step: ∂h_{T−1}/∂h_t = "
+        "∏_{s=t+1}^{T−1} ∂h_s/∂h_{s−1}. Top: the one-step factor at every timestep of probe "
         "sequence 0; bottom: the product of the factors of every later step, back from the end "
         "of the sequence (log axes: a product is a sum, and a factor below 1 at every step is "
         "a straight line down). Elman RNN: ∂h_s/∂h_{s−1} = diag(f′(a_s)) W_hh, and the product "
-        "of the norms ∏ ‖diag(f′(a_s)) W_hh‖ bounds ‖∂h_T/∂h_t‖, drawn beside it. LSTM: along "
+        "of the norms ∏ ‖diag(f′(a_s)) W_hh‖ bounds ‖∂h_{T−1}/∂h_t‖, drawn beside it. LSTM: along "
         "the cell path c_s = f_s ⊙ c_{s−1} + i_s ⊙ g_s the factor is the forget gate, so "
         "∂c_T/∂c_t = ∏ f_s exactly, per unit — the constant error carousel carries the "
         "gradient while f ≈ 1 (with peepholes, f and i also depend on c_{s−1}: small extra "
@@ -217,7 +217,7 @@ class GradientFactorsPanel(Panel):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover_label)
         self.factors: PathFactors | None = None
-        self._end = "T"  # where the products run back from: 'T' or '0' (reverse)
+        self._end = "T−1"  # where the products run back from: 'T−1' or '0' (reverse)
 
     # -- drawing
 
@@ -242,7 +242,7 @@ class GradientFactorsPanel(Panel):
             self.show_time(self.cursor.t)
             return
         reverse = trace.layers[index].reverse
-        self._end = "0" if reverse else "T"
+        self._end = "0" if reverse else "T−1"
         t = np.arange(len(pf.factor))
         self.factor_curve.setData(t, positive_or_nan(pf.factor))
         self.product_curve.setData(t, positive_or_nan(pf.product))
@@ -311,7 +311,7 @@ class GradientFactorsPanel(Panel):
                 else:
                     text = (
                         f"t = {t}:  product back to {self._end} = {pf.product[t]:.4g},  "
-                        f"‖∂h_{self._end}/∂h_t‖ = {pf.exact[t]:.4g}"
+                        f"‖∂h_{{{self._end}}}/∂h_t‖ = {pf.exact[t]:.4g}"
                     )
                     values = pf.unit_product
                 if pf.units:

@@ -3,10 +3,14 @@
 Left, the eigenvalues λ of W_hh in the complex plane with the unit circle |λ| = 1. Top right,
 its singular values σ_k, sorted, with a line at σ = 1. Bottom right, the spectral radius
 ρ = max |λ| of every recording of the probe batch over training, with a dashed line at ρ = 1.
-For the linear recurrence h_t = W h_{t−1}, ∂h_T/∂h_t = W^(T−t), whose norm grows or decays
-like ρ^(T−t); the largest singular value bounds every one-step gain ‖W v‖ / ‖v‖ (Pascanu,
-Mikolov & Bengio 2013, section 3). For LSTMs and GRUs every gate block W_hi, W_hf, … is an
-H × H matrix of its own, drawn in its gate's colour.
+For the linear recurrence h_t = W h_{t−1}, ∂h_{T−1}/∂h_t = W^(T−1−t) (t counts from 0),
+whose norm grows or decays like ρ^(T−1−t); the largest singular value bounds every one-step
+gain ‖W v‖ / ‖v‖ (Pascanu, Mikolov & Bengio 2013, section 3). For LSTMs and GRUs every gate
+block W_hi, W_hf, … is an H × H matrix of its own, drawn in its gate's colour.
+
+When a run explodes (ρ in the thousands and more) linear axes would shrink the unit circle to a
+dot: beyond LOG_FROM the eigenvalues are drawn with a log radius (the unit circle stays, with
+rings at |λ| = 10, 100, …) and the singular values and ρ on log axes.
 """
 
 from __future__ import annotations
@@ -33,6 +37,17 @@ if TYPE_CHECKING:
 BLOCKS = tuple(dict.fromkeys(b for spec in CELLS.values() for b in spec.blocks))
 ALL = "all gate blocks"
 CIRCLE = np.exp(2j * np.pi * np.linspace(0, 1, 361))  # the unit circle, 1° steps
+LOG_FROM = 10.0  # |λ|, σ or ρ beyond this: log scales, or the unit circle shrinks to a dot
+EIG_TITLE = "Eigenvalues λ (dashed: |λ| = 1)"
+LOG_EIG_TITLE = "Eigenvalues λ, log radius beyond 1 (dotted: |λ| = 10, 100, …)"
+
+
+def log_radius(z: np.ndarray) -> np.ndarray:
+    """λ with a radius r > 1 moved to 1 + log10 r at the same angle: the unit circle and
+    everything inside it stay where they are, |λ| = 10, 100, … lie on the circles of radius
+    2, 3, …"""
+    r = np.abs(z)
+    return np.where(r > 1, np.exp(1j * np.angle(z)) * (1 + np.log10(np.maximum(r, 1))), z)
 
 
 def matrix_name(block: str, html: bool = True) -> str:
@@ -53,8 +68,8 @@ def verdict(rho: float) -> str:
     if abs(rho - 1) < 5e-3:
         return "≈ 1: the linear part of the gradient neither grows nor shrinks"
     if rho > 1:
-        return "&gt; 1: the linear part of the gradient can grow as ρ<sup>T−t</sup>"
-    return "&lt; 1: the linear part of the gradient shrinks as ρ<sup>T−t</sup>"
+        return "&gt; 1: the linear part of the gradient can grow as ρ<sup>T−1−t</sup>"
+    return "&lt; 1: the linear part of the gradient shrinks as ρ<sup>T−1−t</sup>"
 
 
 class SpectrumPanel(Panel):
@@ -66,8 +81,9 @@ class SpectrumPanel(Panel):
         "the unit circle |λ| = 1. Top right: its singular values σ₁ ≥ σ₂ ≥ …, with a line at "
         "σ = 1. Bottom right: the spectral radius ρ(W_hh) = max |λ| at every recording over "
         "training, with a dashed line at ρ = 1. For the linear recurrence h_t = W_hh h_{t−1} "
-        "the backward pass multiplies by W_hhᵀ once per step: ∂h_T/∂h_t = W_hh^(T−t), whose "
-        "norm grows or shrinks like ρ^(T−t). With a nonlinearity, ∂h_T/∂h_t = "
+        "the backward pass multiplies by W_hhᵀ once per step: ∂h_{T−1}/∂h_t = W_hh^(T−1−t) (t "
+        "counts from 0), whose norm grows or shrinks like ρ^(T−1−t). With a nonlinearity, "
+        "∂h_{T−1}/∂h_t = "
         "∏ diag(f′(a_s)) W_hh with |f′| ≤ 1 for tanh, so the largest singular value σ₁ < 1 is "
         "sufficient for the gradient to vanish and σ₁ > 1 necessary for it to explode "
         "(Pascanu, Mikolov & Bengio 2013). "
@@ -98,7 +114,7 @@ class SpectrumPanel(Panel):
         # Short titles: a title is as wide as its text, and a wide one squeezes the other
         # column out of a narrow dock. The readout, in the gates' colours, is the legend.
         for plot, title, x, y in (
-            (self.eig_plot, "Eigenvalues λ (dashed: |λ| = 1)", "Re λ", "Im λ"),
+            (self.eig_plot, EIG_TITLE, "Re λ", "Im λ"),
             (
                 self.sv_plot,
                 "Singular values σ<sub>k</sub>",
@@ -125,7 +141,10 @@ class SpectrumPanel(Panel):
         self.unit_circle = ep.plot(
             CIRCLE.real, CIRCLE.imag, pen=theme.pen(theme.BLACK, 1.5, Qt.PenStyle.DashLine)
         )
-        sv_one = pg.InfiniteLine(
+        # |λ| = 10, 100, … on a log radius: one dotted curve (NaN between the circles)
+        self.rings = ep.plot(pen=theme.pen(theme.BLACK, 1.0, Qt.PenStyle.DotLine), connect="finite")
+        self.ring_labels: list[pg.TextItem] = []
+        self.sv_one = sv_one = pg.InfiniteLine(
             pos=1,
             angle=0,
             pen=theme.pen(theme.THRESHOLD, 1.5, Qt.PenStyle.DashLine),
@@ -136,15 +155,14 @@ class SpectrumPanel(Panel):
         rp = self.radius_plot
         rp.setDownsampling(auto=True, mode="peak")
         rp.setClipToView(True)
-        rp.addItem(
-            pg.InfiniteLine(
-                pos=1,
-                angle=0,
-                pen=theme.pen(theme.THRESHOLD, 1.5, Qt.PenStyle.DashLine),
-                label="ρ = 1",
-                labelOpts={"position": 0.05, "color": theme.THRESHOLD},
-            )
+        self.rho_one = pg.InfiniteLine(
+            pos=1,
+            angle=0,
+            pen=theme.pen(theme.THRESHOLD, 1.5, Qt.PenStyle.DashLine),
+            label="ρ = 1",
+            labelOpts={"position": 0.05, "color": theme.THRESHOLD},
         )
+        rp.addItem(self.rho_one)
         self.eig_ranger, self.sv_ranger = Ranger(ep), Ranger(self.sv_plot)
         self.radius_ranger = steps_ranger(rp)
         # The recording whose eigenvalues and singular values are drawn.
@@ -184,6 +202,7 @@ class SpectrumPanel(Panel):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover_label)
         self.spectra: list[BlockSpectrum] = []  # the blocks drawn, in gate order
+        self._log_eig = False  # eigenvalues on a log radius
         self._cache: dict[str, list[BlockSpectrum] | None] = {}  # layer key -> spectra
 
     # -- drawing
@@ -226,28 +245,61 @@ class SpectrumPanel(Panel):
         else:
             shown = [chosen] if chosen else list(CELLS[trace.cell].blocks)
         self.spectra = [s for s in spectra or [] if s.block in shown]
+        top = max((s.radius for s in self.spectra), default=0.0)
+        self._set_log_radius(top > LOG_FROM, top)
+        svs = [s.singular_values for s in self.spectra]
+        log_sv = bool(max((v.max() for v in svs if len(v)), default=0.0) > LOG_FROM)
+        if self.sv_plot.getAxis("left").logMode != log_sv:
+            self.sv_plot.setLogMode(y=log_sv)
+        self.sv_one.setValue(0.0 if log_sv else 1.0)  # view coordinates: log10 on a log axis
         for block in BLOCKS:
             s = next((s for s in self.spectra if s.block == block), None)
             if s is None:
                 self.eig_points[block].setData([], [])
                 self.sv_curves[block].setData([], [])
             else:
-                self.eig_points[block].setData(s.eigenvalues.real, s.eigenvalues.imag)
+                lam = self._eig_xy(s.eigenvalues)
+                self.eig_points[block].setData(lam.real, lam.imag)
                 self.sv_curves[block].setData(
                     np.arange(1, len(s.singular_values) + 1), s.singular_values
                 )
         self._draw_radii(snapshot, key, shown)
         # the unit circle and σ = 1 stay in view: where the values lie against 1 is the point
-        lam = [s.eigenvalues for s in self.spectra]
+        lam = [self._eig_xy(s.eigenvalues) for s in self.spectra]
         circle = [CIRCLE.real, CIRCLE.imag]
         self.eig_ranger.fit(
             xs=[*(v.real for v in lam), *circle], ys=[*(v.imag for v in lam), *circle]
         )
-        svs = [s.singular_values for s in self.spectra]
         n = max((len(v) for v in svs), default=1)
         self.sv_ranger.fit(ys=[*svs, [1.0]], x=(0.5, n + 0.5))
 
         self.readout.setText(self._readout(trace, spectra, shown))
+
+    def _eig_xy(self, eigenvalues: np.ndarray) -> np.ndarray:
+        """Where an eigenvalue is drawn: itself, or on a log radius once ρ explodes."""
+        return log_radius(eigenvalues) if self._log_eig else eigenvalues
+
+    def _set_log_radius(self, on: bool, top: float) -> None:
+        """Log radius for the eigenvalues beyond LOG_FROM: rings at |λ| = 10, …, up to `top`;
+        axis values hidden (they would read as Re λ, Im λ)."""
+        self._log_eig = on
+        self.eig_plot.setTitle(LOG_EIG_TITLE if on else EIG_TITLE)
+        for side in ("left", "bottom"):
+            self.eig_plot.getAxis(side).setStyle(showValues=not on)
+        decades = range(1, int(np.ceil(np.log10(top))) + 1) if on else range(0)
+        ring = np.append(CIRCLE, np.nan)
+        rings = np.concatenate([(1 + k) * ring for k in decades]) if on else np.zeros(0)
+        self.rings.setData(rings.real, rings.imag)
+        while len(self.ring_labels) < len(decades):
+            label = pg.TextItem(color=theme.BLACK, anchor=(0, 1))
+            self.eig_plot.addItem(label, ignoreBounds=True)
+            self.ring_labels.append(label)
+        for i, label in enumerate(self.ring_labels):
+            label.setVisible(i < len(decades))
+            if i < len(decades):  # on the ring, up and to the right
+                k = decades[i]
+                label.setText(f"10{_superscript(k)}" if k > 1 else "10")
+                label.setPos((1 + k) * np.cos(np.pi / 4), (1 + k) * np.sin(np.pi / 4))
 
     def _draw_radii(self, snapshot: Snapshot, key: str | None, shown: list[str]) -> None:
         probes = snapshot.probes
@@ -267,6 +319,11 @@ class SpectrumPanel(Panel):
                 symbolBrush=colour(block),
             )
         radii = [c.yData for b, c in self.radius_curves.items() if b in shown]
+        finite = [r[np.isfinite(r)] for r in radii if r is not None]
+        log = bool(max((r.max() for r in finite if len(r)), default=0.0) > LOG_FROM)
+        if self.radius_plot.getAxis("left").logMode != log:
+            self.radius_plot.setLogMode(y=log)
+        self.rho_one.setValue(0.0 if log else 1.0)
         steps = [] if probes is None or not len(probes) else [probes.step[[0, -1]]]
         self.radius_ranger.fit(xs=steps, ys=[*radii, [1.0]], settled=snapshot.state != "running")
         trace = snapshot.trace
@@ -300,8 +357,9 @@ class SpectrumPanel(Panel):
             # The nearest eigenvalue: the aspect is locked, so view distance is screen distance.
             p = self.eig_plot.vb.mapSceneToView(pos)
             z = complex(p.x(), p.y())
-            s = min(self.spectra, key=lambda s: np.abs(s.eigenvalues - z).min())
-            lam, block = s.eigenvalues[np.abs(s.eigenvalues - z).argmin()], s.block
+            s = min(self.spectra, key=lambda s: np.abs(self._eig_xy(s.eigenvalues) - z).min())
+            lam = s.eigenvalues[np.abs(self._eig_xy(s.eigenvalues) - z).argmin()]
+            block = s.block
             sign = "+" if lam.imag >= 0 else "−"
             self.hover_label.setText(
                 f"{matrix_name(block, html=False)}: λ = {lam.real:.4g} {sign} "
@@ -310,7 +368,8 @@ class SpectrumPanel(Panel):
         elif self.sv_plot.sceneBoundingRect().contains(pos):
             x = self.sv_plot.vb.mapSceneToView(pos)
             k = int(np.clip(round(x.x()), 1, len(self.spectra[0].singular_values)))
-            near = min(self.spectra, key=lambda s: abs(s.singular_values[k - 1] - x.y()))
+            y = 10 ** x.y() if self.sv_plot.getAxis("left").logMode else x.y()
+            near = min(self.spectra, key=lambda s: abs(s.singular_values[k - 1] - y))
             self.hover_label.setText(
                 f"{matrix_name(near.block, html=False)}: σ_{k} = {near.singular_values[k - 1]:.4g}"
             )
@@ -329,3 +388,7 @@ class SpectrumPanel(Panel):
                 if f"{key} {s.block}" in probes.radii
             )
             self.hover_label.setText(f"step {probes.step[i]}:  {values}")
+
+
+def _superscript(k: int) -> str:
+    return str(k).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
