@@ -53,7 +53,7 @@ def text_files(tmp_path):
     [
         (["--cell", "transformer"], "invalid choice"),
         (["--task", "parity"], "invalid choice"),
-        (["--hidden", "0"], "hidden size must be a whole number from 1 to 4096, got 0"),
+        (["--hidden", "0"], "hidden size must be a whole number from 1 to 512, got 0"),
         (["--hidden", "many"], "invalid int value"),
         (["--lr", "-0.1"], "learning rate must be a positive number"),
         (["--lr=nan"], "learning rate must be a positive number"),
@@ -114,7 +114,7 @@ def test_an_unwritable_output_fails_before_any_training(tmp_path, unwritable, co
 def test_a_checkpoint_that_cannot_be_written_is_one_line(tmp_path):
     """torch.save raises RuntimeError, not OSError, when the disk is full."""
     result = rnnviz("train", "--steps", "2", *SMALL, "--save", "/dev/full", cwd=tmp_path)
-    assert "cannot write /dev/full" in assert_one_line_error(result)
+    assert "cannot write /dev/full: No space left on device" in assert_one_line_error(result)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGPIPE is POSIX's")
