@@ -4,19 +4,24 @@ running.
 A preset (rnnviz/core/presets.py, files in resources/presets/) names one or several runs,
 the panels that make its point and a one-paragraph explanation. Choosing one starts its runs
 side by side, trains them for the preset's number of steps (then pauses: Space trains on) and
-arranges its panels beside the explanation. This module only shows presets; the main window
-starts them.
+arranges its panels beside the explanation; at each pause the dock adds the numbers the
+preset promises, measured on what the panels draw. This module only shows presets; the main
+window starts them.
 """
 
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QDockWidget, QMenu, QTextBrowser, QWidget
 
-from rnnviz.core.presets import Preset, list_presets
+from rnnviz.core.presets import Preset, check_claim, list_presets, run_settings
+
+if TYPE_CHECKING:
+    from rnnviz.core.protocol import Snapshot
 
 
 class PresetMenu(QMenu):
@@ -49,7 +54,8 @@ class PresetMenu(QMenu):
 
 
 class LessonDock(QDockWidget):
-    """The explanation of the running preset, beside its panels."""
+    """The explanation of the running preset, beside its panels, and once it has trained, the
+    numbers it promises as measured on what the panels draw."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Lesson", parent)
@@ -58,22 +64,52 @@ class LessonDock(QDockWidget):
         self.text.setOpenExternalLinks(False)
         self.setWidget(self.text)
         self.preset: Preset | None = None
+        self.measured = ""  # the claim's text at the last pause, rich text
+        self._measured_step = -1
 
     def show_preset(self, preset: Preset) -> None:
-        self.preset = preset
-        runs = ""
-        if preset.compares:
-            labels = ", ".join(html.escape(r.label) for r in preset.runs)
-            runs = f"<p><b>Runs side by side:</b> {labels}.</p>"
+        self.preset, self.measured, self._measured_step = preset, "", -1
+        self.setWindowTitle(f"Lesson: {preset.title}")
+        self._render()
+
+    def leave(self) -> None:
+        """The user built their own model: nothing here describes it any more."""
+        self.preset = None
+        self.hide()
+
+    @Slot(object)
+    def measure(self, snapshot: Snapshot) -> None:
+        """When training pauses, measure the preset's claim on the snapshot the panels show."""
+        p = self.preset
+        if p is None or [r.label for r in snapshot.runs] != (
+            [r.label for r in p.runs] if p.compares else []
+        ):
+            return  # not the preset's runs
+        if snapshot.step == 0:
+            self._measured_step = -1  # reset: measure the next pause again
+        if snapshot.state == "running" or snapshot.trace is None:
+            return
+        if snapshot.step in (0, self._measured_step):
+            return
+        self._measured_step = snapshot.step
+        claim = check_claim(p, snapshot)
+        more = "" if claim.ok else " (not shown yet: <b>Space</b> trains on)"
+        self.measured = f"<b>Measured at step {snapshot.step}:</b> {html.escape(claim.text)}{more}"
+        self._render()
+
+    def _render(self) -> None:
+        p = self.preset
+        if p is None:
+            return
+        runs = "".join(
+            f"<li><b>{html.escape(r.label)}</b>: {html.escape(run_settings(r.config))}</li>"
+            for r in p.runs
+        )
         self.text.setHtml(
-            f"<h2>{html.escape(preset.title)}</h2>"
-            f"<p style='font-size: large'>{html.escape(preset.explanation)}</p>{runs}"
-            f"<p><i>Trains {preset.steps} steps, then pauses: <b>Space</b> trains on, "
+            f"<h2>{html.escape(p.title)}</h2>"
+            f"<p style='font-size: large'>{html.escape(p.explanation)}</p>"
+            f"<p>{self.measured}</p>"
+            f"<p><b>{'Runs side by side' if p.compares else 'Settings'}:</b></p><ul>{runs}</ul>"
+            f"<p><i>Trains {p.steps} steps, then pauses: <b>Space</b> trains on, "
             "<b>R</b> starts again from the same weights.</i></p>"
         )
-        self.setWindowTitle(f"Lesson: {preset.title}")
-
-    def settings_changed(self) -> None:
-        """The user built their own model: the explanation no longer describes it."""
-        if self.preset is not None:
-            self.setWindowTitle(f"Lesson: {self.preset.title} (settings changed since)")

@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.status: dict[str, QLabel] = {}
         for name, tip in (
+            ("run", "the run of a comparison that the status bar and the panels follow"),
             ("state", "running, paused or diverged"),
             ("step", "training steps since the last reset"),
             ("loss", "loss of the last training batch"),
@@ -212,6 +213,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.runner.snapshot.connect(self._on_snapshot)
+        self.runner.snapshot.connect(self.lesson_dock.measure)
         self.runner.error.connect(self._on_error)
         self.runner.devices.connect(self.settings.set_devices)
         self.runner.started.connect(self._on_started)
@@ -265,10 +267,12 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def restart(self, config: Config) -> None:
         """Stop the current run (if any) and start a new model with `config`, paused."""
-        if self.preset is not None:
+        if self.preset is not None:  # the user's own model: the normal layout again
             self.preset = None
             self.preset_menu.mark(None)
-            self.lesson_dock.settings_changed()
+            self.lesson_dock.leave()
+            self.layout_.arrange_default()  # closes the laboratory's panels too
+            self.layout_.default_sizes()
         self._start(config)
 
     def _start(self, config: Config, **runs) -> None:
@@ -412,6 +416,9 @@ class MainWindow(QMainWindow):
 
     def _show_status(self, s: Snapshot) -> None:
         st = self.status
+        # A comparison trains several runs; the first is the one the panels show in detail.
+        st["run"].setVisible(bool(s.runs))
+        st["run"].setText(f"run: {s.runs[0].label}" if s.runs else "")
         st["state"].setText(s.state)
         st["step"].setText(f"step {s.step}")
         trained = s.step > 0  # at step 0 the loss and ‖∇‖ are NaN: that is no divergence

@@ -9,11 +9,12 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 from test_main_window import SMALL, TIMEOUT, open_window  # tests/qt is on sys.path
 
-from rnnviz.core.presets import PresetRun, list_presets, load_preset
+from rnnviz.core.presets import PresetRun, check_claim, list_presets, load_preset
 from rnnviz.core.train import Step
+from rnnviz.qt.dock_layout import SIDE_WIDTH
 from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.presentation import LINE_SCALE, SCALE
 
@@ -66,20 +67,57 @@ def test_a_comparison_preset_trains_its_runs_side_by_side_then_pauses(qtbot, win
     assert shown == {k for k in preset.panels if k in window.docks}
     assert window.preset_menu.preset_actions["side_by_side"].isChecked()
     assert window.settings.config().cell == "rnn"  # the side bar shows the first run
+    # the status bar names the run it follows; the lesson quotes what the panels draw
+    assert window.status["run"].text() == "run: RNN (tanh)"
+    claim = check_claim(preset, snap)
+    assert f"Measured at step 6: {claim.text}" in window.lesson_dock.text.toPlainText()
 
 
-def test_own_settings_end_the_preset_and_reset_layout_restores_the_panels(qtbot, window):
-    preset = small(load_preset("vanishing"), steps=2)
-    with qtbot.waitSignal(window.runner.snapshot, timeout=TIMEOUT):
+def test_own_settings_after_a_preset_return_to_the_normal_layout(qtbot, window, monkeypatch):
+    default = {k for k, d in window.docks.items() if d.isVisible()}
+    preset = small(load_preset("forget_bias"), steps=2)
+    with qtbot.waitSignal(
+        window.runner.snapshot, timeout=TIMEOUT, check_params_cb=lambda s: s.step == 2
+    ):
         window.start_preset(preset)
-    with qtbot.waitSignal(window.runner.started, timeout=TIMEOUT):
-        window.restart(SMALL.replace(cell="gru"))
+    assert window.docks["comparison"].isVisible() and window.lesson_dock.isVisible()
+    # the lecturer's own model, from the side bar
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.settings.hidden.setValue(12)
+    with qtbot.waitSignal(
+        window.runner.snapshot, timeout=TIMEOUT, check_params_cb=lambda s: s.config.hidden == 12
+    ) as blocker:
+        window.settings.apply_button.click()
+    assert not blocker.args[0].runs  # one run, no comparison
     assert window.preset is None
-    assert "settings changed" in window.lesson_dock.windowTitle()
     assert not any(a.isChecked() for a in window.preset_menu.actions())
-    window.actions.reset_layout.trigger()
-    shown = {k for k, d in window.docks.items() if d.isVisible()}
-    assert shown == {"graph", "gates", "states", "gradients", "training"}
+    # the normal layout: no lesson, no one-run Side by side, the core panels back
+    assert not window.lesson_dock.isVisible() and not window.docks["comparison"].isVisible()
+    assert {k for k, d in window.docks.items() if d.isVisible()} == default
+    assert window.settings_dock.isVisible()
+    d = window.docks
+    assert d["graph"].y() < d["gates"].y() and d["graph"].x() < d["training"].x()
+    assert d["gates"].x() < d["states"].x() < d["gradients"].x()
+    qtbot.waitUntil(lambda: abs(window.settings_dock.width() - SIDE_WIDTH) < 30)
+    assert "settings changed" not in window.lesson_dock.windowTitle()
+    assert not window.status["run"].isVisible()
+
+
+def test_exploding_preset_follows_the_run_that_trains_on(qtbot, window):
+    preset = small(load_preset("exploding"), steps=3)
+    with qtbot.waitSignal(
+        window.runner.snapshot, timeout=TIMEOUT, check_params_cb=lambda s: s.step == 3
+    ):
+        window.start_preset(preset)
+    assert window.status["run"].text() == "run: norm clipping at 0.5"
+    assert window.settings.config().clip == "norm"
+    # Space trains the clipped run on: the status bar's step moves
+    with qtbot.waitSignal(
+        window.runner.snapshot, timeout=TIMEOUT, check_params_cb=lambda s: s.step >= 8
+    ):
+        qtbot.keyClick(window, Qt.Key.Key_Space)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.status["step"].text() != "step 3"
 
 
 def axis_font_pt(window) -> float:
