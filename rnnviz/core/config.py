@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
-from rnnviz.core import cells, tasks
+from rnnviz.core import budget, cells, tasks
 
 # The choices of cell and task are the registries' keys (cells.CELLS, tasks.TASKS).
 CELLS = tuple(cells.CELLS)
@@ -71,11 +71,13 @@ class Config:
         _choice("clip", self.clip, CLIPS)
         _choice("init", self.init, INITS)
         _choice("device", self.device, DEVICES)
-        _int_range("hidden size", self.hidden, 1, 4096)
+        # What a laptop does (benchmarks/README.md, "Limits"); together they must also fit
+        # the memory and work budgets of core/budget.py, checked last.
+        _int_range("hidden size", self.hidden, 1, 512)
         _int_range("layers", self.layers, 1, 4)
-        _int_range("embedding size", self.embed_dim, 1, 4096)
-        _int_range("sequence length", self.seq_len, 2, 100_000)
-        _int_range("batch size", self.batch, 1, 65_536)
+        _int_range("embedding size", self.embed_dim, 1, 512)
+        _int_range("sequence length", self.seq_len, 2, 10_000)
+        _int_range("batch size", self.batch, 1, 4096)
         _int_range("probe batch", self.probe_batch, 1, 64)
         _int_range("steps", self.steps, 0, 10**9)
         # Below 2^63: the held-out stream's seed (tasks.base.HELDOUT_SEED) is out of reach.
@@ -105,6 +107,9 @@ class Config:
             from rnnviz.core.corpus import check_text_path  # corpus imports this module
 
             check_text_path(self.text)  # cheap: the file is read once, by the task
+        too_big = budget.check(self)
+        if too_big:
+            raise ConfigError(too_big)
         return self
 
     def replace(self, **changes: Any) -> Config:

@@ -23,7 +23,8 @@ loop, adding zero perturbations to h_t and c_t whose gradients are dL/dh_t and d
 direction's final hidden state (t = T-1 forward, t = 0 for a reverse direction) with respect
 to h_t, holding the cell state c_t fixed. It is a product of one-step Jacobians, built with
 rescaled float32 matrix products, and costs O(T H^3) against the fused pass's O(T H^2): the
-app computes it for sequence 0 only (`jacobian_sequences=1`), `jacobians=False` skips it.
+app computes it for sequence 0 only (`jacobian_sequences=1`), `jacobians=False` skips it, and
+it is skipped where it would not fit the recording budget (core/budget.py; meta["jacobian"]).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 import rnnviz
+from rnnviz.core import budget
 from rnnviz.core.analysis import rnn_step_jacobian_norms, spectral_norms
 from rnnviz.core.cells import CELLS
 from rnnviz.core.model import RecurrentModel, run_explicit
@@ -69,7 +71,15 @@ def record_trace(
         y_hat, loss, layers = _record_fused(model, task, batch, x)
     else:
         y_hat, loss, layers = _record_explicit(model, task, batch, x)
-    n_jac = 0 if not jacobians else jacobian_sequences
+    B, T = x_raw.shape[:2]
+    n_jac = 0 if not jacobians else B if jacobian_sequences is None else min(jacobian_sequences, B)
+    paths = cfg.layers * (2 if cfg.bidirectional else 1)
+    # O(T H^3): the one part of a recording that could take minutes, so only where it fits
+    jacobian = budget.jacobian_skip_reason(cfg.hidden, T, paths, n_jac) if n_jac else None
+    if n_jac and not jacobian:
+        jacobian = f"computed for the first {n_jac} of {B} sequences"
+    else:
+        jacobian, n_jac = jacobian or "skipped: not asked for", 0
     layers = [{**lt, "jacobian_norm": _jacobian_norms(cfg.cell, model, lt, n_jac)} for lt in layers]
     if not spec.gates:  # the Elman RNN: the one-step factor has a closed form
         layers = [{**lt, "step_factor": _rnn_step_factors(model, lt, n_jac)} for lt in layers]
@@ -85,6 +95,7 @@ def record_trace(
         "task_kind": task.kind,
         "loss_definition": task.loss_definition,
         "jacobian_norm": "spectral norm of d h_final / d h_t (final = T-1 forward, 0 reverse)",
+        "jacobian": jacobian,  # "skipped: …" says why jacobian_norm is NaN
         "input_vocab": list(task.input_vocab) if task.input_vocab else None,
         "output_vocab": list(task.output_vocab) if task.output_vocab else None,
         "seed": cfg.seed,

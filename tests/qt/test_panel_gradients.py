@@ -181,3 +181,10 @@ def test_all_zero_norms_are_named_not_left_as_an_empty_plot(make_snapshot, show)
     panel = show(dataclasses.replace(snap, trace=dataclasses.replace(snap.trace, layers=(lt,))))
     assert "= 0 except at t = 11" in panel.jacobian_plot.titleLabel.text
     assert "= 0" not in panel.grad_plot.titleLabel.text  # it has real values
+
+
+def test_jacobians_left_out_by_the_recording_budget_say_why(make_snapshot, show):
+    snap = make_snapshot(hidden=256, seq_len=200, batch=2, steps=0)  # n·T·H³ = 1.3e10
+    panel = show(snap)
+    title = panel.jacobian_plot.titleLabel.text
+    assert "skipped: H = 256, T = 200" in title and "recording budget" in title

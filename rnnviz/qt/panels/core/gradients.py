@@ -13,6 +13,7 @@ threshold and each step that was clipped.
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -170,14 +171,18 @@ class GradientNormsPanel(Panel):
         self.jacobian_curve.setData(t, positive_or_nan(self._jac))
         self.grad_ranger.fit(ys=[self._grad], x=timesteps(len(t)))
         self.jacobian_ranger.fit(ys=[self._jac], x=timesteps(len(t)))
-        self.jacobian_plot.setTitle(self._jacobian_title(self._jac))
+        note = trace.meta.get("jacobian", "") if trace is not None else ""
+        self.jacobian_plot.setTitle(self._jacobian_title(self._jac, note))
         self.grad_plot.setTitle(self._grad_title(self._grad))
         self.show_time(self.cursor.t)
 
     @staticmethod
-    def _jacobian_title(jac: np.ndarray) -> str:
+    def _jacobian_title(jac: np.ndarray, note: str = "") -> str:
+        """`note` is the trace's meta["jacobian"]: "skipped: why" when the recording budget
+        left the chain out (core/budget.py)."""
         if len(jac) and not np.isfinite(jac).any():
-            return "‖∂h<sub>T−1</sub>/∂h<sub>t</sub>‖: not recorded"
+            why = html.escape(note) if note.startswith("skipped") else "not recorded"
+            return f"‖∂h<sub>T−1</sub>/∂h<sub>t</sub>‖: {why}"
         return _zero_title("‖∂h<sub>T−1</sub>/∂h<sub>t</sub>‖", jac) or JACOBIAN_TITLE
 
     @staticmethod
