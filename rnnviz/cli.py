@@ -160,7 +160,17 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         help="training steps (default: the preset's)",
     )
     export.add_argument(
-        "--width", type=int, default=1920, metavar="PX", help="PNG width in pixels (default: 1920)"
+        "--width",
+        type=int,
+        default=1920,
+        metavar="PX",
+        help="image width in pixels (default: 1920)",
+    )
+    export.add_argument(
+        "--aspect",
+        default="16:9",
+        metavar="W:H",
+        help="the figures' shape: 16:9 (default), 4:3, 1:1, or panel (as the app lays it out)",
     )
     return parser, {
         "train": train,

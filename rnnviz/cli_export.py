@@ -22,8 +22,6 @@ def run_export(args: argparse.Namespace) -> int:
     steps = preset.steps if args.steps is None else args.steps
     if steps < 0:
         raise UsageError(f"--steps must be 0 or more, got {steps}")
-    if not 200 <= args.width <= 16_000:
-        raise UsageError(f"--width must be between 200 and 16000 pixels, got {args.width}")
     out = Path(args.out)
     check_output(out, "images into", folder=True)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # images only: no window, no display
@@ -31,9 +29,14 @@ def run_export(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from rnnviz.core.train import resolve_device
-    from rnnviz.qt.export import ExportError, export_panels
+    from rnnviz.qt.export import ExportError, FigureSize
+    from rnnviz.qt.figures import export_panels
     from rnnviz.qt.panels import LAB_PANELS, PANELS
 
+    try:
+        size = FigureSize(args.width, args.aspect)
+    except ExportError as e:  # "width must be …": the option's name in front
+        raise UsageError(f"--{e}") from None
     missing = set(preset.panels) - {cls.key for cls in (*PANELS, *LAB_PANELS)}
     if missing:  # a preset file naming a panel this version lacks: say so before training
         raise UsageError(f"preset {preset.key!r} names unknown panels: {', '.join(missing)}")
@@ -72,7 +75,7 @@ def run_export(args: argparse.Namespace) -> int:
     qInstallMessageHandler(_quiet_offscreen)
     app = QApplication.instance() or QApplication([PROG])  # noqa: F841 (keeps Qt alive)
     try:
-        written = export_panels(snapshot, preset.panels, out, width=args.width)
+        written = export_panels(snapshot, preset.panels, out, size=size)
     except (ExportError, OSError) as e:
         raise UsageError(f"cannot write the images: {e}") from None
     text = out / "explanation.txt"

@@ -31,6 +31,13 @@ class Command:
 COMMANDS = (
     Command("export", "Export focused panel…", "Ctrl+E", "File"),
     Command("export_all", "Export all panels…", "Ctrl+Shift+E", "File"),
+    Command(
+        "export_window",
+        "Export the whole window…",
+        None,
+        "File",
+        "The window as on screen, controls and all, pixel for pixel",
+    ),
     Command("quit", "Quit", "Ctrl+Q", "File"),
     Command("train", "Train / pause", "Space", "Training", "Train continuously / pause"),
     Command("step", "Step", "S", "Training", "One training step"),
@@ -60,6 +67,7 @@ def slots(w: MainWindow) -> dict[str, Callable[[], object]]:
     return {
         "export": w.export_focused_panel,
         "export_all": w.export_all_dialog,
+        "export_window": w.export_window_dialog,
         "quit": w.close,
         "train": w.transport.toggle_training,
         "step": w.step,

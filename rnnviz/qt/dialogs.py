@@ -1,31 +1,20 @@
-"""The main window's dialogs: help, and the folder, formats and size for "Export all"."""
+"""The main window's help dialog (the export dialogs are in export_dialogs.py)."""
 
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLineEdit,
-    QSpinBox,
     QTextBrowser,
-    QToolButton,
     QVBoxLayout,
-    QWidget,
 )
 
 from rnnviz.qt import glossary
 from rnnviz.qt.actions import key_text
-from rnnviz.qt.export import DEFAULT_WIDTH
 from rnnviz.qt.panels import LAB_PANELS, PANELS
 
 if TYPE_CHECKING:
@@ -46,56 +35,6 @@ class HelpDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         layout.addWidget(buttons)
-
-
-class ExportAllDialog(QDialog):
-    """Folder, format(s) and width for exporting every panel."""
-
-    FORMATS = {"PNG": ("png",), "SVG": ("svg",), "PNG and SVG": ("png", "svg")}
-
-    def __init__(self, parent: QWidget | None, folder: str) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Export all panels")
-        self.folder = QLineEdit(folder)
-        browse = QToolButton(text="…")
-        browse.clicked.connect(self._browse)
-        self.format = QComboBox()
-        self.format.addItems(list(self.FORMATS))
-        self.width = QSpinBox()
-        self.width.setRange(200, 8000)
-        self.width.setValue(DEFAULT_WIDTH)
-        self.width.setSuffix(" px")
-        row = QHBoxLayout()
-        row.addWidget(self.folder, 1)
-        row.addWidget(browse)
-        form = QFormLayout(self)
-        form.addRow("folder", row)
-        form.addRow("format", self.format)
-        form.addRow("PNG width", self.width)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    @Slot()
-    def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())
-        if folder:
-            self.folder.setText(folder)
-
-    @classmethod
-    def ask(cls, parent: QWidget | None, folder: str) -> tuple[Path, tuple[str, ...], int] | None:
-        """Show the dialog; (folder, formats, width), or None if cancelled."""
-        dialog = cls(parent, folder)
-        if dialog.exec() != QDialog.DialogCode.Accepted or not dialog.folder.text().strip():
-            return None
-        return (
-            Path(dialog.folder.text().strip()),
-            cls.FORMATS[dialog.format.currentText()],
-            dialog.width.value(),
-        )
 
 
 def help_html(actions: Actions, presets: list[QAction]) -> str:

@@ -1,120 +1,170 @@
-"""Export any widget as PNG or SVG, exactly as it is drawn on screen.
+"""Export a widget as a PNG or SVG figure: laid out at the slide's proportions, controls left out.
+
+A figure is what a slide needs: plots, titles, legends, colour bars and the time cursor, never
+the combo boxes and hints around them. The caller names the widgets to leave out (`hide`);
+they are hidden, the widget is laid out again at the export's aspect (16:9 by default) and
+painted, then everything is put back as it was. The layout happens at most LAYOUT_WIDTH
+logical pixels wide and the painter scales it to the requested width, so text keeps the size
+it has on a screen of that width and stays sharp on a projector: pixels are never stretched.
 
 We render the widget itself (QWidget.render) rather than using pyqtgraph's exporters: one
 path serves every panel, whatever mix of plots and labels it holds, and it sidesteps
-pyqtgraph 0.14's SVG exporter bug on recent PySide6 (issue 3485). PNGs are rendered at a
-chosen width (default 1920 px) by scaling the painter, so text and lines stay sharp on a
-projector; SVGs are vector drawings a browser opens.
+pyqtgraph 0.14's SVG exporter bug on recent PySide6 (issue 3485). SVGs are vector drawings
+that a browser opens.
+
+This module imports no panel: panels, the window and the headless assembly (figures.py)
+import it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QPoint, QRectF, QSize
+from PySide6.QtGui import QColor, QImage, QPainter, QRegion
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QWidget
 
 FORMATS = ("png", "svg")
 DEFAULT_WIDTH = 1920
+WIDTH_RANGE = (200, 16_000)
+# Width / height of the figure; None keeps the widget's own shape on screen.
+ASPECTS: dict[str, float | None] = {"16:9": 16 / 9, "4:3": 4 / 3, "1:1": 1.0, "panel": None}
+DEFAULT_ASPECT = "16:9"
+# The widest a figure is laid out (a projector's 1280 × 720): a wider image scales it up, so
+# its text reads on a slide as it does on that screen.
+LAYOUT_WIDTH = 1280
 
 
 class ExportError(RuntimeError):
-    """The image could not be written; the message says why."""
+    """The image could not be written, or the size asked for is not one; the message says why."""
+
+
+@dataclass(frozen=True)
+class FigureSize:
+    """The image asked for: `width` pixels wide, `aspect` a key of ASPECTS."""
+
+    width: int = DEFAULT_WIDTH
+    aspect: str = DEFAULT_ASPECT
+
+    def __post_init__(self) -> None:
+        low, high = WIDTH_RANGE
+        if not low <= self.width <= high:
+            raise ExportError(f"width must be between {low} and {high} pixels, got {self.width}")
+        if self.aspect not in ASPECTS:
+            raise ExportError(f"aspect must be one of {', '.join(ASPECTS)}, got {self.aspect!r}")
+
+    def layout(self, shape: QSize) -> tuple[QSize, QSize]:
+        """(logical size to lay the widget out at, image size in pixels) for a widget whose
+        own shape on screen is `shape`."""
+        ratio = ASPECTS[self.aspect] or shape.width() / max(shape.height(), 1)
+        image = QSize(self.width, max(round(self.width / ratio), 1))
+        logical_width = min(self.width, LAYOUT_WIDTH)
+        scale = self.width / logical_width
+        return QSize(logical_width, max(round(image.height() / scale), 1)), image
 
 
 def export_widget(
-    widget: QWidget, path: str | Path, width: int = DEFAULT_WIDTH, title: str | None = None
+    widget: QWidget,
+    path: str | Path,
+    size: FigureSize | None = None,
+    *,
+    hide: Iterable[QWidget] = (),
+    title: str | None = None,
 ) -> Path:
-    """Write `widget` to `path` (.png or .svg). Returns the path written."""
+    """Write `widget` to `path` (.png or .svg) at `size`, leaving out the widgets in `hide`;
+    the widget is as it was afterwards. With size None the widget is written as it is on
+    screen, pixel for pixel. Returns the path written."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ExportError(f"unknown image format {path.suffix!r}: use .png or .svg")
     if widget.width() < 50 or widget.height() < 50:  # never laid out (hidden): give it a size
         widget.resize(960, 600)
-    QApplication.processEvents()
-    # A first paint, thrown away: a pyqtgraph axis widens to its tick labels only as it paints
-    # them, and until then drops the labels that do not fit (a panel exported before it was
-    # ever on screen, as `rnnviz export` does, would lose them).
-    widget.grab()
-    QApplication.processEvents()
-    size = widget.size()
-    scale = max(width, 100) / size.width()
+    shape = widget.size()
+    hidden = [w for w in hide if w.isVisibleTo(widget)]
+    try:
+        for w in hidden:
+            w.hide()
+        if size is None:
+            logical = image = shape
+        else:
+            logical, image = size.layout(shape)
+        widget.resize(logical)
+        settle(widget)
+        # A first paint, thrown away: a pyqtgraph axis widens to its tick labels only as it
+        # paints them, and until then drops the labels that do not fit (a panel exported
+        # before it was ever on screen, as `rnnviz export` does, would lose them).
+        widget.grab()
+        settle(widget)
+        # A figure goes on a white slide; the window keeps its own colours.
+        background = QColor(widget.palette().window().color() if size is None else "white")
+        _write(widget, path, fmt, image, background, title)
+    finally:
+        for w in hidden:
+            w.show()
+        widget.resize(shape)
+        settle(widget)
+    return path
+
+
+def settle(widget: QWidget) -> None:
+    """Lay `widget` out and auto-range its plots now, so that the next paint is the only one.
+
+    pyqtgraph auto-ranges lazily, inside the paint; a range that changes there updates the
+    curves, which asks for a second paint."""
+    for _ in range(2):  # a range change can move items, whose bounds move the range once
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        for view in widget.findChildren(pg.GraphicsView):
+            view.scene().prepareForPaint()
+
+
+def _write(
+    widget: QWidget, path: Path, fmt: str, image: QSize, background: QColor, title: str | None
+) -> None:
+    logical = widget.size()
+    # The widget's own background only where it is the one asked for: a figure's is white.
+    flags = QWidget.RenderFlag.DrawChildren
+    if background == widget.palette().window().color():
+        flags |= QWidget.RenderFlag.DrawWindowBackground
     if fmt == "png":
-        img = QImage(
-            QSize(round(size.width() * scale), round(size.height() * scale)),
-            QImage.Format.Format_ARGB32,
-        )
-        img.fill(widget.palette().window().color())
+        img = QImage(image, QImage.Format.Format_ARGB32)
+        img.fill(background)
         painter = QPainter(img)
         painter.setRenderHints(
             QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
         )
-        painter.scale(scale, scale)
-        widget.render(painter, QPoint(0, 0))
+        painter.scale(image.width() / logical.width(), image.width() / logical.width())
+        widget.render(painter, QPoint(0, 0), QRegion(), flags)
         painter.end()
         if not img.save(str(path), "PNG"):
             raise ExportError(f"could not write {path}")
-    else:
-        gen = QSvgGenerator()
-        gen.setFileName(str(path))
-        gen.setSize(size)
-        gen.setViewBox(QRectF(0, 0, size.width(), size.height()))
-        gen.setTitle(title or widget.windowTitle() or "rnnviz")
-        gen.setDescription("exported by rnnviz")
-        painter = QPainter(gen)
-        painter.fillRect(
-            QRectF(0, 0, size.width(), size.height()), QColor(widget.palette().window().color())
-        )
-        widget.render(painter, QPoint(0, 0))
-        painter.end()
-        if not path.is_file() or path.stat().st_size == 0:
-            raise ExportError(f"could not write {path}")
-    return path
+        return
+    gen = QSvgGenerator()
+    gen.setFileName(str(path))
+    gen.setSize(logical)
+    gen.setViewBox(QRectF(0, 0, logical.width(), logical.height()))
+    gen.setTitle(title or widget.windowTitle() or "rnnviz")
+    gen.setDescription("exported by rnnviz")
+    painter = QPainter(gen)
+    painter.fillRect(QRectF(0, 0, logical.width(), logical.height()), background)
+    widget.render(painter, QPoint(0, 0), QRegion(), flags)
+    painter.end()
+    if not path.is_file() or path.stat().st_size == 0:
+        raise ExportError(f"could not write {path}")
 
 
-def export_panels(
-    snapshot,
-    keys: list[str] | tuple[str, ...],
-    folder: str | Path,
-    *,
-    formats: tuple[str, ...] = FORMATS,
-    width: int = DEFAULT_WIDTH,
-    size: tuple[int, int] = (1280, 800),
-    t: int | None = None,
-) -> list[Path]:
-    """Draw `snapshot` in the panels named by `keys`, without a window, and write each as
-    <folder>/<key>.<format>. The panels are laid out at `size` (a slide's proportions) with
-    the time cursor at `t` (default: the middle of the sequence). Needs a QApplication.
-    Returns the paths written."""
-    from rnnviz.qt import theme
-    from rnnviz.qt.panels import LAB_PANELS, PANELS
-    from rnnviz.qt.timeline import TimeCursor
-
-    classes = {cls.key: cls for cls in (*PANELS, *LAB_PANELS)}
-    unknown = [k for k in keys if k not in classes]
-    if unknown:
-        raise ExportError(f"no panel named {', '.join(unknown)} (known: {', '.join(classes)})")
-    theme.apply()
+def make_folder(folder: str | Path) -> Path:
+    """Create `folder` (and its parents) for images; a path that is a file, or a folder that
+    cannot be made, is an ExportError saying so in words."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    cursor = TimeCursor()
-    if snapshot.trace is not None:
-        cursor.set_length(snapshot.trace.T)
-        cursor.set(snapshot.trace.T // 2 if t is None else t)
-    written = []
-    for key in keys:
-        panel = classes[key](cursor)
-        panel.resize(*size)
-        panel.show()
-        panel.set_snapshot(snapshot)
-        for fmt in formats:
-            written.append(panel.export(folder / f"{key}.{fmt}", width))
-        panel.close()
-        panel.deleteLater()
-    return written
-
-
-__all__ = ["DEFAULT_WIDTH", "FORMATS", "ExportError", "export_panels", "export_widget", "Qt"]
+    if folder.exists() and not folder.is_dir():
+        raise ExportError(f"{folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"cannot create the folder {folder}: {e.strerror or e}") from None
+    return folder

@@ -39,9 +39,10 @@ from rnnviz.core.config import Config
 from rnnviz.core.presets import Preset
 from rnnviz.core.tasks import TASKS
 from rnnviz.qt.actions import MENUS, Actions, route_keys_past_spin_boxes
-from rnnviz.qt.dialogs import ExportAllDialog, HelpDialog
+from rnnviz.qt.dialogs import HelpDialog
 from rnnviz.qt.dock_layout import DockLayout, panel_docks
-from rnnviz.qt.export import DEFAULT_WIDTH, ExportError
+from rnnviz.qt.export import ExportError, FigureSize, make_folder
+from rnnviz.qt.export_dialogs import ExportAllDialog, export_window
 from rnnviz.qt.lessons import LessonDock, PresetMenu
 from rnnviz.qt.panels import LAB_PANELS, PANELS, TrainingPanel
 from rnnviz.qt.panels.base import Panel
@@ -469,28 +470,34 @@ class MainWindow(QMainWindow):
         options = ExportAllDialog.ask(self, self.store.value("export/folder", str(Path.home())))
         if options is None:
             return
-        folder, formats, width = options
+        folder, formats, size = options
         self.store.setValue("export/folder", str(folder))
         try:
-            written = self.export_all(folder, formats, width)
+            written = self.export_all(folder, formats, size)
         except (ExportError, OSError) as e:
             QMessageBox.warning(self, "Export failed", str(e))
             return
         self.statusBar().showMessage(f"Wrote {len(written)} images to {folder}", 5000)
 
     def export_all(
-        self, folder: str | Path, formats=("png",), width: int = DEFAULT_WIDTH
+        self, folder: str | Path, formats=("png",), size: FigureSize | None = None
     ) -> list[Path]:
-        """Write every visible panel as <folder>/<key>.<format>; returns the paths written."""
+        """Write every visible panel's figure as <folder>/<key>.<format>; returns the paths
+        written."""
         self.build_lab_panels()
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = make_folder(folder)
         return [
-            panel.export(folder / f"{panel.key}.{fmt}", width)
+            panel.export(folder / f"{panel.key}.{fmt}", size)
             for panel in self.panels
             if self.docks[panel.key].isVisible()
             for fmt in formats
         ]
+
+    @Slot()
+    def export_window_dialog(self) -> None:
+        path = export_window(self)
+        if path is not None:
+            self.statusBar().showMessage(f"Wrote {path}", 5000)
 
     # ------------------------------------------------------------------ help
 

@@ -25,7 +25,9 @@ GATE_COLOURS = {
     "h": BLACK,
     "c": GREEN,
 }
-CURSOR = VERMILION  # the time cursor t, in every panel
+# The time cursor t, in every panel: magenta, a hue the palette does not use, so that it never
+# reads as one of the series (ΔE*ab ≥ 75 from each; tests/qt/test_export.py measures it).
+CURSOR = "#FF00FF"
 THRESHOLD = VERMILION
 
 # Colour maps: sequential for magnitudes, diverging for signed values.

@@ -35,3 +35,46 @@ def show_panel(qtbot):
         return panel
 
     return show
+
+
+@pytest.fixture
+def probed_snapshot():
+    """probed_snapshot(record_at, **config) -> a Snapshot with a recording at each step given
+    (the probes' history: what the spectrum and gradient-history panels draw)."""
+    from rnnviz.core.config import Config
+    from rnnviz.core.train import Trainer
+
+    def make(record_at=(0, 2, 3, 7), **overrides):
+        cfg = Config(**{"hidden": 8, "seq_len": 20, "batch": 8, "device": "cpu", **overrides})
+        trainer = Trainer(cfg)
+        trace = None
+        while trainer.step_count <= max(record_at):
+            if trainer.step_count in record_at:
+                trace = trainer.record(jacobians=False)
+            trainer.train_step()
+        return trainer.snapshot(state="paused", trace=trace, steps_per_s=0.0)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def charlm():
+    """A real tiny character LM after a few steps, with its sampled text."""
+    from rnnviz.core.config import Config
+    from rnnviz.core.train import Trainer
+
+    trainer = Trainer(Config(task="charlm", hidden=12, seq_len=60, batch=8, device="cpu"))
+    for _ in range(3):
+        trainer.train_step()
+    extras = {"sample": trainer.sample_text(80, 0.7), "temperature": 0.7, "sample_step": 3}
+    return trainer.snapshot(state="paused", trace=trainer.record(), steps_per_s=0.0, extras=extras)
+
+
+@pytest.fixture(scope="session")
+def side_by_side():
+    """RNN, LSTM and GRU of the Side by side preset after 5 steps (small)."""
+    from rnnviz.core.presets import load_preset, preset_snapshot, train_preset
+
+    preset = load_preset("side_by_side")
+    trainers, traces = train_preset(preset, steps=5, hidden=8, seq_len=20)
+    return preset_snapshot(preset, trainers, traces)

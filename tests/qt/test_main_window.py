@@ -15,7 +15,8 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from rnnviz.core.config import Config
-from rnnviz.qt.dialogs import ExportAllDialog
+from rnnviz.qt.export import FigureSize
+from rnnviz.qt.export_dialogs import ExportAllDialog, ExportDialog
 from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.panels import PANELS
 
@@ -268,11 +269,11 @@ def test_ctrl_e_exports_the_focused_panel(qtbot, window, monkeypatch, tmp_path):
     asked = []
     target = tmp_path / "out.png"
 
-    def save_name(parent, caption, default, filters):
+    def ask(cls, parent, default, title):
         asked.append(default)
-        return str(target), filters
+        return target, FigureSize(1280, "4:3")
 
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_name)
+    monkeypatch.setattr(ExportDialog, "ask", classmethod(ask))
     press(qtbot, window, Qt.Key.Key_S, lambda s: True)
     panel = window.panels[2]
     panel.setFocus()
@@ -280,12 +281,37 @@ def test_ctrl_e_exports_the_focused_panel(qtbot, window, monkeypatch, tmp_path):
     qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     assert asked == [f"{panel.key}.png"]
     assert_png_drawn(target)
+    assert QImage(str(target)).size().toTuple() == (1280, 960)
+
+
+def test_export_the_whole_window_as_on_screen(qtbot, window, monkeypatch, tmp_path):
+    target = tmp_path / "window"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(target), ""))
+    press(qtbot, window, Qt.Key.Key_S, lambda s: True)
+    window.actions.export_window.trigger()
+    png = tmp_path / "window.png"
+    assert_png_drawn(png)
+    assert QImage(str(png)).size() == window.size()  # pixel for pixel, controls and all
+
+
+def test_export_all_into_a_file_says_it_is_a_file(qtbot, window, monkeypatch, tmp_path):
+    afile = tmp_path / "slides"
+    afile.write_text("x")
+    monkeypatch.setattr(
+        ExportAllDialog, "ask", classmethod(lambda cls, parent, f: (afile, ("png",), FigureSize()))
+    )
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warnings.append(text))
+    window.actions.export_all.trigger()
+    assert warnings == [f"{afile} is a file, not a folder"]
 
 
 def test_export_all_panels_writes_png_and_svg(qtbot, window, monkeypatch, tmp_path):
     folder = tmp_path / "slides"
     monkeypatch.setattr(
-        ExportAllDialog, "ask", classmethod(lambda cls, parent, f: (folder, ("png", "svg"), 800))
+        ExportAllDialog,
+        "ask",
+        classmethod(lambda cls, parent, f: (folder, ("png", "svg"), FigureSize(800))),
     )
     press(qtbot, window, Qt.Key.Key_S, lambda s: True)
     window.docks["gates"].hide()  # what is not on screen is not exported
@@ -296,7 +322,7 @@ def test_export_all_panels_writes_png_and_svg(qtbot, window, monkeypatch, tmp_pa
             continue
         png = folder / f"{cls.key}.png"
         assert_png_drawn(png)
-        assert QImage(str(png)).width() == 800
+        assert QImage(str(png)).size().toTuple() == (800, 450)
         root = ET.parse(folder / f"{cls.key}.svg").getroot()
         assert root.tag.endswith("svg")
     assert sorted(p.name for p in folder.iterdir()) == sorted(

@@ -4,13 +4,12 @@ feature of the text (Karpathy, Johnson & Fei-Fei 2015)."""
 from __future__ import annotations
 
 import time
-import xml.etree.ElementTree as ET
 from types import MappingProxyType, SimpleNamespace
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QTextCursor
+from PySide6.QtGui import QColor, QMouseEvent, QTextCursor
 from PySide6.QtWidgets import QApplication
 
 from rnnviz.core.trace import LayerTrace, Trace
@@ -71,19 +70,6 @@ def fake_snapshot(texts=TEXTS, H: int = 8, planted: int = 5, extras=None, task="
 @pytest.fixture
 def show(show_panel):
     return lambda snapshot, t=0: show_panel(CharUnitsPanel, snapshot, t=t)
-
-
-@pytest.fixture(scope="module")
-def charlm():
-    """A real tiny character LM after a few steps, with its sampled text."""
-    from rnnviz.core.config import Config
-    from rnnviz.core.train import Trainer
-
-    trainer = Trainer(Config(task="charlm", hidden=12, seq_len=60, batch=8, device="cpu"))
-    for _ in range(3):
-        trainer.train_step()
-    extras = {"sample": trainer.sample_text(80, 0.7), "temperature": 0.7, "sample_step": 3}
-    return trainer.snapshot(state="paused", trace=trainer.record(), steps_per_s=0.0, extras=extras)
 
 
 def background(panel, j: int) -> QColor:
@@ -200,7 +186,7 @@ def test_other_tasks_show_a_note(make_snapshot, show):
     assert panel.note.isVisible()
 
 
-def test_a_real_character_model_and_its_sample(charlm, show, tmp_path):
+def test_a_real_character_model_and_its_sample(charlm, show):
     panel = show(charlm, t=10)
     trace = charlm.trace
     vocab = trace.meta["input_vocab"]
@@ -213,17 +199,6 @@ def test_a_real_character_model_and_its_sample(charlm, show, tmp_path):
     assert panel.sample_view.toPlainText() == charlm.extras["sample"]
     panel.find()
     assert panel.units_list.count() > 0
-    png = panel.export(tmp_path / "text.png")
-    img = QImage(str(png))
-    assert not img.isNull() and img.width() >= 1000
-    colours = {
-        img.pixel(x, y) for x in range(0, img.width(), 11) for y in range(0, img.height(), 11)
-    }
-    assert len(colours) > 20  # coloured characters, not a blank image
-    svg = panel.export(tmp_path / "text.svg")
-    root = ET.parse(svg).getroot()
-    assert root.tag.endswith("svg")
-    assert sum(1 for _ in root.iter()) > 100
 
 
 def test_long_sequences_stay_responsive(show):

@@ -5,14 +5,12 @@ one bounded image, and the panel exports."""
 from __future__ import annotations
 
 import dataclasses
-import xml.etree.ElementTree as ET
 from types import MappingProxyType
 
 import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QImage
 
 from rnnviz.qt.panels.lab.gradient_history import (
     MAX_ROWS,
@@ -36,25 +34,6 @@ def show(show_panel):
         panel.set_snapshot(snapshot)
         panel.refresh(force=True)
         return panel
-
-    return make
-
-
-@pytest.fixture
-def probed_snapshot():
-    """probed_snapshot(record_at, **config) -> a Snapshot with a recording at each step given."""
-    from rnnviz.core.config import Config
-    from rnnviz.core.train import Trainer
-
-    def make(record_at=(0, 2, 3, 7, 20), **overrides):
-        cfg = Config(**{"hidden": 8, "seq_len": 20, "batch": 8, "device": "cpu", **overrides})
-        trainer = Trainer(cfg)
-        trace = None
-        while trainer.step_count <= max(record_at):
-            if trainer.step_count in record_at:
-                trace = trainer.record(jacobians=False)
-            trainer.train_step()
-        return trainer.snapshot(state="paused", trace=trace, steps_per_s=0.0)
 
     return make
 
@@ -202,13 +181,3 @@ def test_no_recordings_yet(make_snapshot, show):
         assert panel.readout.text() == "no recordings yet"
         assert panel.image.image is None
         assert panel.layer_combo.count() == 0
-
-
-def test_export_png_and_svg(probed_snapshot, show, tmp_path):
-    panel = show(probed_snapshot(cell="lstm"))
-    img = QImage(str(panel.export(tmp_path / "h.png")))
-    assert not img.isNull()
-    sample = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
-    assert len(sample) > 8  # heatmap, colour bar and text, not a blank canvas
-    root = ET.parse(panel.export(tmp_path / "h.svg")).getroot()
-    assert root.tag.endswith("svg")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import xml.etree.ElementTree as ET
 
 import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from rnnviz.qt.panels.core.states import StateTrajectoriesPanel, parse_units
@@ -116,16 +114,6 @@ def test_cursor_moves_lines_and_pca_marker(make_snapshot, show):
     assert [line.value() for line in panel.cursor_lines] == [11, 11]
     x, y = panel.pca_marker.getData()
     assert (x[0], y[0]) == tuple(panel.pca_points[11])
-
-
-def test_export_png_and_svg(make_snapshot, show, tmp_path):
-    panel = show(make_snapshot(cell="lstm", task="sine"))
-    img = QImage(str(panel.export(tmp_path / "s.png")))
-    assert not img.isNull()
-    sample = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
-    assert len(sample) > 8
-    root = ET.parse(panel.export(tmp_path / "s.svg")).getroot()
-    assert root.tag.endswith("svg")
 
 
 def test_hover_names_the_unit_and_dragging_the_line_moves_the_cursor(make_snapshot, show):

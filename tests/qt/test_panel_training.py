@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import xml.etree.ElementTree as ET
 
 import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QImage
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.core.training import NO_SAMPLE, TrainingPanel
@@ -127,16 +125,6 @@ def test_switching_task_rearranges_the_views(make_snapshot, show):
     panel = show(make_snapshot(task="copy"), panel)
     assert panel.pred_plot.scene() is None and panel.scatter_plot.scene() is None
     assert panel.rows_scroll.isVisible() and not panel.sample_group.isVisible()
-
-
-def test_export_png_and_svg(make_snapshot, show, tmp_path):
-    panel = show(make_snapshot(task="adding"))
-    img = QImage(str(panel.export(tmp_path / "t.png")))
-    assert not img.isNull()
-    sample = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
-    assert len(sample) > 8
-    root = ET.parse(panel.export(tmp_path / "t.svg")).getroot()
-    assert root.tag.endswith("svg")
 
 
 def test_hover_reads_out_loss_and_prediction(make_snapshot, show):

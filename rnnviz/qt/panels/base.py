@@ -5,6 +5,11 @@ A panel never talks to the worker or to another panel. The main window hands it 
 calls `refresh()` from one timer; the panel redraws only when it is dirty and visible.
 Subclasses implement `redraw(snapshot)` (new data) and `show_time(t)` (move the cursor marks —
 must be cheap).
+
+A panel is a figure with controls around it: its pickers and switches go in the one controls
+row the base makes (`self.controls`, with the layer picker from `add_layer_picker`), its
+"Hover … for exact values" lines are made by `add_hint`. An export leaves both out, with the
+info button: a slide shows the figure only.
 """
 
 from __future__ import annotations
@@ -13,12 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
-    QFileDialog,
+    QHBoxLayout,
+    QLabel,
     QMenu,
     QMessageBox,
     QToolButton,
@@ -26,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.qt import glossary
-from rnnviz.qt.export import DEFAULT_WIDTH, ExportError, export_widget
+from rnnviz.qt.export import ExportError, FigureSize, export_widget, settle
+from rnnviz.qt.export_dialogs import ExportDialog
 from rnnviz.qt.plotkit import FitToView
 from rnnviz.qt.timeline import TimeCursor
 
@@ -56,7 +61,6 @@ class Panel(QWidget):
         cursor.changed.connect(self._on_time)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context_menu)
-        self.export_width = DEFAULT_WIDTH
         # The info button: what this panel shows and the lecture's equation for it.
         self.info_button = QToolButton(self)
         self.info_button.setText("i")
@@ -66,6 +70,41 @@ class Panel(QWidget):
             " border-radius: 10px; min-width: 18px; min-height: 18px; background: #f4f4f4; }"
         )
         self.info_button.clicked.connect(self.show_info)
+        # The controls row: the subclass places it above its figure and fills it.
+        self.controls = QWidget()
+        self.controls_row = QHBoxLayout(self.controls)
+        # clear of the info button, which sits over the top right corner
+        self.controls_row.setContentsMargins(0, 0, self.info_button.sizeHint().width() + 4, 0)
+        self.layer_combo: QComboBox | None = None
+        self.hints: list[QLabel] = []
+
+    def add_layer_picker(self, tooltip: str) -> QComboBox:
+        """A "Layer:" combo box in the controls row, offered `layer_choices(snapshot)` before
+        every redraw (the choice is kept while it is offered; filling it emits nothing, a
+        user's pick emits currentIndexChanged)."""
+        combo = QComboBox()
+        combo.setToolTip(tooltip)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        label = QLabel("Layer:")
+        label.setBuddy(combo)
+        self.controls_row.addWidget(label)
+        self.controls_row.addWidget(combo)
+        self.layer_combo = combo
+        return combo
+
+    def layer_choices(self, snapshot: Snapshot) -> list[tuple[str, Any]]:
+        """(name, layer key) of what the layer picker offers: the trace's layers. A panel
+        drawing something else than the trace overrides it."""
+        trace = snapshot.trace
+        return [] if trace is None else [(lt.name, lt.key) for lt in trace.layers]
+
+    def add_hint(self, text: str) -> QLabel:
+        """A line telling the user what to do ("Hover a curve for exact values"): on screen
+        only, never in an export."""
+        label = QLabel(text)
+        label.setWordWrap(True)
+        self.hints.append(label)
+        return label
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
@@ -93,21 +132,16 @@ class Panel(QWidget):
         if not force and not self.isVisible():
             return False
         self._dirty = False
+        if self.layer_combo is not None:
+            set_choices(self.layer_combo, self.layer_choices(self.snapshot))
         self.redraw(self.snapshot)
         self.show_time(self.cursor.t)
         self._settle()
         return True
 
     def _settle(self) -> None:
-        """Lay out and auto-range now, so that the next paint is the only one.
-
-        pyqtgraph auto-ranges lazily, inside the paint; a range that changes there updates
-        the curves, which asks for a second paint of every redraw (half the window's drawing
-        time)."""
-        for _ in range(2):  # a range change can move items, whose bounds move the range once
-            QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-            for view in self.findChildren(pg.GraphicsView):
-                view.scene().prepareForPaint()
+        # Without it every redraw would be painted twice (half the window's drawing time).
+        settle(self)
 
     def _on_time(self, t: int) -> None:
         if self.snapshot is not None and self.isVisible():
@@ -127,25 +161,20 @@ class Panel(QWidget):
 
     # -- export
 
-    def export(self, path: str | Path, width: int | None = None) -> Path:
-        """Write this panel as PNG or SVG (by suffix), as drawn on screen."""
+    def export(self, path: str | Path, size: FigureSize | None = None) -> Path:
+        """Write this panel's figure as PNG or SVG (by suffix) at `size` (default: 1920
+        pixels wide, 16:9), without its controls, hints and info button."""
         self.refresh(force=True)
-        self.info_button.hide()  # a control, not part of the figure
-        try:
-            return export_widget(self, path, width or self.export_width, title=self.title)
-        finally:
-            self.info_button.show()
+        hide = [self.controls, *self.hints, self.info_button]
+        return export_widget(self, path, size or FigureSize(), hide=hide, title=self.title)
 
     def export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, f"Export {self.title}", f"{self.key}.png", "PNG image (*.png);;SVG image (*.svg)"
-        )
-        if not path:
+        options = ExportDialog.ask(self, f"{self.key}.png", f"Export {self.title}")
+        if options is None:
             return
-        if not Path(path).suffix:
-            path += ".png"
+        path, size = options
         try:
-            self.export(path)
+            self.export(path, size)
         except (ExportError, OSError) as e:
             QMessageBox.warning(self, "Export failed", str(e))
 

@@ -35,11 +35,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QLinearGradient, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import (
-    QComboBox,
     QGraphicsEllipseItem,
     QGraphicsPathItem,
-    QHBoxLayout,
-    QLabel,
     QSizePolicy,
     QSpinBox,
     QVBoxLayout,
@@ -48,7 +45,7 @@ from PySide6.QtWidgets import (
 from rnnviz.core.cells import CELLS
 from rnnviz.core.trace import LayerTrace, Trace
 from rnnviz.qt import theme
-from rnnviz.qt.panels.base import Panel, set_choices
+from rnnviz.qt.panels.base import Panel
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
@@ -232,26 +229,21 @@ class CellDiagramPanel(Panel):
 
     def __init__(self, cursor, parent=None) -> None:
         super().__init__(cursor, parent)
-        self.layer_combo = QComboBox()
-        self.layer_combo.setToolTip("Layer and direction shown")
-        self.layer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.layer_combo = self.add_layer_picker("Layer and direction shown")
         self.unit_spin = QSpinBox(minimum=0, maximum=0, prefix="unit ")
         self.unit_spin.setToolTip("Hidden unit shown (at first the most active one)")
-        controls = QHBoxLayout()
-        controls.addWidget(self.layer_combo)
-        controls.addWidget(self.unit_spin)
-        controls.addStretch(1)
+        self.controls_row.addWidget(self.unit_spin)
+        self.controls_row.addStretch(1)
         self.graphics = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.graphics)
         self.view = self.graphics.addViewBox(lockAspect=True, enableMouse=False)
         self.view.setMenuEnabled(False)
         self.view.setRange(xRange=X_RANGE, yRange=Y_RANGE, padding=0)
         self.graphics.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.hover_label = QLabel(HINT)
-        self.hover_label.setWordWrap(True)
+        self.hover_label = self.add_hint(HINT)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.hover_label)
         self.trace: Trace | None = None
@@ -282,7 +274,6 @@ class CellDiagramPanel(Panel):
         model = (trace.cell, H, tuple(names))
         for w in (self.layer_combo, self.unit_spin):
             w.blockSignals(True)
-        set_choices(self.layer_combo, names)
         self.layer = trace.layers[self.layer_combo.currentIndex()]
         self.unit_spin.setMaximum(H - 1)
         if model != self._model:  # a new model: start from its most active unit

@@ -20,12 +20,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtGui import QFont, QFontMetricsF
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout
 
 from rnnviz.core.cells import GATES
 from rnnviz.core.trace import LayerTrace
 from rnnviz.qt import theme
-from rnnviz.qt.panels.base import Panel, set_choices
+from rnnviz.qt.panels.base import Panel
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
@@ -97,25 +97,19 @@ class GateActivationsPanel(Panel):
 
     def __init__(self, cursor, parent=None) -> None:
         super().__init__(cursor, parent)
-        self.layer_combo = QComboBox()
-        self.layer_combo.setToolTip("Layer and direction shown")
+        self.layer_combo = self.add_layer_picker("Layer and direction shown")
         self.layer_combo.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.layer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.note = QLabel()
+        self.controls_row.addStretch(1)
+        self.note = QLabel()  # part of the figure: what an Elman RNN shows instead of gates
         self.note.setWordWrap(True)
         self.note.setVisible(False)
-        controls = QHBoxLayout()
-        # clear of the info button, which sits over the top right corner
-        controls.setContentsMargins(0, 0, self.info_button.sizeHint().width() + 4, 0)
-        controls.addWidget(self.layer_combo)
-        controls.addWidget(self.note, 1)
-        controls.addStretch(0)  # keeps the combo box left when the note is hidden
         self.graphics = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.graphics)
-        self.hover_label = QLabel("Hover a heatmap for exact values.")
+        self.hover_label = self.add_hint("Hover a heatmap for exact values.")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.note)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.hover_label)
         self.font = QFont()
@@ -142,7 +136,6 @@ class GateActivationsPanel(Panel):
         trace = snapshot.trace
         if trace is None:
             return
-        set_choices(self.layer_combo, [lt.name for lt in trace.layers])
         self.trace = trace
         self._show_layer(trace.layers[self.layer_combo.currentIndex()])
 

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rnnviz.qt import theme
-from rnnviz.qt.panels.base import Panel, set_choices
+from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import (
     NOT_DRAWABLE,
     LogAxis,
@@ -70,13 +70,13 @@ class GradientNormsPanel(Panel):
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
-        self.layer_combo = QComboBox()
-        self.layer_combo.setToolTip("Layer and direction whose gradients are shown")
+        self.layer_combo = self.add_layer_picker("Layer and direction whose gradients are shown")
         self.layer_combo.currentIndexChanged.connect(self._draw_trace)
         self.readout = QLabel()  # values at t, and below them the vanishing ratio
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setWordWrap(True)  # a narrow panel breaks lines between values, not in one
-        self.hover_label = QLabel("Hover a curve for exact values")
+        self.controls_row.addWidget(self.readout, 1)
+        self.hover_label = self.add_hint("Hover a curve for exact values")
 
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
@@ -126,14 +126,8 @@ class GradientNormsPanel(Panel):
         hp.addItem(self.threshold_line, ignoreBounds=True)
 
         self.view.scene().sigMouseMoved.connect(self._hover)
-        controls = QHBoxLayout()
-        # clear of the info button, which sits over the top right corner
-        controls.setContentsMargins(0, 0, self.info_button.sizeHint().width() + 4, 0)
-        controls.addWidget(QLabel("Layer:"))
-        controls.addWidget(self.layer_combo)
-        controls.addWidget(self.readout, 1)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover_label)
         self._grad = self._jac = np.zeros(0)
@@ -145,8 +139,6 @@ class GradientNormsPanel(Panel):
         self._draw_history(snapshot)
         if snapshot.trace is not self._drawn_trace:
             self._drawn_trace = snapshot.trace
-            trace = snapshot.trace
-            set_choices(self.layer_combo, [] if trace is None else [lt.name for lt in trace.layers])
             self._draw_trace()
 
     def _draw_trace(self) -> None:

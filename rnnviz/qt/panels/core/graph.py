@@ -28,8 +28,6 @@ from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsLineItem,
     QGraphicsRectItem,
-    QHBoxLayout,
-    QLabel,
     QSpinBox,
     QVBoxLayout,
 )
@@ -147,10 +145,9 @@ class UnrolledGraphPanel(Panel):
         self.unit_spin = QSpinBox(minimum=-1, maximum=0, value=-1, prefix="unit ")
         self.unit_spin.setSpecialValueText("norm over units")
         self.unit_spin.setToolTip("Colour by one hidden unit instead of the norm over all units")
-        controls = QHBoxLayout()
         for w in (self.view_combo, self.unit_spin):
-            controls.addWidget(w)
-        controls.addStretch(1)
+            self.controls_row.addWidget(w)
+        self.controls_row.addStretch(1)
         self.graphics = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.graphics)
         self.plot = self.graphics.addPlot(0, 0)
@@ -172,11 +169,10 @@ class UnrolledGraphPanel(Panel):
         self.colorbar.axis.enableAutoSIPrefix(False)  # no "(x0.001)" beside the label
         self.colorbar.axis.setWidth(None)  # fit the tick labels and the axis label
         self.graphics.addItem(self.colorbar, 0, 1)
-        self.hover_label = QLabel(HINT)
-        self.hover_label.setWordWrap(True)
+        self.hover_label = self.add_hint(HINT)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.hover_label)
         self.trace: Trace | None = None

@@ -19,8 +19,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
@@ -29,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.qt import theme
-from rnnviz.qt.panels.base import Panel, set_choices
+from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import plain_axes, wrap_title
 from rnnviz.qt.ranges import Ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
@@ -101,8 +99,7 @@ class StateTrajectoriesPanel(Panel):
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
-        self.layer_combo = QComboBox()
-        self.layer_combo.setToolTip("Layer and direction whose states are shown")
+        self.layer_combo = self.add_layer_picker("Layer and direction whose states are shown")
         self.k_spin = QSpinBox()
         self.k_spin.setRange(1, 32)
         self.k_spin.setValue(6)
@@ -112,7 +109,7 @@ class StateTrajectoriesPanel(Panel):
         self.units_edit.setClearButtonEnabled(True)
         self.message = QLabel()
         self.message.setStyleSheet(f"color: {theme.VERMILION}")
-        self.hover_label = QLabel("Hover a curve or point for exact values")
+        self.hover_label = self.add_hint("Hover a curve or point for exact values")
         for signal in (
             self.layer_combo.currentIndexChanged,
             self.k_spin.valueChanged,
@@ -166,16 +163,14 @@ class StateTrajectoriesPanel(Panel):
             pp.addItem(item, ignoreBounds=True)
         self.view.scene().sigMouseMoved.connect(self._hover)
 
-        controls = QHBoxLayout()
-        # clear of the info button, which sits over the top right corner
-        controls.setContentsMargins(0, 0, self.info_button.sizeHint().width() + 4, 0)
-        for label, widget in (("Layer:", self.layer_combo), ("Top k:", self.k_spin)):
-            controls.addWidget(QLabel(label))
-            controls.addWidget(widget)
-        controls.addWidget(self.units_edit, 1)
-        controls.addWidget(self.message)
+        k_label = QLabel("Top k:")
+        k_label.setBuddy(self.k_spin)
+        for widget in (k_label, self.k_spin):
+            self.controls_row.addWidget(widget)
+        self.controls_row.addWidget(self.units_edit, 1)
+        self.controls_row.addWidget(self.message)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover_label)
 
@@ -192,8 +187,6 @@ class StateTrajectoriesPanel(Panel):
         if snapshot.trace is self._drawn_trace:
             return
         self._drawn_trace = snapshot.trace
-        trace = snapshot.trace
-        set_choices(self.layer_combo, [] if trace is None else [lt.name for lt in trace.layers])
         self._draw_trace()
 
     def _draw_trace(self) -> None:

@@ -106,7 +106,7 @@ class TrainingPanel(Panel):
         self.temperature_label = QLabel("Sampling temperature:")
         self.temperature_note = refusal_note()  # why a typed temperature is refused
         self.temperature = 1.0  # the last one accepted: what the samples are drawn at
-        self.hover_label = QLabel("Hover a curve for exact values")
+        self.hover_label = self.add_hint("Hover a curve for exact values")
 
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
@@ -175,14 +175,12 @@ class TrainingPanel(Panel):
             + self.rows_scroll.horizontalScrollBar().sizeHint().height()
         )
 
-        controls = QHBoxLayout()
-        # clear of the info button, which sits over the top right corner
-        controls.setContentsMargins(0, 0, self.info_button.sizeHint().width() + 4, 0)
-        controls.addWidget(self.log_check)
-        controls.addStretch(1)
-        controls.addWidget(self.temperature_label)
-        controls.addWidget(self.temperature_spin)
-        controls.addWidget(self.temperature_note)
+        self.temperature_label.setBuddy(self.temperature_spin)
+        self.controls_row.addWidget(self.log_check)
+        self.controls_row.addStretch(1)
+        self.controls_row.addWidget(self.temperature_label)
+        self.controls_row.addWidget(self.temperature_spin)
+        self.controls_row.addWidget(self.temperature_note)
         self.sample_group = QWidget()
         sample_layout = QVBoxLayout(self.sample_group)
         sample_layout.setContentsMargins(0, 0, 0, 0)
@@ -192,7 +190,7 @@ class TrainingPanel(Panel):
         top.addWidget(self.view, 3)
         top.addWidget(self.sample_group, 2)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addLayout(top, 1)
         layout.addWidget(self.rows_scroll)
         layout.addWidget(self.hover_label)

@@ -25,7 +25,6 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -141,7 +140,9 @@ class CliffPanel(Panel):
             spin.valueChanged.connect(self._settings_changed)
         self.readout = QLabel()
         self.readout.setTextFormat(Qt.TextFormat.RichText)
-        self.hover_label = QLabel("Click the surface to start descent there; hover for E(w, b)")
+        self.hover_label = self.add_hint(
+            "Click the surface to start descent there; hover for E(w, b)"
+        )
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.advance)
@@ -251,19 +252,20 @@ class CliffPanel(Panel):
         self.view.scene().sigMouseClicked.connect(self._clicked)
         self.view.scene().sigMouseMoved.connect(self._hover)
 
-        controls = QHBoxLayout()
-        for label, widget in (
+        for text, widget in (
             ("Learning rate:", self.lr_spin),
             ("Clip threshold θ:", self.threshold_spin),
             ("Steps:", self.steps_spin),
         ):
-            controls.addWidget(QLabel(label))
-            controls.addWidget(widget)
-        controls.addWidget(self.play_button)
-        controls.addWidget(self.reset_button)
-        controls.addStretch(1)
+            label = QLabel(text)
+            label.setBuddy(widget)
+            self.controls_row.addWidget(label)
+            self.controls_row.addWidget(widget)
+        self.controls_row.addWidget(self.play_button)
+        self.controls_row.addWidget(self.reset_button)
+        self.controls_row.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.readout)
         layout.addWidget(self.hover_label)

@@ -121,11 +121,10 @@ class ComparisonPanel(Panel):
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
-        self.hint = QLabel(HINT)
-        self.hint.setWordWrap(True)
+        self.hint = self.add_hint(HINT)
         self.readout = QLabel()
         self.readout.setTextFormat(Qt.TextFormat.RichText)
-        self.hover_label = QLabel("Hover a curve for exact values")
+        self.hover_label = self.add_hint("Hover a curve for exact values")
 
         self.tick_font = QFont()
         self.tick_font.setPointSize(theme.FONT_PT)

@@ -26,12 +26,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.analysis import running_product_back
 from rnnviz.core.cells import CELLS
 from rnnviz.qt import theme
-from rnnviz.qt.panels.base import Panel, set_choices
+from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import LogAxis, coloured, positive_or_nan, sci
 from rnnviz.qt.ranges import Ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
@@ -157,13 +157,12 @@ class GradientFactorsPanel(Panel):
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
-        self.layer_combo = QComboBox()
-        self.layer_combo.setToolTip("Layer and direction whose backward path is shown")
+        self.layer_combo = self.add_layer_picker("Layer and direction whose backward path is shown")
         self.layer_combo.currentIndexChanged.connect(self._draw_layer)
         self.readout = QLabel()  # the values at the cursor t
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setWordWrap(True)
-        self.hover_label = QLabel("Hover a curve for exact values")
+        self.hover_label = self.add_hint("Hover a curve for exact values")
 
         font = QFont()
         font.setPointSize(theme.FONT_PT)
@@ -206,13 +205,9 @@ class GradientFactorsPanel(Panel):
         )
 
         self.view.scene().sigMouseMoved.connect(self._hover)
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Layer:"))
-        controls.addWidget(self.layer_combo)
-        controls.addStretch(1)
-        controls.addSpacing(24)  # room for the info button
+        self.controls_row.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addWidget(self.readout)  # a row of its own: three numbers and their names
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover_label)
@@ -226,7 +221,6 @@ class GradientFactorsPanel(Panel):
         if trace is self._drawn_trace:
             return
         self._drawn_trace = trace
-        set_choices(self.layer_combo, [] if trace is None else [lt.name for lt in trace.layers])
         self._draw_layer()
 
     def _draw_layer(self) -> None:

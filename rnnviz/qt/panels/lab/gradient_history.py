@@ -16,10 +16,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rnnviz.qt import theme
-from rnnviz.qt.panels.base import Panel, set_choices
+from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import sci
 from rnnviz.qt.timeline import TimeCursor
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 400  # image rows: a screen's height; more recordings are decimated
 PERCENTILES = (1.0, 99.0)  # colour levels: robust to a few extreme recordings
+HINT = "Hover the heatmap for exact values"
 # log10 of a zero norm (a gradient that underflowed) and of an infinite one: far outside
 # any colour levels, so they take the end colours; NaN (a diverged run) stays transparent.
 ZERO, INFINITE = -1000.0, 1000.0
@@ -82,13 +83,12 @@ class GradientHistoryPanel(Panel):
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
-        self.layer_combo = QComboBox()
-        self.layer_combo.setToolTip("Layer and direction whose gradients are shown")
+        self.layer_combo = self.add_layer_picker("Layer and direction whose gradients are shown")
         self.layer_combo.currentIndexChanged.connect(self._layer_changed)
         self.readout = QLabel()  # how the gradient at t changed over training
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setWordWrap(True)
-        self.hover_label = QLabel("Hover the heatmap for exact values")
+        self.hover_label = self.add_hint(HINT)
 
         font = QFont()
         font.setPointSize(theme.FONT_PT)
@@ -118,13 +118,9 @@ class GradientHistoryPanel(Panel):
         plot.addItem(self.cursor_line, ignoreBounds=True)
 
         self.view.scene().sigMouseMoved.connect(self._hover)
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Layer:"))
-        controls.addWidget(self.layer_combo)
-        controls.addWidget(self.readout, 1)
-        controls.addSpacing(24)  # room for the info button
+        self.controls_row.addWidget(self.readout, 1)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover_label)
         self.probes: ProbeHistory | None = None
@@ -139,10 +135,14 @@ class GradientHistoryPanel(Panel):
 
     def redraw(self, snapshot: Snapshot) -> None:
         probes = snapshot.probes
-        keys = [] if probes is None or not len(probes) else list(probes.grad_norms)
-        set_choices(self.layer_combo, [(layer_name(k), k) for k in keys])
-        self.probes = probes if keys else None
+        self.probes = probes if self.layer_combo.count() else None
         self._draw()
+
+    def layer_choices(self, snapshot: Snapshot) -> list[tuple[str, str]]:
+        """The layers recorded in the probes (this panel draws no trace)."""
+        probes = snapshot.probes
+        keys = [] if probes is None or not len(probes) else list(probes.grad_norms)
+        return [(layer_name(k), k) for k in keys]
 
     def _layer_changed(self) -> None:
         if self.snapshot is not None:
@@ -226,7 +226,7 @@ class GradientHistoryPanel(Panel):
         p = self.plot.vb.mapSceneToView(pos)
         t, row = round(p.x()), int(np.floor((p.y() - self.y0) / self.dy))
         if not (0 <= t < T and 0 <= row < len(self.rows)):
-            self.hover_label.setText("Hover the heatmap for exact values")
+            self.hover_label.setText(HINT)
             return
         i = self.rows[row]
         self.hover_label.setText(

@@ -21,7 +21,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.analysis import BlockSpectrum, spectrum
 from rnnviz.core.cells import CELLS, GATES
@@ -93,8 +93,7 @@ class SpectrumPanel(Panel):
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
-        self.layer_combo = QComboBox()
-        self.layer_combo.setToolTip("Layer and direction whose W_hh is shown")
+        self.layer_combo = self.add_layer_picker("Layer and direction whose W_hh is shown")
         self.layer_combo.currentIndexChanged.connect(self._selection_changed)
         self.block_combo = QComboBox()
         self.block_combo.setToolTip("The gate block of W_hh shown (LSTM and GRU)")
@@ -102,7 +101,7 @@ class SpectrumPanel(Panel):
         self.readout = QLabel()  # ρ and what it means
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setWordWrap(True)
-        self.hover_label = QLabel("Hover a point for exact values")
+        self.hover_label = self.add_hint("Hover a point for exact values")
 
         font = QFont()
         font.setPointSize(theme.FONT_PT)
@@ -188,16 +187,13 @@ class SpectrumPanel(Panel):
             self.radius_curves[block] = rp.plot(pen=theme.pen(c), connect="finite")
 
         self.view.scene().sigMouseMoved.connect(self._hover)
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Layer:"))
-        controls.addWidget(self.layer_combo)
         self.block_label = QLabel("Gate block:")
-        controls.addWidget(self.block_label)
-        controls.addWidget(self.block_combo)
-        controls.addStretch(1)
-        controls.addSpacing(24)  # room for the info button
+        self.block_label.setBuddy(self.block_combo)
+        self.controls_row.addWidget(self.block_label)
+        self.controls_row.addWidget(self.block_combo)
+        self.controls_row.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addWidget(self.readout)  # a row of its own: four gate blocks need the width
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover_label)
@@ -212,9 +208,7 @@ class SpectrumPanel(Panel):
         if trace is not self._drawn_trace:
             self._drawn_trace = trace
             self._cache = {}
-            layers = [] if trace is None else [(lt.name, lt.key) for lt in trace.layers]
             blocks = [] if trace is None else list(CELLS[trace.cell].blocks)
-            set_choices(self.layer_combo, layers)
             items = [] if len(blocks) < 2 else [(ALL, None)]
             items += [(f"{b} ({GATES[b].word})", b) for b in blocks if len(blocks) > 1]
             set_choices(self.block_combo, items)

@@ -22,7 +22,6 @@ from PySide6.QtCore import QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPainter, QPen, QTextCursor, QTextOption
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -38,7 +37,7 @@ from PySide6.QtWidgets import (
 from rnnviz.core.trace import LayerTrace, Trace
 from rnnviz.core.units import FEATURES, LABEL_CHARS, decode_labels, feature_signals, find_units
 from rnnviz.qt import theme
-from rnnviz.qt.panels.base import Panel, set_choices
+from rnnviz.qt.panels.base import Panel
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
@@ -181,9 +180,7 @@ class CharUnitsPanel(Panel):
 
     def __init__(self, cursor, parent=None) -> None:
         super().__init__(cursor, parent)
-        self.layer_combo = QComboBox()
-        self.layer_combo.setToolTip("Layer and direction whose units colour the text")
-        self.layer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.layer_combo = self.add_layer_picker("Layer and direction whose units colour the text")
         self.unit_spin = QSpinBox(minimum=0, maximum=0, prefix="unit ")
         self.unit_spin.setToolTip("The hidden unit whose activation colours the text")
         self.feature_combo = QComboBox()
@@ -193,13 +190,10 @@ class CharUnitsPanel(Panel):
         self.find_button.setToolTip("Rank the units by |correlation| with the feature")
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
-        controls = QHBoxLayout()
-        for w in (self.layer_combo, self.unit_spin, self.legend):
-            controls.addWidget(w)
-        controls.addStretch(1)
+        self.controls_row.addWidget(self.unit_spin)
+        self.controls_row.addStretch(1)
         for w in (self.feature_combo, self.find_button):
-            controls.addWidget(w)
-        controls.addSpacing(24)  # the info button sits in the top right corner
+            self.controls_row.addWidget(w)
 
         self.text_view = ActivationText()
         self.units_list = QListWidget()
@@ -224,12 +218,13 @@ class CharUnitsPanel(Panel):
         self.splitter.addWidget(sample)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
-        self.hover_label = QLabel(HINT)
+        self.hover_label = self.add_hint(HINT)
 
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(0, 0, 0, 0)
-        content_layout.addLayout(controls)
+        content_layout.addWidget(self.controls)
+        content_layout.addWidget(self.legend)
         content_layout.addWidget(self.splitter, 1)
         content_layout.addWidget(self.hover_label)
         self.note = QLabel(WAITING)
@@ -274,10 +269,8 @@ class CharUnitsPanel(Panel):
             return
         self.stack.setCurrentIndex(1)
         self.trace = trace
-        names = [lt.name for lt in trace.layers]
         for w in (self.layer_combo, self.unit_spin):
             w.blockSignals(True)
-        set_choices(self.layer_combo, names)
         self.layer = trace.layers[self.layer_combo.currentIndex()]
         self.unit_spin.setMaximum(self.layer.h.shape[-1] - 1)
         for w in (self.layer_combo, self.unit_spin):
