@@ -344,6 +344,8 @@ def test_export_writes_the_presets_panels_and_explanation(tmp_path, key):
         (["--preset", "vanishing", "--out", "afile"], "it is a file"),
         (["--preset", "vanishing", "--out", "no/such/d"], "no directory"),
         (["--preset", "vanishing", "--out", "d", "--steps", "-3"], "--steps must be 0 or more"),
+        (["--preset", "vanishing", "--out", "d", "--width", "50"], "--width must be between 200"),
+        (["--preset", "vanishing", "--out", "d", "--aspect", "5:4"], "--aspect must be one of"),
         (["--preset", "vanishing"], "--out"),
     ],
 )
