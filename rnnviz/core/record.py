@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
@@ -76,6 +77,8 @@ def record_trace(
     paths = cfg.layers * (2 if cfg.bidirectional else 1)
     # O(T H^3): the one part of a recording that could take minutes, so only where it fits
     jacobian = budget.jacobian_skip_reason(cfg.hidden, T, paths, n_jac) if n_jac else None
+    if n_jac and not jacobian and cfg.cell not in STEP_COEFFICIENTS:
+        jacobian = f"skipped: the recorder has no one-step Jacobian for the {spec.label} cell"
     if n_jac and not jacobian:
         jacobian = f"computed for the first {n_jac} of {B} sequences"
     else:
@@ -337,7 +340,7 @@ def _jacobian_norms(
     q = {k: _order(v[:n], rev).float() for k, v in lt.items() if isinstance(v, Tensor)}
     B, T, H = q["h"].shape
     blocks = W.view(-1, H, H)  # (G, H, H)
-    coef = _step_coefficients(cell, model, q, suffix)  # name -> (B, T, H), processing order
+    coef = STEP_COEFFICIENTS[cell](model, q, suffix)  # name -> (B, T, H), processing order
     spec = CELLS[cell]
     # The output gate, last in torch's order, acts on h_t = o_t tanh(c_t), the others on c_t.
     *to_c, to_h = enumerate(spec.blocks)
@@ -391,40 +394,58 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
-def _step_coefficients(cell: str, model: RecurrentModel, q: dict, suffix: str) -> dict:
-    """The diagonal coefficients of each step's Jacobian, (B, T, H) each (see _jacobian_norms):
-    d(cell output)/d(pre-activation of each gate block, named as CellSpec.blocks), the direct
-    carry, dh/dc and dc/dc_prev."""
-    spec = CELLS[cell]
-    if not spec.gates:  # the Elman RNN: one block, h = f(a)
-        a = q["a"]
-        tanh = model.config.nonlinearity == "tanh"
-        return {"h": 1 - torch.tanh(a) ** 2 if tanh else (a > 0).float()}
+# The diagonal coefficients of each step's Jacobian, (B, T, H) each (see _jacobian_norms):
+# d(cell output)/d(pre-activation of each gate block, named as CellSpec.blocks), the direct
+# carry, dh/dc and dc/dc_prev. Derived by hand per cell: a cell without an entry here is
+# recorded without ||dh_T/dh_t|| (meta["jacobian"] says so) rather than with a wrong one.
+
+
+def _rnn_coefficients(model: RecurrentModel, q: dict, suffix: str) -> dict:
+    a = q["a"]  # one block, h = f(a)
+    tanh = model.config.nonlinearity == "tanh"
+    return {"h": 1 - torch.tanh(a) ** 2 if tanh else (a > 0).float()}
+
+
+def _lstm_coefficients(model: RecurrentModel, q: dict, suffix: str) -> dict:
+    i, f, g, o, c = (q[k] for k in ("i", "f", "g", "o", "c"))
+    cp = q.get("c_prev", _prev(c))
+    tc = torch.tanh(c)
+    do = o * (1 - o)
+    out = {
+        "i": g * i * (1 - i),
+        "f": cp * f * (1 - f),
+        "g": i * (1 - g**2),
+        "o": tc * do,
+        "dhdc": o * (1 - tc**2),
+        "e": f,
+    }
+    if CELLS[model.config.cell].peephole:  # the gates also see c: paths c -> i, f and c_t -> o
+        w_ci, w_cf, w_co = getattr(model.rnn, "weight_ch" + suffix).detach().float().chunk(3)
+        out["dhdc"] = out["dhdc"] + tc * do * w_co
+        out["e"] = f + out["f"] * w_cf + out["i"] * w_ci
+    return out
+
+
+def _gru_coefficients(model: RecurrentModel, q: dict, suffix: str) -> dict:
+    z, n, r, ghn = q["z"], q["n"], q["r"], q["gh_n"]
     hp = q.get("h_prev", _prev(q["h"]))
-    if spec.cell_state:
-        i, f, g, o, c = (q[k] for k in ("i", "f", "g", "o", "c"))
-        cp = q.get("c_prev", _prev(c))
-        tc = torch.tanh(c)
-        do = o * (1 - o)
-        out = {
-            "i": g * i * (1 - i),
-            "f": cp * f * (1 - f),
-            "g": i * (1 - g**2),
-            "o": tc * do,
-            "dhdc": o * (1 - tc**2),
-            "e": f,
-        }
-        if spec.peephole:  # the gates also see c: extra paths c -> i, f and c_t -> o
-            w_ci, w_cf, w_co = getattr(model.rnn, "weight_ch" + suffix).detach().float().chunk(3)
-            out["dhdc"] = out["dhdc"] + tc * do * w_co
-            out["e"] = f + out["f"] * w_cf + out["i"] * w_ci
-        return out
+    dn = (1 - z) * (1 - n**2)
+    return {"carry": z, "r": dn * ghn * r * (1 - r), "z": (hp - n) * z * (1 - z), "n": dn * r}
+
+
+def _simple_gru_coefficients(model: RecurrentModel, q: dict, suffix: str) -> dict:
     z, n = q["z"], q["n"]
-    if cell == "gru":
-        r, ghn = q["r"], q["gh_n"]
-        dn = (1 - z) * (1 - n**2)
-        return {"carry": z, "r": dn * ghn * r * (1 - r), "z": (hp - n) * z * (1 - z), "n": dn * r}
-    return {"carry": z, "z": (hp - n) * z * (1 - z), "n": (1 - z) * (1 - n**2)}  # simple-gru
+    hp = q.get("h_prev", _prev(q["h"]))
+    return {"carry": z, "z": (hp - n) * z * (1 - z), "n": (1 - z) * (1 - n**2)}
+
+
+STEP_COEFFICIENTS: dict[str, Callable[[RecurrentModel, dict, str], dict]] = {
+    "rnn": _rnn_coefficients,
+    "lstm": _lstm_coefficients,
+    "peephole-lstm": _lstm_coefficients,
+    "gru": _gru_coefficients,
+    "simple-gru": _simple_gru_coefficients,
+}
 
 
 def _rnn_step_factors(model: RecurrentModel, lt: dict, sequences: int | None) -> np.ndarray:
