@@ -13,9 +13,14 @@ The OPTIONS are the fields of `rnnviz.core.config.Config` with dashes for unders
 (`--clip-threshold` sets `clip_threshold`). Their defaults live in Config alone: every option
 defaults to None here and only what the user typed overrides Config's value.
 
-Errors a user can cause (a bad value, a missing file, an unavailable device) print one line
-`rnnviz: error: …` on stderr and exit with status 2; diverged training exits with 1 and
-Ctrl-C with 130. torch is imported inside the subcommands so `rnnviz --help` is quick.
+Errors a user can cause (a bad value, a missing file, an output that cannot be written, an
+unavailable device) print one line `rnnviz: error: …` on stderr and exit with status 2, before
+any training; diverged training exits with 1, Ctrl-C with 130, and output into a closed pipe
+ends quietly with 141. torch is imported inside the subcommands so `rnnviz --help` is quick.
+
+Beside this module: cli_common (exit statuses, the one-line error, output files checked and
+written), cli_train (the trainer's header, progress and summary), cli_export (`rnnviz
+export`) and display (whether Qt can open a window here, asked before Qt is loaded).
 """
 
 from __future__ import annotations

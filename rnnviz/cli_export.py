@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from rnnviz.cli_common import EXIT_INTERRUPTED, PROG, UsageError, check_output, write_output
-from rnnviz.cli_train import duration
+from rnnviz.cli_train import ProgressLine, duration
+from rnnviz.core.threads import use_training_threads
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -43,33 +44,25 @@ def run_export(args: argparse.Namespace) -> int:
     for run in preset.runs:
         resolve_device(run.config.device)
     print(f"{preset.title}: training {len(preset.runs)} run(s) for {steps} steps", flush=True)
-    tty, shown = sys.stdout.isatty(), [""]
-    start = time.monotonic()
+    use_training_threads()  # the app's rule: all cores but one
+    shown, start = ProgressLine(steps * len(preset.runs)), time.monotonic()
 
     def progress(done: int, total: int) -> None:
-        if done == progress.last:
-            return
-        progress.last = done
-        rate = done / max(time.monotonic() - start, 1e-9)
-        left = (total - done) / rate if rate > 0 else math.nan
-        line = f"step {done}/{total}  {rate:.0f} steps/s  left {duration(left)}"
-        if tty:
-            print("\r" + line.ljust(len(shown[0])), end="", flush=True)
-            shown[0] = line
-        elif done == total or done % max(10, total // 10 // 10 * 10) == 0:
-            print(line, flush=True)
+        if shown.due(done):
+            rate = done / max(time.monotonic() - start, 1e-9)
+            left = (total - done) / rate if rate > 0 else math.nan
+            shown.show(f"step {done}/{total}  {rate:.0f} steps/s  left {duration(left)}", done)
 
-    progress.last = -1
     import numpy as np
 
     try:
         with np.errstate(all="ignore"):  # a run meant to diverge overflows on its way
             trainers, traces = train_preset(preset, steps, progress)
     except KeyboardInterrupt:
-        print(f"\n{PROG}: interrupted; nothing was written", file=sys.stderr)
+        shown.end()
+        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
-    if shown[0]:
-        print()
+    shown.end()
     snapshot = preset_snapshot(preset, trainers, traces)
     claim = check_claim(preset, snapshot)  # measured on what the figures draw
     qInstallMessageHandler(_quiet_offscreen)
