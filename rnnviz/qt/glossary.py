@@ -39,12 +39,12 @@ TERMS: tuple[Term, ...] = (
         "cannot be learned (vanishing gradients).",
     ),
     Term(
-        "‖∂h_T/∂h_t‖",
+        "‖∂h_{T−1}/∂h_t‖",
         rf"‖∂h{SUB}/∂h{SUB}‖₂?",
         "The spectral norm of the Jacobian of the last hidden state with respect to the state "
         "at t: how strongly h_t can still move the final state. It is the product of the "
-        "one-step Jacobians ∂h_(s+1)/∂h_s from t to the end, so it shrinks or grows "
-        "geometrically with the distance in time.",
+        "one-step Jacobians ∂h_(s+1)/∂h_s from t to the last step, T − 1 (t counts from 0), "
+        "so it shrinks or grows geometrically with the distance in time.",
     ),
     Term(
         "spectral norm ‖A‖₂",
@@ -63,7 +63,7 @@ TERMS: tuple[Term, ...] = (
         "∏ (product of factors)",
         r"∏\S*",
         "The product of the one-step factors from t to the end: an upper bound on "
-        "‖∂h_T/∂h_t‖, the bound the vanishing- and exploding-gradient argument uses.",
+        "‖∂h_{T−1}/∂h_t‖, the bound the vanishing- and exploding-gradient argument uses.",
     ),
     Term(
         "ρ(W_hh), spectral radius",

@@ -44,8 +44,8 @@ def test_hovering_a_symbol_in_a_title_explains_that_symbol(gradients, monkeypatc
     view = gradients.view
     title = gradients.jacobian_plot.titleLabel.item
     assert "∂h" in title.toPlainText()
-    jacobian = hover(view, title, 0.05, monkeypatch)  # on ‖∂h_T/∂h_t‖
-    assert "<b>‖∂h_T/∂h_t‖</b>" in jacobian and "spectral norm</b>" not in jacobian
+    jacobian = hover(view, title, 0.05, monkeypatch)  # on ‖∂h_{T−1}/∂h_t‖
+    assert "<b>‖∂h_{T−1}/∂h_t‖</b>" in jacobian and "spectral norm</b>" not in jacobian
     norm = hover(view, title, 0.9, monkeypatch)  # on "(spectral norm)"
     assert "<b>spectral norm ‖A‖₂</b>: The largest singular value" in norm
     grad = hover(view, gradients.grad_plot.titleLabel.item, 0.1, monkeypatch)
@@ -78,7 +78,7 @@ def test_the_i_button_says_what_the_symbols_mean(gradients, monkeypatch):
     gradients.info_button.click()
     (_parent, title, text), = shown  # fmt: skip
     assert title == gradients.title and gradients.info[:40] in text
-    for symbol in ("‖∂L/∂h_t‖", "‖∂h_T/∂h_t‖", "‖g‖, ‖∇‖"):
+    for symbol in ("‖∂L/∂h_t‖", "‖∂h_{T−1}/∂h_t‖", "‖g‖, ‖∇‖"):
         assert f"<b>{symbol}</b>" in text
 
 
