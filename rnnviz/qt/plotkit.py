@@ -202,8 +202,26 @@ def _legible(specs):
     return axis_spec, tick_specs, kept
 
 
+def _fit_axis_title(axis: pg.AxisItem) -> None:
+    """Hide an axis title longer than its axis (a short plot's rotated "factor per step"
+    would print over the plots above and below it), and show it again when it fits."""
+    label = axis.label
+    if label is None or not axis.labelText:
+        return
+    vertical = axis.orientation in ("left", "right")
+    fits = label.boundingRect().width() <= (axis.height() if vertical else axis.width())
+    hidden = getattr(axis, "_title_too_long", False)
+    if not fits and label.isVisible():
+        label.setVisible(False)
+        axis._title_too_long = True
+    elif fits and hidden:
+        label.setVisible(True)
+        axis._title_too_long = False
+
+
 def legible_tick_labels() -> None:
-    """Make every pyqtgraph axis drop the tick labels that would overlap (once per process).
+    """Make every pyqtgraph axis drop the tick labels that would overlap, and hide a title
+    longer than the axis (once per process).
 
     pyqtgraph always draws its major tick labels and thins only the minor ones, by their
     total length: on a short axis, or with presentation mode's larger font, "6.5e+33",
@@ -216,6 +234,7 @@ def legible_tick_labels() -> None:
 
     def generate_draw_specs(self, p):
         specs = draw_specs(self, p)
+        _fit_axis_title(self)
         return None if specs is None else _legible((*specs, self))
 
     pg.AxisItem.generateDrawSpecs = generate_draw_specs

@@ -161,3 +161,15 @@ def test_hover_reads_out_every_run(side_by_side, show):
     pos = panel.loss_plot.vb.mapViewToScene(pg.Point(3.1, np.log10(h.loss[2])))
     panel.view.scene().sigMouseMoved.emit(pos)
     assert f"GRU {h.loss[2]:.4g} (step 3)" in panel.hover_label.text()
+
+
+def test_the_legend_wraps_in_a_narrow_panel_instead_of_running_off_its_edge(
+    show_panel, side_by_side
+):
+    panel = show_panel(ComparisonPanel, side_by_side, size=(900, 500))
+    assert panel.legend.columnCount == 3  # room for one row
+    panel.resize(330, 500)
+    panel.grab()
+    assert panel.legend.columnCount < 3
+    view = panel.view.mapFromScene(panel.legend.sceneBoundingRect()).boundingRect()
+    assert panel.view.rect().adjusted(-1, -1, 1, 1).contains(view)

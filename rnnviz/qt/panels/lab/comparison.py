@@ -250,9 +250,26 @@ class ComparisonPanel(Panel):
             self.mean_curves.append(mean)
             self.end_markers.append(mark)
             self.legend.addItem(grad, f"<b>{run.label}</b>" if run.diverged else run.label)
-        self.legend.setColumnCount(max(1, len(runs)))
+        self._wrap_legend()
         self.norms = [np.zeros(0) for _ in runs]
         self._norm_traces = [None] * len(runs)
+
+    def _wrap_legend(self) -> None:
+        """As many legend entries side by side as the figure's width holds, the rest on the
+        next rows: one row of three runs is cut off at a narrow dock's right edge."""
+        entries = self.legend.items
+        if not entries:
+            return
+        widest = max(
+            sample.boundingRect().width() + label.item.boundingRect().width() + 3 * theme.FONT_PT
+            for sample, label in entries
+        )
+        columns = max(1, min(len(entries), int(self.view.range.width() // widest)))
+        self.legend.setColumnCount(columns)  # nothing happens where the count is the same
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._wrap_legend()
 
     def show_time(self, t: int) -> None:
         self.cursor_line.setValue(t)

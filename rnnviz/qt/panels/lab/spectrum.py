@@ -27,7 +27,7 @@ from rnnviz.core.analysis import BlockSpectrum, spectrum
 from rnnviz.core.cells import CELLS, GATES
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
-from rnnviz.qt.plotkit import coloured
+from rnnviz.qt.plotkit import coloured, wrap_title
 from rnnviz.qt.ranges import Ranger, steps_ranger
 from rnnviz.qt.timeline import TimeCursor
 
@@ -110,21 +110,19 @@ class SpectrumPanel(Panel):
         self.eig_plot = self.view.addPlot(row=0, col=0, rowspan=2)
         self.sv_plot = self.view.addPlot(row=0, col=1)
         self.radius_plot = self.view.addPlot(row=1, col=1)
-        # Short titles: a title is as wide as its text, and a wide one squeezes the other
-        # column out of a narrow dock. The readout, in the gates' colours, is the legend.
+        # Titles that wrap: a one-line title is as wide as its text, and a wide one squeezes
+        # the other column out of a narrow dock. The readout, in the gates' colours, is the
+        # legend.
         for plot, title, x, y in (
             (self.eig_plot, EIG_TITLE, "Re λ", "Im λ"),
-            (
-                self.sv_plot,
-                "Singular values σ<sub>k</sub>",
-                "index k (largest first)",
-                "σ<sub>k</sub>",
-            ),
-            (self.radius_plot, "Spectral radius ρ", "training step", "ρ(W<sub>hh</sub>)"),
+            # the title names the quantity: no axis titles to take a small dock's height
+            (self.sv_plot, "Singular values σ<sub>k</sub>, largest first", None, None),
+            (self.radius_plot, "Spectral radius ρ per training step", None, None),
         ):
-            plot.setTitle(title)
-            plot.setLabel("bottom", x)
-            plot.setLabel("left", y)
+            wrap_title(plot).setTitle(title)
+            if x is not None:
+                plot.setLabel("bottom", x)
+                plot.setLabel("left", y)
             plot.setMenuEnabled(False)
             for side in ("left", "bottom"):
                 plot.getAxis(side).enableAutoSIPrefix(False)
