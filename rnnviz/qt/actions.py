@@ -58,6 +58,7 @@ COMMANDS = (
     Command("leave_presentation", "Leave presentation mode", "Esc", ""),  # no menu: a key
     Command("reset_layout", "Reset layout", None, "View"),
     Command("help", "Help", "F1", "Help"),
+    Command("welcome", "Start view", None, "Help", "What to do first: train, or start a lesson"),
 )
 MENUS = ("File", "Training", "Time", "View", "Help")
 
@@ -82,6 +83,7 @@ def slots(w: MainWindow) -> dict[str, Callable[[], object]]:
         "leave_presentation": w.presentation.leave,
         "reset_layout": w.reset_layout,
         "help": w.show_help,
+        "welcome": lambda: w.welcome.reopen(),  # the view is built after the actions it uses
     }
 
 

@@ -4,7 +4,7 @@ It says what to do ("Press Space to train this LSTM on a sine wave — or start 
 offers every lesson (a preset: its title, its one-line summary and its Ctrl+number key) as a
 button. It goes as soon as the model trains or a lesson starts, and comes back with the next
 window; closing it (×) is remembered in the window's QSettings (`welcome/dismissed`), so it
-stays closed from then on.
+stays closed from then on, until Help → Start view opens it again.
 
 The card floats over the panel docks instead of taking a dock of its own: the layout the
 panels have, and that a user saves, is the same with or without it.
@@ -129,6 +129,12 @@ class WelcomeView(QFrame):
         """Close the start view, now and in every window after."""
         self.window_.store.setValue(DISMISSED, True)
         self.hide()
+
+    @Slot()
+    def reopen(self) -> None:
+        """Show the start view again (Help → Start view), at start-up too from now on."""
+        self.window_.store.remove(DISMISSED)
+        self.show()
 
     @Slot(object)
     def _on_snapshot(self, snapshot: Snapshot) -> None:
