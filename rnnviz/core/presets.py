@@ -33,6 +33,7 @@ import tomllib
 
 from rnnviz.core.analysis import spectral_radii, vector_norms
 from rnnviz.core.config import Config, ConfigError
+from rnnviz.core.protocol import RunView
 
 
 @dataclass(frozen=True)
@@ -189,8 +190,6 @@ def preset_runs(preset: Preset, snapshot) -> tuple:
     """The snapshot's runs (RunViews) in the preset's order; a single run as one RunView."""
     if snapshot.runs:
         return tuple(snapshot.runs)
-    from rnnviz.core.protocol import RunView
-
     diverged = snapshot.state == "diverged"
     label = preset.runs[0].label
     return (RunView(label, snapshot.step, diverged, snapshot.history, snapshot.trace),)
@@ -386,8 +385,6 @@ def train_preset(
 def preset_snapshot(preset: Preset, trainers: Sequence, traces: Sequence):
     """The Snapshot the app would show after `train_preset`: the first run in detail and, for
     comparisons, every run in `runs`. Char-LM presets carry a text sample in `extras`."""
-    from rnnviz.core.train import RunView
-
     main = trainers[0]
     runs = ()
     if preset.compares:
