@@ -101,6 +101,9 @@ class GradientNormsPanel(Panel):
         self.grad_ranger, self.jacobian_ranger = Ranger(self.grad_plot), Ranger(self.jacobian_plot)
         self.grad_curve = self.grad_plot.plot(pen=theme.pen(theme.BLUE), connect="finite")
         self.jacobian_curve = self.jacobian_plot.plot(pen=theme.pen(theme.GREEN), connect="finite")
+        for plot in (self.grad_plot, self.jacobian_plot):  # T = 10000: 100x faster to paint
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
 
         hp = self.history_plot
         hp.setLogMode(y=True)
@@ -159,8 +162,10 @@ class GradientNormsPanel(Panel):
                 f"‖∂L/∂h<sub>{first}</sub>‖ / ‖∂L/∂h<sub>{last}</sub>‖ = <b>{sci(ratio)}</b>"
             )
         t = np.arange(len(self._grad))
-        self.grad_curve.setData(t, positive_or_nan(self._grad))
-        self.jacobian_curve.setData(t, positive_or_nan(self._jac))
+        width = theme.curve_width(len(t))
+        self.grad_curve.setData(t, positive_or_nan(self._grad), pen=theme.pen(theme.BLUE, width))
+        jac_pen = theme.pen(theme.GREEN, width)
+        self.jacobian_curve.setData(t, positive_or_nan(self._jac), pen=jac_pen)
         self.grad_ranger.fit(ys=[self._grad], x=timesteps(len(t)))
         self.jacobian_ranger.fit(ys=[self._jac], x=timesteps(len(t)))
         note = trace.meta.get("jacobian", "") if trace is not None else ""

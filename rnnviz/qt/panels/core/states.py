@@ -42,7 +42,6 @@ UNIT_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine)
 # Narrower than this (width : height of the plot area), the PCA path goes below the unit
 # curves instead of beside them, where it would be a sliver.
 STACK_ASPECT = 1.25
-LONG_SEQUENCE = 250  # above this many timesteps the unit curves are drawn as hairlines
 
 
 def top_units(h: np.ndarray, k: int) -> np.ndarray:
@@ -358,8 +357,7 @@ class StateTrajectoriesPanel(Panel):
         while len(curves) < n:
             curves.append(plot.plot())
         T = 0 if values is None else len(values)
-        # Qt strokes long jagged antialiased paths slowly when wide (T = 1000: ~20x): hairlines
-        width = theme.LINE_WIDTH if T <= LONG_SEQUENCE else 1.0
+        width = theme.curve_width(T)
         x = np.arange(T)
         for i, (unit, curve) in enumerate(zip(self.units, curves, strict=False)):
             colour = UNIT_COLOURS[i % len(UNIT_COLOURS)]
