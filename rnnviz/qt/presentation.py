@@ -2,12 +2,12 @@
 projector.
 
 Entering it scales what is already drawn — every widget font through the application font,
-every pyqtgraph axis, title, label, legend and text item by SCALE, every curve, line and axis
-pen by LINE_SCALE — darkens the palette's light colours (theme.STRONG: a projector washes
-yellow and sky blue out), hides the panels' hover hints (their room goes to the plots), and
-sets the theme so that anything drawn afterwards is born at that size. Leaving undoes each
-step by the inverse factor and colour, and restores the window's layout and screen state, so
-nothing a user arranged is lost.
+every pyqtgraph axis, title, label, legend and text item by SCALE (less on a small screen:
+font_scale), every curve, line and axis pen by LINE_SCALE — darkens the palette's light
+colours (theme.STRONG: a projector washes yellow and sky blue out), hides the panels' hover
+hints (their room goes to the plots), and sets the theme so that anything drawn afterwards
+is born at that size. Leaving undoes each step by the inverse factor and colour, and
+restores the window's layout and screen state, so nothing a user arranged is lost.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
 from rnnviz.qt import theme
 
-SCALE = 1.35  # fonts in presentation mode, relative to normal
+SCALE = 1.35  # fonts in presentation mode, relative to normal, on a screen of REFERENCE size
+MIN_SCALE = 1.1  # on a smaller screen (a 1280x720 projector): room for four panels' figures
+REFERENCE = (1600, 1000)
 LINE_SCALE = 1.75  # line widths: thicker still, a 2 px curve is a hairline on a projector
 STRONG = {QColor(k).name(): QColor(v) for k, v in theme.STRONG.items()}
 WEAK = {v.name(): QColor(k) for k, v in STRONG.items()}  # back to normal
@@ -97,12 +99,12 @@ class Restyle:
             item.setOpts(brush=self.colour(QColor(item.opts["brush"])).name())
 
 
-ENTER = Restyle(SCALE, LINE_SCALE, STRONG)
-
-
-def restyle(root: QWidget, step: Restyle = ENTER) -> None:
-    """Enlarge (or with ENTER.inverse(), shrink back) every pyqtgraph item under `root`."""
-    step.widget(root)
+def font_scale(width: int, height: int) -> float:
+    """Presentation mode's font factor on a screen of width x height px: SCALE, less on a
+    screen smaller than REFERENCE, whose normal fonts already fill more of it (at 1280x720
+    the larger fonts would squeeze four figures out of their docks)."""
+    fraction = min(width / REFERENCE[0], height / REFERENCE[1], 1.0)
+    return max(MIN_SCALE, SCALE * fraction)
 
 
 class PresentationMode(QObject):
@@ -119,12 +121,13 @@ class PresentationMode(QObject):
         self.hide = hide  # e.g. the settings side bar: the room goes to the panels
         self.active = False
         self._saved: dict = {}
+        self.step = Restyle(SCALE, LINE_SCALE, STRONG)  # set for the screen on entering
 
     def restyle_new(self, panels: list[QWidget]) -> None:
         """Panels built while presentation mode is on: enlarge them like the rest."""
         if self.active:
             for panel in panels:
-                restyle(panel)
+                self.step.widget(panel)
                 self._show_hints(panel, False)
 
     def toggle(self) -> None:
@@ -143,8 +146,10 @@ class PresentationMode(QObject):
             "full_screen": w.isFullScreen(),
         }
         self.active = True
-        app.setFont(ENTER.font(app.font()))
-        self._apply(ENTER)
+        screen = (w.screen() or QApplication.primaryScreen()).geometry()
+        self.step = Restyle(font_scale(screen.width(), screen.height()), LINE_SCALE, STRONG)
+        app.setFont(self.step.font(app.font()))
+        self._apply(self.step)
         palette = QPalette(app.palette())  # high contrast: black on white, nothing grey
         for role in (QPalette.ColorRole.Window, QPalette.ColorRole.Base):
             palette.setColor(role, QColor("white"))
@@ -166,7 +171,7 @@ class PresentationMode(QObject):
         app = QApplication.instance()
         w = self.window
         self.active = False
-        self._apply(ENTER.inverse())
+        self._apply(self.step.inverse())
         app.setFont(self._saved["font"])
         app.setPalette(self._saved["palette"])
         if not self._saved["full_screen"]:
@@ -177,10 +182,10 @@ class PresentationMode(QObject):
 
     def _apply(self, step: Restyle) -> None:
         for panel in self.panels:  # first: sizes left unset scale from the current theme
-            restyle(panel, step)
+            step.widget(panel)
             self._show_hints(panel, not self.active)
         if self.active:
-            theme.apply(SCALE, lines=LINE_SCALE)
+            theme.apply(self.step.fonts, lines=LINE_SCALE)
         else:
             theme.apply()
 

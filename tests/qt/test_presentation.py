@@ -15,7 +15,7 @@ from rnnviz.core.config import Config
 from rnnviz.core.presets import PresetRun, list_presets
 from rnnviz.qt import theme
 from rnnviz.qt.main_window import MainWindow
-from rnnviz.qt.presentation import LINE_SCALE
+from rnnviz.qt.presentation import LINE_SCALE, MIN_SCALE, SCALE, font_scale
 
 PROJECTOR = (1280, 720)
 TIMEOUT = 30_000  # ms; never reached when things work
@@ -26,8 +26,7 @@ def window(qtbot, tmp_path):
     store = QSettings(str(tmp_path / "rnnviz.ini"), QSettings.Format.IniFormat)
     w = MainWindow(Config(hidden=8, seq_len=20, batch=8, device="cpu"), settings=store)
     qtbot.addWidget(w)
-    with qtbot.waitSignal(w.runner.snapshot, timeout=TIMEOUT):
-        w.show()
+    w.show()  # the presets start runs of their own: no need to wait for this one
     yield w
     w.presentation.leave()
     w.close()
@@ -146,3 +145,9 @@ def test_presentation_looks_different_and_leaving_restores_it(qtbot, window):
     for c, pen in before.items():
         assert pg.mkPen(c.opts["pen"]).color() == pen.color()
         assert pg.mkPen(c.opts["pen"]).widthF() == pytest.approx(pen.widthF())
+
+
+def test_font_scale_leaves_a_small_projector_room_for_the_figures():
+    assert font_scale(1600, 1000) == font_scale(1920, 1080) == SCALE
+    assert font_scale(1280, 720) == pytest.approx(MIN_SCALE)
+    assert MIN_SCALE < font_scale(1366, 900) < SCALE
