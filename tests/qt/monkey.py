@@ -32,6 +32,8 @@ from PySide6.QtCore import QElapsedTimer, QRect, Qt, QTimer, qInstallMessageHand
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QComboBox, QMessageBox
 
+from rnnviz.qt.export import FigureSize
+
 KEYS = (
     Qt.Key.Key_Space,
     Qt.Key.Key_S,
@@ -146,7 +148,7 @@ class Monkey:
 
     def export(self) -> str:
         panel = self.w.focused_panel()
-        panel.export(self.export_dir / f"{panel.key}.png", width=640)
+        panel.export(self.export_dir / f"{panel.key}.png", FigureSize(640))
         return "export"
 
     def presentation(self) -> str:
