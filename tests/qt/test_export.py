@@ -160,3 +160,25 @@ def test_the_time_cursor_is_far_from_every_series_and_colour_map_colour():
     closest_pair = pairs[pairs > 0].min()  # the series' own nearest neighbours (ΔE ≈ 26)
     assert np.linalg.norm(series - cursor, axis=-1).min() > 2 * closest_pair
     assert np.linalg.norm(maps - cursor, axis=-1).min() > 2 * closest_pair
+
+
+def test_the_dialogs_ask_for_width_and_aspect(qtbot, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QDialog
+
+    from rnnviz.qt.export_dialogs import ExportAllDialog, ExportDialog
+
+    dialog = ExportAllDialog(None, str(tmp_path))
+    qtbot.addWidget(dialog)
+    assert dialog.figure_size() == FigureSize(1920, "16:9")  # slides by default
+    dialog.width_spin.setValue(1280)
+    dialog.aspect.setCurrentIndex(dialog.aspect.findData("4:3"))
+    assert dialog.figure_size() == FigureSize(1280, "4:3")
+
+    def accept(self):  # the user types a name without a suffix and presses Save
+        self.target.setText(str(tmp_path / "gates"))
+        self.aspect.setCurrentIndex(self.aspect.findData("panel"))
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(ExportDialog, "exec", accept)
+    path, size = ExportDialog.ask(None, "gates.png", "Export Gates")
+    assert path == tmp_path / "gates.png" and size == FigureSize(1920, "panel")
