@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from rnnviz.qt import theme
-from rnnviz.qt.panels.cells.diagram import CellDiagramPanel, flow_width, fmt
+from rnnviz.qt.panels.cells.diagram import CellDiagramPanel
+from rnnviz.qt.panels.cells.drawing import flow_width, fmt
 
 
 @pytest.fixture

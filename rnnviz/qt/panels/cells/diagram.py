@@ -26,17 +26,14 @@ View coordinates: x from 0 (inputs) to 16 (outputs), y up, about 10 units tall.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QLinearGradient, QPainterPath, QPen, QPolygonF
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
-    QGraphicsEllipseItem,
-    QGraphicsPathItem,
     QSizePolicy,
     QSpinBox,
     QVBoxLayout,
@@ -44,124 +41,22 @@ from PySide6.QtWidgets import (
 
 from rnnviz.core.cells import CELLS
 from rnnviz.core.trace import LayerTrace, Trace
-from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.cells.drawing import (
+    HINT,
+    TEMPLATE,
+    X_RANGE,
+    Y_RANGE,
+    Arrow,
+    Box,
+    flow_width,
+    fmt,
+    text_colour,
+)
+from rnnviz.qt.panels.cells.layouts import CellLayouts
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
-
-X_RANGE, Y_RANGE = (-0.2, 16.2), (-1.15, 9.95)
-TOP, BOTTOM, GATE_Y = 7.0, 1.2, 3.2  # the belt / carry line, the input line, the gate row
-GATE_W, GATE_H = 1.5, 1.1
-NODE_R = 0.3  # radius of the × and + nodes
-LINE = 0.05  # width of a plain connection, in view units (it scales with the figure)
-FLOW_MIN, FLOW_MAX = 0.03, 0.26  # width of a path carrying 0 .. 1 of what flows in
-GREY, CELL_FILL, CELL_EDGE = "#707070", "#F3F3F3", "#B0B0B0"
-UNIT_PX = 43  # pixels per view unit at which labels of theme.FONT_PT fit the layout
-GAP = "&nbsp;" * 6  # between two equations on one line
-HINT = "Hover a box, a node or a value for its exact value and equation."
-
-
-def fmt(v: float) -> str:
-    """A value as drawn on the diagram: two decimals and a true minus sign."""
-    return f"{v:.2f}".replace("-", "−") if np.isfinite(v) else str(v)
-
-
-class _Template(string.Formatter):
-    """str.format with one more conversion: {name!p} puts a negative number in parentheses,
-    so that products read 0.69·(−1.81) rather than 0.69·−1.81."""
-
-    def convert_field(self, value, conversion):
-        if conversion == "p":
-            return f"({value})" if str(value).startswith("−") else value
-        return super().convert_field(value, conversion)
-
-
-TEMPLATE = _Template()
-
-
-def flow_width(v: float) -> float:
-    """Width of a path that carries a fraction v (0..1) of what flows in."""
-    v = float(np.clip(np.nan_to_num(v), 0.0, 1.0))
-    return FLOW_MIN + (FLOW_MAX - FLOW_MIN) * v
-
-
-def text_colour(fill: QColor) -> QColor:
-    return QColor(theme.BLACK) if fill.lightness() > 120 else QColor("white")
-
-
-class Arrow:
-    """A polyline through view points with an arrowhead at the last one; its width can change,
-    and the head grows with it so a thick flow still ends in a visible point."""
-
-    def __init__(
-        self,
-        view: pg.ViewBox,
-        points,
-        colour: str,
-        width: float = LINE,
-        head: bool = True,
-        dashed: bool = False,
-        z: float = 1,
-    ) -> None:
-        self.points = [QPointF(*p) for p in points]
-        self.colour, self.has_head, self.dashed = QColor(colour), head, dashed
-        self.line = QGraphicsPathItem()
-        self.head = QGraphicsPathItem()
-        self.head.setPen(QPen(Qt.PenStyle.NoPen))
-        self.head.setBrush(QBrush(self.colour))
-        for item in (self.line, self.head):
-            item.setZValue(z)
-            view.addItem(item)
-        self.set_width(width)
-
-    def set_width(self, width: float, opacity: float = 1.0) -> None:
-        pen = QPen(self.colour, width)
-        pen.setCapStyle(Qt.PenCapStyle.FlatCap)
-        pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
-        if self.dashed:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        self.line.setPen(pen)
-        pts = list(self.points)
-        if self.has_head:
-            tip, before = pts[-1], pts[-2]
-            d = tip - before
-            d /= max(1e-9, (d.x() ** 2 + d.y() ** 2) ** 0.5)
-            n = QPointF(-d.y(), d.x())
-            length, half = 0.2 + 0.9 * width, 0.09 + 0.75 * width
-            base = tip - d * length
-            self.head.setPath(_polygon([tip, base + n * half, base - n * half]))
-            pts[-1] = tip - d * (length * 0.6)  # the line stops inside the head
-        path = QPainterPath(pts[0])
-        for p in pts[1:]:
-            path.lineTo(p)
-        self.line.setPath(path)
-        self.line.setOpacity(opacity)
-        self.head.setOpacity(opacity)
-
-    @property
-    def width(self) -> float:
-        return self.line.pen().widthF()
-
-
-def _polygon(points) -> QPainterPath:
-    path = QPainterPath()
-    path.addPolygon(QPolygonF(points))
-    path.closeSubpath()
-    return path
-
-
-@dataclass
-class Box:
-    """A gate or function box: filled by `key`'s value on `scale` ('gate' 0..1, 'signed'
-    -1..1, or None for a neutral fill), with its function on top and 'name = value' below."""
-
-    key: str
-    shape: QGraphicsPathItem
-    function: pg.TextItem
-    value: pg.TextItem
-    scale: str | None
-    name: str  # html before ' = value'
 
 
 @dataclass(frozen=True)
@@ -210,7 +105,7 @@ def most_active_unit(lt: LayerTrace) -> int:
     return int(np.argmax(activity))
 
 
-class CellDiagramPanel(Panel):
+class CellDiagramPanel(CellLayouts, Panel):
     title = "Cell diagram"
     key = "cell_diagram"
     draws = ("trace",)
@@ -336,348 +231,6 @@ class CellDiagramPanel(Panel):
             return f"'{vocab[int(raw)]}'"
         return ", ".join(fmt(float(r)) for r in np.atleast_1d(raw)[:2])
 
-    def colour_of(self, v: float, scale: str | None) -> QColor:
-        if scale is None:
-            return QColor("white")
-        if not np.isfinite(v):
-            return QColor(CELL_EDGE)
-        if scale == "gate":
-            x, cmap = v, theme.SEQUENTIAL
-        else:
-            x, cmap = (v + 1) / 2, theme.DIVERGING
-        return _lut(cmap)[int(np.clip(x, 0.0, 1.0) * 255)]
-
-    # -- drawing
-
-    def _build(self, cell: str) -> None:
-        self.view.clear()
-        self.boxes, self.flows, self.texts, self.hotspots = {}, {}, {}, []
-        self.cell = cell
-        self._labels = []
-        frame = QGraphicsPathItem()
-        path = QPainterPath()
-        path.addRoundedRect(QRectF(1.7, 0.55, 12.4, 7.85), 0.5, 0.5)
-        frame.setPath(path)
-        frame.setBrush(QBrush(QColor(CELL_FILL)))
-        frame.setPen(QPen(QColor(CELL_EDGE), LINE))
-        frame.setZValue(-1)
-        self.view.addItem(frame)
-        self._text("title", "{title}", (0.0, Y_RANGE[1]), (0, 0))
-        spec = CELLS[cell]  # the layout follows from the cell's registry entry
-        if spec.cell_state:
-            self._build_lstm(peephole=spec.peephole)
-        elif spec.gates:
-            self._build_gru(reset="r" in spec.gate_names)
-        else:
-            self._build_rnn()
-        self._legend()
-        self.view.setRange(xRange=X_RANGE, yRange=Y_RANGE, padding=0)
-        self._fit_text()
-
-    def _build_lstm(self, peephole: bool) -> None:
-        belt = theme.GATE_COLOURS["c"]
-        fx, ix, gx, ox, tx = 4.0, 5.9, 7.7, 9.6, 11.3  # f, i, g, o boxes; tanh(c) and output ×
-        sy, oy, hx = 5.3, 4.3, 12.6  # store ×, output ×, the h_t junction
-        self._inputs(ox)
-        # the belt: c_{t-1} → × f → + → c_t, as wide as what passes
-        self._arrow((0.2, TOP), (fx - NODE_R, TOP), colour=belt, width=FLOW_MAX, z=3)
-        self._flow("belt", "f", [(fx + NODE_R, TOP), (gx - NODE_R, TOP)], belt)
-        self._arrow((gx + NODE_R, TOP), (16.0, TOP), colour=belt, width=FLOW_MAX, z=3)
-        self._node("forget", (fx, TOP), "×", "① forget", (fx, TOP + 0.4), (0.5, 1))
-        self._node("update", (gx, TOP), "+", "③ update", (gx, TOP + 0.4), (0.5, 1))
-        self._node("store", (gx, sy), "×", "② store", (gx + 0.4, sy), (0, 0.5))
-        self._node("output", (tx, oy), "×", "④ output", (ox + 0.7, oy + 0.1), (0.5, 1))
-        for g, x, fn in (("f", fx, "σ"), ("i", ix, "σ"), ("g", gx, "tanh"), ("o", ox, "σ")):
-            self._box(g, (x, GATE_Y), fn, g, "gate" if fn == "σ" else "signed")
-        self._box("tanh_c", (tx, 5.75), "tanh", "", "signed", size=(1.5, 1.0), oval=True)
-        gate = theme.GATE_COLOURS
-        self._arrow((fx, GATE_Y + GATE_H / 2), (fx, TOP - NODE_R), colour=gate["f"])
-        self._arrow((ix, GATE_Y + GATE_H / 2), (ix, sy), (gx - NODE_R, sy), colour=gate["i"])
-        self._arrow((gx, GATE_Y + GATE_H / 2), (gx, sy - NODE_R), colour=gate["g"])
-        self._flow("stored", "stored", [(gx, sy + NODE_R), (gx, TOP - NODE_R)], belt)
-        self._arrow((ox, GATE_Y + GATE_H / 2), (ox, oy), (tx - NODE_R, oy), colour=gate["o"])
-        self._arrow((tx, TOP), (tx, 5.75 + 0.5), colour=belt, z=2)
-        self._arrow((tx, 5.75 - 0.5), (tx, oy + NODE_R), colour=theme.BLACK)
-        self._outputs((tx + NODE_R, oy), hx)
-        if peephole:  # the gates also read the cell: w_c ⊙ c (c_{t-1} into i, f; c_t into o)
-            px, dash = 2.3, dict(colour=GREY, width=0.035, dashed=True, z=0.5)
-            self._arrow((px, TOP), (px, GATE_Y), (fx - GATE_W / 2, GATE_Y), **dash)
-            self._arrow(
-                (px, 4.5),
-                (ix - GATE_W / 2 - 0.2, 4.5),
-                (ix - GATE_W / 2 - 0.2, GATE_Y + 0.3),
-                (ix - GATE_W / 2, GATE_Y + 0.3),
-                **dash,
-            )
-            self._arrow((10.6, TOP), (10.6, GATE_Y), (ox + GATE_W / 2, GATE_Y), **dash)
-            self._text(
-                "peep", "peepholes<br>w<sub>c</sub> ⊙ c", (px + 0.1, 5.9), (0, 0.5), colour=GREY
-            )
-        self._ends(
-            ("c_prev", "c<sub>{p}</sub> = {c_prev}", (0.2, TOP + 0.3), (0, 1)),
-            ("c", "c<sub>t</sub> = {c}", (16.0, TOP + 0.3), (1, 1)),
-        )
-        self._equation(
-            "c<sub>t</sub> = f<sub>t</sub> c<sub>{p}</sub> + i<sub>t</sub> g<sub>t</sub> = "
-            "{f}·{c_prev!p} + {i}·{g!p} = <b>{c}</b>" + GAP + "h<sub>t</sub> = o<sub>t</sub> "
-            "tanh(c<sub>t</sub>) = {o}·{tanh_c!p} = <b>{h}</b>"
-        )
-
-    def _build_gru(self, reset: bool) -> None:
-        carry = theme.GATE_COLOURS["c"]
-        zx, rx, mx, nx, jx = 6.0, 8.2, 9.65, 11.3, 12.6  # z, r, r ⊙ (…), n; the h_t junction
-        sy, oz = 5.3, 8.4  # the store × row; the 1 − z box
-        # h_{t-1} runs along the top (the carry) and down to feed the gates
-        self._arrow((0.2, TOP), (zx - NODE_R, TOP), colour=carry, width=FLOW_MAX, z=3, head=True)
-        self._arrow((1.2, TOP), (1.2, BOTTOM), (nx, BOTTOM), colour=GREY, head=False)
-        self._arrow((2.8, 0.0), (2.8, BOTTOM), colour=GREY, head=False)
-        self._dot((1.2, TOP))
-        self._dot((2.8, BOTTOM))
-        self._flow("carry", "z", [(zx + NODE_R, TOP), (nx - NODE_R, TOP)], carry)
-        self._arrow((nx + NODE_R, TOP), (16.0, TOP), colour=carry, width=FLOW_MAX, z=3)
-        self._node("keep", (zx, TOP), "×", "① keep z ⊙ h", (zx, TOP + 0.4), (0.5, 1))
-        self._node("write", (nx, sy), "×", "② write (1 − z) ⊙ n", (nx + 0.4, sy - 0.05), (0, 0.5))
-        self._node("mix", (nx, TOP), "+", "③ h<sub>t</sub>", (nx, TOP + 0.4), (0.5, 1))
-        self._box("z", (zx, GATE_Y), "σ", "z", "gate")
-        self._box("n", (nx, GATE_Y), "tanh", "n", "signed")
-        self._box("1-z", (oz, sy), "1 − z", "", "gate", size=(1.3, 0.95))
-        gate = theme.GATE_COLOURS
-        feeds = [zx, nx]
-        if reset:
-            self._box("r", (rx, GATE_Y), "σ", "r", "gate")
-            self._node("reset", (mx, GATE_Y), "×", "", (0, 0), (0, 0))
-            self._arrow((rx + GATE_W / 2, GATE_Y), (mx - NODE_R, GATE_Y), colour=gate["r"])
-            self._arrow((mx + NODE_R, GATE_Y), (nx - GATE_W / 2, GATE_Y), colour=theme.BLACK)
-            self._text("hn", "W<sub>hn</sub>h", (mx + 0.08, 2.25), (0, 0.5), colour=GREY)
-            feeds += [rx]
-            self._arrow((mx, BOTTOM), (mx, GATE_Y - NODE_R), colour=GREY)
-            self._dot((mx, BOTTOM))
-        for x in feeds:
-            self._arrow((x, BOTTOM), (x, GATE_Y - GATE_H / 2), colour=GREY)
-            if x != nx:
-                self._dot((x, BOTTOM))
-        self._arrow((zx, GATE_Y + GATE_H / 2), (zx, TOP - NODE_R), colour=gate["z"])
-        self._dot((zx, sy))
-        self._arrow((zx, sy), (oz - 0.65, sy), colour=gate["z"])
-        self._arrow((oz + 0.65, sy), (nx - NODE_R, sy), colour=gate["z"])
-        self._arrow((nx, GATE_Y + GATE_H / 2), (nx, sy - NODE_R), colour=gate["n"])
-        self._flow("written", "written", [(nx, sy + NODE_R), (nx, TOP - NODE_R)], carry)
-        self._arrow((jx, TOP), (jx, 8.85), colour=theme.BLACK, z=2)
-        self._dot((jx, TOP))
-        self._ends(
-            ("h_prev", "h<sub>{p}</sub> = {h_prev}", (0.2, TOP + 0.3), (0, 1)),
-            ("h", "h<sub>t</sub> = {h}", (16.0, TOP + 0.3), (1, 1)),
-            ("h_up", "h<sub>t</sub>", (jx + 0.15, 8.75), (0, 0.5)),
-            ("x", "x<sub>t</sub> = {x}", (2.8, -0.02), (0.5, 0)),
-        )
-        self._equation(
-            "h<sub>t</sub> = (1 − z<sub>t</sub>) n<sub>t</sub> + z<sub>t</sub> h<sub>{p}</sub>"
-            " = {1-z}·{n!p} + {z}·{h_prev!p} = <b>{h}</b>"
-        )
-        self._text(
-            "convention",
-            "<i>torch's z keeps the old state: the lecture's z is 1 − z</i>",
-            (0.0, Y_RANGE[1] - 0.42),
-            (0, 0),
-            colour=GREY,
-        )
-
-    def _build_rnn(self) -> None:
-        cx, jx = 9.6, 12.6
-        self._arrow((0.2, BOTTOM), (cx, BOTTOM), colour=GREY, head=False)
-        self._arrow((2.8, 0.0), (2.8, BOTTOM), colour=GREY, head=False)
-        self._dot((2.8, BOTTOM))
-        self._arrow((cx, BOTTOM), (cx, GATE_Y - GATE_H / 2), colour=GREY)
-        nonlinearity = "ReLU" if self.trace.meta.get("nonlinearity") == "relu" else "tanh"
-        self._box(
-            "a",
-            (cx, GATE_Y),
-            "W<sub>hh</sub>h + W<sub>xh</sub>x + b",
-            "a",
-            None,
-            size=(3.6, GATE_H),
-        )
-        self._box("h", (cx, 5.2), nonlinearity, "h", "signed", size=(2.2, GATE_H))
-        self._arrow((cx, GATE_Y + GATE_H / 2), (cx, 5.2 - GATE_H / 2), colour=theme.BLACK)
-        self._arrow((cx, 5.2 + GATE_H / 2), (cx, TOP), (16.0, TOP), colour=theme.BLACK)
-        self._arrow((jx, TOP), (jx, 8.85), colour=theme.BLACK, z=2)
-        self._dot((jx, TOP))
-        self._text(
-            "no_gates",
-            "<b>No gates.</b> Every step rewrites h<br>through W<sub>hh</sub>: nothing "
-            "decides<br>what to keep or forget.",
-            (2.0, 5.6),
-            (0, 0.5),
-        )
-        self._ends(
-            ("h_prev", "h<sub>{p}</sub> = {h_prev}", (0.2, BOTTOM - 0.12), (0, 0)),
-            ("h", "h<sub>t</sub> = {h}", (16.0, TOP + 0.3), (1, 1)),
-            ("h_up", "h<sub>t</sub>", (jx + 0.15, 8.75), (0, 0.5)),
-            ("x", "x<sub>t</sub> = {x}", (2.8, -0.02), (0.5, 0)),
-        )
-        f = "max(0, a<sub>t</sub>)" if nonlinearity == "ReLU" else "tanh(a<sub>t</sub>)"
-        self._equation(
-            f"h<sub>t</sub> = {f}, a<sub>t</sub> = W<sub>hh</sub> h<sub>{{p}}</sub> + "
-            "W<sub>xh</sub> x<sub>t</sub> + b = {a}   →   h<sub>t</sub> = <b>{h}</b>"
-            + GAP
-            + "The Elman RNN has no gates."
-        )
-
-    def _inputs(self, last_x: float) -> None:
-        """LSTM: h_{t-1} along the bottom, joined by x_t, branching up into each gate box."""
-        self._arrow((0.2, BOTTOM), (last_x, BOTTOM), colour=GREY, head=False)
-        self._arrow((2.8, 0.0), (2.8, BOTTOM), colour=GREY, head=False)
-        self._dot((2.8, BOTTOM))
-        for x in (4.0, 5.9, 7.7, last_x):
-            self._arrow((x, BOTTOM), (x, GATE_Y - GATE_H / 2), colour=GREY)
-            if x != last_x:
-                self._dot((x, BOTTOM))
-        self._ends(
-            ("h_prev", "h<sub>{p}</sub> = {h_prev}", (0.2, BOTTOM - 0.12), (0, 0)),
-            ("x", "x<sub>t</sub> = {x}", (2.8, -0.02), (0.5, 0)),
-        )
-
-    def _outputs(self, start: tuple[float, float], jx: float) -> None:
-        """LSTM: h_t leaves right along the bottom and up out of the top."""
-        y = start[1]
-        self._arrow(start, (jx, y), (jx, BOTTOM), (16.0, BOTTOM), colour=theme.BLACK, z=2)
-        self._arrow((jx, y), (jx, 8.85), colour=theme.BLACK, z=2)
-        self._dot((jx, y))
-        self._ends(
-            ("h", "h<sub>t</sub> = {h}", (16.0, BOTTOM + 0.12), (1, 1)),
-            ("h_up", "h<sub>t</sub>", (jx + 0.15, 8.75), (0, 0.5)),
-        )
-
-    # -- item helpers (view coordinates)
-
-    def _arrow(
-        self,
-        *points,
-        colour: str = GREY,
-        width: float = LINE,
-        head: bool = True,
-        dashed: bool = False,
-        z: float = 1,
-    ) -> Arrow:
-        return Arrow(self.view, points, colour, width, head, dashed, z)
-
-    def _flow(self, key: str, value: str, points, colour: str) -> None:
-        """A path whose width and opacity follow `value` (0..1)."""
-        self.flows[key] = (Arrow(self.view, points, colour, FLOW_MIN, z=3), value)
-        (x0, y0), (x1, y1) = points[0], points[-1]
-        r = QRectF(QPointF(min(x0, x1), min(y0, y1)), QPointF(max(x0, x1), max(y0, y1)))
-        self.hotspots.append((r.adjusted(-0.15, -0.15, 0.15, 0.15), key))
-
-    def _dot(self, at: tuple[float, float]) -> None:
-        dot = QGraphicsEllipseItem(QRectF(at[0] - 0.08, at[1] - 0.08, 0.16, 0.16))
-        dot.setBrush(QBrush(QColor(GREY)))
-        dot.setPen(QPen(Qt.PenStyle.NoPen))
-        dot.setZValue(1.5)
-        self.view.addItem(dot)
-
-    def _node(self, key: str, at, symbol: str, caption: str, caption_at, anchor) -> None:
-        """A pointwise operation: a white circle with × or +, and a caption naming the step."""
-        x, y = at
-        circle = QGraphicsEllipseItem(QRectF(x - NODE_R, y - NODE_R, 2 * NODE_R, 2 * NODE_R))
-        circle.setBrush(QBrush(QColor("white")))
-        circle.setPen(QPen(QColor(theme.BLACK), LINE))
-        circle.setZValue(4)
-        self.view.addItem(circle)
-        self._label(
-            (x, y), (0.5, 0.5), theme.BLACK, 5, size=(theme.FONT_PT + 3) / theme.FONT_PT, bold=True
-        ).setPlainText(symbol)
-        if caption:
-            self._text(f"{key} caption", f"<i>{caption}</i>", caption_at, anchor, colour=GREY)
-        self.hotspots.append((QRectF(x - NODE_R, y - NODE_R, 2 * NODE_R, 2 * NODE_R), key))
-
-    def _box(
-        self,
-        key: str,
-        at,
-        function: str,
-        name: str,
-        scale: str | None,
-        size: tuple[float, float] = (GATE_W, GATE_H),
-        oval: bool = False,
-    ) -> None:
-        """A gate or function box: the function on top, 'name = value' below."""
-        (x, y), (w, h) = at, size
-        rect = QRectF(x - w / 2, y - h / 2, w, h)
-        shape = QGraphicsPathItem()
-        path = QPainterPath()
-        path.addEllipse(rect) if oval else path.addRoundedRect(rect, 0.12, 0.12)
-        shape.setPath(path)
-        edge = theme.GATE_COLOURS.get(key, theme.BLACK)
-        shape.setPen(QPen(QColor(edge), 0.07))
-        shape.setZValue(4)
-        self.view.addItem(shape)
-        items = [self._label((x, y + dy), (0.5, 0.5), theme.BLACK, 5) for dy in (0.22, -0.22)]
-        items[0].setHtml(function)
-        label = f"<b>{name}</b>" if name else ""
-        self.boxes[key] = Box(key, shape, items[0], items[1], scale, label)
-        self.hotspots.append((rect, key))
-
-    def _text(self, key: str, template: str, at, anchor, colour: str = theme.BLACK) -> None:
-        item = self._label(at, anchor, colour, 6)
-        self.texts[key] = (item, f'<span style="color:{colour}">{template}</span>')
-
-    def _label(
-        self, at, anchor, colour: str, z: float, size: float = 1.0, bold: bool = False
-    ) -> pg.TextItem:
-        """A text item whose font is `size` × theme.FONT_PT, shrunk with a small panel."""
-        item = pg.TextItem(anchor=anchor, color=colour)
-        item.textItem.document().setDocumentMargin(1)  # labels fit their boxes closely
-        item.setPos(*at)
-        item.setZValue(z)
-        self.view.addItem(item)
-        self._labels.append((item, size, bold))
-        return item
-
-    def _fit_text(self) -> None:
-        """Shrink the text with the drawing when the panel is smaller than the size the layout
-        was made for, so that labels keep to their boxes (never larger than theme.FONT_PT)."""
-        px = self.view.viewPixelSize()[0]  # view units per pixel
-        fit = min(1.0, 1.0 / (px * UNIT_PX)) if px > 0 else 1.0
-        for item, size, bold in self._labels:
-            font = QFont()
-            font.setPointSizeF(max(5.0, theme.FONT_PT * size * fit))
-            font.setBold(bold)
-            item.setFont(font)
-
-    def _ends(self, *specs) -> None:
-        """Values written at the ends of the lines: (key, template, position, anchor)."""
-        for key, template, at, anchor in specs:
-            self._text(key, template, at, anchor)
-            x, y = at  # roughly where the label lies, for hovering
-            w, h = 2.2, 0.45
-            x0 = x - anchor[0] * w
-            y0 = y - (1 - anchor[1]) * h if anchor[1] else y - h
-            self.hotspots.append((QRectF(x0, y0, w, h), key))
-
-    def _equation(self, template: str) -> None:
-        self._text("equation", template, (8.0, -0.8), (0.5, 0.5))
-
-    def _legend(self) -> None:
-        """The two colour scales, bottom right: sigmoid gates 0..1, tanh values -1..1."""
-        for row, (name, lo, hi, cmap) in enumerate(
-            (("σ", "0", "1", theme.SEQUENTIAL), ("tanh", "−1", "1", theme.DIVERGING))
-        ):
-            y = 0.28 - 0.42 * row
-            rect = QRectF(14.35, y - 0.12, 1.3, 0.24)
-            gradient = QLinearGradient(rect.left(), 0, rect.right(), 0)
-            lut = _lut(cmap)
-            for s in np.linspace(0, 1, 9):
-                gradient.setColorAt(s, lut[int(s * 255)])
-            bar = QGraphicsPathItem()
-            path = QPainterPath()
-            path.addRect(rect)
-            bar.setPath(path)
-            bar.setBrush(QBrush(gradient))
-            bar.setPen(QPen(Qt.PenStyle.NoPen))
-            self.view.addItem(bar)
-            self._text(f"legend {name}", f"{name} {lo}", (14.3, y), (1, 0.5), colour=GREY)
-            self._text(f"legend {name} hi", hi, (15.7, y), (0, 0.5), colour=GREY)
-
     # -- hover
 
     def describe(self, key: str) -> str:
@@ -758,14 +311,3 @@ class CellDiagramPanel(Panel):
 
     def flow(self, key: str) -> Arrow:
         return self.flows[key][0]
-
-
-_LUTS: dict[str, list[QColor]] = {}
-
-
-def _lut(name: str) -> list[QColor]:
-    """256 QColors of a theme colour map, cached."""
-    if name not in _LUTS:
-        table = theme.cmap(name).getLookupTable(0.0, 1.0, 256, alpha=False)
-        _LUTS[name] = [QColor(*(int(c) for c in rgb)) for rgb in table]
-    return _LUTS[name]
