@@ -263,11 +263,13 @@ class FitToView(QObject):
         self.busy = True  # the figure answers a new size (titles rewrap): the loop follows it
         try:
             for _ in range(3):
-                figure = view.centralWidget
+                figure, shown = view.centralWidget, view.range
                 need = figure.effectiveSizeHint(Qt.SizeHint.MinimumSize)
-                # a figure the layout has already grown past the view also needs that size
-                need_w = max(need.width(), figure.geometry().width(), 1.0)
-                need_h = max(need.height(), figure.geometry().height(), 1.0)
+                size = figure.geometry().size()
+                # a figure the layout has grown past what the view shows needs that size (its
+                # minimum may not say so yet); one that fills the view may still shrink
+                need_w = max(need.width(), size.width() if size.width() > shown.width() else 1)
+                need_h = max(need.height(), size.height() if size.height() > shown.height() else 1)
                 scale = min(1.0, w / need_w, h / need_h)
                 shown = QRectF(0, 0, w / scale, h / scale)  # the same scale across and down
                 fits = scale == 1.0  # then pyqtgraph's rule: scene pixels are screen pixels

@@ -146,7 +146,8 @@ class SpectrumPanel(Panel):
             angle=0,
             pen=theme.pen(theme.THRESHOLD, 1.5, Qt.PenStyle.DashLine),
             label="σ = 1",
-            labelOpts={"position": 0.95, "color": theme.THRESHOLD},
+            # right-aligned at the right end: a centred label there is cut by the plot's edge
+            labelOpts={"position": 0.98, "color": theme.THRESHOLD, "anchors": [(1, 1), (1, 0)]},
         )
         self.sv_plot.addItem(sv_one)  # with bounds: σ = 1 stays in view
         rp = self.radius_plot
