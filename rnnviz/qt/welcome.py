@@ -51,11 +51,11 @@ STYLE = """
 """
 
 
-def heading(config: Config) -> str:
+def heading(config: Config, train_key: str) -> str:
     """The first line a newcomer reads, for the model the window holds."""
     cell = CELL_LABELS.get(f"{config.cell}:{config.nonlinearity}", CELL_LABELS.get(config.cell))
     task = TASK_PHRASES.get(config.task, TASK_LABELS.get(config.task, config.task))
-    return f"Press <b>Space</b> to train this {cell} on {task} — or start a lesson:"
+    return f"Press <b>{train_key}</b> to train this {cell} on {task} — or start a lesson:"
 
 
 class WelcomeView(QFrame):
@@ -86,7 +86,7 @@ class WelcomeView(QFrame):
         top.addWidget(self.heading, 1)
         top.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
         lessons = QGridLayout()
-        self.lesson_buttons: dict[str, QPushButton] = {}
+        self.lesson_buttons: dict[str, QCommandLinkButton] = {}
         menu = window.preset_menu
         rows = (len(menu.presets) + 1) // 2  # two columns, in menu order down each
         for k, preset in enumerate(menu.presets):
@@ -99,7 +99,8 @@ class WelcomeView(QFrame):
             self.lesson_buttons[preset.key] = button
         hint = QLabel(
             "Each lesson trains a model to the picture its text explains, then pauses. "
-            "The lessons stay in the Presets menu; F1 lists every key."
+            "The lessons stay in the Presets menu; "
+            f"{key_text(window.actions.help)} lists every key and symbol."
         )
         hint.setObjectName("hint")
         hint.setWordWrap(True)
@@ -122,7 +123,7 @@ class WelcomeView(QFrame):
 
     @Slot(object)
     def set_config(self, config: Config) -> None:
-        self.heading.setText(heading(config))
+        self.heading.setText(heading(config, key_text(self.window_.actions.train)))
 
     @Slot()
     def dismiss(self) -> None:
