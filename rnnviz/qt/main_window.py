@@ -425,7 +425,7 @@ class MainWindow(QMainWindow):
         trained = s.step > 0  # at step 0 the loss and ‖∇‖ are NaN: that is no divergence
         st["loss"].setText(f"loss {s.loss:.4g}" if trained else "not trained yet")
         st["grad"].setText(f"‖∇‖ {s.grad_norm:.3g}" if trained else "")
-        st["clip"].setText(f"clipped {100 * s.clip_rate:.0f}%")
+        st["clip"].setText(f"clipped {100 * s.clip_rate:.0f}%" if trained else "")
         st["rate"].setText(f"{s.steps_per_s:.0f} steps/s")
         st["device"].setText(s.device)
 
