@@ -49,6 +49,7 @@ from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.presentation import PresentationMode
 from rnnviz.qt.runner import TrainingRunner
 from rnnviz.qt.settings import SettingsPanel
+from rnnviz.qt.status import StatusFields
 from rnnviz.qt.timeline import TimeCursor
 from rnnviz.qt.transport import TransportBar
 from rnnviz.qt.welcome import WelcomeView
@@ -102,7 +103,7 @@ class MainWindow(QMainWindow):
         self._build_central()
         self._build_docks()
         self.presentation = PresentationMode(self, self.panels, hide=(self.settings_dock,))
-        self._build_status_bar()
+        self.status = StatusFields(self.statusBar())
         self.actions = Actions(self)
         self._build_menus()
         self.transport.describe(self.actions)
@@ -175,26 +176,6 @@ class MainWindow(QMainWindow):
                 panel.set_snapshot(self.snapshot)
         self.presentation.restyle_new(self.panels[len(PANELS) :])
 
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.status: dict[str, QLabel] = {}
-        for name, tip in (
-            ("run", "the run of a comparison that the status bar and the panels follow"),
-            ("state", "running, paused or diverged"),
-            ("step", "training steps since the last reset"),
-            ("loss", "loss of the last training batch"),
-            ("grad", "global gradient norm before clipping"),
-            ("clip", "fraction of the last 100 steps that were clipped"),
-            ("rate", "training steps per second"),
-            ("device", "where the model trains"),
-        ):
-            label = QLabel()
-            label.setObjectName(f"status_{name}")
-            label.setToolTip(tip)
-            bar.addPermanentWidget(label)
-            self.status[name] = label
-        self.status["state"].setText("starting")
-
     def _build_menus(self) -> None:
         bar = self.menuBar()
         menus = {}
@@ -218,7 +199,6 @@ class MainWindow(QMainWindow):
         self.runner.error.connect(self._on_error)
         self.runner.devices.connect(self.settings.set_devices)
         self.runner.started.connect(self._on_started)
-        self.runner.responding.connect(self._on_responding)
         self.runner.responding.connect(self._on_responding)
         self.transport.train_toggled.connect(self._on_train_toggled)
         self.transport.step_requested.connect(self.step)
@@ -367,7 +347,7 @@ class MainWindow(QMainWindow):
         self.transport.set_trace(snapshot.trace)
         self.transport.set_training(snapshot.state == "running")
         self.settings.set_step(snapshot.step)
-        self._show_status(snapshot)
+        self.status.show(snapshot)
         if "refused" in snapshot.extras:  # a live setting the trainer could not use
             self.statusBar().showMessage(snapshot.extras["refused"], 8000)
         if snapshot.state == "diverged":
@@ -398,14 +378,6 @@ class MainWindow(QMainWindow):
         elif self.statusBar().currentMessage() == silent:
             self.statusBar().clearMessage()
 
-    @Slot(bool)
-    def _on_responding(self, responding: bool) -> None:
-        silent = f"Training process not responding: no word from it for {self.runner.silence_s:g} s"
-        if not responding:
-            self.statusBar().showMessage(silent)
-        elif self.statusBar().currentMessage() == silent:
-            self.statusBar().clearMessage()
-
     def _show_banner(self, text: str, *, reset: bool) -> None:
         if text != self.banner_text.text():
             self.banner_text.setText(text)
@@ -414,20 +386,6 @@ class MainWindow(QMainWindow):
             self.banner_text.setMinimumHeight(self.banner_text.heightForWidth(width))
         self.banner_reset.setVisible(reset)
         self.banner.show()
-
-    def _show_status(self, s: Snapshot) -> None:
-        st = self.status
-        # A comparison trains several runs; the first is the one the panels show in detail.
-        st["run"].setVisible(bool(s.runs))
-        st["run"].setText(f"run: {s.runs[0].label}" if s.runs else "")
-        st["state"].setText(s.state)
-        st["step"].setText(f"step {s.step}")
-        trained = s.step > 0  # at step 0 the loss and ‖∇‖ are NaN: that is no divergence
-        st["loss"].setText(f"loss {s.loss:.4g}" if trained else "not trained yet")
-        st["grad"].setText(f"‖∇‖ {s.grad_norm:.3g}" if trained else "")
-        st["clip"].setText(f"clipped {100 * s.clip_rate:.0f}%" if trained else "")
-        st["rate"].setText(f"{s.steps_per_s:.0f} steps/s")
-        st["device"].setText(s.device)
 
     @Slot()
     def _refresh_panels(self) -> None:
