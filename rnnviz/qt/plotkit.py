@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pyqtgraph as pg
 import shiboken6
-from PySide6.QtCore import QObject, QRectF, Qt, Slot
+from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Slot
 from PySide6.QtGui import QFont, QFontMetricsF, QTextOption
 
 from rnnviz.qt import theme
@@ -281,6 +281,10 @@ class FitToView(QObject):
                 view.setRange(shown, padding=0, disableAutoPixel=not fits)
         finally:
             self.busy = False
+            grown = view.centralWidget.geometry().size()
+            shown = view.range
+            if grown.width() > shown.width() + 0.5 or grown.height() > shown.height() + 0.5:
+                QTimer.singleShot(0, self.fit)  # the layout grew it while it was being fitted
 
 
 class LogAxis(pg.AxisItem):

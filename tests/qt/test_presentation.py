@@ -18,7 +18,7 @@ from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.presentation import LINE_SCALE, MIN_SCALE, SCALE, font_scale
 
 PROJECTOR = (1280, 720)
-TIMEOUT = 30_000  # ms; never reached when things work
+TIMEOUT = 60_000  # ms: eight presets start runs on a loaded machine; never reached when all is well
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_every_preset_is_clean_on_a_1280x720_projector(qtbot, window):
         with qtbot.waitSignal(
             window.runner.snapshot,
             timeout=TIMEOUT,
-            check_params_cb=lambda s: s.step == 1 and s.state == "paused",
+            check_params_cb=lambda s: s.step >= 1 and s.state == "paused",
         ):
             window.start_preset(preset)
         window.presentation.enter()
@@ -121,6 +121,7 @@ def test_every_preset_is_clean_on_a_1280x720_projector(qtbot, window):
         for panel in window.panels:
             if panel.isVisible():
                 panel.refresh(force=True)
+        QApplication.processEvents()  # what the redraws left for the event loop
         window.grab()  # a paint: axes size themselves to their labels while painting
         found += [f"{preset.key}: {p}" for p in problems(window)]
     assert not found, "\n".join(found)
