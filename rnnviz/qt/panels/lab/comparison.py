@@ -45,7 +45,6 @@ HINT = (
     "Comparison presets (Side by side, Exploding gradients and clipping, Forget-gate bias) "
     "train several runs together."
 )
-GRAD_TITLE = "‖∂L/∂h<sub>t</sub>‖ per timestep (sequence 0)"
 RAW_ALPHA = 70  # of 255: the per-step losses, under their running mean
 
 
@@ -124,6 +123,7 @@ class ComparisonPanel(Panel):
         self.hint = self.add_hint(HINT)
         self.readout = QLabel()
         self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setWordWrap(True)  # several runs' values: lines, not a wider panel
         self.hover_label = self.add_hint("Hover a curve for exact values")
 
         self.tick_font = QFont()
@@ -141,7 +141,7 @@ class ComparisonPanel(Panel):
         lp = self.loss_plot = self.view.addPlot(row=1, col=1, axisItems={"left": LogAxis("left")})
         wrap_title(gp)  # titles that wrap instead of forcing the plots wider than the panel
         wrap_title(lp)
-        gp.setTitle(GRAD_TITLE)
+        gp.setTitle("‖∂L/∂h<sub>t</sub>‖ per timestep (sequence 0)")
         gp.setLabel("bottom", "timestep t")
         gp.setLabel("left", "‖∂L/∂h<sub>t</sub>‖")
         lp.setLabel("bottom", "training step")
@@ -190,11 +190,6 @@ class ComparisonPanel(Panel):
         # One window for every run, the presets' quoted mean: the curves end at their numbers.
         window = RECENT_STEPS
         self.loss_plot.setTitle(f"training loss (faint) and mean of {window} steps")
-        gone = [r.name for r in runs if r.diverged]
-        self.grad_plot.setTitle(
-            GRAD_TITLE
-            + (f" — not drawn: {', '.join(gone)} (diverged: its weights blew up)" if gone else "")
-        )
         for i, run in enumerate(runs):
             drawn = self._norm_traces[i]
             if drawn is None or drawn[0] is not run.trace or drawn[1] != run.diverged:
@@ -280,9 +275,14 @@ class ComparisonPanel(Panel):
             self.readout.setText("‖∂L/∂h<sub>t</sub>‖: no recording yet")
             return
         parts = [
-            coloured(f"{run.name} {sci(n[min(t, len(n) - 1)])}", run.colour)
+            coloured(
+                f"{run.name} {sci(n[min(t, len(n) - 1)])}"
+                if len(n)
+                else f"{run.name}: diverged, not drawn",
+                run.colour,
+            )
             for run, n in zip(self.runs, self.norms, strict=True)
-            if len(n)
+            if len(n) or run.diverged
         ]
         self.readout.setText(f"<b>t = {t}</b>: ‖∂L/∂h<sub>t</sub>‖ " + ", ".join(parts))
 
