@@ -32,6 +32,9 @@ def test_an_exploded_w_hh_is_drawn_on_a_log_radius_with_the_unit_circle_in_view(
     snap = make_snapshot(cell="rnn", task="sine")
     w = np.asarray(snap.trace.params["weight_hh_l0"], dtype=np.float64)
     exploded = with_w_hh(snap, 1e9 / np.abs(np.linalg.eigvals(w)).max())  # rho = 1e9
+    radii = {"l0 h": np.array([2.0, 30.0, 1e9])}  # recordings as rho blew up
+    probes = dataclasses.replace(snap.probes, step=np.array([0, 5, 10]), radii=radii)
+    exploded = dataclasses.replace(exploded, probes=probes)
     lam = np.linalg.eigvals(np.asarray(exploded.trace.params["weight_hh_l0"]))
     panel = show_panel(SpectrumPanel, exploded, size=(900, 500))
     assert "log radius" in panel.eig_plot.titleLabel.text
@@ -45,6 +48,10 @@ def test_an_exploded_w_hh_is_drawn_on_a_log_radius_with_the_unit_circle_in_view(
     rings = np.abs(panel.rings.getData()[0] + 1j * panel.rings.getData()[1])
     assert set(np.round(rings[np.isfinite(rings)], 6)) == {float(k) for k in range(2, 11)}
     assert panel.sv_plot.getAxis("left").logMode  # σ up to 1e9: a log axis
+    # ρ over training on a log axis, where ρ = 1 (log10: 0) and 1e9 both show
+    assert panel.radius_plot.getAxis("left").logMode and panel.rho_one.value() == 0.0
+    _, (r0, r1) = panel.radius_plot.vb.viewRange()
+    assert r0 <= 0 and r1 >= 9
     # a W_hh near the unit circle is drawn as it is again
     panel.set_snapshot(snap)
     panel.refresh(force=True)
@@ -53,6 +60,7 @@ def test_an_exploded_w_hh_is_drawn_on_a_log_radius_with_the_unit_circle_in_view(
         np.sort_complex(drawn_points(panel)), np.sort_complex(np.linalg.eigvals(w)), atol=1e-6
     )
     assert not panel.sv_plot.getAxis("left").logMode
+    assert not panel.radius_plot.getAxis("left").logMode and panel.rho_one.value() == 1.0
 
 
 def test_a_diverged_runs_gradient_is_not_drawn_over_the_others(side_by_side, show_panel):
