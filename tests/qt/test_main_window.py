@@ -442,3 +442,14 @@ def test_the_app_exits_cleanly_and_quietly_when_closed_mid_training(tmp_path):
     stderr = [line for line in proc.stderr.splitlines() if line != OFFSCREEN_NOISE]
     assert stderr == []
     assert list(tmp_path.rglob("rnnviz.conf"))  # the layout was saved on the way out
+
+
+def test_the_status_bar_says_when_the_training_process_stops_responding(qtbot, store):
+    window = open_window(qtbot, store, wait_snapshot=False)
+    try:
+        window.runner.responding.emit(False)  # as the runner does after 5 s of silence
+        assert "Training process not responding" in window.statusBar().currentMessage()
+        window.runner.responding.emit(True)
+        assert window.statusBar().currentMessage() == ""
+    finally:
+        window.close()
