@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.core.graph import UnrolledGraphPanel, fmt
+from rnnviz.qt.presentation import LINE_SCALE, SCALE, STRONG, Restyle
 
 
 @pytest.fixture
@@ -198,16 +199,20 @@ def test_backward_view_shows_gradients_too_small_for_float32_squares(make_snapsh
     assert panel.levels[0] == pytest.approx(np.log10(true[true > 0].min()))
 
 
-@pytest.mark.parametrize("size", [(420, 300), (760, 420), (900, 600)])
-def test_node_values_stay_inside_their_nodes_at_presentation_size(make_snapshot, show_panel, size):
-    theme.apply(1.35)  # presentation mode's fonts: labels born larger
+@pytest.mark.parametrize("size", [(420, 300), (760, 420), (960, 420)])
+@pytest.mark.parametrize("view", [0, 1])  # values and gradients: "−8.8e-5" is the widest
+def test_node_values_stay_inside_their_nodes_in_presentation_mode(
+    make_snapshot, show_panel, size, view
+):
+    panel = show_panel(UnrolledGraphPanel, make_snapshot(cell="lstm"), t=10)
+    panel.view_combo.setCurrentIndex(view)
+    Restyle(SCALE, LINE_SCALE, STRONG).widget(panel)  # as entering presentation mode does
+    theme.apply(SCALE, lines=LINE_SCALE)
     try:
-        panel = show_panel(
-            UnrolledGraphPanel, make_snapshot(cell="lstm", layers=2), size=size, t=10
-        )
+        panel.resize(*size)  # full screen: the panel's dock takes a new size
         panel.grab()
         for key, label in panel.labels.items():
-            node = panel.nodes[key].sceneBoundingRect().adjusted(-1, -1, 1, 1)
+            node = panel.nodes[key].mapRectToScene(panel.nodes[key].rect()).adjusted(-1, -1, 1, 1)
             assert node.contains(label.mapRectToScene(label.boundingRect())), key
     finally:
         theme.apply()
