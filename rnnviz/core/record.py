@@ -321,14 +321,18 @@ def _jacobian_norms(
     where Mc is the Jacobian w.r.t. c_t, A_t = sum over the gates i, f, g of diag(d gate
     term) W_block, D_t the same for the output gate, and e_t = dc_t/dc_{t-1} (the forget gate,
     plus the peephole terms). The per-step matrices are built for 128 steps at a time in
-    batched products, so each step of the loop is one or two matrix products. Works in
-    processing order. Only the first `sequences` sequences are computed (None: all); the
-    others are NaN.
+    batched operations, so each step of the loop is one matrix product ([K | M_t] [A_t; D_t]
+    for the LSTM). Works in processing order. Only the first `sequences` sequences are
+    computed (None: all); the others are NaN.
 
     The chain runs in float32 and is rescaled at every step (the scale is kept as a float64
     logarithm), so products of a thousand small or large factors neither underflow nor
-    overflow; the spectral norm is the square root of the largest eigenvalue of M M^T. The
-    chain is O(T H^3): the one part of a recording that cannot ride on the fused kernel.
+    overflow. The norms of 128 steps at a time come from analysis.spectral_norms, exact to
+    1e-4 relative: its iteration starts from a guess of M_t's top left singular vector that
+    the loop refines by one power step per t (the running product changes slowly, and its
+    top left singular vector settles as factors are appended on the right), so it costs a
+    few thin products instead of a dense eigensolver per step. The chain is O(T H^3): the one
+    part of a recording that cannot ride on the fused kernel.
     """
     rev = lt["reverse"]
     B_all = lt["h"].shape[0]
@@ -342,52 +346,70 @@ def _jacobian_norms(
     blocks = W.view(-1, H, H)  # (G, H, H)
     coef = STEP_COEFFICIENTS[cell](model, q, suffix)  # name -> (B, T, H), processing order
     spec = CELLS[cell]
-    # The output gate, last in torch's order, acts on h_t = o_t tanh(c_t), the others on c_t.
-    *to_c, to_h = enumerate(spec.blocks)
+    # The output gate, last in torch's order, acts on h_t = o_t tanh(c_t), the others on c_t:
+    # M_{t-1} = [K | M_t] [A_t; D_t], one product with the inner size 2H.
+    parts = [list(enumerate(spec.blocks))]
+    if spec.cell_state:
+        parts = [parts[0][:-1], parts[0][-1:]]
     # The loop runs in numpy: its many small operations cost a microsecond there, several
     # in torch. The per-step matrices are built in torch, on the model's device.
-    M = np.broadcast_to(np.eye(H, dtype=np.float32), (B, H, H)).copy()  # M_{T-1} = I
-    Mc = np.zeros_like(M)
+    KM = np.zeros((B, H, len(parts) * H), dtype=np.float32)  # [K | M_t], or M_t alone
+    KM[:, :, -H:] = np.eye(H, dtype=np.float32)  # M_{T-1} = I
+    Mc = np.zeros((B, H, H), dtype=np.float32)
+    u = np.full((B, H, 1), H**-0.5, dtype=np.float32)  # top left singular vector of M_t
     log_scale = np.zeros(B)
     chunks = [np.ones((B, 1))]  # t = T-1: ||I|| = 1
     for hi in range(T - 1, 0, -128):  # steps t = hi … lo give M_{t-1}
         lo = max(1, hi - 127)
         ts = slice(lo, hi + 1)
-
-        def weighted(names, ts=ts) -> Tensor:  # sum over gate blocks of diag(coef_t) W_block
-            return sum(coef[k][:, ts, :, None] * blocks[g] for g, k in names)  # (B, n, H, H)
-
+        step = _np(_step_matrices(coef, blocks, parts, ts))  # (B, n, P*H, H)
         if spec.cell_state:
-            A, D = _np(weighted(to_c)), _np(weighted([to_h]))
             dhdc, e = _np(coef["dhdc"][:, ts]), _np(coef["e"][:, ts])
-        else:
-            J = weighted(enumerate(spec.blocks))
-            if "carry" in coef:  # the GRU's direct path z_t h_{t-1}
-                J = J + torch.diag_embed(coef["carry"][:, ts])
-            J = _np(J)
         chain = np.empty((B, hi - lo + 1, H, H), dtype=np.float32)
+        guess = np.empty((B, hi - lo + 1, H, 1), dtype=np.float32)
         scales = np.empty((B, hi - lo + 1))
         with np.errstate(over="ignore", invalid="ignore"):  # as torch: inf/nan propagate
             for j, k in enumerate(range(hi - lo, -1, -1)):  # t = lo + k, from hi down to lo
                 if spec.cell_state:
-                    K = M * dhdc[:, k, None, :] + Mc
-                    M, Mc = K @ A[:, k] + M @ D[:, k], K * e[:, k, None, :]
-                else:
-                    M = M @ J[:, k]
+                    K = KM[:, :, :H]  # K = M_t diag(dh_t/dc_t) + Mc_t
+                    np.multiply(KM[:, :, H:], dhdc[:, k, None, :], out=K)
+                    K += Mc
+                    Mc = K * e[:, k, None, :]
+                M = KM @ step[:, k]  # (B, H, H)
                 # rescale: largest entry 1; zero (a dead ReLU chain) and non-finite stay
                 s = np.maximum(np.abs(M).max((1, 2)), np.abs(Mc).max((1, 2)))  # (B,)
                 s[~((s > 0) & np.isfinite(s))] = 1.0
                 M /= s[:, None, None]
                 Mc /= s[:, None, None]
                 log_scale = log_scale + np.log(s)
-                chain[:, j], scales[:, j] = M, log_scale
+                KM[:, :, -H:] = chain[:, j] = M
+                scales[:, j] = log_scale
+                # one power step per t keeps the guess for spectral_norms' iteration
+                v = M @ (np.swapaxes(M, 1, 2) @ u)  # (B, H, 1)
+                nv = np.linalg.norm(v, axis=1, keepdims=True)
+                u = np.where((nv > 0) & np.isfinite(nv), v / nv, u)
+                guess[:, j] = u
         with np.errstate(over="ignore"):
-            chunks.append(spectral_norms(chain) * np.exp(scales))
+            chunks.append(spectral_norms(chain, guess) * np.exp(scales))
     norms = torch.from_numpy(np.concatenate(chunks, 1)[:, ::-1].copy())  # (n, T), t = 0 … T-1
     if n < B_all:
         pad = torch.full((B_all - n, T), float("nan"), dtype=torch.float64, device=norms.device)
         norms = torch.cat([norms, pad])
     return _order(norms, rev)
+
+
+def _step_matrices(coef: dict, blocks: Tensor, parts: list, ts: slice) -> Tensor:
+    """The one-step matrices of steps `ts`, (B, n, P*H, H): for each part, the sum over its
+    gate blocks of diag(coef_t) W_block (plus the carry diag(z_t) of a GRU), stacked."""
+    B, n, H = coef[parts[0][0][1]][:, ts].shape
+    out = torch.empty(B, n, len(parts), H, H, dtype=blocks.dtype, device=blocks.device)
+    for p, names in enumerate(parts):
+        torch.mul(coef[names[0][1]][:, ts, :, None], blocks[names[0][0]], out=out[:, :, p])
+        for g, k in names[1:]:
+            out[:, :, p].addcmul_(coef[k][:, ts, :, None], blocks[g])
+    if "carry" in coef:  # the GRU's direct path z_t h_{t-1}
+        out[:, :, 0].diagonal(dim1=-2, dim2=-1).add_(coef["carry"][:, ts])
+    return out.view(B, n, len(parts) * H, H)
 
 
 def _np(t: Tensor) -> np.ndarray:

@@ -1,0 +1,153 @@
+"""||M||_2 as the gradient laboratory computes it is exact: analysis.spectral_norms against
+numpy's SVD to 1e-4 relative, where it iterates (m >= 48: block power iteration from a guess)
+as where it solves directly, on random and adversarial stacks; and the recorder's
+||dh_T/dh_t|| at a size where it iterates against autograd's full Jacobian."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rnnviz.core import analysis
+from rnnviz.core.analysis import SPECTRAL_RTOL, spectral_norms
+from rnnviz.core.config import Config
+from rnnviz.core.model import RecurrentModel, run_explicit
+from rnnviz.core.record import record_trace
+from rnnviz.core.tasks import make_task
+
+
+def _svd_norms(M: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(np.asarray(M, dtype=np.float64), ord=2, axis=(-2, -1))
+
+
+def _orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))
+
+
+def _with_singular_values(rng: np.random.Generator, s: np.ndarray) -> np.ndarray:
+    """U diag(s) V^T with random orthogonal U, V: a matrix whose singular values are s."""
+    return (_orthogonal(rng, len(s)) * s) @ _orthogonal(rng, len(s)).T
+
+
+def _assert_exact(M: np.ndarray, start: np.ndarray | None = None) -> None:
+    np.testing.assert_allclose(spectral_norms(M, start), _svd_norms(M), rtol=SPECTRAL_RTOL, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(20, 48, 48), (3, 10, 64, 64), (12, 128, 128), (8, 64, 96)])
+def test_random_stacks_match_the_svd(shape, dtype):
+    M = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    _assert_exact(M)
+
+
+def test_near_equal_top_singular_values():
+    """Gaps of 1e-7 to 1e-3 between the top values, and a cluster wider than the block."""
+    rng = np.random.default_rng(1)
+    H = 64
+    tail = np.linspace(0.9, 1e-3, H)
+    cases = []
+    for gap in (1e-7, 1e-5, 1e-4, 1e-3):
+        cases.append(np.r_[1.0, 1.0 - gap, tail[2:]])
+    cases.append(np.r_[1.0 - 1e-6 * np.arange(12), tail[12:]])  # 12 nearly equal at the top
+    cases.append(np.r_[1.0, (1 - 1e-4) * np.ones(10), tail[11:]])  # one above a flat cluster
+    cases.append(np.ones(H))  # orthogonal
+    M = np.stack([_with_singular_values(rng, np.sort(s)[::-1]) for s in cases])
+    _assert_exact(M.astype(np.float32))
+    _assert_exact(M)
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e-12, 1e12, 1e30])
+def test_tiny_and_huge_scales(scale):
+    """M M^T of these would underflow or overflow in float32: each matrix is scaled first."""
+    M = np.random.default_rng(2).standard_normal((4, 64, 64)) * scale
+    _assert_exact(M.astype(np.float32))
+    _assert_exact(M * scale**8)  # float64 down to 1e-270 and up to 1e270
+
+
+def test_zero_and_non_finite_matrices_in_a_stack():
+    M = np.random.default_rng(3).standard_normal((5, 64, 64)).astype(np.float32)
+    M[1] = 0.0  # a saturated run: the product is exactly 0
+    M[2, 3, 4] = np.nan
+    M[3, 0, 0] = np.inf
+    got = spectral_norms(M)
+    assert got[1] == 0.0
+    assert np.isnan(got[2]) and np.isnan(got[3])
+    np.testing.assert_allclose(got[[0, 4]], _svd_norms(M[[0, 4]]), rtol=SPECTRAL_RTOL)
+
+
+def test_a_wrong_guess_still_finds_the_top():
+    """The guess orthogonal to the top singular vector, or the second one exactly: the
+    random vectors of the block still find the largest singular value."""
+    rng = np.random.default_rng(4)
+    H = 96
+    s = np.r_[3.0, 2.9, np.linspace(1.0, 0.01, H - 2)]
+    U, V = _orthogonal(rng, H), _orthogonal(rng, H)
+    M = (U * s) @ V.T
+    for guess in (U[:, 1:2], U[:, 1:9], U[:, -1:]):
+        got = spectral_norms(M[None], guess[None])
+        np.testing.assert_allclose(got, [3.0], rtol=SPECTRAL_RTOL)
+
+
+def test_a_running_product_with_guesses_as_the_recorder_passes_them():
+    """M_{t-1} = M_t J_t over 300 steps, rescaled, with the power-step guesses: exact."""
+    rng = np.random.default_rng(5)
+    H = 64
+    M, u = np.eye(H, dtype=np.float32), np.full((H, 1), H**-0.5, dtype=np.float32)
+    chain, guess = [], []
+    for _ in range(300):
+        J = (rng.standard_normal((H, H)) * rng.uniform(0.5, 1.5) / np.sqrt(H)).astype(np.float32)
+        M = M @ J
+        M /= np.abs(M).max()
+        u = M @ (M.T @ u)
+        u /= np.linalg.norm(u)
+        chain.append(M)
+        guess.append(u)
+    _assert_exact(np.stack(chain), np.stack(guess))
+
+
+def test_the_exact_solver_takes_what_does_not_converge(monkeypatch):
+    """Past the iteration limit (here 1 iteration) every matrix still gets its exact norm."""
+    monkeypatch.setattr(analysis, "_MAX_ITER", 1)
+    M = np.random.default_rng(6).standard_normal((6, 64, 64)).astype(np.float32)
+    np.testing.assert_allclose(spectral_norms(M), _svd_norms(M), rtol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_recorder_jacobian_norms_where_they_iterate_match_autograd(cell):
+    """H = 64 takes the iterated path; autograd's Jacobian of h_{T-1} w.r.t. every h_t."""
+    T, H = 10, 64
+    cfg = Config(cell=cell, hidden=H, task="sine", seq_len=T)
+    task = make_task(cfg)
+    torch.manual_seed(7)
+    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    batch = task.sample(1, torch.Generator().manual_seed(0))
+    trace = record_trace(model, task, batch)
+    x = model.encode(batch.x).detach()
+
+    def h_final(p):
+        c = torch.zeros(1, T, H) if cell == "lstm" else None
+        record: dict = {}
+        run_explicit(model.rnn, x, perturb={(0, False): (p[None], c)}, record=record)
+        return record[(0, False)]["h"][T - 1][0]
+
+    J = torch.autograd.functional.jacobian(h_final, torch.zeros(T, H))  # (H, T, H)
+    expected = np.linalg.norm(J.permute(1, 0, 2).double().numpy(), ord=2, axis=(-2, -1))
+    assert expected.min() > 1e-6  # no vanishing here: a relative comparison at every t
+    np.testing.assert_allclose(trace.layer(0).jacobian_norm[0], expected, rtol=2e-4)
+
+
+def test_a_dead_relu_run_has_jacobian_norm_zero():
+    """Every unit dead (pre-activations below 0): the product is exactly 0 before T-1."""
+    T = 20
+    cfg = Config(cell="rnn", nonlinearity="relu", hidden=64, task="sine", seq_len=T)
+    task = make_task(cfg)
+    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    with torch.no_grad():
+        model.rnn.bias_ih_l0.fill_(-100.0)
+    trace = record_trace(model, task, task.sample(1, torch.Generator().manual_seed(0)))
+    norms = trace.layer(0).jacobian_norm[0]
+    assert norms[-1] == 1.0
+    np.testing.assert_array_equal(norms[:-1], 0.0)
+    np.testing.assert_array_equal(trace.layer(0).step_factor[0], 0.0)
