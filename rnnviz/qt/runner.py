@@ -19,7 +19,8 @@ it: it can be joined, and a leaked one shows in `threading.enumerate()` (tests f
 
 Every failure of the pipe reaches the user: the reader always ends with `Gone` (the worker
 died, or sent what cannot be read), payloads out of step end the run with a message, and a
-training worker silent for `silence_s` seconds is reported until it speaks again.
+training worker silent for `silence_s` seconds is reported until it speaks again (a start then
+replaces it).
 """
 
 from __future__ import annotations
@@ -126,6 +127,8 @@ class TrainingRunner(QObject):
         in the worker; a problem there (a bad text file, a device that is not available)
         arrives as `error`, never as an exception here.
         """
+        if self._silent:  # a hung worker would never read the new run: replace it
+            self.stop()
         if not self._worker_alive():
             self._start_worker()
         self._run += 1

@@ -219,6 +219,22 @@ def test_a_silent_training_worker_is_reported_until_it_speaks_again(qtbot):
         runner.stop()
 
 
+def test_apply_after_silence_replaces_the_hung_worker(qtbot):
+    from rnnviz.core.protocol import Run
+
+    runner = TrainingRunner(silence_s=0.5)
+    try:
+        start(qtbot, runner)
+        next_snapshot(qtbot, runner, Run(), until=lambda s: s.state == "running")
+        hung = runner._process
+        with qtbot.waitSignal(runner.responding, timeout=TIMEOUT):
+            os.kill(hung.pid, signal.SIGSTOP)
+        assert start(qtbot, runner).step == 0  # a fresh worker answers
+        assert runner._process is not hung and not hung.is_alive()
+    finally:
+        runner.stop()
+
+
 def test_a_paused_worker_is_never_reported_silent(qtbot):
     runner = TrainingRunner(silence_s=0.2)
     try:
