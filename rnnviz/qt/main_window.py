@@ -272,6 +272,7 @@ class MainWindow(QMainWindow):
         self.preset_menu.mark(preset.key)
         self.lesson_dock.show_preset(preset)
         self.layout_.arrange_preset(preset)
+        self.presentation.rearranged()  # presenting: no side bar, and the preset's docks stay
         first, *others = preset.runs
         self.settings.set_config(first.config)
         self._start(

@@ -130,6 +130,15 @@ class PresentationMode(QObject):
                 self.step.widget(panel)
                 self._show_hints(panel, False)
 
+    def rearranged(self) -> None:
+        """The window placed its docks anew while presenting (a preset started): keep the side
+        bar out of the way, and on leaving keep the new arrangement rather than bring back
+        the one from before, whose docks no longer show what is running."""
+        if self.active:
+            for widget in self.hide:
+                widget.hide()
+            self._saved["state"] = None
+
     def toggle(self) -> None:
         self.leave() if self.active else self.enter()
 
@@ -177,7 +186,11 @@ class PresentationMode(QObject):
         if not self._saved["full_screen"]:
             w.showNormal()
         w.restoreGeometry(self._saved["geometry"])
-        w.restoreState(self._saved["state"])
+        if self._saved["state"] is not None:
+            w.restoreState(self._saved["state"])
+        else:
+            for widget in self.hide:
+                widget.show()
         self.toggled.emit(False)
 
     def _apply(self, step: Restyle) -> None:

@@ -152,3 +152,19 @@ def test_font_scale_leaves_a_small_projector_room_for_the_figures():
     assert font_scale(1600, 1000) == font_scale(1920, 1080) == SCALE
     assert font_scale(1280, 720) == pytest.approx(MIN_SCALE)
     assert MIN_SCALE < font_scale(1366, 900) < SCALE
+
+
+def test_a_preset_started_while_presenting_keeps_its_docks_after_leaving(qtbot, window):
+    window.presentation.enter()
+    preset = tiny(list_presets()[0], steps=1)
+    with qtbot.waitSignal(
+        window.runner.snapshot,
+        timeout=TIMEOUT,
+        check_params_cb=lambda s: s.step >= 1 and s.state == "paused",
+    ):
+        window.start_preset(preset)
+    assert not window.settings_dock.isVisible()  # the side bar stays out of the projection
+    window.presentation.leave()
+    shown = {k for k, d in window.docks.items() if d.isVisible()}
+    assert shown == set(preset.panels)  # the lesson's panels, not the layout from before
+    assert window.lesson_dock.isVisible() and window.settings_dock.isVisible()
