@@ -95,11 +95,13 @@ def export_widget(
             logical, image = size.layout(shape)
         widget.resize(logical)
         settle(widget)
-        # A first paint, thrown away: a pyqtgraph axis widens to its tick labels only as it
+        # Two paints, thrown away: a pyqtgraph axis widens to its tick labels only as it
         # paints them, and until then drops the labels that do not fit (a panel exported
-        # before it was ever on screen, as `rnnviz export` does, would lose them).
-        widget.grab()
-        settle(widget)
+        # before it was ever on screen, as `rnnviz export` does, would lose them); a panel
+        # shrunk into a small dock needs a second one to give its axis labels room again.
+        for _ in range(2):
+            widget.grab()
+            settle(widget)
         # A figure goes on a white slide; the window keeps its own colours.
         background = QColor(widget.palette().window().color() if size is None else "white")
         _write(widget, path, fmt, image, background, title)

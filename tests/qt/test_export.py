@@ -182,3 +182,17 @@ def test_the_dialogs_ask_for_width_and_aspect(qtbot, monkeypatch, tmp_path):
     monkeypatch.setattr(ExportDialog, "exec", accept)
     path, size = ExportDialog.ask(None, "gates.png", "Export Gates")
     assert path == tmp_path / "gates.png" and size == FigureSize(1920, "panel")
+
+
+def test_a_panel_in_a_small_dock_exports_the_same_figure(show_panel, probed_snapshot, tmp_path):
+    """A panel squeezed into a small dock (its figure drawn scaled down, axis labels
+    dropped) exports the figure it has with room: its axes get their labels back."""
+    from rnnviz.qt.panels.core.gradients import GradientNormsPanel
+
+    snapshot = probed_snapshot(cell="lstm")
+    images = []
+    for size in ((1100, 800), (320, 220)):
+        panel = show_panel(GradientNormsPanel, snapshot, size=size, t=5)
+        panel.grab()
+        images.append(QImage(str(panel.export(tmp_path / f"{size[0]}.png"))))
+    assert images[0] == images[1]
