@@ -169,10 +169,9 @@ def wrap_title(plot: pg.PlotItem) -> pg.PlotItem:
     return plot
 
 
-def label_box(axis: pg.AxisItem, rect: QRectF, flags: int, text: str) -> QRectF:
+def _ink(fm: QFontMetricsF, rect: QRectF, flags: int, text: str) -> QRectF:
     """Where a tick label's ink is: pyqtgraph's text rect is the label's box shrunk to 0.8 of
     its height, and the text, drawn unclipped and aligned in it, reaches past it."""
-    fm = QFontMetricsF(axis.style["tickFont"] or QFont())
     size = fm.boundingRect(QRectF(0, 0, 1e4, 1e4), int(Qt.AlignmentFlag.AlignCenter), text).size()
     box = QRectF(rect.topLeft(), size)
     box.moveCenter(rect.center())
@@ -186,14 +185,17 @@ def label_box(axis: pg.AxisItem, rect: QRectF, flags: int, text: str) -> QRectF:
 def _legible(specs):
     """pyqtgraph's draw specs without the labels that would print over one already placed.
     Labels come major ticks first, so a crowded axis keeps its round values; a gap of a
-    quarter line (or two spaces) keeps neighbours apart."""
+    quarter line (half a line across) keeps neighbours apart. Runs only when the axis draws
+    its ticks anew (a new range or size), not at every paint."""
     if specs is None:
         return specs
     axis_spec, tick_specs, text_specs, axis = specs
+    fm = QFontMetricsF(axis.style["tickFont"] or QFont())
+    vertical = axis.orientation in ("left", "right")
     kept, boxes = [], []
     for rect, flags, text in text_specs:
-        box = label_box(axis, rect, int(flags), text)
-        gap = box.height() / 4 if axis.orientation in ("left", "right") else box.height() / 2
+        box = _ink(fm, rect, int(flags), text)
+        gap = box.height() / 4 if vertical else box.height() / 2
         wide = box.adjusted(-gap / 2, -gap / 2, gap / 2, gap / 2)
         if any(wide.intersects(b) for b in boxes):
             continue
