@@ -39,7 +39,8 @@ def rss_mb(pid: int) -> float:
 
 
 def children(pid: int) -> list[int]:
-    """Live processes whose parent is `pid` (zombies excluded)."""
+    """Live processes whose parent is `pid` (zombies excluded), but for multiprocessing's
+    resource tracker: it belongs to the interpreter, not to a run, and ends with it."""
     out = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -49,7 +50,9 @@ def children(pid: int) -> list[int]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        if fields[0] != "Z" and int(fields[1]) == pid:
+        if fields[0] == "Z" or int(fields[1]) != pid:
+            continue
+        if b"resource_tracker" not in (entry / "cmdline").read_bytes():
             out.append(int(entry.name))
     return out
 
