@@ -305,14 +305,7 @@ def run_train(args: argparse.Namespace) -> int:
     if status:
         return status
     if save is not None:
-
-        def checkpoint() -> None:
-            # Through a Python file: torch.save's own writer reports a full disk as "enforce
-            # fail at inline_container.cc … unexpected pos", a file as "No space left on device".
-            with open(save, "wb") as f:
-                trainer.save_checkpoint(f)
-
-        write_output(checkpoint, save)
+        write_output(lambda: trainer.save_checkpoint(save), save)
         print(f"saved checkpoint {save} (step {trainer.step_count})")
     if report is not None:
         from rnnviz.core.report import heldout_text, training_report, write_json

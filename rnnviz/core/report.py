@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rnnviz.core.atomic import write_atomic
 from rnnviz.core.heldout import heldout_score
 from rnnviz.core.tasks import TASKS
 
@@ -59,16 +59,6 @@ def _number(x: float) -> float | None:
 
 
 def write_json(path: str | Path, data: dict[str, Any]) -> None:
-    """Write `data` as JSON to `path` atomically (temporary file, flush, rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # open() honours the umask
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, allow_nan=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write `data` as JSON to `path` atomically (core.atomic)."""
+    text = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    write_atomic(path, lambda f: f.write(text.encode("utf-8")))

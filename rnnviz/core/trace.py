@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnviz.core.atomic import write_atomic
 from rnnviz.core.cells import CELLS
 
 
@@ -126,7 +127,10 @@ class Trace:
         return out
 
     def save_npz(self, path: str | Path) -> None:
-        np.savez_compressed(path, **self.to_arrays())
+        """Write the trace to `path` (numpy adds no suffix to a file object: name it .npz),
+        atomically: a failed write leaves the file that was there."""
+        arrays = self.to_arrays()
+        write_atomic(path, lambda f: np.savez_compressed(f, **arrays))
 
     @classmethod
     def load_npz(cls, path: str | Path) -> Trace:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from rnnviz.core.analysis import spectral_radii, vector_norms
+from rnnviz.core.atomic import write_atomic
 from rnnviz.core.config import Config, ConfigError, check_temperature
 from rnnviz.core.model import build_model
 from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
@@ -290,14 +291,15 @@ class Trainer:
         return self.task.decode(out)
 
     def save_checkpoint(self, path: str | Path) -> None:
-        torch.save(
-            {
-                "config": self.config.to_dict(),
-                "step": self.step_count,
-                "model": self.model.state_dict(),
-            },
-            path,
-        )
+        """Config, step and weights to `path`, atomically (a failed write leaves the old file).
+        Through a Python file: torch.save's own writer reports a full disk as "enforce fail at
+        inline_container.cc … unexpected pos", a file as "No space left on device"."""
+        state = {
+            "config": self.config.to_dict(),
+            "step": self.step_count,
+            "model": self.model.state_dict(),
+        }
+        write_atomic(path, lambda f: torch.save(state, f))
 
 
 def _global_norm(grads: list[torch.Tensor]) -> float:
