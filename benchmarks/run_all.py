@@ -7,7 +7,10 @@
 
 Runs bench_train, bench_record, bench_app (the desktop app's quality bars) and bench_presets
 (time for each lecture preset to reach its promised picture): about five minutes on two
-cores. Results are appended to benchmarks/results/<name>.json (or to files in --json-dir).
+cores. The robustness runs take longer and run only when named: `--only monkey` (2,000
+random user actions on the real window, bench_monkey) and `--only soak` (30 minutes of
+training, memory of both processes, bench_soak). Results are appended to
+benchmarks/results/<name>.json (or to files in --json-dir).
 Exit status 0 whatever the numbers: the targets are reported, not enforced (timings on a
 shared machine are too noisy to fail a build on).
 """
@@ -21,9 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_app  # noqa: E402
+import bench_monkey  # noqa: E402
 import bench_presets  # noqa: E402
 import bench_record  # noqa: E402
+import bench_soak  # noqa: E402
 import bench_train  # noqa: E402
+
+QUICK = ("train", "record", "app", "presets")  # what a plain run runs
+LONG = ("monkey", "soak")  # only when named
 
 
 def main(argv=None) -> int:
@@ -31,7 +39,9 @@ def main(argv=None) -> int:
     ap.add_argument("--full", action="store_true", help="more and longer repetitions")
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     ap.add_argument("--threads", type=int, default=None, help="default: machine default")
-    ap.add_argument("--only", choices=("train", "record", "app", "presets"), default=None)
+    ap.add_argument(
+        "--only", choices=("train", "record", "app", "presets", "monkey", "soak"), default=None
+    )
     ap.add_argument("--json-dir", default=None, help="write results here instead")
     args = ap.parse_args(argv)
 
@@ -59,6 +69,9 @@ def main(argv=None) -> int:
     if args.only in (None, "presets") and args.device == "cpu":
         presets = bench_presets.main(json_arg(bench_presets.NAME))
         print()
+
+    monkey = bench_monkey.main([]) if args.only == "monkey" else None
+    soak = bench_soak.main([]) if args.only == "soak" else None
 
     print("== summary")
     if train_rows:
@@ -93,6 +106,17 @@ def main(argv=None) -> int:
             f"lecture presets: {held} of {len(presets)} reach their promised picture; slowest "
             f"{slowest['preset']} after {slowest['seconds']:.0f} s "
             f"(bar {bench_presets.BAR_S:.0f} s)"
+        )
+    if monkey:
+        print(
+            f"monkey: {monkey['actions']} actions, {monkey['exceptions']} exceptions, "
+            f"{monkey['warnings']} Qt warnings, {monkey['stalls']} stalls > 2 s (bar 0 each)"
+        )
+    if soak:
+        print(
+            f"soak: {soak['minutes']:g} min, {soak['steps']} steps; growth window "
+            f"{soak['window_growth_mb']:+.1f} MB, worker {soak['worker_growth_mb']:+.1f} MB (bar "
+            f"{bench_soak.BAR_MB:g} MB each); {soak['processes_left']} processes left (bar 0)"
         )
     print(f"(all benchmarks: {time.perf_counter() - t0:.1f} s)")
     return 0
