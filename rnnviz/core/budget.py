@@ -33,8 +33,9 @@ STEP_WORK_BUDGET = 50e9  # flops of one training step: 20 GFLOP took 1.5 s on on
 # L D G H^3: the eigenvalues of every W_hh gate block, in every recording (the spectra panels).
 # One 512 x 512 block took 0.8-1.2 s on one busy core, one 1024 x 1024 block 4.2 s.
 SPECTRA_BUDGET = 6e8
-# n T H^3 L D of the Jacobian chain in one recording (n sequences): 2e9 took 4 s on one busy
-# core. H counts as at least 64: below that the chain's per-step numpy calls dominate.
+# n T H^3 L D of the Jacobian chain in one recording (n sequences): 1.7e9-1.9e9 took 1.0-1.1 s
+# on one core at a load of 6 (H 256, T 100; H 128, T 900). H counts as at least 64: below
+# that the chain's per-step numpy calls (~0.5 ms) dominate (H 64, T 5000: 2.8 s).
 JACOBIAN_BUDGET = 2e9
 _JACOBIAN_MIN_H = 64
 _SYMBOLS = 256  # vocabulary assumed for symbol tasks (inputs one-hot or embedded, logits out)
