@@ -86,7 +86,7 @@ def test_f1_help_lists_every_key_and_the_notation(qtbot, tmp_path):
     store = QSettings(str(tmp_path / "rnnviz.ini"), QSettings.Format.IniFormat)
     window = MainWindow(Config(hidden=8, seq_len=20, batch=8, device="cpu"), settings=store)
     qtbot.addWidget(window)
-    with qtbot.waitSignal(window.runner.snapshot, timeout=30_000):
+    with qtbot.waitSignal(window.runner.snapshot, timeout=120_000):
         window.show()
     window.activateWindow()
     qtbot.waitActive(window)
