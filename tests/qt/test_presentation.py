@@ -18,7 +18,7 @@ from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.presentation import LINE_SCALE, MIN_SCALE, SCALE, font_scale
 
 PROJECTOR = (1280, 720)
-TIMEOUT = 60_000  # ms: eight presets start runs on a loaded machine; never reached when all is well
+TIMEOUT = 120_000  # ms: eight presets start runs on a loaded machine; never reached when all is well
 
 
 @pytest.fixture
