@@ -176,3 +176,21 @@ def test_every_gate_stays_visible_as_the_panel_shrinks_and_grows(make_snapshot, 
         panel.grab()
         hidden = [g for g in panel.names if not image_visible(panel, g)]
         assert not hidden, f"{cell} at {size}: {hidden} cut off"
+
+
+def test_in_a_short_wide_panel_the_titles_move_beside_their_heatmaps(make_snapshot, show):
+    panel = show(make_snapshot(cell="lstm", hidden=64, seq_len=20))
+    panel.resize(460, 300)  # a preset's quarter of a 1280x720 projector
+    panel.grab()
+    assert panel.inline
+    for g in panel.names:
+        title, box = panel.titles[g].sceneBoundingRect(), panel.plots[g].vb.sceneBoundingRect()
+        assert title.right() <= box.left() and box.top() - 1 <= title.top() < box.bottom()
+        assert box.height() >= 20  # a heatmap, not a strip
+        assert image_visible(panel, g)
+    panel.resize(900, 900)  # room again: titles above the heatmaps
+    panel.grab()
+    assert not panel.inline
+    for g in panel.names:
+        title, box = panel.titles[g].sceneBoundingRect(), panel.plots[g].sceneBoundingRect()
+        assert title.bottom() <= box.top() + 1

@@ -26,6 +26,7 @@ from rnnviz.core.cells import GATES
 from rnnviz.core.trace import LayerTrace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.plotkit import QWIDGETSIZE_MAX
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
@@ -206,8 +207,9 @@ class GateActivationsPanel(Panel):
             last = i == len(names) - 1
             words, symbol = GATE_TITLES[name].rsplit(" ", 1)
             self.titles[name] = self._label(f"{words} {symbol_html(name, symbol)}", "left")
-            layout.addItem(self.titles[name], row=2 * i, col=0)
-            plot = layout.addPlot(row=2 * i + 1, col=0, axisItems={"left": UnitAxis("left")})
+            # above its heatmap, over the title column (empty until the titles move into it)
+            layout.addItem(self.titles[name], row=2 * i, col=0, colspan=2)
+            plot = layout.addPlot(row=2 * i + 1, col=1, axisItems={"left": UnitAxis("left")})
             img = pg.ImageItem()
             plot.addItem(img)
             plot.invertY(True)
@@ -216,7 +218,7 @@ class GateActivationsPanel(Panel):
             line = pg.InfiniteLine(angle=90, movable=True, pen=theme.pen(theme.CURSOR))
             line.sigDragged.connect(self._line_dragged)
             plot.addItem(line)
-            bars_plot = layout.addPlot(row=2 * i + 1, col=1)
+            bars_plot = layout.addPlot(row=2 * i + 1, col=2)
             bars_plot.invertY(True)
             bars_plot.setYLink(plot)
             bars_plot.setMouseEnabled(x=False, y=False)
@@ -245,8 +247,8 @@ class GateActivationsPanel(Panel):
             self.cursor_lines[name], self.bar_plots[name], self.bars[name] = line, bars_plot, bars
         # the bars' column header: which t they show (set by show_time)
         self.bars_title = self._label(" ", "center")
-        layout.addItem(self.bars_title, row=0, col=1)
-        scales = self.scales = layout.addLayout(row=2 * len(names), col=0, colspan=2)
+        layout.addItem(self.bars_title, row=0, col=2)
+        scales = self.scales = layout.addLayout(row=2 * len(names), col=0, colspan=3)
         scales.layout.setHorizontalSpacing(2 * theme.FONT_PT)  # room for the end labels
         scales.layout.setContentsMargins(0, 6, 0, 0)
         for kind in dict.fromkeys(scale_kind(n) for n in names):  # in order of first use
@@ -268,8 +270,10 @@ class GateActivationsPanel(Panel):
         scales.addLayout().setMinimumWidth(0)  # takes the spare width: bars stay at the left
         scales.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         layout.layout.setVerticalSpacing(2)
-        layout.layout.setColumnStretchFactor(0, 6)
-        layout.layout.setColumnStretchFactor(1, 1)
+        layout.layout.setColumnStretchFactor(0, 0)
+        layout.layout.setColumnStretchFactor(1, 6)
+        layout.layout.setColumnStretchFactor(2, 1)
+        self.inline = False
         self._size_rows()
 
     def _size_rows(self) -> None:
@@ -278,23 +282,45 @@ class GateActivationsPanel(Panel):
         the height of the time axis, which its row also holds.
 
         The height comes from the view, not from the layout: fixed rows set the layout's
-        minimum height, so a layout that has grown never shrinks again by itself. When
-        there is too little room the heatmaps get short (the unit axis thins its labels),
-        but every gate keeps its row."""
+        minimum height, so a layout that has grown never shrinks again by itself. Where the
+        heatmaps would be shorter than two title lines the titles move beside them; with
+        less room still the heatmaps get short (the unit axis thins its labels), but every
+        gate keeps its row. Runs on a resize, not on a redraw."""
         if not self.names:
             return
-        grid = self.graphics.ci.layout
+        grid, n = self.graphics.ci.layout, len(self.names)
         _, top, _, bottom = grid.getContentsMargins()
         hint = Qt.SizeHint.PreferredSize
-        rest = sum(self.titles[n].effectiveSizeHint(hint).height() for n in self.names)
-        rest += self.scales.effectiveSizeHint(hint).height() + top + bottom
-        rest += 2 * len(self.names) * grid.verticalSpacing()
+        titles = sum(self.titles[g].effectiveSizeHint(hint).height() for g in self.names)
+        rest = self.scales.effectiveSizeHint(hint).height() + top + bottom
+        rest += 2 * n * grid.verticalSpacing()
         axis = self.plots[self.names[-1]].getAxis("bottom").minimumHeight()
         # the view's height as just resized (its viewport follows only after this event)
         room = self.graphics.height() - 2 * self.graphics.frameWidth() - rest - axis
-        each = max(MIN_ROW, room / len(self.names))
-        for i in range(len(self.names)):
-            grid.setRowFixedHeight(2 * i + 1, each + (axis if i == len(self.names) - 1 else 0))
+        # heatmaps shorter than two title lines: the titles move beside them, in the width
+        inline = room - titles < 2 * titles
+        if inline != self.inline:
+            self._place_titles(inline)
+        header = self.bars_title.effectiveSizeHint(hint).height()  # the first row keeps it
+        each = max(MIN_ROW, (room - (header if inline else titles)) / n)
+        for i in range(n):
+            grid.setRowFixedHeight(2 * i + 1, each + (axis if i == n - 1 else 0))
+
+    def _place_titles(self, inline: bool) -> None:
+        """Each title above its heatmap, or (`inline`) beside it, at the left."""
+        grid = self.graphics.ci.layout
+        for i, name in enumerate(self.names):
+            title = self.titles[name]
+            grid.removeItem(title)
+            if inline:
+                grid.addItem(title, 2 * i + 1, 0, Qt.AlignmentFlag.AlignTop)
+                if i > 0:  # the first title row also holds the bars' header, "at t = 5"
+                    grid.setRowFixedHeight(2 * i, 0)
+            else:
+                grid.addItem(title, 2 * i, 0, 1, 2)
+                grid.setRowMinimumHeight(2 * i, 0)
+                grid.setRowMaximumHeight(2 * i, QWIDGETSIZE_MAX)
+        self.inline = inline
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt API)
         # the view's own size, which the note and the hover line above and below it change too
