@@ -17,7 +17,11 @@ sequence (batch B = 1 by default) from the task are timed five ways, on the same
 The methods run round-robin within each repetition (so a drifting load hits all alike); a
 repetition of a fast method repeats it until it lasts at least --min-rep-s. The table shows
 median milliseconds per call and the median over repetitions of each method's time divided by
-the fused time of the same repetition. Target: rec+jac and rec <= 3x.
+the fused time of the same repetition. Targets (issue 14): rec+jac <= 10x and rec <= 2x.
+
+numpy's OpenBLAS runs on one thread, as in the app's training process (rnnviz/qt/__init__.py
+sets OPENBLAS_NUM_THREADS=1 there): on a busy machine its spinning threads otherwise make the
+recorder's many small products up to twenty times slower. --threads sets torch's threads.
 
     .venv/bin/python benchmarks/bench_record.py             # quick
     .venv/bin/python benchmarks/bench_record.py --full      # more repetitions
@@ -26,16 +30,20 @@ the fused time of the same repetition. Target: rec+jac and rec <= 3x.
 
 from __future__ import annotations
 
-import argparse
-import cProfile
-import io
-import math
-import pstats
-import sys
-import time
-from pathlib import Path
+import os
 
-import torch
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads (see above)
+
+import argparse  # noqa: E402
+import cProfile  # noqa: E402
+import io  # noqa: E402
+import math  # noqa: E402
+import pstats  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
@@ -48,12 +56,11 @@ from rnnviz.core.record import record_trace  # noqa: E402
 from rnnviz.core.tasks import TASKS, make_task  # noqa: E402
 
 NAME = "bench_record"
-TARGET = 3.0
+TARGETS = {"rec+jac": 10.0, "rec": 2.0}
 METHODS = ("fused", "rec+jac", "rec", "jac", "explicit")
 DEFAULT_CELLS = [
     *(("lstm", h, t) for h in (64, 128) for t in (50, 200, 1000)),
-    ("gru", 64, 200),
-    ("rnn", 64, 200),
+    *((cell, h, 200) for cell in ("gru", "rnn") for h in (64, 128)),
 ]
 
 
@@ -211,7 +218,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs="+",
         default=None,
         metavar="CELL,H,T",
-        help="e.g. lstm,128,1000 (default: lstm H 64/128 x T 50/200/1000, gru and rnn 64,200)",
+        help="e.g. lstm,128,1000 (default: lstm H 64/128 x T 50/200/1000, gru and rnn H 64/128 "
+        "x T 200)",
     )
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--reps-long", type=int, default=None, help="repetitions for T >= long-from")
@@ -273,15 +281,15 @@ def main(argv=None) -> list[dict]:
         )
     )
     print()
-    print(f"time relative to one fused forward+backward (median of paired ratios; target <= "
-          f"{TARGET:g}x for rec+jac and rec)")  # fmt: skip
+    print("time relative to one fused forward+backward (median of paired ratios; targets: "
+          f"rec+jac <= {TARGETS['rec+jac']:g}x, rec <= {TARGETS['rec']:g}x)")  # fmt: skip
     print(
         C.table(
             ["cell", "H", "T", "rec+jac", "rec", "jac", "explicit", "rec+jac", "rec"],
             [
                 [r["cell"], r["hidden"], r["seq_len"]]
                 + [fmt_ratio(r[f"{m}_ratio"]) for m in METHODS[1:]]
-                + ["ok" if r[f"{m}_ratio"] <= TARGET else "OVER" for m in ("rec+jac", "rec")]
+                + ["ok" if r[f"{m}_ratio"] <= lim else "OVER" for m, lim in TARGETS.items()]
                 for r in rows
             ],
         )

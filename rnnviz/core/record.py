@@ -22,9 +22,19 @@ loop, adding zero perturbations to h_t and c_t whose gradients are dL/dh_t and d
 ||dh_T/dh_t|| is the spectral norm (largest singular value) of the Jacobian of the
 direction's final hidden state (t = T-1 forward, t = 0 for a reverse direction) with respect
 to h_t, holding the cell state c_t fixed. It is a product of one-step Jacobians, built with
-rescaled float32 matrix products, and costs O(T H^3) against the fused pass's O(T H^2): the
-app computes it for sequence 0 only (`jacobian_sequences=1`), `jacobians=False` skips it, and
-it is skipped where it would not fit the recording budget (core/budget.py; meta["jacobian"]).
+rescaled float32 matrix products (one per step), its norms by an iteration warm-started from
+step to step (analysis.spectral_norms, exact to 1e-4), and costs O(T H^3) against the fused
+pass's O(T H^2): the app computes it for sequence 0 only (`jacobian_sequences=1`),
+`jacobians=False` skips it, and it is skipped where it would not fit the recording budget
+(core/budget.py; meta["jacobian"]).
+
+Where the itemized gradients dL_j/dh_t (one per loss term L_j, issue 13) would go: in the
+fused pass, not in the Jacobian chain. Repeat the probed sequence once per loss term along
+the batch and give copy j the loss L_j alone (its mask and normalisation); step 1's widened
+input then yields dL_j/da_t for every copy in the same one backward pass, and step 3 turns
+them into dL_j/dh_t, a (T_loss, T, H) array per layer and direction, summing over j to
+grad_h. That costs one fused pass at batch T_loss (batched products, not T_loss passes), and
+the chain below stays as it is; _record_fused would take the expanded batch and the loss.
 """
 
 from __future__ import annotations
@@ -307,6 +317,9 @@ def _record_explicit(model: RecurrentModel, task: Task, batch: Batch, x: Tensor)
 # -------------------------------------------------------------------------- Jacobians
 
 
+_POWER_STEPS = 3  # per t in the chain's loop: a few thin products, and fewer iterations later
+
+
 def _jacobian_norms(
     cell: str, model: RecurrentModel, lt: dict[str, Tensor], sequences: int | None = None
 ) -> Tensor:
@@ -384,10 +397,11 @@ def _jacobian_norms(
                 log_scale = log_scale + np.log(s)
                 KM[:, :, -H:] = chain[:, j] = M
                 scales[:, j] = log_scale
-                # one power step per t keeps the guess for spectral_norms' iteration
-                v = M @ (np.swapaxes(M, 1, 2) @ u)  # (B, H, 1)
-                nv = np.linalg.norm(v, axis=1, keepdims=True)
-                u = np.where((nv > 0) & np.isfinite(nv), v / nv, u)
+                # power steps on M M^T keep the guess for spectral_norms' iteration
+                for _ in range(_POWER_STEPS):
+                    v = M @ (np.swapaxes(M, 1, 2) @ u)  # (B, H, 1)
+                    nv = np.linalg.norm(v, axis=1, keepdims=True)
+                    u = np.where((nv > 0) & np.isfinite(nv), v / nv, u)
                 guess[:, j] = u
         with np.errstate(over="ignore"):
             chunks.append(spectral_norms(chain, guess) * np.exp(scales))
