@@ -368,7 +368,7 @@ def _jacobian_norms(
     # in torch. The per-step matrices are built in torch, on the model's device.
     KM = np.zeros((B, H, len(parts) * H), dtype=np.float32)  # [K | M_t], or M_t alone
     KM[:, :, -H:] = np.eye(H, dtype=np.float32)  # M_{T-1} = I
-    Mc = np.zeros((B, H, H), dtype=np.float32)
+    Mc = np.zeros((B, H, H) if spec.cell_state else (B, 1, 1), dtype=np.float32)  # dh/dc_t
     u = np.full((B, H, 1), H**-0.5, dtype=np.float32)  # top left singular vector of M_t
     log_scale = np.zeros(B)
     chunks = [np.ones((B, 1))]  # t = T-1: ||I|| = 1
@@ -383,26 +383,28 @@ def _jacobian_norms(
         scales = np.empty((B, hi - lo + 1))
         with np.errstate(over="ignore", invalid="ignore"):  # as torch: inf/nan propagate
             for j, k in enumerate(range(hi - lo, -1, -1)):  # t = lo + k, from hi down to lo
+                M = chain[:, j]  # (B, H, H), written in place
                 if spec.cell_state:
                     K = KM[:, :, :H]  # K = M_t diag(dh_t/dc_t) + Mc_t
                     np.multiply(KM[:, :, H:], dhdc[:, k, None, :], out=K)
                     K += Mc
-                    Mc = K * e[:, k, None, :]
-                M = KM @ step[:, k]  # (B, H, H)
+                    np.multiply(K, e[:, k, None, :], out=Mc)
+                np.matmul(KM, step[:, k], out=M)
                 # rescale: largest entry 1; zero (a dead ReLU chain) and non-finite stay
                 s = np.maximum(np.abs(M).max((1, 2)), np.abs(Mc).max((1, 2)))  # (B,)
                 s[~((s > 0) & np.isfinite(s))] = 1.0
                 M /= s[:, None, None]
                 Mc /= s[:, None, None]
                 log_scale = log_scale + np.log(s)
-                KM[:, :, -H:] = chain[:, j] = M
+                KM[:, :, -H:] = M
                 scales[:, j] = log_scale
-                # power steps on M M^T keep the guess for spectral_norms' iteration
+                # power steps on M M^T keep the guess for spectral_norms' iteration; M's
+                # largest entry is 1, so a few unnormalised steps stay within float32
+                v = u
                 for _ in range(_POWER_STEPS):
-                    v = M @ (np.swapaxes(M, 1, 2) @ u)  # (B, H, 1)
-                    nv = np.linalg.norm(v, axis=1, keepdims=True)
-                    u = np.where((nv > 0) & np.isfinite(nv), v / nv, u)
-                guess[:, j] = u
+                    v = M @ (np.swapaxes(M, 1, 2) @ v)  # (B, H, 1)
+                nv = np.linalg.norm(v, axis=1, keepdims=True)
+                u = guess[:, j] = np.where((nv > 0) & np.isfinite(nv), v / nv, u)
         with np.errstate(over="ignore"):
             chunks.append(spectral_norms(chain, guess) * np.exp(scales))
     norms = torch.from_numpy(np.concatenate(chunks, 1)[:, ::-1].copy())  # (n, T), t = 0 … T-1
