@@ -102,7 +102,6 @@ class Panel(QWidget):
         """A line telling the user what to do ("Hover a curve for exact values"): on screen
         only, never in an export."""
         label = QLabel(text)
-        label.setWordWrap(True)
         self.hints.append(label)
         return label
 

@@ -136,6 +136,7 @@ class CellDiagramPanel(CellLayouts, Panel):
         self.view.setRange(xRange=X_RANGE, yRange=Y_RANGE, padding=0)
         self.graphics.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.hover_label = self.add_hint(HINT)
+        self.hover_label.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.controls)

@@ -170,6 +170,7 @@ class UnrolledGraphPanel(Panel):
         self.colorbar.axis.setWidth(None)  # fit the tick labels and the axis label
         self.graphics.addItem(self.colorbar, 0, 1)
         self.hover_label = self.add_hint(HINT)
+        self.hover_label.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.controls)

@@ -121,6 +121,7 @@ class ComparisonPanel(Panel):
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
         self.hint = self.add_hint(HINT)
+        self.hint.setWordWrap(True)
         self.readout = QLabel()
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setWordWrap(True)  # several runs' values: lines, not a wider panel
