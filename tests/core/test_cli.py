@@ -324,7 +324,7 @@ def test_export_writes_the_presets_panels_and_explanation(tmp_path, key):
     out = tmp_path / "slides"
     for panel in preset.panels:
         image = QImage(str(out / f"{panel}.png"))
-        assert image.width() == 800, panel
+        assert (image.width(), image.height()) == (800, 450), panel  # 16:9 by default
         w, h = image.width(), image.height()
         colours = {image.pixel(x * w // 30, y * h // 30) for x in range(30) for y in range(30)}
         assert len(colours) > 5, f"{panel}.png looks blank"
