@@ -196,3 +196,15 @@ def test_a_panel_in_a_small_dock_exports_the_same_figure(show_panel, probed_snap
         panel.grab()
         images.append(QImage(str(panel.export(tmp_path / f"{size[0]}.png"))))
     assert images[0] == images[1]
+
+
+@pytest.mark.parametrize("key", ["gradients", "gradient_history", "factors"])
+def test_a_readout_of_numbers_is_part_of_the_figure(key, exported, tmp_path):
+    """The values at t and the vanishing ratio are what a preset's text quotes: an export
+    keeps them (they are painted the marker colour and must show in the image)."""
+    panel_class = next(c for c in (*PANELS, *LAB_PANELS) if c.key == key)
+    panel = exported(panel_class)
+    assert panel.readout.text()
+    panel.readout.setStyleSheet(f"background: {MARK.name()}")
+    panel.export(tmp_path / "figure.png")
+    assert marked_pixels(tmp_path / "figure.png") > 0

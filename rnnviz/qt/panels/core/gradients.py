@@ -75,7 +75,7 @@ class GradientNormsPanel(Panel):
         self.readout = QLabel()  # values at t, and below them the vanishing ratio
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setWordWrap(True)  # a narrow panel breaks lines between values, not in one
-        self.controls_row.addWidget(self.readout, 1)
+        self.controls_row.addStretch(1)
         self.hover_label = self.add_hint("Hover a curve for exact values")
 
         self.view = pg.GraphicsLayoutWidget()
@@ -131,6 +131,7 @@ class GradientNormsPanel(Panel):
         self.view.scene().sigMouseMoved.connect(self._hover)
         layout = QVBoxLayout(self)
         layout.addWidget(self.controls)
+        layout.addWidget(self.readout)  # a row of its own: part of the figure (the ratio)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover_label)
         self._grad = self._jac = np.zeros(0)

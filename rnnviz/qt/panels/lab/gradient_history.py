@@ -118,9 +118,10 @@ class GradientHistoryPanel(Panel):
         plot.addItem(self.cursor_line, ignoreBounds=True)
 
         self.view.scene().sigMouseMoved.connect(self._hover)
-        self.controls_row.addWidget(self.readout, 1)
+        self.controls_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.controls)
+        layout.addWidget(self.readout)  # a row of its own: part of the figure
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover_label)
         self.probes: ProbeHistory | None = None
