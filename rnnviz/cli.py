@@ -33,6 +33,11 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, NoReturn
 
+# One BLAS thread, as in the window's process (rnnviz/qt/__init__.py), before numpy loads: the
+# recorder's Jacobian chain is a long loop of small products, which OpenBLAS's threads ran up
+# to 20x slower on a busy machine. A user's own setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import rnnviz
 from rnnviz.cli_common import (
     EXIT_BROKEN_PIPE,

@@ -352,3 +352,13 @@ def test_export_writes_the_presets_panels_and_explanation(tmp_path, key):
 def test_export_bad_input_is_one_line(tmp_path, args, says):
     (tmp_path / "afile").write_text("x")
     assert says in assert_one_line_error(rnnviz("export", *args, cwd=tmp_path))
+
+
+@pytest.mark.parametrize(("user", "expected"), [(None, "1"), ("3", "3")])
+def test_the_command_line_runs_numpy_on_one_blas_thread_unless_told(user, expected):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if user is not None:
+        env["OPENBLAS_NUM_THREADS"] = user
+    code = "import os, rnnviz.cli, numpy; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == expected
