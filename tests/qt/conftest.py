@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import QSettings
+from windows import open_window  # tests/qt is on sys.path
 
 from rnnviz.qt import theme
 from rnnviz.qt.timeline import TimeCursor
@@ -78,3 +80,18 @@ def side_by_side():
     preset = load_preset("side_by_side")
     trainers, traces = train_preset(preset, steps=5, hidden=8, seq_len=20)
     return preset_snapshot(preset, trainers, traces)
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A QSettings of our own, as a first-time user has: tests never read or write the
+    user's layout."""
+    return QSettings(str(tmp_path / "rnnviz.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, store):
+    """The window on windows.SMALL with its first snapshot; closed after the test."""
+    w = open_window(qtbot, store)
+    yield w
+    w.close()

@@ -8,27 +8,15 @@ import dataclasses
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
-from test_main_window import SMALL, TIMEOUT, open_window  # tests/qt is on sys.path
+from windows import SMALL, TIMEOUT  # tests/qt is on sys.path
 
 from rnnviz.core.presets import PresetRun, check_claim, list_presets, load_preset
 from rnnviz.core.train import Step
 from rnnviz.qt.dock_layout import SIDE_WIDTH
 from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.presentation import LINE_SCALE, SCALE
-
-
-@pytest.fixture
-def store(tmp_path):
-    return QSettings(str(tmp_path / "rnnviz.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def window(qtbot, store):
-    w = open_window(qtbot, store)
-    yield w
-    w.close()
 
 
 def small(preset, steps=6):

@@ -10,46 +10,16 @@ import threading
 import xml.etree.ElementTree as ET
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
+from windows import SMALL, TIMEOUT, open_window  # tests/qt is on sys.path
 
 from rnnviz.core.config import Config
 from rnnviz.qt.export import FigureSize
 from rnnviz.qt.export_dialogs import ExportAllDialog, ExportDialog
 from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.panels import PANELS
-
-SMALL = Config(hidden=8, seq_len=20, batch=8, device="cpu")
-# ms; never reached when things work. Each window starts a fresh worker, which imports torch
-# and then torch._dynamo (at the first optimiser): 18-21 s at a load of 6-9 on two cores.
-TIMEOUT = 120_000
-
-
-@pytest.fixture
-def store(tmp_path):
-    """A QSettings of our own: tests never read or write the user's layout."""
-    return QSettings(str(tmp_path / "rnnviz.ini"), QSettings.Format.IniFormat)
-
-
-def open_window(qtbot, store, config=SMALL, wait_snapshot=True) -> MainWindow:
-    window = MainWindow(config, settings=store)
-    qtbot.addWidget(window)  # deleted at teardown, while Qt is still up
-    if wait_snapshot:
-        with qtbot.waitSignal(window.runner.snapshot, timeout=TIMEOUT):
-            window.show()
-    else:
-        window.show()
-    window.activateWindow()
-    qtbot.waitActive(window)
-    return window
-
-
-@pytest.fixture
-def window(qtbot, store):
-    w = open_window(qtbot, store)
-    yield w
-    w.close()
 
 
 def press(qtbot, window, key, until, modifier=Qt.KeyboardModifier.NoModifier):

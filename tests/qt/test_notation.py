@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QEvent, QSettings, Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QToolTip
+from windows import open_window  # tests/qt is on sys.path
 
-from rnnviz.core.config import Config
 from rnnviz.qt import glossary
 from rnnviz.qt.actions import key_text
-from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.panels import LAB_PANELS, PANELS
 from rnnviz.qt.panels.core.gradients import GradientNormsPanel
 from rnnviz.qt.panels.core.states import StateTrajectoriesPanel
@@ -82,14 +81,8 @@ def test_the_i_button_says_what_the_symbols_mean(gradients, monkeypatch):
         assert f"<b>{symbol}</b>" in text
 
 
-def test_f1_help_lists_every_key_and_the_notation(qtbot, tmp_path):
-    store = QSettings(str(tmp_path / "rnnviz.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(Config(hidden=8, seq_len=20, batch=8, device="cpu"), settings=store)
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.runner.snapshot, timeout=120_000):
-        window.show()
-    window.activateWindow()
-    qtbot.waitActive(window)
+def test_f1_help_lists_every_key_and_the_notation(qtbot, store):
+    window = open_window(qtbot, store)
     try:
         qtbot.keyClick(window, Qt.Key.Key_F1)
         qtbot.waitUntil(lambda: getattr(window, "help_dialog", None) is not None)

@@ -7,26 +7,24 @@ import dataclasses
 
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPoint, QRect, QRectF, QSettings, Qt
+from PySide6.QtCore import QPoint, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QApplication
+from windows import open_window  # tests/qt is on sys.path
 
-from rnnviz.core.config import Config
 from rnnviz.core.presets import PresetRun, list_presets
 from rnnviz.qt import theme
-from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.presentation import LINE_SCALE, MIN_SCALE, SCALE, font_scale
 
 PROJECTOR = (1280, 720)
-TIMEOUT = 120_000  # ms: eight presets start runs on a loaded machine; never reached when all is well
+TIMEOUT = (
+    120_000  # ms: eight presets start runs on a loaded machine; never reached when all is well
+)
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    store = QSettings(str(tmp_path / "rnnviz.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(Config(hidden=8, seq_len=20, batch=8, device="cpu"), settings=store)
-    qtbot.addWidget(w)
-    w.show()  # the presets start runs of their own: no need to wait for this one
+def window(qtbot, store):
+    w = open_window(qtbot, store, wait_snapshot=False)  # the presets start runs of their own
     yield w
     w.presentation.leave()
     w.close()

@@ -4,23 +4,17 @@ the training process to the samples the panel shows."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings
+from windows import TIMEOUT, open_window  # tests/qt is on sys.path
 
 from rnnviz.core.config import Config
 from rnnviz.core.protocol import SetTemperature
-from rnnviz.qt.main_window import MainWindow
 
 CHARLM = Config(task="charlm", hidden=8, seq_len=16, batch=4, device="cpu")
-TIMEOUT = 120_000  # ms: a fresh worker imports torch (20 s at load 8); never reached at rest
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    store = QSettings(str(tmp_path / "rnnviz.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(CHARLM, settings=store)
-    qtbot.addWidget(w)
-    with qtbot.waitSignal(w.runner.snapshot, timeout=TIMEOUT):
-        w.show()
+def window(qtbot, store):
+    w = open_window(qtbot, store, CHARLM)
     yield w
     w.close()
 

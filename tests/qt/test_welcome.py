@@ -3,38 +3,11 @@ or a lesson starts, and stays closed once closed; the status bar at step 0."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QSettings, Qt
+from windows import TIMEOUT, open_window  # tests/qt is on sys.path
 
-from rnnviz.core.config import Config
 from rnnviz.core.presets import list_presets
-from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.welcome import DISMISSED
-
-SMALL = Config(hidden=8, seq_len=20, batch=8, device="cpu")
-TIMEOUT = 120_000  # ms: a fresh worker imports torch (20 s at load 8); never reached at rest
-
-
-@pytest.fixture
-def store(tmp_path):
-    """A QSettings of our own, as a first-time user has: nothing remembered."""
-    return QSettings(str(tmp_path / "rnnviz.ini"), QSettings.Format.IniFormat)
-
-
-def open_window(qtbot, store, config=SMALL) -> MainWindow:
-    window = MainWindow(config, settings=store)
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.runner.snapshot, timeout=TIMEOUT):
-        window.show()
-    qtbot.waitExposed(window)
-    return window
-
-
-@pytest.fixture
-def window(qtbot, store):
-    w = open_window(qtbot, store)
-    yield w
-    w.close()
 
 
 def test_the_first_window_says_what_to_do_over_the_panels(window):
