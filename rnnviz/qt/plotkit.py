@@ -336,3 +336,47 @@ def running_mean(values: np.ndarray, window: int) -> np.ndarray:
     n = np.arange(1, len(values) + 1)
     lo = np.maximum(n - window, 0)
     return (c[n] - c[lo]) / (n - lo)
+
+
+# A curve over training steps keeps at most this many points: its smallest and largest value
+# in each of half as many equal runs of steps. Drawn 1920 wide, that is every pixel column's
+# extremes; and a window left training for hours holds a bounded copy of each curve instead
+# of a float64 copy per step (pyqtgraph keeps what it is given, downsampled or not).
+STEP_POINTS = 4096
+
+
+def envelope(x: np.ndarray, y: np.ndarray, points: int = STEP_POINTS):
+    """(x, y) as is when short; else the smallest and largest y of each of points/2 equal
+    runs, in the order they occur, at their own x. NaN gaps stay gaps (a run of NaN only)."""
+    n = len(x)
+    if n <= points:
+        return x, y
+    y = np.asarray(y, dtype=np.float64)
+    runs = points // 2
+    starts = np.linspace(0, n, runs + 1).astype(np.int64)[:-1]  # (runs,)
+    ends = np.append(starts[1:], n)
+    with np.errstate(invalid="ignore"):
+        filled_lo = np.where(np.isnan(y), np.inf, y)
+        filled_hi = np.where(np.isnan(y), -np.inf, y)
+    lo_v = np.minimum.reduceat(filled_lo, starts)
+    hi_v = np.maximum.reduceat(filled_hi, starts)
+    # where each extreme lies: the first index in its run holding it
+    run_of = np.repeat(np.arange(runs), ends - starts)
+    lo_i = _first_where(filled_lo == lo_v[run_of], run_of, starts, runs)
+    hi_i = _first_where(filled_hi == hi_v[run_of], run_of, starts, runs)
+    first, second = np.minimum(lo_i, hi_i), np.maximum(lo_i, hi_i)
+    idx = np.stack([first, second], axis=1).reshape(-1)  # (2 * runs,) in order
+    out = y[idx]
+    empty = np.repeat(np.isinf(lo_v), 2)  # a run of NaN only
+    out[empty] = np.nan
+    return np.asarray(x)[idx], out
+
+
+def _first_where(hit: np.ndarray, run_of: np.ndarray, starts: np.ndarray, runs: int):
+    """For each run, the first index where `hit` is true (its start if none)."""
+    where = np.flatnonzero(hit)
+    first = np.full(runs, -1, dtype=np.int64)
+    r = run_of[where]
+    keep = np.r_[True, r[1:] != r[:-1]]  # the first hit of each run
+    first[r[keep]] = where[keep]
+    return np.where(first < 0, starts, first)

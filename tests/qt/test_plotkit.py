@@ -3,6 +3,7 @@ never print over one another."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QImage, QPainter
 
@@ -51,3 +52,54 @@ def test_tick_labels_of_a_short_axis_do_not_overlap(qtbot):
     painter.end()
     boxes = [rect for rect, _, _ in texts]
     assert texts and all(not a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+def test_a_long_step_curve_keeps_every_runs_extremes_in_bounded_points():
+    from rnnviz.qt.plotkit import STEP_POINTS, envelope
+
+    rng = np.random.default_rng(0)
+    x = np.arange(1, 300_001)
+    y = rng.lognormal(size=len(x))
+    y[123_456] = 1e30  # one exploding step
+    y[2_000:2_400] = np.nan  # a gap the log axis cannot draw
+    ex, ey = envelope(x, y)
+    assert len(ex) == STEP_POINTS and np.all(np.diff(ex) >= 0)
+    assert np.nanmax(ey) == 1e30 and ex[np.nanargmax(ey)] == 123_457
+    assert np.nanmin(ey) == np.nanmin(y)
+    edges = np.linspace(0, len(x), STEP_POINTS // 2 + 1).astype(int)
+    for a, b in zip(edges[:-1:97], edges[1::97], strict=True):  # every extreme of a run is kept
+        inside = (ex >= x[a]) & (ex <= x[b - 1])
+        assert np.nanmax(ey[inside]) == np.nanmax(y[a:b])
+    short = envelope(x[:100], y[:100])
+    assert short[0] is x[:100] or np.array_equal(short[0], x[:100])
+
+
+def test_the_training_panel_holds_a_bounded_copy_of_a_long_history(show_panel, make_snapshot):
+    import dataclasses
+
+    from rnnviz.core.protocol import History
+    from rnnviz.qt.panels.core.gradients import GradientNormsPanel
+    from rnnviz.qt.panels.core.training import TrainingPanel
+    from rnnviz.qt.plotkit import STEP_POINTS
+
+    n = 200_000
+    rng = np.random.default_rng(1)
+    h = History(
+        step=np.arange(1, n + 1),
+        loss=rng.random(n) + 0.01,
+        grad_norm=rng.random(n) + 0.1,
+        grad_norm_clipped=rng.random(n),
+        clipped=rng.random(n) < 0.5,
+        key=1,
+    )
+    snapshot = dataclasses.replace(make_snapshot(), history=h, step=n)
+    training = show_panel(TrainingPanel, snapshot)
+    gradients = show_panel(GradientNormsPanel, snapshot)
+    for curve in (training.loss_curve, training.mean_curve, gradients.norm_curve):
+        assert len(curve.getOriginalDataset()[0]) <= STEP_POINTS
+    assert len(gradients.clip_markers.getOriginalDataset()[0]) <= STEP_POINTS
+    # the extremes are still drawn, at their own steps
+    x, y = gradients.norm_curve.getOriginalDataset()
+    assert np.nanmax(y) == h.grad_norm.max() and x[np.nanargmax(y)] == h.grad_norm.argmax() + 1
+    x, y = training.loss_curve.getOriginalDataset()
+    assert np.nanmin(y) == h.loss.min() and x[np.nanargmin(y)] == h.loss.argmin() + 1

@@ -27,6 +27,7 @@ from rnnviz.qt.plotkit import (
     NOT_DRAWABLE,
     LogAxis,
     coloured,
+    envelope,
     level_line,
     plain_axes,
     positive_or_nan,
@@ -189,9 +190,11 @@ class GradientNormsPanel(Panel):
 
     def _draw_history(self, snapshot: Snapshot) -> None:
         h = snapshot.history
-        self.norm_curve.setData(h.step, positive_or_nan(h.grad_norm))
-        self.clipped_curve.setData(h.step, positive_or_nan(h.grad_norm_clipped))
-        self.clip_markers.setData(h.step[h.clipped], positive_or_nan(h.grad_norm[h.clipped]))
+        self.norm_curve.setData(*envelope(h.step, positive_or_nan(h.grad_norm)))
+        self.clipped_curve.setData(*envelope(h.step, positive_or_nan(h.grad_norm_clipped)))
+        self.clip_markers.setData(
+            *envelope(h.step[h.clipped], positive_or_nan(h.grad_norm[h.clipped]))
+        )
         self.clipped_curve.setVisible(snapshot.clip != "none")
         self.threshold_line.setVisible(snapshot.clip == "norm")
         threshold = [snapshot.clip_threshold] if snapshot.clip == "norm" else []

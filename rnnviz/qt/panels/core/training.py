@@ -40,6 +40,7 @@ from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import (
     LogAxis,
     coloured,
+    envelope,
     level_line,
     plain_axes,
     running_mean,
@@ -218,9 +219,9 @@ class TrainingPanel(Panel):
     def redraw(self, snapshot: Snapshot) -> None:
         h = snapshot.history
         loss = np.where(h.loss > 0, h.loss, np.nan)  # a log axis cannot show 0
-        self.loss_curve.setData(h.step, loss)
+        self.loss_curve.setData(*envelope(h.step, loss))
         # the mean the presets quote: the curve ends at the number in the title
-        self.mean_curve.setData(h.step, running_mean(h.loss, RECENT_STEPS))
+        self.mean_curve.setData(*envelope(h.step, running_mean(h.loss, RECENT_STEPS)))
         self.chance_loss = snapshot.chance_loss
         self.chance_line.setVisible(snapshot.chance_loss is not None)
         self._set_log(self.log_check.isChecked())

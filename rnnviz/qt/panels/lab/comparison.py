@@ -28,6 +28,7 @@ from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import (
     LogAxis,
     coloured,
+    envelope,
     level_line,
     positive_or_nan,
     running_mean,
@@ -205,9 +206,10 @@ class ComparisonPanel(Panel):
                     pen=theme.pen(run.colour, theme.curve_width(T)),
                 )
             h = run.history
-            self.loss_curves[i].setData(h.step, positive_or_nan(h.loss))
+            self.loss_curves[i].setData(*envelope(h.step, positive_or_nan(h.loss)))
             with np.errstate(invalid="ignore"):
-                self.mean_curves[i].setData(h.step, positive_or_nan(running_mean(h.loss, window)))
+                mean = positive_or_nan(running_mean(h.loss, window))
+                self.mean_curves[i].setData(*envelope(h.step, mean))
             ended = run.diverged and len(h)
             self.end_markers[i].setData(
                 h.step[-1:] if ended else [], positive_or_nan(h.loss[-1:]) if ended else []
