@@ -66,9 +66,9 @@ MENUS = ("File", "Training", "Time", "View", "Help")
 def slots(w: MainWindow) -> dict[str, Callable[[], object]]:
     """What each command does in window `w`."""
     return {
-        "export": w.export_focused_panel,
-        "export_all": w.export_all_dialog,
-        "export_window": w.export_window_dialog,
+        "export": w.exports.focused_panel,
+        "export_all": w.exports.all_dialog,
+        "export_window": w.exports.window_dialog,
         "quit": w.close,
         "train": w.transport.toggle_training,
         "step": w.step,

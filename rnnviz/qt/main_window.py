@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -41,8 +39,6 @@ from rnnviz.core.tasks import TASKS
 from rnnviz.qt.actions import MENUS, Actions, route_keys_past_spin_boxes
 from rnnviz.qt.dialogs import HelpDialog
 from rnnviz.qt.dock_layout import DockLayout, panel_docks
-from rnnviz.qt.export import ExportError, FigureSize, make_folder
-from rnnviz.qt.export_dialogs import ExportAllDialog, export_window
 from rnnviz.qt.lessons import LessonDock, PresetMenu
 from rnnviz.qt.panels import LAB_PANELS, PANELS, TrainingPanel
 from rnnviz.qt.panels.base import Panel
@@ -53,6 +49,7 @@ from rnnviz.qt.status import StatusFields
 from rnnviz.qt.timeline import TimeCursor
 from rnnviz.qt.transport import TransportBar
 from rnnviz.qt.welcome import WelcomeView
+from rnnviz.qt.window_exports import WindowExports
 
 if TYPE_CHECKING:
     from rnnviz.core.protocol import Snapshot
@@ -104,6 +101,7 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.presentation = PresentationMode(self, self.panels, hide=(self.settings_dock,))
         self.status = StatusFields(self.statusBar())
+        self.exports = WindowExports(self)
         self.actions = Actions(self)
         self._build_menus()
         self.transport.describe(self.actions)
@@ -419,44 +417,6 @@ class MainWindow(QMainWindow):
         if panel is not None and panel.isVisible():
             return panel
         return next((p for p in self.panels if p.isVisible()), self.panels[0])
-
-    @Slot()
-    def export_focused_panel(self) -> None:
-        self.focused_panel().export_dialog()
-
-    @Slot()
-    def export_all_dialog(self) -> None:
-        options = ExportAllDialog.ask(self, self.store.value("export/folder", str(Path.home())))
-        if options is None:
-            return
-        folder, formats, size = options
-        self.store.setValue("export/folder", str(folder))
-        try:
-            written = self.export_all(folder, formats, size)
-        except (ExportError, OSError) as e:
-            QMessageBox.warning(self, "Export failed", str(e))
-            return
-        self.statusBar().showMessage(f"Wrote {len(written)} images to {folder}", 5000)
-
-    def export_all(
-        self, folder: str | Path, formats=("png",), size: FigureSize | None = None
-    ) -> list[Path]:
-        """Write every visible panel's figure as <folder>/<key>.<format>; returns the paths
-        written."""
-        self.build_lab_panels()
-        folder = make_folder(folder)
-        return [
-            panel.export(folder / f"{panel.key}.{fmt}", size)
-            for panel in self.panels
-            if self.docks[panel.key].isVisible()
-            for fmt in formats
-        ]
-
-    @Slot()
-    def export_window_dialog(self) -> None:
-        path = export_window(self)
-        if path is not None:
-            self.statusBar().showMessage(f"Wrote {path}", 5000)
 
     # ------------------------------------------------------------------ help
 
