@@ -71,6 +71,12 @@ OPTION_HELP: dict[str, tuple[str, str, str | None]] = {
         "charlm: a UTF-8 text file to learn, implies --task charlm (default: the bundled text)",
         "FILE",
     ),
+    "data": (
+        "task",
+        "your own data file for tasks that take one (music: melodies in the notation of "
+        "rnnviz/core/notation.py, one per line; default: the bundled data)",
+        "FILE",
+    ),
     "seq_len": ("task", "sequence length T", "T"),
     "batch": ("task", "batch size B", "B"),
     "steps": ("optimisation", "training steps", "K"),

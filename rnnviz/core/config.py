@@ -48,6 +48,7 @@ class Config:
     # task
     task: str = "sine"  # one of TASKS
     text: str | None = None  # charlm: path of a UTF-8 text file; None uses the bundled text
+    data: str | None = None  # tasks with TaskSpec.takes_data: the user's file; None: bundled
     seq_len: int = 50  # T
     batch: int = 32  # B
     # optimisation
@@ -107,6 +108,15 @@ class Config:
             from rnnviz.core.corpus import check_text_path  # corpus imports this module
 
             check_text_path(self.text)  # cheap: the file is read once, by the task
+        if self.data is not None:
+            if not task.takes_data:
+                takers = ", ".join(t.name for t in tasks.TASKS.values() if t.takes_data)
+                raise ConfigError(
+                    f"the {self.task} task takes no data file (tasks that do: {takers})"
+                )
+            from rnnviz.core.corpus import check_text_path
+
+            check_text_path(self.data, "data file")
         too_big = budget.check(self)
         if too_big:
             raise ConfigError(too_big)

@@ -68,24 +68,25 @@ class Corpus:
         return _code_points("".join(self.chars))  # (V,) ascending
 
 
-def check_text_path(path: str | Path) -> Path:
-    """`path` as a Path, or ConfigError saying why it cannot be a text to learn. Cheap: it
-    looks at the file, it does not read it (Config.validate calls this in the window)."""
+def check_text_path(path: str | Path, what: str = "text file") -> Path:
+    """`path` as a Path, or ConfigError saying why it cannot be a text to learn (`what` names
+    it: "text file", "data file"). Cheap: it looks at the file, it does not read it
+    (Config.validate calls this in the window)."""
     p = Path(path)
     if not p.exists():
-        raise ConfigError(f"text file not found: {p}")
+        raise ConfigError(f"{what} not found: {p}")
     if p.is_dir():
-        raise ConfigError(f"text file {p} is a directory")
+        raise ConfigError(f"{what} {p} is a directory")
     if not p.is_file():
-        raise ConfigError(f"text file {p} is not a regular file")
+        raise ConfigError(f"{what} {p} is not a regular file")
     size = p.stat().st_size
     if size > MAX_TEXT_BYTES:
         raise ConfigError(
-            f"text file {p} has {size / 2**20:.0f} MB; rnnviz learns from at most "
+            f"{what} {p} has {size / 2**20:.0f} MB; rnnviz learns from at most "
             f"{MAX_TEXT_BYTES // 2**20} MB"
         )
     if size == 0:
-        raise ConfigError(f"text file is empty: {p}")
+        raise ConfigError(f"{what} is empty: {p}")
     return p
 
 

@@ -56,6 +56,7 @@ class TaskSpec:
     entry_point: str  # "module:Class" of its Task subclass
     min_seq_len: int = 2
     uses_text: bool = False  # learns a text (--text, or the bundled one) and samples from it
+    takes_data: bool = False  # learns the user's data file (--data), or its bundled data
 
 
 _SYNTHETIC = "rnnviz.core.tasks.synthetic"
