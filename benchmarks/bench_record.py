@@ -9,7 +9,7 @@ sequence (batch B = 1 by default) from the task are timed five ways, on the same
     rec+jac    record_trace(..., jacobians=True): states, gates, dL/dh_t, dL/dc_t and the
                Jacobian norms ||dh_final/dh_t|| -- everything the panels show
     rec        record_trace(..., jacobians=False): the same without the Jacobian norms
-    jac        the Jacobian-norm chain alone (record._jacobian_norms on every layer)
+    jac        the Jacobian-norm chain alone (jacobian.jacobian_norms on every layer)
     explicit   the naive design: the per-timestep loop of rnnviz.core.model.run_explicit with
                autograd (zero perturbations on h_t and c_t, gates recorded), then the loss and
                torch.autograd.grad to the perturbations, which gives dL/dh_t and dL/dc_t
@@ -51,6 +51,7 @@ import _common as C  # noqa: E402
 from rnnviz.core import record as rec_mod  # noqa: E402
 from rnnviz.core.cells import CELLS  # noqa: E402
 from rnnviz.core.config import Config  # noqa: E402
+from rnnviz.core.jacobian import jacobian_norms  # noqa: E402
 from rnnviz.core.model import RecurrentModel, run_explicit  # noqa: E402
 from rnnviz.core.record import record_trace  # noqa: E402
 from rnnviz.core.tasks import TASKS, make_task  # noqa: E402
@@ -92,18 +93,18 @@ def methods(cfg, task, model, batch) -> dict:
         record_trace(model, task, batch, jacobians=False)
 
     # The Jacobian part alone: the per-layer dicts the recorder builds, then the chain.
-    # (Private functions of record.py: if they change, fall back to rec+jac minus rec.)
+    # (If record_fused changes, fall back to rec+jac minus rec.)
     jac = None
-    if CELLS[cfg.cell].fused and hasattr(rec_mod, "_record_fused"):
+    if CELLS[cfg.cell].fused and hasattr(rec_mod, "record_fused"):
         try:
             with torch.no_grad():
                 x = model.encode(batch.x)
-            _, _, layers = rec_mod._record_fused(model, task, batch, x)
+            _, _, layers = rec_mod.record_fused(model, task, batch, x)
             model.zero_grad(set_to_none=True)
 
             def jac():
                 for lt in layers:
-                    rec_mod._jacobian_norms(cfg.cell, model, lt)
+                    jacobian_norms(cfg.cell, model, lt)
 
             jac()
         except Exception as e:  # noqa: BLE001

@@ -1,0 +1,199 @@
+"""||dh_final/dh_t||: the spectral norm of the Jacobian of a direction's final hidden state
+with respect to every h_t, from the one-step Jacobians of a recorded layer.
+
+Final is t = T-1 for a forward direction and t = 0 for a reverse one; the cell state c_t is
+held fixed. See jacobian_norms for the chain and how its norms are found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rnnviz.core.analysis import rnn_step_jacobian_norms, spectral_norms
+from rnnviz.core.cells import CELLS
+from rnnviz.core.model import RecurrentModel
+from rnnviz.core.timeaxis import order, prev
+
+_POWER_STEPS = 3  # per t in the chain's loop: a few thin products, and fewer iterations later
+
+
+def jacobian_norms(
+    cell: str, model: RecurrentModel, lt: dict[str, Tensor], sequences: int | None = None
+) -> Tensor:
+    """||dh_final/dh_t||_2 for every t, (B, T) float64, by the chain M_{t-1} = M_t J_t.
+
+    M is the (B, H, H) Jacobian of the final hidden state w.r.t. h_t. One step back:
+
+        RNN, GRU, simplified GRU   M_{t-1} = M_t J_t, with J_t = dh_t/dh_{t-1} (H, H)
+        LSTM (and peephole)        K = M_t diag(dh_t/dc_t) + Mc_t
+                                   M_{t-1} = K A_t + M_t D_t,   Mc_{t-1} = K diag(e_t)
+
+    where Mc is the Jacobian w.r.t. c_t, A_t = sum over the gates i, f, g of diag(d gate
+    term) W_block, D_t the same for the output gate, and e_t = dc_t/dc_{t-1} (the forget gate,
+    plus the peephole terms). The per-step matrices are built for 128 steps at a time in
+    batched operations, so each step of the loop is one matrix product ([K | M_t] [A_t; D_t]
+    for the LSTM). Works in processing order. Only the first `sequences` sequences are
+    computed (None: all); the others are NaN.
+
+    The chain runs in float32 and is rescaled at every step (the scale is kept as a float64
+    logarithm), so products of a thousand small or large factors neither underflow nor
+    overflow. The norms of 128 steps at a time come from analysis.spectral_norms, exact to
+    1e-4 relative: its iteration starts from a guess of M_t's top left singular vector that
+    the loop refines by one power step per t (the running product changes slowly, and its
+    top left singular vector settles as factors are appended on the right), so it costs a
+    few thin products instead of a dense eigensolver per step. The chain is O(T H^3): the one
+    part of a recording that cannot ride on the fused kernel.
+    """
+    rev = lt["reverse"]
+    B_all = lt["h"].shape[0]
+    n = B_all if sequences is None else max(0, min(sequences, B_all))
+    if n == 0:
+        return torch.full(lt["h"].shape[:2], float("nan"), dtype=torch.float64)
+    suffix = f"_l{lt['layer']}{'_reverse' if rev else ''}"
+    W = getattr(model.rnn, "weight_hh" + suffix).detach().float()  # (G*H, H)
+    q = {k: order(v[:n], rev).float() for k, v in lt.items() if isinstance(v, Tensor)}
+    B, T, H = q["h"].shape
+    blocks = W.view(-1, H, H)  # (G, H, H)
+    coef = STEP_COEFFICIENTS[cell](model, q, suffix)  # name -> (B, T, H), processing order
+    spec = CELLS[cell]
+    # The output gate, last in torch's order, acts on h_t = o_t tanh(c_t), the others on c_t:
+    # M_{t-1} = [K | M_t] [A_t; D_t], one product with the inner size 2H.
+    parts = [list(enumerate(spec.blocks))]
+    if spec.cell_state:
+        parts = [parts[0][:-1], parts[0][-1:]]
+    # The loop runs in numpy: its many small operations cost a microsecond there, several
+    # in torch. The per-step matrices are built in torch, on the model's device.
+    KM = np.zeros((B, H, len(parts) * H), dtype=np.float32)  # [K | M_t], or M_t alone
+    KM[:, :, -H:] = np.eye(H, dtype=np.float32)  # M_{T-1} = I
+    Mc = np.zeros((B, H, H) if spec.cell_state else (B, 1, 1), dtype=np.float32)  # dh/dc_t
+    u = np.full((B, H, 1), H**-0.5, dtype=np.float32)  # top left singular vector of M_t
+    log_scale = np.zeros(B)
+    chunks = [np.ones((B, 1))]  # t = T-1: ||I|| = 1
+    for hi in range(T - 1, 0, -128):  # steps t = hi … lo give M_{t-1}
+        lo = max(1, hi - 127)
+        ts = slice(lo, hi + 1)
+        step = _np(_step_matrices(coef, blocks, parts, ts))  # (B, n, P*H, H)
+        if spec.cell_state:
+            dhdc, e = _np(coef["dhdc"][:, ts]), _np(coef["e"][:, ts])
+        chain = np.empty((B, hi - lo + 1, H, H), dtype=np.float32)
+        guess = np.empty((B, hi - lo + 1, H, 1), dtype=np.float32)
+        scales = np.empty((B, hi - lo + 1))
+        with np.errstate(over="ignore", invalid="ignore"):  # as torch: inf/nan propagate
+            for j, k in enumerate(range(hi - lo, -1, -1)):  # t = lo + k, from hi down to lo
+                M = chain[:, j]  # (B, H, H), written in place
+                if spec.cell_state:
+                    K = KM[:, :, :H]  # K = M_t diag(dh_t/dc_t) + Mc_t
+                    np.multiply(KM[:, :, H:], dhdc[:, k, None, :], out=K)
+                    K += Mc
+                    np.multiply(K, e[:, k, None, :], out=Mc)
+                np.matmul(KM, step[:, k], out=M)
+                # rescale: largest entry 1; zero (a dead ReLU chain) and non-finite stay
+                s = np.maximum(np.abs(M).max((1, 2)), np.abs(Mc).max((1, 2)))  # (B,)
+                s[~((s > 0) & np.isfinite(s))] = 1.0
+                M /= s[:, None, None]
+                Mc /= s[:, None, None]
+                log_scale = log_scale + np.log(s)
+                KM[:, :, -H:] = M
+                scales[:, j] = log_scale
+                # power steps on M M^T keep the guess for spectral_norms' iteration; M's
+                # largest entry is 1, so a few unnormalised steps stay within float32
+                v = u
+                for _ in range(_POWER_STEPS):
+                    v = M @ (np.swapaxes(M, 1, 2) @ v)  # (B, H, 1)
+                nv = np.linalg.norm(v, axis=1, keepdims=True)
+                u = guess[:, j] = np.where((nv > 0) & np.isfinite(nv), v / nv, u)
+        with np.errstate(over="ignore"):
+            chunks.append(spectral_norms(chain, guess) * np.exp(scales))
+    norms = torch.from_numpy(np.concatenate(chunks, 1)[:, ::-1].copy())  # (n, T), t = 0 … T-1
+    if n < B_all:
+        pad = torch.full((B_all - n, T), float("nan"), dtype=torch.float64, device=norms.device)
+        norms = torch.cat([norms, pad])
+    return order(norms, rev)
+
+
+def _step_matrices(coef: dict, blocks: Tensor, parts: list, ts: slice) -> Tensor:
+    """The one-step matrices of steps `ts`, (B, n, P*H, H): for each part, the sum over its
+    gate blocks of diag(coef_t) W_block (plus the carry diag(z_t) of a GRU), stacked."""
+    B, n, H = coef[parts[0][0][1]][:, ts].shape
+    out = torch.empty(B, n, len(parts), H, H, dtype=blocks.dtype, device=blocks.device)
+    for p, names in enumerate(parts):
+        torch.mul(coef[names[0][1]][:, ts, :, None], blocks[names[0][0]], out=out[:, :, p])
+        for g, k in names[1:]:
+            out[:, :, p].addcmul_(coef[k][:, ts, :, None], blocks[g])
+    if "carry" in coef:  # the GRU's direct path z_t h_{t-1}
+        out[:, :, 0].diagonal(dim1=-2, dim2=-1).add_(coef["carry"][:, ts])
+    return out.view(B, n, len(parts) * H, H)
+
+
+def _np(t: Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+# The diagonal coefficients of each step's Jacobian, (B, T, H) each (see jacobian_norms):
+# d(cell output)/d(pre-activation of each gate block, named as CellSpec.blocks), the direct
+# carry, dh/dc and dc/dc_prev. Derived by hand per cell: a cell without an entry here is
+# recorded without ||dh_T/dh_t|| (meta["jacobian"] says so) rather than with a wrong one.
+
+
+def _rnn_coefficients(model: RecurrentModel, q: dict, suffix: str) -> dict:
+    a = q["a"]  # one block, h = f(a)
+    tanh = model.config.nonlinearity == "tanh"
+    return {"h": 1 - torch.tanh(a) ** 2 if tanh else (a > 0).float()}
+
+
+def _lstm_coefficients(model: RecurrentModel, q: dict, suffix: str) -> dict:
+    i, f, g, o, c = (q[k] for k in ("i", "f", "g", "o", "c"))
+    cp = q.get("c_prev", prev(c))
+    tc = torch.tanh(c)
+    do = o * (1 - o)
+    out = {
+        "i": g * i * (1 - i),
+        "f": cp * f * (1 - f),
+        "g": i * (1 - g**2),
+        "o": tc * do,
+        "dhdc": o * (1 - tc**2),
+        "e": f,
+    }
+    if CELLS[model.config.cell].peephole:  # the gates also see c: paths c -> i, f and c_t -> o
+        w_ci, w_cf, w_co = getattr(model.rnn, "weight_ch" + suffix).detach().float().chunk(3)
+        out["dhdc"] = out["dhdc"] + tc * do * w_co
+        out["e"] = f + out["f"] * w_cf + out["i"] * w_ci
+    return out
+
+
+def _gru_coefficients(model: RecurrentModel, q: dict, suffix: str) -> dict:
+    z, n, r, ghn = q["z"], q["n"], q["r"], q["gh_n"]
+    hp = q.get("h_prev", prev(q["h"]))
+    dn = (1 - z) * (1 - n**2)
+    return {"carry": z, "r": dn * ghn * r * (1 - r), "z": (hp - n) * z * (1 - z), "n": dn * r}
+
+
+def _simple_gru_coefficients(model: RecurrentModel, q: dict, suffix: str) -> dict:
+    z, n = q["z"], q["n"]
+    hp = q.get("h_prev", prev(q["h"]))
+    return {"carry": z, "z": (hp - n) * z * (1 - z), "n": (1 - z) * (1 - n**2)}
+
+
+STEP_COEFFICIENTS: dict[str, Callable[[RecurrentModel, dict, str], dict]] = {
+    "rnn": _rnn_coefficients,
+    "lstm": _lstm_coefficients,
+    "peephole-lstm": _lstm_coefficients,
+    "gru": _gru_coefficients,
+    "simple-gru": _simple_gru_coefficients,
+}
+
+
+def rnn_step_factors(model: RecurrentModel, lt: dict, sequences: int | None) -> np.ndarray:
+    """||diag(f'(a_t)) W_hh||_2, the norm of each one-step Jacobian of the Elman RNN, for
+    every t of the first `sequences` sequences (B, T); the rest NaN."""
+    B, T, _ = lt["a"].shape
+    n = B if sequences is None else max(0, min(sequences, B))
+    out = np.full((B, T), np.nan)
+    suffix = f"_l{lt['layer']}{'_reverse' if lt['reverse'] else ''}"
+    w_hh = _np(getattr(model.rnn, "weight_hh" + suffix))
+    out[:n] = rnn_step_jacobian_norms(_np(lt["a"][:n]), w_hh, model.config.nonlinearity)
+    return out

@@ -1,0 +1,123 @@
+"""The fused recording path: every internal value of a layer stack from one fused pass.
+
+See record.py's docstring for the method (inputs widened by zeros u_t whose gradient is the
+total dL/d(gate pre-activation); gates, cell states and dL/dh_t rebuilt in batched products
+and element-wise scans). Used for the cells PyTorch fuses (RNN, LSTM, GRU).
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call
+
+from rnnviz.core.cells import CELLS
+from rnnviz.core.model import RecurrentModel
+from rnnviz.core.tasks.base import Batch, Task
+from rnnviz.core.timeaxis import next_step, order, prev, scan
+
+
+@functools.lru_cache(maxsize=32)
+def _template(
+    cls: type, input_size: int, hidden: int, bidirectional: bool, nonlin: str, device: str
+) -> nn.Module:
+    """A one-layer fused module whose parameters functional_call replaces on every use."""
+    kwargs = {"nonlinearity": nonlin} if cls is nn.RNN else {}
+    return cls(input_size, hidden, 1, batch_first=True, bidirectional=bidirectional, **kwargs).to(
+        device
+    )
+
+
+def record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
+    """(y_hat, loss, layers) of `batch` (encoded input x (B, T, I)): one dict per layer and
+    direction with h, gates, a or c, dL/dh_t (and dL/dc_t), all (B, T, ·) in time order."""
+    cfg, rnn = model.config, model.rnn
+    G, H, D = len(CELLS[cfg.cell].blocks), cfg.hidden, model.directions
+    layer_in, inputs, outs, us = x, [], [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cuDNN's "weights not contiguous" note on GPUs
+        for k in range(cfg.layers):
+            B, T, In = layer_in.shape
+            u = layer_in.new_zeros(B, T, D * G * H, requires_grad=True)  # (B, T, D*G*H)
+            eye = torch.eye(D * G * H, device=x.device, dtype=x.dtype)
+            params = {}
+            for d, s in enumerate(("", "_reverse")[:D]):
+                w_ih = getattr(rnn, f"weight_ih_l{k}{s}").detach()
+                params[f"weight_ih_l0{s}"] = torch.cat([w_ih, eye[d * G * H : (d + 1) * G * H]], 1)
+                for name in ("weight_hh", "bias_ih", "bias_hh"):
+                    params[f"{name}_l0{s}"] = getattr(rnn, f"{name}_l{k}{s}").detach()
+            tmpl = _template(
+                type(rnn), In + D * G * H, H, cfg.bidirectional, cfg.nonlinearity, str(x.device)
+            )
+            out, _ = functional_call(tmpl, params, (torch.cat([layer_in, u], -1),))
+            out.retain_grad()
+            inputs.append(layer_in.detach())
+            outs.append(out)
+            us.append(u)
+            layer_in = out
+        head = {n: p.detach() for n, p in model.head.named_parameters()}
+        y_hat = functional_call(model.head, head, (layer_in,))  # (B, T, O)
+        loss = task.loss(y_hat, batch.y, batch.mask)
+        loss.backward()
+
+    layers = []
+    with torch.no_grad():
+        for k in range(cfg.layers):
+            for d in range(D):
+                rev = d == 1
+                s = "_reverse" if rev else ""
+                sl = slice(d * H, (d + 1) * H)
+                gsl = slice(d * G * H, (d + 1) * G * H)
+                rec = fused_layer(
+                    cfg.cell,
+                    cfg.nonlinearity,
+                    inp=order(inputs[k], rev),
+                    h=order(outs[k].detach()[..., sl], rev),
+                    e=order(outs[k].grad[..., sl], rev),
+                    ga=order(us[k].grad[..., gsl], rev),
+                    w_ih=getattr(rnn, f"weight_ih_l{k}{s}").detach(),
+                    w_hh=getattr(rnn, f"weight_hh_l{k}{s}").detach(),
+                    b_ih=getattr(rnn, f"bias_ih_l{k}{s}").detach(),
+                    b_hh=getattr(rnn, f"bias_hh_l{k}{s}").detach(),
+                )
+                layers.append(
+                    {"layer": k, "reverse": rev, **{n: order(v, rev) for n, v in rec.items()}}
+                )
+    return y_hat.detach(), loss.detach(), layers
+
+
+def fused_layer(
+    cell: str, nonlin: str, *, inp, h, e, ga, w_ih, w_hh, b_ih, b_hh
+) -> dict[str, Tensor]:
+    """Per-step values of one direction from its fused pass, all in processing order.
+
+    inp (B, T, In) layer input, h (B, T, H) hidden states, e (B, T, H) direct dL/dh_t,
+    ga (B, T, G*H) total dL/d(gate pre-activation).
+    """
+    H = h.shape[-1]
+    hp = prev(h)
+    gi = inp @ w_ih.T + b_ih  # (B, T, G*H)
+    gh = hp @ w_hh.T + b_hh  # (B, T, G*H)
+    out: dict[str, Tensor] = {"h": h, "h_prev": hp}
+    if cell == "rnn":
+        out["a"] = gi + gh
+        out["grad_h"] = e + next_step(ga) @ w_hh
+    elif cell == "lstm":
+        ai, af, ag, ao = (gi + gh).chunk(4, -1)
+        i, f, g, o = torch.sigmoid(ai), torch.sigmoid(af), torch.tanh(ag), torch.sigmoid(ao)
+        c = scan(f, i * g, backward=False)
+        dh = e + next_step(ga) @ w_hh
+        out.update(i=i, f=f, g=g, o=o, c=c, c_prev=prev(c), grad_h=dh)
+        out["grad_c"] = scan(next_step(f), dh * o * (1 - torch.tanh(c) ** 2), backward=True)
+    else:  # gru
+        r = torch.sigmoid(gi[..., :H] + gh[..., :H])
+        z = torch.sigmoid(gi[..., H : 2 * H] + gh[..., H : 2 * H])
+        n = torch.tanh(gi[..., 2 * H :] + r * gh[..., 2 * H :])
+        gn = next_step(ga)
+        gn_scaled = torch.cat([gn[..., : 2 * H], next_step(r) * gn[..., 2 * H :]], -1)
+        out.update(r=r, z=z, n=n, gh_n=gh[..., 2 * H :])
+        out["grad_h"] = scan(next_step(z), e + gn_scaled @ w_hh, backward=True)
+    return out
