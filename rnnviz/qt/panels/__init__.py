@@ -14,6 +14,7 @@ from rnnviz.qt.panels.lab.cliff import CliffPanel
 from rnnviz.qt.panels.lab.comparison import ComparisonPanel
 from rnnviz.qt.panels.lab.factors import GradientFactorsPanel
 from rnnviz.qt.panels.lab.gradient_history import GradientHistoryPanel
+from rnnviz.qt.panels.lab.saturation import GateSaturationPanel
 from rnnviz.qt.panels.lab.spectrum import SpectrumPanel
 from rnnviz.qt.panels.text.char_units import CharUnitsPanel
 
@@ -30,6 +31,7 @@ LAB_PANELS = (
     GradientHistoryPanel,
     ComparisonPanel,
     CliffPanel,
+    GateSaturationPanel,
     CellDiagramPanel,
     CharUnitsPanel,
 )
@@ -42,6 +44,7 @@ __all__ = [
     "LAB_PANELS",
     "PANELS",
     "GateActivationsPanel",
+    "GateSaturationPanel",
     "GradientFactorsPanel",
     "GradientHistoryPanel",
     "GradientNormsPanel",
