@@ -49,6 +49,7 @@ from rnnviz.cli_common import (
     write_output,
 )
 from rnnviz.cli_export import run_export
+from rnnviz.cli_model import add_model_options, run_model_trace
 from rnnviz.cli_train import make_trainer, train
 from rnnviz.core import config as cfgmod
 from rnnviz.core.config import Config, ConfigError
@@ -154,6 +155,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     add_config_options(trace, steps_default=0)
     add_threads_option(trace)
     trace.add_argument("--out", metavar="FILE.npz", required=True, help="NPZ file to write")
+    add_model_options(trace)
 
     sub.add_parser(
         "presets",
@@ -328,6 +330,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_trace(args: argparse.Namespace) -> int:
+    if args.model is not None or args.input is not None:  # the user's own model
+        return run_model_trace(args)
     config = config_from_args(args, steps=0)
     out = Path(args.out)
     if out.suffix != ".npz":  # numpy would append it anyway; say the name it really gets

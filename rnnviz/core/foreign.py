@@ -131,6 +131,15 @@ def load_model(path: str | Path, nonlinearity: str = "tanh") -> ForeignModel:
 
 
 def _torch_load(path: Path) -> Any:
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    # torch.save writes a zip archive (older torch: a pickle, which begins with PROTO, 0x80)
+    if magic != b"PK\x03\x04" and magic[:1] != b"\x80":
+        what = " (it is a numpy .npy file)" if magic == b"\x93NUM" else ""
+        raise ForeignModelError(
+            f"{path.name}: not a PyTorch file: neither the zip archive torch.save writes nor a "
+            f"pickle{what}"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's notes on pickle protocols: not the user's

@@ -1,0 +1,86 @@
+"""`rnnviz trace --model FILE --input X.npy --out F.npz`: record a user's own model.
+
+The model file states the architecture (core/foreign.py), so no model or task option applies
+beside it, except --nonlinearity (an Elman RNN's activation is not in a state_dict; tanh
+unless given) and --probe-batch (how many of the input's sequences get ||dh_T/dh_t||).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from rnnviz.cli_common import UsageError, check_output, write_output
+from rnnviz.core.config import Config
+
+# Config options that mean something beside --model; any other one typed is a mistake.
+APPLY_TO_MODEL = {"nonlinearity", "probe_batch"}
+
+
+def add_model_options(trace: argparse.ArgumentParser) -> None:
+    group = trace.add_argument_group(
+        "your own model (instead of training one)",
+        "A state_dict of a plain PyTorch nn.RNN, nn.LSTM or nn.GRU (.pt/.pth, read with "
+        "torch.load(weights_only=True): never runs code from the file), a .safetensors file "
+        "or an rnnviz checkpoint, recorded on your input.",
+    )
+    group.add_argument("--model", metavar="FILE", help="the model file")
+    group.add_argument(
+        "--input",
+        metavar="X.npy|X.csv",
+        help="the input: .npy of shape [B, T, I] or [T, I], or CSV with one timestep a row",
+    )
+    group.add_argument(
+        "--objective",
+        default="state",
+        metavar="L",
+        help="the scalar L of the top layer's final state h_n whose gradients dL/dh_t are "
+        "recorded: state (½‖h_n‖², the default) or unit:K (h_n[K])",
+    )
+
+
+def run_model_trace(args: argparse.Namespace) -> int:
+    """Open --model, record it on --input and write --out (on the CPU)."""
+    from rnnviz.core.foreign import ForeignModelError, load_model
+    from rnnviz.core.foreign_trace import read_input, record_foreign
+    from rnnviz.core.threads import use_training_threads
+
+    if args.model is None:
+        raise UsageError("--input needs --model (the file of your own model)")
+    if args.input is None:
+        raise UsageError("--model needs --input (a .npy or .csv file of the sequences)")
+    typed = {f.name for f in fields(Config) if getattr(args, f.name) is not None}
+    stray = sorted(typed - APPLY_TO_MODEL)
+    if stray:
+        option = "--" + stray[0].replace("_", "-")
+        raise UsageError(f"{option} does not apply with --model: the file states the model")
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        out = out.with_name(out.name + ".npz")
+    check_output(out, "trace")
+    use_training_threads(args.threads)
+    start = time.perf_counter()
+    try:
+        model = load_model(args.model, args.nonlinearity or "tanh")
+        opened = time.perf_counter() - start
+        x = read_input(args.input, model.input_size)
+        trace = record_foreign(
+            model,
+            x,
+            args.objective,
+            jacobian_sequences=args.probe_batch,
+            meta={"model_file": Path(args.model).name},
+        )
+    except ForeignModelError as e:
+        raise UsageError(str(e)) from None
+    write_output(lambda: trace.save_npz(out), out)
+    B, T = trace.loss_mask.shape
+    print(f"{model.describe()} ({model.origin}), opened in {opened:.2f} s")
+    print(
+        f"wrote {out}: {len(trace.to_arrays())} arrays, {B} sequences x {T} steps, "
+        f"gradients of {trace.meta['objective']} = {trace.loss:.6g}, "
+        f"{time.perf_counter() - start:.2f} s in all"
+    )
+    return 0
