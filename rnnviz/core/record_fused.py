@@ -31,26 +31,46 @@ def _template(
     )
 
 
+def _probe_width(cell: str, hidden: int) -> int:
+    """Zero input columns per direction whose gradient the recorder reads (see record_fused)."""
+    return len(CELLS[cell].blocks) * hidden if cell == "gru" else hidden
+
+
 def record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
     """(y_hat, loss, layers) of `batch` (encoded input x (B, T, I)): one dict per layer and
-    direction with h, gates, a or c, dL/dh_t (and dL/dc_t), all (B, T, ·) in time order."""
+    direction with h, gates, a or c, dL/dh_t (and dL/dc_t), all (B, T, ·) in time order.
+
+    Each layer's input is widened by zero columns u_t, P per direction, whose gradient is read:
+    for the RNN and LSTM (a_t = W_ih x_t + W_hh h_{t-1} + b) the widened W_ih holds W_hh
+    there (P = H), so u_t enters exactly as h_{t-1} does and its gradient is the part of the
+    total dL/dh_{t-1} that flows through step t. The GRU's h_{t-1} reaches its candidate only
+    through r_t * (W_hn h_{t-1} + b_hn), which an input column cannot mimic: it gets an
+    identity block (P = G*H) and its gradient is dL/d(gate pre-activation). P = H keeps the
+    widened input product 4x smaller for the LSTM than the identity block would.
+    """
     cfg, rnn = model.config, model.rnn
     G, H, D = len(CELLS[cfg.cell].blocks), cfg.hidden, model.directions
+    P = _probe_width(cfg.cell, H)
     layer_in, inputs, outs, us = x, [], [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # cuDNN's "weights not contiguous" note on GPUs
         for k in range(cfg.layers):
             B, T, In = layer_in.shape
-            u = layer_in.new_zeros(B, T, D * G * H, requires_grad=True)  # (B, T, D*G*H)
-            eye = torch.eye(D * G * H, device=x.device, dtype=x.dtype)
+            u = layer_in.new_zeros(B, T, D * P, requires_grad=True)  # (B, T, D*P)
             params = {}
             for d, s in enumerate(("", "_reverse")[:D]):
                 w_ih = getattr(rnn, f"weight_ih_l{k}{s}").detach()
-                params[f"weight_ih_l0{s}"] = torch.cat([w_ih, eye[d * G * H : (d + 1) * G * H]], 1)
-                for name in ("weight_hh", "bias_ih", "bias_hh"):
+                w_hh = getattr(rnn, f"weight_hh_l{k}{s}").detach()
+                probe = w_hh if P == H else torch.eye(P, device=x.device, dtype=x.dtype)
+                wide = w_ih.new_zeros(G * H, In + D * P)  # (G*H, In + D*P)
+                wide[:, :In] = w_ih
+                wide[:, In + d * P : In + (d + 1) * P] = probe
+                params[f"weight_ih_l0{s}"] = wide
+                params[f"weight_hh_l0{s}"] = w_hh
+                for name in ("bias_ih", "bias_hh"):
                     params[f"{name}_l0{s}"] = getattr(rnn, f"{name}_l{k}{s}").detach()
             tmpl = _template(
-                type(rnn), In + D * G * H, H, cfg.bidirectional, cfg.nonlinearity, str(x.device)
+                type(rnn), In + D * P, H, cfg.bidirectional, cfg.nonlinearity, str(x.device)
             )
             out, _ = functional_call(tmpl, params, (torch.cat([layer_in, u], -1),))
             out.retain_grad()
@@ -70,14 +90,14 @@ def record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
                 rev = d == 1
                 s = "_reverse" if rev else ""
                 sl = slice(d * H, (d + 1) * H)
-                gsl = slice(d * G * H, (d + 1) * G * H)
+                psl = slice(d * P, (d + 1) * P)
                 rec = fused_layer(
                     cfg.cell,
                     cfg.nonlinearity,
                     inp=order(inputs[k], rev),
                     h=order(outs[k].detach()[..., sl], rev),
                     e=order(outs[k].grad[..., sl], rev),
-                    ga=order(us[k].grad[..., gsl], rev),
+                    gu=order(us[k].grad[..., psl], rev),
                     w_ih=getattr(rnn, f"weight_ih_l{k}{s}").detach(),
                     w_hh=getattr(rnn, f"weight_hh_l{k}{s}").detach(),
                     b_ih=getattr(rnn, f"bias_ih_l{k}{s}").detach(),
@@ -90,12 +110,13 @@ def record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
 
 
 def fused_layer(
-    cell: str, nonlin: str, *, inp, h, e, ga, w_ih, w_hh, b_ih, b_hh
+    cell: str, nonlin: str, *, inp, h, e, gu, w_ih, w_hh, b_ih, b_hh
 ) -> dict[str, Tensor]:
     """Per-step values of one direction from its fused pass, all in processing order.
 
     inp (B, T, In) layer input, h (B, T, H) hidden states, e (B, T, H) direct dL/dh_t,
-    ga (B, T, G*H) total dL/d(gate pre-activation).
+    gu the probe columns' gradient (record_fused): (B, T, H) W_hh^T dL/da_t for the RNN and
+    LSTM, (B, T, G*H) the total dL/d(gate pre-activation) for the GRU.
     """
     H = h.shape[-1]
     hp = prev(h)
@@ -104,19 +125,19 @@ def fused_layer(
     out: dict[str, Tensor] = {"h": h, "h_prev": hp}
     if cell == "rnn":
         out["a"] = gi + gh
-        out["grad_h"] = e + next_step(ga) @ w_hh
+        out["grad_h"] = e + next_step(gu)
     elif cell == "lstm":
         ai, af, ag, ao = (gi + gh).chunk(4, -1)
         i, f, g, o = torch.sigmoid(ai), torch.sigmoid(af), torch.tanh(ag), torch.sigmoid(ao)
         c = scan(f, i * g, backward=False)
-        dh = e + next_step(ga) @ w_hh
+        dh = e + next_step(gu)
         out.update(i=i, f=f, g=g, o=o, c=c, c_prev=prev(c), grad_h=dh)
         out["grad_c"] = scan(next_step(f), dh * o * (1 - torch.tanh(c) ** 2), backward=True)
     else:  # gru
         r = torch.sigmoid(gi[..., :H] + gh[..., :H])
         z = torch.sigmoid(gi[..., H : 2 * H] + gh[..., H : 2 * H])
         n = torch.tanh(gi[..., 2 * H :] + r * gh[..., 2 * H :])
-        gn = next_step(ga)
+        gn = next_step(gu)
         gn_scaled = torch.cat([gn[..., : 2 * H], next_step(r) * gn[..., 2 * H :]], -1)
         out.update(r=r, z=z, n=n, gh_n=gh[..., 2 * H :])
         out["grad_h"] = scan(next_step(z), e + gn_scaled @ w_hh, backward=True)
