@@ -401,6 +401,8 @@ def freeze_trace(trace: Trace) -> Trace:
     """Mark a trace's arrays read-only again (unpickled arrays are writable)."""
     for a in (trace.x, trace.x_raw, trace.y, trace.y_hat, trace.loss_mask, *trace.params.values()):
         a.setflags(write=False)
+    if trace.connectivity is not None:
+        trace.connectivity.setflags(write=False)
     for lt in trace.layers:
         for a in (
             lt.h,

@@ -48,6 +48,7 @@ import torch
 import rnnviz
 from rnnviz.core import budget
 from rnnviz.core.cells import CELLS
+from rnnviz.core.connectivity import CONNECTIVITY, connectivity_matrix, connectivity_skip_reason
 from rnnviz.core.jacobian import STEP_COEFFICIENTS, jacobian_norms, rnn_step_factors
 from rnnviz.core.model import RecurrentModel
 from rnnviz.core.record_explicit import record_explicit
@@ -65,12 +66,15 @@ def record_trace(
     *,
     jacobians: bool = True,
     jacobian_sequences: int | None = None,
+    connectivity: bool = True,
     meta: dict[str, Any] | None = None,
 ) -> Trace:
     """Run `batch` through `model` and return every recorded value as a read-only Trace.
 
     `jacobians=False` skips ||dh_final/dh_t|| (NaN); `jacobian_sequences=n` computes it for
     the first n sequences only (the panels show sequence 0), the rest NaN.
+    `connectivity=False` skips sequence 0's ||d ln p_t(y_t) / dx_s|| (core/connectivity.py),
+    which is also skipped where it would not fit the recording budget (meta["connectivity"]).
     """
     cfg = model.config
     x_raw = batch.x
@@ -95,6 +99,10 @@ def record_trace(
     layers = [{**lt, "jacobian_norm": jacobian_norms(cfg.cell, model, lt, n_jac)} for lt in layers]
     if not spec.gates:  # the Elman RNN: the one-step factor has a closed form
         layers = [{**lt, "step_factor": rnn_step_factors(model, lt, n_jac)} for lt in layers]
+    conn = "skipped: not asked for"
+    if connectivity:
+        conn = connectivity_skip_reason(cfg, task.kind, x.shape[-1], T) or CONNECTIVITY
+    conn_matrix = connectivity_matrix(model, x[0], batch.y[0]) if conn == CONNECTIVITY else None
     full_meta = {
         "cell": cfg.cell,
         "nonlinearity": cfg.nonlinearity if spec.nonlinearities else None,
@@ -108,6 +116,7 @@ def record_trace(
         "loss_definition": task.loss_definition,
         "jacobian_norm": "spectral norm of d h_final / d h_t (final = T-1 forward, 0 reverse)",
         "jacobian": jacobian,  # "skipped: …" says why jacobian_norm is NaN
+        "connectivity": conn,  # "skipped: …" says why the trace has no connectivity
         "input_vocab": list(task.input_vocab) if task.input_vocab else None,
         "output_vocab": list(task.output_vocab) if task.output_vocab else None,
         "seed": cfg.seed,
@@ -140,4 +149,5 @@ def record_trace(
         params=MappingProxyType(
             {n.removeprefix("rnn."): frozen_array(p) for n, p in model.named_parameters()}
         ),
+        connectivity=None if conn_matrix is None else frozen_array(conn_matrix),
     )

@@ -12,6 +12,8 @@ NPZ layout (plain numpy, `np.load(path)` is all a notebook needs; see README):
     h_l{k}{s}, c_l{k}{s}, gate_{name}_l{k}{s}, a_l{k}{s} (Elman pre-activation),
     grad_h_l{k}{s}, grad_c_l{k}{s}, jacobian_norm_l{k}{s} [B,T]
     param.<torch name>, param.head.weight, param.head.bias, …
+    connectivity [T,T] sequence 0's ‖∂ ln p_t(y_t) / ∂x_s‖ (core/connectivity.py; absent when
+    meta["connectivity"] says it was skipped)
 with k the layer and s '' (forward) or '_reverse'.
 """
 
@@ -80,6 +82,9 @@ class Trace:
     loss_mask: np.ndarray  # [B, T] 1 where the loss counts
     layers: tuple[LayerTrace, ...]
     params: Mapping[str, np.ndarray]
+    # [T, T] C[t, s] = ‖∂ ln p_t(y_t) / ∂x_s‖ of sequence 0 (core/connectivity.py), or None;
+    # keyword-only, so that a subclass may add fields without defaults
+    connectivity: np.ndarray | None = field(default=None, kw_only=True)
 
     @property
     def cell(self) -> str:
@@ -124,6 +129,8 @@ class Trace:
                 out[f"gate_{g}_{k}"] = v
         for name, v in self.params.items():
             out[f"param.{name}"] = v
+        if self.connectivity is not None:
+            out["connectivity"] = self.connectivity
         return out
 
     def save_npz(self, path: str | Path) -> None:
@@ -167,4 +174,5 @@ class Trace:
             loss_mask=d["loss_mask"],
             layers=tuple(layers),
             params=MappingProxyType(params),
+            connectivity=d.get("connectivity"),
         )
