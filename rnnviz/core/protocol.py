@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from rnnviz.core.config import Config
+from rnnviz.core.session import RunState
 from rnnviz.core.trace import Trace
 
 
@@ -225,13 +226,15 @@ IDLE = "idle"  # yielded when there is nothing to do until the next command
 @dataclass(frozen=True)
 class StartRun:
     """window -> worker: replace any session with a new run (paused unless `running`);
-    `companions` are (label, config) runs trained beside it."""
+    `companions` are (label, config) runs trained beside it. `resume`, when given, holds the
+    saved state of each (this run first) to continue from, instead of new weights."""
 
     run: int
     config: Config
     running: bool = False
     label: str = ""
     companions: tuple[tuple[str, Config], ...] = ()
+    resume: tuple[RunState, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,13 @@ class ForRun:
 
     run: int
     command: Command
+
+
+@dataclass(frozen=True)
+class Capture:
+    """window -> worker: send run `run`'s whole state back (Captured), e.g. to save it."""
+
+    run: int
 
 
 @dataclass(frozen=True)
@@ -278,8 +288,16 @@ class RunEnded:
     message: str
 
 
-ToWorker = StartRun | ForRun | StopWorker
-FromWorker = Devices | RunStarted | SnapshotPayload | RunEnded
+@dataclass(frozen=True)
+class Captured:
+    """worker -> window: the state of every trainer of run `run`, taken between two steps."""
+
+    run: int
+    runs: tuple[RunState, ...]
+
+
+ToWorker = StartRun | ForRun | Capture | StopWorker
+FromWorker = Devices | RunStarted | SnapshotPayload | RunEnded | Captured
 
 
 # ---------------------------------------------------------------------------- the stream
@@ -421,6 +439,8 @@ def freeze_trace(trace: Trace) -> Trace:
 
 __all__ = [
     "IDLE",
+    "Capture",
+    "Captured",
     "Column",
     "Command",
     "Devices",

@@ -7,13 +7,16 @@ and a busy trainer makes the window stutter; in two, each has a core of its own.
 
 Messages are the typed dataclasses of `core.protocol`, pickled by the connection:
 
-    window -> worker   StartRun(run, config, running, label, companions)   a new run
+    window -> worker   StartRun(run, config, running, label, companions,   a new run
+                                resume)                                    (or a saved one)
                        ForRun(run, command)                                for that run
+                       Capture(run)                                        its whole state
                        StopWorker()                                        end the process
     worker -> window   Devices(names)                  once torch is loaded
                        RunStarted(run, config)         the trainers are built
                        SnapshotPayload(run, payload)   SnapshotEncoder payloads, in order
                        RunEnded(run, message)          the run has ended; says why
+                       Captured(run, runs)             every trainer's state (RunState)
 
 A second StartRun replaces the running session without restarting the process: torch stays
 loaded and a new model is ready in milliseconds. A message the worker cannot read ends the
@@ -29,6 +32,8 @@ from multiprocessing.connection import Connection
 from rnnviz.core.config import ConfigError
 from rnnviz.core.protocol import (
     IDLE,
+    Capture,
+    Captured,
     Devices,
     ForRun,
     RunEnded,
@@ -63,7 +68,7 @@ def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: flo
                     conn.send(Devices(train.available_devices()))
                     devices_sent = True
                 message = _run(conn, train, message, snapshot_interval, probe_interval)
-            case ForRun():  # a command for a run that has ended: nothing to do
+            case ForRun() | Capture():  # for a run that has ended: nothing to do
                 message = _receive(conn)
             case _:  # StopWorker, or the window has gone
                 return
@@ -72,10 +77,18 @@ def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: flo
 def _run(conn, train, start: StartRun, interval: float, probe: float) -> ToWorker | None:
     """Drive one session until a new message replaces it; returns that message (or None
     when the window has gone)."""
+    from rnnviz.core.resume import capture, restore  # torch is loaded by now
+
     run = start.run
     try:
         trainer = train.Trainer(start.config)
         others = [(lab, train.Trainer(cfg)) for lab, cfg in start.companions]
+        labelled = [(start.label, trainer), *others]
+        if start.resume:
+            if len(start.resume) != len(labelled):
+                raise ConfigError("the saved runs do not match the runs to start")
+            for (_, t), state in zip(labelled, start.resume, strict=True):
+                restore(t, state)
         conn.send(RunStarted(run, trainer.config))
         steps = train.session(
             trainer,
@@ -98,6 +111,8 @@ def _run(conn, train, start: StartRun, interval: float, probe: float) -> ToWorke
                 match message:
                     case ForRun(run=r, command=c) if r == run:
                         command = c
+                    case Capture(run=r) if r == run:
+                        conn.send(Captured(run, tuple(capture(t, lab) for lab, t in labelled)))
                     case _:
                         steps.close()
                         return message

@@ -36,6 +36,8 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from rnnviz.core.config import Config
 from rnnviz.core.protocol import (
+    Capture,
+    Captured,
     Devices,
     ForRun,
     Pause,
@@ -48,6 +50,7 @@ from rnnviz.core.protocol import (
     StreamError,
     ToWorker,
 )
+from rnnviz.core.session import RunState
 from rnnviz.core.worker import serve
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,7 @@ class TrainingRunner(QObject):
         started(Config)     the trainer of a new run is built; snapshots follow
         responding(bool)    False once a training run has been silent for `silence_s`
                             seconds, True when it speaks again
+        captured(tuple)     the RunStates `capture()` asked for (this run first)
     """
 
     snapshot = Signal(object)
@@ -83,6 +87,7 @@ class TrainingRunner(QObject):
     devices = Signal(list)
     started = Signal(object)
     responding = Signal(bool)
+    captured = Signal(tuple)
 
     _message = Signal(object)  # reader thread -> GUI thread (queued: this object is GUI-side)
 
@@ -119,11 +124,13 @@ class TrainingRunner(QObject):
         running: bool = False,
         label: str = "",
         companions: tuple[tuple[str, Config], ...] = (),
+        resume: tuple[RunState, ...] = (),
     ) -> None:
         """Replace any run with a new one with `config` (paused unless `running`).
 
         `companions` are (label, Config) runs trained beside it for a comparison; snapshots
-        then list every run in `runs`, this one (`label`) first. Building the trainers happens
+        then list every run in `runs`, this one (`label`) first. `resume` continues from saved
+        states (core/session.py), one per run, instead of new weights. Building them happens
         in the worker; a problem there (a bad text file, a device that is not available)
         arrives as `error`, never as an exception here.
         """
@@ -135,12 +142,18 @@ class TrainingRunner(QObject):
         self._active = True
         self.config = config
         self._decoder = SnapshotDecoder()
-        self._post(StartRun(self._run, config, running, label, tuple(companions)))
+        self._post(StartRun(self._run, config, running, label, tuple(companions), resume))
 
     def send(self, command: Any) -> None:
         """Queue a `core.protocol` command for the current run (ignored when none runs)."""
         if self.is_alive():
             self._post(ForRun(self._run, command))
+
+    def capture(self) -> None:
+        """Ask for the current run's whole state: `captured` brings it (nothing when no run
+        is in progress, or when it is replaced before it answers)."""
+        if self.is_alive():
+            self._post(Capture(self._run))
 
     def stop(self) -> None:
         """End the worker process and join the reader: returns once the step in progress is
@@ -222,6 +235,8 @@ class TrainingRunner(QObject):
                     return
                 self._watch(snapshot.state == "running")
                 self.snapshot.emit(snapshot)
+            case Captured(run=run, runs=runs) if run == self._run:
+                self.captured.emit(runs)
             case RunStarted(run=run, config=config) if run == self._run:
                 self.started.emit(config)
             case RunEnded(run=run, message=text) if run == self._run:

@@ -13,6 +13,8 @@ import pytest
 
 from rnnviz.core.config import Config
 from rnnviz.core.protocol import (
+    Capture,
+    Captured,
     Devices,
     ForRun,
     Reset,
@@ -176,6 +178,29 @@ def test_worker_reports_bad_settings_and_unexpected_errors_as_messages(worker, m
     monkeypatch.undo()
     send(StartRun(3, SMALL))  # the worker lives on for the next run
     assert receive(RunStarted).run == 3
+
+
+def test_worker_sends_a_runs_state_and_starts_a_run_from_one(worker):
+    """Saving asks the worker for the trainers' state (Captured); opening a session starts a
+    run from it (StartRun.resume), at the saved step with the saved history."""
+    send, receive = worker
+    send(StartRun(1, SMALL, label="a", companions=(("b", SMALL.replace(cell="gru")),)))
+    decoder = SnapshotDecoder()
+    decoder.decode(receive(SnapshotPayload).payload)
+    send(ForRun(1, Step(3)))
+    while decoder.decode(receive(SnapshotPayload).payload).step < 3:
+        pass
+    send(Capture(1))
+    states = receive(Captured).runs
+    assert [(s.label, s.step, len(s.history["loss"])) for s in states] == [("a", 3, 3), ("b", 3, 3)]
+    send(StartRun(2, SMALL, label="a", companions=(("b", states[1].config),), resume=states))
+    while (message := receive(SnapshotPayload)).run != 2:
+        pass
+    snap = SnapshotDecoder().decode(message.payload)
+    assert (snap.step, [r.step for r in snap.runs]) == (3, [3, 3])
+    np.testing.assert_array_equal(snap.history.loss, states[0].history["loss"])
+    send(StartRun(3, SMALL, resume=states))  # two saved runs for one run to start
+    assert "saved runs do not match" in receive(RunEnded).message
 
 
 def test_a_message_the_worker_cannot_read_ends_it():
