@@ -29,6 +29,14 @@ class Command:
 
 
 COMMANDS = (
+    Command(
+        "open_model",
+        "Open model…",
+        None,
+        "File",
+        "Your own nn.RNN/LSTM/GRU (state_dict, .safetensors or checkpoint) on your input",
+    ),
+    Command("open_trace", "Open trace…", None, "File", "An NPZ written by rnnviz trace"),
     Command("export", "Export focused panel…", "Ctrl+E", "File"),
     Command("export_all", "Export all panels…", "Ctrl+Shift+E", "File"),
     Command(
@@ -66,6 +74,8 @@ MENUS = ("File", "Training", "Time", "View", "Help")
 def slots(w: MainWindow) -> dict[str, Callable[[], object]]:
     """What each command does in window `w`."""
     return {
+        "open_model": w.open_files.model_dialog,
+        "open_trace": w.open_files.trace_dialog,
         "export": w.exports.focused_panel,
         "export_all": w.exports.all_dialog,
         "export_window": w.exports.window_dialog,

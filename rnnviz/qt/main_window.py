@@ -40,6 +40,7 @@ from rnnviz.qt.actions import MENUS, Actions, route_keys_past_spin_boxes
 from rnnviz.qt.dialogs import HelpDialog
 from rnnviz.qt.dock_layout import DockLayout, panel_docks
 from rnnviz.qt.lessons import LessonDock, PresetMenu
+from rnnviz.qt.open_files import OpenFiles
 from rnnviz.qt.panels import LAB_PANELS, PANELS, TrainingPanel
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.presentation import PresentationMode
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.presentation = PresentationMode(self, self.panels, hide=(self.settings_dock,))
         self.status = StatusFields(self.statusBar())
         self.exports = WindowExports(self)
+        self.open_files = OpenFiles(self)
         self.actions = Actions(self)
         self._build_menus()
         self.transport.describe(self.actions)

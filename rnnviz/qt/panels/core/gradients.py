@@ -172,7 +172,8 @@ class GradientNormsPanel(Panel):
         self.jacobian_ranger.fit(ys=[self._jac], x=timesteps(len(t)))
         note = trace.meta.get("jacobian", "") if trace is not None else ""
         self.jacobian_plot.setTitle(self._jacobian_title(self._jac, note))
-        self.grad_plot.setTitle(self._grad_title(self._grad))
+        objective = trace.meta.get("objective") if trace is not None else None
+        self.grad_plot.setTitle(self._grad_title(self._grad, objective))
         self.show_time(self.cursor.t)
 
     @staticmethod
@@ -185,8 +186,10 @@ class GradientNormsPanel(Panel):
         return _zero_title("‖∂h<sub>T−1</sub>/∂h<sub>t</sub>‖", jac) or JACOBIAN_TITLE
 
     @staticmethod
-    def _grad_title(grad: np.ndarray) -> str:
-        return _zero_title("‖∂L/∂h<sub>t</sub>‖", grad) or GRAD_TITLE
+    def _grad_title(grad: np.ndarray, objective: str | None = None) -> str:
+        """`objective` names L where no task does (an opened model: core/foreign_trace)."""
+        title = _zero_title("‖∂L/∂h<sub>t</sub>‖", grad) or GRAD_TITLE
+        return f"{title}, {html.escape(objective)}" if objective else title
 
     def _draw_history(self, snapshot: Snapshot) -> None:
         h = snapshot.history

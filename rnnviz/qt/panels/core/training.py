@@ -334,7 +334,7 @@ class TrainingPanel(Panel):
             self.pred_ranger.fit(
                 ys=[trace.y_hat[0, :, 0], trace.y[0, :, 0], marked], x=timesteps(trace.T)
             )
-        else:
+        elif trace.meta["output_vocab"]:  # symbols; an opened model has no outputs to show
             self._rows = symbol_rows(trace)
         self.show_time(self.cursor.t)
 

@@ -1,0 +1,52 @@
+"""File → Open model / Open trace: a user's own model in every panel, without training."""
+
+import numpy as np
+import torch
+from PySide6.QtWidgets import QMessageBox
+from torch import nn
+from windows import open_window  # tests/qt is on sys.path
+
+from rnnviz.qt.main_window import MainWindow
+from rnnviz.qt.panels import GradientNormsPanel
+
+TIMEOUT = 60_000  # ms: the child process imports torch (2-20 s on a loaded machine)
+
+
+def test_open_model_and_trace_show_in_every_panel_without_training(
+    qtbot, store, tmp_path, monkeypatch
+):
+    torch.manual_seed(0)
+    torch.save(nn.LSTM(3, 5, num_layers=2).state_dict(), tmp_path / "mine.pt")
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_normal((2, 12, 3)))
+    np.save(tmp_path / "wide.npy", np.zeros((12, 4)))
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _w, _t, text: warnings.append(text))
+    # No training worker: its torch import would only compete with the model's recording.
+    monkeypatch.setattr(MainWindow, "_start_first_run", lambda self: None)
+    w = open_window(qtbot, store, wait_snapshot=False)
+    opener = w.open_files
+
+    with qtbot.waitSignal(opener.opened, timeout=TIMEOUT):
+        opener.open_model(str(tmp_path / "mine.pt"), str(tmp_path / "x.npy"))
+    trace = w.snapshot.trace
+    assert trace.meta["model"] == "LSTM, 2 layers, input 3, hidden 5"
+    assert all(p.snapshot is w.snapshot for p in w.panels)  # every panel, lab ones too
+    assert not w.runner.is_alive()
+    assert not w.actions.train.isEnabled() and not w.transport.step_button.isEnabled()
+    assert w.cursor.T == 12
+    w.actions.last.trigger()  # the time cursor works
+    assert w.cursor.t == 11 and "t = 11" in w.transport.readout.text()
+    gradients = next(p for p in w.panels if isinstance(p, GradientNormsPanel))
+    gradients.refresh(force=True)
+    assert "L = ½‖h_n‖²" in gradients.grad_plot.titleLabel.text
+
+    shown = w.snapshot
+    with qtbot.waitSignal(opener.failed, timeout=TIMEOUT) as failed:
+        opener.open_model(str(tmp_path / "mine.pt"), str(tmp_path / "wide.npy"))
+    assert "wide.npy has 4 values per timestep" in failed.args[0]
+    assert not opener.open_trace(tmp_path / "junk.npz")
+    assert "junk.npz is not a trace rnnviz can show" in warnings[-1] and len(warnings) == 2
+    assert w.snapshot is shown  # nothing changed
+
+    w.close()
