@@ -13,6 +13,7 @@ from rnnviz.qt.panels.core.training import TrainingPanel
 from rnnviz.qt.panels.lab.cliff import CliffPanel
 from rnnviz.qt.panels.lab.comparison import ComparisonPanel
 from rnnviz.qt.panels.lab.factors import GradientFactorsPanel
+from rnnviz.qt.panels.lab.gate_weights import GateWeightsPanel
 from rnnviz.qt.panels.lab.gradient_history import GradientHistoryPanel
 from rnnviz.qt.panels.lab.saturation import GateSaturationPanel
 from rnnviz.qt.panels.lab.spectrum import SpectrumPanel
@@ -27,6 +28,7 @@ PANELS = (
 )
 LAB_PANELS = (
     SpectrumPanel,
+    GateWeightsPanel,
     GradientFactorsPanel,
     GradientHistoryPanel,
     ComparisonPanel,
@@ -45,6 +47,7 @@ __all__ = [
     "PANELS",
     "GateActivationsPanel",
     "GateSaturationPanel",
+    "GateWeightsPanel",
     "GradientFactorsPanel",
     "GradientHistoryPanel",
     "GradientNormsPanel",
