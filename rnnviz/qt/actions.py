@@ -37,6 +37,20 @@ COMMANDS = (
         "Your own nn.RNN/LSTM/GRU (state_dict, .safetensors or checkpoint) on your input",
     ),
     Command("open_trace", "Open trace…", None, "File", "An NPZ written by rnnviz trace"),
+    Command(
+        "open_session",
+        "Open session…",
+        "Ctrl+O",
+        "File",
+        "A saved run, at its step, ready to train on (.rnnviz)",
+    ),
+    Command(
+        "save_session",
+        "Save session…",
+        "Ctrl+S",
+        "File",
+        "This run whole: settings, weights, history, lesson and layout, in one .rnnviz file",
+    ),
     Command("export", "Export focused panel…", "Ctrl+E", "File"),
     Command("export_all", "Export all panels…", "Ctrl+Shift+E", "File"),
     Command(
@@ -76,6 +90,8 @@ def slots(w: MainWindow) -> dict[str, Callable[[], object]]:
     return {
         "open_model": w.open_files.model_dialog,
         "open_trace": w.open_files.trace_dialog,
+        "open_session": w.sessions.open_dialog,
+        "save_session": w.sessions.save_dialog,
         "export": w.exports.focused_panel,
         "export_all": w.exports.all_dialog,
         "export_window": w.exports.window_dialog,

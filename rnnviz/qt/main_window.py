@@ -45,6 +45,7 @@ from rnnviz.qt.panels import LAB_PANELS, PANELS, TrainingPanel
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.presentation import PresentationMode
 from rnnviz.qt.runner import TrainingRunner
+from rnnviz.qt.sessions import Sessions
 from rnnviz.qt.settings import SettingsPanel
 from rnnviz.qt.status import StatusFields
 from rnnviz.qt.timeline import TimeCursor
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         self.status = StatusFields(self.statusBar())
         self.exports = WindowExports(self)
         self.open_files = OpenFiles(self)
+        self.sessions = Sessions(self)
         self.actions = Actions(self)
         self._build_menus()
         self.transport.describe(self.actions)
@@ -185,6 +187,7 @@ class MainWindow(QMainWindow):
             menus[name] = bar.addMenu(f"&{name}" if name != "Time" else "T&ime")
             menus[name].addActions(self.actions.in_menu(name))
         menus["File"].insertSeparator(self.actions.quit)
+        menus["File"].insertMenu(self.actions.save_session, self.sessions.recent_menu)
         view = menus["View"]
         first = view.actions()[0]
         view.insertAction(first, self.settings_dock.toggleViewAction())
@@ -246,15 +249,18 @@ class MainWindow(QMainWindow):
             self.restart(self.settings.applied_config())
 
     @Slot(object)
-    def restart(self, config: Config) -> None:
-        """Stop the current run (if any) and start a new model with `config`, paused."""
-        if self.preset is not None:  # the user's own model: the normal layout again
+    def restart(self, config: Config, preset: Preset | None = None, **runs) -> None:
+        """Stop the current run (if any) and start a new model with `config`, paused: the
+        user's own, or one of `preset`'s (a saved session's); `runs` go to runner.start."""
+        if preset is not None:
+            self.show_preset(preset)
+        elif self.preset is not None:  # the user's own model: the normal layout again
             self.preset = None
             self.preset_menu.mark(None)
             self.lesson_dock.leave()
             self.layout_.arrange_default()  # closes the laboratory's panels too
             self.layout_.default_sizes()
-        self._start(config)
+        self._start(config, **runs)
 
     def _start(self, config: Config, **runs) -> None:
         self.banner.hide()
@@ -267,20 +273,24 @@ class MainWindow(QMainWindow):
     def start_preset(self, preset: Preset) -> None:
         """Start `preset`'s runs side by side, show its panels and explanation, and train it
         to its promised picture (then pause)."""
+        first, *others = preset.runs
+        self.settings.set_config(first.config)
+        self.restart(
+            first.config,
+            preset,
+            label=first.label,
+            companions=tuple((r.label, r.config) for r in others),
+        )
+        self.runner.send(protocol.Step(preset.steps))
+
+    def show_preset(self, preset: Preset) -> None:
+        """`preset`'s panels and explanation (its runs start separately)."""
         self.build_lab_panels()
         self.preset = preset
         self.preset_menu.mark(preset.key)
         self.lesson_dock.show_preset(preset)
         self.layout_.arrange_preset(preset)
         self.presentation.rearranged()  # presenting: no side bar, and the preset's docks stay
-        first, *others = preset.runs
-        self.settings.set_config(first.config)
-        self._start(
-            first.config,
-            label=first.label,
-            companions=tuple((r.label, r.config) for r in others),
-        )
-        self.runner.send(protocol.Step(preset.steps))
 
     @Slot()
     def suggest_clip_threshold(self) -> None:
