@@ -30,7 +30,12 @@ MARK = QColor(1, 254, 3)
 @pytest.fixture
 def exported(show_panel, probed_snapshot, charlm, side_by_side):
     """exported(PanelClass) -> the panel on screen, drawing a snapshot it has something for."""
-    snapshots = {"char_units": lambda: charlm, "comparison": lambda: side_by_side}
+    snapshots = {
+        "char_units": lambda: charlm,
+        "guesses": lambda: charlm,
+        "connectivity": lambda: charlm,
+        "comparison": lambda: side_by_side,
+    }
 
     def make(panel_class):
         snapshot = snapshots.get(panel_class.key, lambda: probed_snapshot(cell="lstm"))()

@@ -18,6 +18,7 @@ from rnnviz.qt.panels.lab.gradient_history import GradientHistoryPanel
 from rnnviz.qt.panels.lab.saturation import GateSaturationPanel
 from rnnviz.qt.panels.lab.spectrum import SpectrumPanel
 from rnnviz.qt.panels.text.char_units import CharUnitsPanel
+from rnnviz.qt.panels.text.guesses import NextGuessesPanel
 
 PANELS = (
     UnrolledGraphPanel,
@@ -36,6 +37,7 @@ LAB_PANELS = (
     GateSaturationPanel,
     CellDiagramPanel,
     CharUnitsPanel,
+    NextGuessesPanel,
 )
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "GradientFactorsPanel",
     "GradientHistoryPanel",
     "GradientNormsPanel",
+    "NextGuessesPanel",
     "SpectrumPanel",
     "StateTrajectoriesPanel",
     "TrainingPanel",

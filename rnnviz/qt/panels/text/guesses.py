@@ -1,0 +1,156 @@
+"""The model's five best guesses for the next symbol under every symbol of the probe sequence,
+as in Karpathy, Johnson & Fei-Fei (2015), figure 5.
+
+Top row: the input x_t (sequence 0). Under it, the five most likely next symbols
+p_t = softmax(ŷ_t), most likely first, each on a ground from white (p = 0) to dark blue
+(p = 1); the guess that is the true next symbol y_t is boxed. Steps where no loss counts
+are pale. For any task whose outputs are symbols with names (meta["output_vocab"]): the
+character LM, the copy task, a vocabulary of notes (rnnviz.core.guesses).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from rnnviz.core.guesses import TOP, Guesses, top_guesses
+from rnnviz.core.trace import Trace
+from rnnviz.qt import theme
+from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.text.char_units import fixed_font
+from rnnviz.qt.panels.text.token_grid import TokenGrid, ramp
+from rnnviz.qt.timeline import TimeCursor
+
+if TYPE_CHECKING:  # the GUI must not import torch at start-up
+    from rnnviz.core.train import Snapshot
+
+NEEDS_SYMBOLS = (
+    "This panel needs a task whose outputs are named symbols: the character language model, "
+    "the copy task, …"
+)
+WAITING = "Waiting for the first recording of the model…"
+ORDINALS = ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th")
+
+
+def symbol_task(trace: Trace) -> bool:
+    """Whether the trace's outputs are named symbols (the guesses have names to show)."""
+    return trace.meta.get("task_kind") == "classification" and bool(trace.meta.get("output_vocab"))
+
+
+def input_labels(trace: Trace, b: int = 0) -> list[str]:
+    """The inputs of sequence b as labels: the vocabulary's, or the step number for real
+    inputs."""
+    vocab = trace.meta.get("input_vocab")
+    if vocab and trace.x_raw.ndim == 2:
+        return [vocab[int(i)] for i in trace.x_raw[b]]
+    return [str(t) for t in range(trace.T)]
+
+
+class NextGuessesPanel(Panel):
+    title = "Next-symbol guesses"
+    key = "guesses"
+    info = (
+        "Under every input symbol x_t of the probe sequence (top row), the model's five most "
+        "likely next symbols, most likely first, from p_t = softmax(ŷ_t), each on a ground "
+        "from white (p = 0) to dark blue (p = 1), as in Karpathy, Johnson & Fei-Fei (2015). "
+        "The guess that is the true next symbol y_t is boxed; pale columns are steps where no "
+        "loss counts. Early in training the guesses are the most frequent symbols everywhere; "
+        "later they follow the context."
+    )
+
+    def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
+        super().__init__(cursor, parent)
+        self.controls_row.addStretch(1)
+        self.heading = QLabel()  # part of the figure: what, which step, the colour scale
+        self.heading.setTextFormat(Qt.TextFormat.RichText)
+        self.heading.setWordWrap(True)
+        self.grid = TokenGrid()
+        self.grid.setFont(fixed_font())
+        self.hover_label = self.add_hint("Hover a column for the probabilities.")
+        content = QWidget()
+        inner = QVBoxLayout(content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addWidget(self.heading)
+        inner.addWidget(self.grid, 1)
+        self.note = QLabel(WAITING)
+        self.note.setWordWrap(True)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.note)
+        self.stack.addWidget(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.hover_label)
+        self._ramp = ramp(theme.BLUE)
+        self.trace: Trace | None = None
+        self.guesses: Guesses | None = None
+        self.labels: list[str] = []  # the inputs of sequence 0
+        self.grid.hovered.connect(self._hover)
+
+    def fill_of(self, p: float) -> QColor | None:
+        """The ground of a guess of probability p (None where p is not finite)."""
+        if not np.isfinite(p):
+            return None
+        return self._ramp[int(np.clip(p, 0.0, 1.0) * (len(self._ramp) - 1))]
+
+    def redraw(self, snapshot: Snapshot) -> None:
+        trace = snapshot.trace
+        if trace is None:
+            return
+        if not symbol_task(trace):
+            self.trace = None
+            self.note.setText(NEEDS_SYMBOLS)
+            self.stack.setCurrentIndex(0)
+            return
+        self.stack.setCurrentIndex(1)
+        self.trace = trace
+        vocab = trace.meta["output_vocab"]
+        g = self.guesses = top_guesses(trace.y_hat[0], trace.y[0])
+        self.labels = input_labels(trace)
+        k = g.ids.shape[1]
+        texts = [self.labels, *([vocab[int(i)] for i in g.ids[:, r]] for r in range(k))]
+        fills = [[None] * trace.T, *([self.fill_of(p) for p in g.p[:, r]] for r in range(k))]
+        boxed = np.zeros((k + 1, trace.T), dtype=bool)
+        boxed[1:] = (g.ids == np.asarray(trace.y[0])[:, None]).T  # the true next symbol
+        self.grid.set_cells(
+            texts,
+            fills,
+            headers=["input", *ORDINALS[:k]],
+            faded=np.asarray(trace.loss_mask[0]) == 0,
+            boxed=boxed,
+        )
+        step = trace.meta.get("step")
+        at = "" if step is None else f" at step {step}"
+        scale = "".join(
+            f'<span style="background-color:{c.name()}">&nbsp;&nbsp;</span>'
+            for c in self._ramp[:: len(self._ramp) // 10]
+        )
+        hit = float(np.mean(g.target_rank < TOP))
+        self.heading.setText(
+            f"<b>Top {k} guesses for the next symbol</b> under each input of sequence 0{at}; "
+            f"boxed: the true next symbol (in the top {k} at {hit:.0%} of the steps). "
+            f"p: 0 {scale} 1"
+        )
+
+    def show_time(self, t: int) -> None:
+        if self.trace is not None:
+            self.grid.mark(t if 0 <= t < self.trace.T else -1)
+
+    def _hover(self, t: int) -> None:
+        if self.trace is None or self.guesses is None:
+            return
+        g, vocab = self.guesses, self.trace.meta["output_vocab"]
+        best = ",  ".join(
+            f"'{vocab[int(i)]}' {p:.2f}" for i, p in zip(g.ids[t], g.p[t], strict=True)
+        )
+        y = vocab[int(self.trace.y[0, t])]
+        self.hover_label.setText(
+            f"t = {t}, after '{self.labels[t]}': {best}  — next is '{y}' "
+            f"(p = {g.target_p[t]:.3f}, rank {int(g.target_rank[t]) + 1})"
+        )

@@ -1,0 +1,80 @@
+"""The guesses panel shows, under each input of sequence 0, the model's five most likely next
+symbols shaded by probability, boxes the true next symbol, and reads a column on hover."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from rnnviz.qt.panels.text.guesses import NEEDS_SYMBOLS, NextGuessesPanel
+
+
+@pytest.fixture
+def show(show_panel):
+    return lambda snapshot, t=0: show_panel(NextGuessesPanel, snapshot, t=t)
+
+
+def hover(grid, t: int) -> None:
+    point = QPointF(grid.cell_rect(2, t).center())
+    event = QMouseEvent(
+        QEvent.Type.MouseMove,
+        point,
+        grid.viewport().mapToGlobal(point),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(grid.viewport(), event)
+
+
+def test_the_top_five_under_every_input_shaded_by_probability(charlm, show):
+    panel = show(charlm, t=7)
+    trace = charlm.trace
+    vocab = trace.meta["output_vocab"]
+    p, ids = torch.softmax(torch.tensor(trace.y_hat[0], dtype=torch.float64), -1).topk(5, -1)
+    grid = panel.grid
+    assert list(grid.texts[0]) == [trace.meta["input_vocab"][int(i)] for i in trace.x_raw[0]]
+    for r in range(5):
+        assert list(grid.texts[r + 1]) == [vocab[int(i)] for i in ids[:, r]]
+        assert list(grid.fills[r + 1]) == [panel.fill_of(float(v)) for v in p[:, r]]
+    hit = ids.numpy() == trace.y[0][:, None]  # (T, 5): the true next symbol among them
+    np.testing.assert_array_equal(grid.boxed[1:], hit.T)
+    assert f"at {hit.any(1).mean():.0%} of the steps" in panel.heading.text()
+    assert panel.fill_of(1.0).lightness() < panel.fill_of(0.2).lightness()  # likelier: darker
+    assert grid.marked == 7
+    panel.cursor.set(30)
+    assert grid.marked == 30
+
+
+def test_hover_reads_the_column(charlm, show):
+    panel = show(charlm)
+    panel.grab()
+    hover(panel.grid, 12)
+    trace = charlm.trace
+    vocab = trace.meta["output_vocab"]
+    p = torch.softmax(torch.tensor(trace.y_hat[0, 12], dtype=torch.float64), -1)
+    top = int(p.argmax())
+    text = panel.hover_label.text()
+    assert text.startswith(f"t = 12, after '{trace.meta['input_vocab'][int(trace.x_raw[0, 12])]}'")
+    assert f"'{vocab[top]}' {float(p[top]):.2f}" in text
+    assert f"next is '{vocab[int(trace.y[0, 12])]}'" in text
+
+
+def test_a_long_sequence_wraps_and_the_cursor_scrolls_into_view(make_snapshot, show):
+    panel = show(make_snapshot(task="copy", seq_len=600, hidden=4, steps=1))
+    grid = panel.grid
+    assert grid.content_height() > grid.viewport().height()  # scrolls
+    panel.cursor.set(590)
+    rect = grid.cell_rect(0, 590)
+    assert grid.viewport().rect().contains(rect.center())
+    assert grid.column_at(grid.cell_rect(3, 590).center()) == 590
+    assert grid.faded.any()  # the copy task's steps without a loss are pale
+
+
+def test_other_tasks_show_a_note(make_snapshot, show):
+    panel = show(make_snapshot(task="sine", seq_len=10))
+    assert panel.stack.currentWidget() is panel.note and panel.note.text() == NEEDS_SYMBOLS
