@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
-from rnnviz.core import budget, cells, tasks
+from rnnviz.core import budget, cells, seq2seq, tasks
 
 # The choices of cell and task are the registries' keys (cells.CELLS, tasks.TASKS).
 CELLS = tuple(cells.CELLS)
@@ -23,6 +23,7 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop")
 CLIPS = ("none", "norm", "value")
 INITS = ("default", "orthogonal", "xavier", "identity")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+ATTENTIONS = seq2seq.ATTENTIONS
 
 # Settings a running model can take without being rebuilt (the rest need a new model).
 LIVE_FIELDS = frozenset({"lr", "clip", "clip_threshold"})
@@ -45,6 +46,10 @@ class Config:
     init: str = "default"  # weight initialisation, one of INITS
     spectral_radius: float | None = None  # rescale each W_hh (gate block) to this radius
     forget_bias: float | None = None  # LSTM forget-gate bias; None keeps the initialiser's
+    # encoder-decoder (the tasks whose TaskSpec.model is "seq2seq": dates, reverse, sort)
+    decoder_cell: str | None = None  # one of CELLS; None: the encoder's cell
+    attention: str = "additive"  # one of ATTENTIONS; none: the decoder sees the final state only
+    beam: int = 1  # beam width when decoding without the targets (1: greedy)
     # task
     task: str = "sine"  # one of TASKS
     text: str | None = None  # charlm: path of a UTF-8 text file; None uses the bundled text
@@ -72,6 +77,10 @@ class Config:
         _choice("clip", self.clip, CLIPS)
         _choice("init", self.init, INITS)
         _choice("device", self.device, DEVICES)
+        if self.decoder_cell is not None:
+            _choice("decoder cell", self.decoder_cell, CELLS)
+        _choice("attention", self.attention, ATTENTIONS)
+        _int_range("beam width", self.beam, *seq2seq.BEAM_WIDTHS)
         # What a laptop does (benchmarks/README.md, "Limits"); together they must also fit
         # the memory and work budgets of core/budget.py, checked last.
         _int_range("hidden size", self.hidden, 1, 512)

@@ -6,6 +6,9 @@ baseline it has to beat (the task registry says which metric and which baseline)
     charlm   NLL in nats per character of the held-out end of the text;
              baseline: the unigram NLL of that text
     sine     MSE of the next value;     baseline: repeating the last value
+    dates, reverse, sort   exact match: the fraction of sequences whose whole output is
+             right up to <eos>, decoded without the targets (greedy, or by beam search of
+             width config.beam); baseline: copying the input unchanged
 
 The score is a masked mean over every scored step of every held-out sequence, accumulated in
 float64 over slices of `chunk` sequences, so it does not depend on how they are sliced.
@@ -19,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnnviz.core.tasks.base import Task, per_step
+from rnnviz.core.tasks.base import Batch, Task, per_step
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,8 @@ class HeldOutScore:
 
 @torch.no_grad()
 def heldout_score(model: nn.Module, task: Task, *, chunk: int, device: str = "cpu") -> HeldOutScore:
-    """Score `model` (raw task input (B, T) or (B, T, I_raw) -> (B, T, O)) on the task's
-    held-out sequences, `chunk` sequences per forward pass."""
+    """Score `model` (raw task input (B, T) or (B, T, I_raw) -> (B, T, O); an encoder-decoder
+    for exact match) on the task's held-out sequences, `chunk` sequences per forward pass."""
     metric = task.spec.heldout.metric
     batch = task.heldout()
     was_training = model.training
@@ -46,9 +49,20 @@ def heldout_score(model: nn.Module, task: Task, *, chunk: int, device: str = "cp
     try:
         for start in range(0, len(batch), step):
             part = batch[start : start + step].to(device)
+            if metric == "exact":  # one score per sequence, decoded without the targets
+                total += float(exact_match(model.decode(part.x, part.y.shape[1]), part).sum())
+                count += len(part)
+                continue
             values = per_step(metric, model(part.x).double(), part.y)  # (b, T)
             total += float((values * part.mask).sum())
             count += float(part.mask.sum())
     finally:
         model.train(was_training)
     return HeldOutScore(metric, total / count, task.heldout_baseline(batch), len(batch))
+
+
+def exact_match(tokens: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """1.0 for each sequence whose output ids (B, T) equal the targets wherever the mask is 1,
+    else 0.0: (B,)."""
+    wrong = (tokens != batch.y) & (batch.mask > 0)  # (B, T)
+    return (~wrong.any(dim=1)).double()

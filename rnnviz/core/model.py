@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from rnnviz.core.cells import CELLS, CellParams, step
 from rnnviz.core.config import Config
+from rnnviz.core.tasks import TASKS
 
 
 def fused_class(cell: str) -> type[nn.RNNBase] | None:
@@ -67,6 +68,27 @@ class ExplicitRecurrent(nn.Module):
         return out, ((h_n, c_n) if c_n is not None else h_n)
 
 
+def recurrent_stack(config: Config, input_size: int) -> nn.Module:
+    """config.layers layers of config.cell (config.hidden units per direction) reading
+    `input_size` features, batch first: torch's fused module where torch has the cell, else an
+    ExplicitRecurrent. Not yet initialised (`initialise`)."""
+    fused = fused_class(config.cell)
+    if fused is None:
+        return ExplicitRecurrent(
+            config.cell, input_size, config.hidden, config.layers, config.bidirectional
+        )
+    chosen = CELLS[config.cell].nonlinearities
+    kwargs = {"nonlinearity": config.nonlinearity} if chosen else {}
+    return fused(
+        input_size,
+        config.hidden,
+        num_layers=config.layers,
+        batch_first=True,
+        bidirectional=config.bidirectional,
+        **kwargs,
+    )
+
+
 class RecurrentModel(nn.Module):
     """encoder -> recurrent stack (`self.rnn`) -> linear head applied at every timestep."""
 
@@ -85,22 +107,8 @@ class RecurrentModel(nn.Module):
             cell_in = input_size
         self.vocab_size = input_size
         self.cell_input_size = cell_in
-        H, L, D = config.hidden, config.layers, 2 if config.bidirectional else 1
-        fused = fused_class(config.cell)
-        if fused is not None:
-            chosen = CELLS[config.cell].nonlinearities
-            kwargs = {"nonlinearity": config.nonlinearity} if chosen else {}
-            self.rnn = fused(
-                cell_in,
-                H,
-                num_layers=L,
-                batch_first=True,
-                bidirectional=config.bidirectional,
-                **kwargs,
-            )
-        else:
-            self.rnn = ExplicitRecurrent(config.cell, cell_in, H, L, config.bidirectional)
-        self.head = nn.Linear(H * D, output_size)
+        self.rnn = recurrent_stack(config, cell_in)
+        self.head = nn.Linear(config.hidden * self.directions, output_size)
         initialise(self.rnn, config)
 
     @property
@@ -127,16 +135,26 @@ class RecurrentModel(nn.Module):
         return cell_params(self.rnn, k, reverse)
 
 
-# Model kinds by name, each a builder (config, input size, output size) -> model: today the
-# single stack above; the encoder–decoder with attention is next.
-MODEL_KINDS: dict[str, Callable[[Config, int, int], nn.Module]] = {"stack": RecurrentModel}
+def _seq2seq(config: Config, input_size: int, output_size: int) -> nn.Module:
+    from rnnviz.core.seq2seq.model import Seq2SeqModel  # it builds on this module
+
+    return Seq2SeqModel(config, input_size, output_size)
+
+
+# Model kinds by name (TaskSpec.model), each a builder (config, input size, output size) ->
+# model: the single stack above and the encoder-decoder with attention (core/seq2seq/).
+MODEL_KINDS: dict[str, Callable[[Config, int, int], nn.Module]] = {
+    "stack": RecurrentModel,
+    "seq2seq": _seq2seq,
+}
 
 
 def build_model(
-    config: Config, input_size: int, output_size: int, kind: str = "stack"
+    config: Config, input_size: int, output_size: int, kind: str | None = None
 ) -> nn.Module:
-    """A fresh model of `kind` for a task with these input and output sizes."""
-    return MODEL_KINDS[kind](config, input_size, output_size)
+    """A fresh model of `kind` (default: the one config.task's TaskSpec names) for a task with
+    these input and output sizes."""
+    return MODEL_KINDS[kind or TASKS[config.task].model](config, input_size, output_size)
 
 
 def cell_params(rnn: nn.Module, k: int, reverse: bool = False) -> CellParams:

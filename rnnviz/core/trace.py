@@ -115,18 +115,7 @@ class Trace:
             "loss_mask": self.loss_mask,
         }
         for lt in self.layers:
-            k = lt.key
-            out[f"h_{k}"] = lt.h
-            out[f"grad_h_{k}"] = lt.grad_h
-            out[f"jacobian_norm_{k}"] = lt.jacobian_norm
-            if lt.c is not None:
-                out[f"c_{k}"] = lt.c
-            if lt.grad_c is not None:
-                out[f"grad_c_{k}"] = lt.grad_c
-            if lt.preact is not None:
-                out[f"a_{k}"] = lt.preact
-            for g, v in lt.gates.items():
-                out[f"gate_{g}_{k}"] = v
+            out.update(layer_arrays(lt))
         for name, v in self.params.items():
             out[f"param.{name}"] = v
         if self.connectivity is not None:
@@ -145,24 +134,13 @@ class Trace:
             d = {k: z[k] for k in z.files}  # fresh arrays: marked read-only below, no copy
         for a in d.values():
             a.setflags(write=False)
+        return cls.from_arrays(d)
+
+    @classmethod
+    def from_arrays(cls, d: Mapping[str, np.ndarray]) -> Trace:
+        """The trace whose `to_arrays` gave `d`."""
         meta = json.loads(str(d["meta"]))
-        layers = []
-        for k in range(meta["layers"]):
-            for reverse in (False, True) if meta["bidirectional"] else (False,):
-                s = f"l{k}{'_reverse' if reverse else ''}"
-                layers.append(
-                    LayerTrace(
-                        layer=k,
-                        reverse=reverse,
-                        h=d[f"h_{s}"],
-                        grad_h=d[f"grad_h_{s}"],
-                        jacobian_norm=d[f"jacobian_norm_{s}"],
-                        gates={g: d[f"gate_{g}_{s}"] for g in CELLS[meta["cell"]].gate_names},
-                        preact=d.get(f"a_{s}"),
-                        c=d.get(f"c_{s}"),
-                        grad_c=d.get(f"grad_c_{s}"),
-                    )
-                )
+        layers = load_layers(d, meta["cell"], meta["layers"], meta["bidirectional"])
         params = {k[len("param.") :]: v for k, v in d.items() if k.startswith("param.")}
         return cls(
             meta=MappingProxyType(meta),
@@ -176,3 +154,43 @@ class Trace:
             params=MappingProxyType(params),
             connectivity=d.get("connectivity"),
         )
+
+
+def layer_arrays(lt: LayerTrace, prefix: str = "") -> dict[str, np.ndarray]:
+    """The NPZ arrays of one layer and direction: h_l0, grad_h_l0, gate_f_l0, … (`prefix`
+    before each name: "dec_" for an encoder-decoder's decoder)."""
+    k = lt.key
+    out = {f"h_{k}": lt.h, f"grad_h_{k}": lt.grad_h, f"jacobian_norm_{k}": lt.jacobian_norm}
+    if lt.c is not None:
+        out[f"c_{k}"] = lt.c
+    if lt.grad_c is not None:
+        out[f"grad_c_{k}"] = lt.grad_c
+    if lt.preact is not None:
+        out[f"a_{k}"] = lt.preact
+    for g, v in lt.gates.items():
+        out[f"gate_{g}_{k}"] = v
+    return {prefix + name: v for name, v in out.items()}
+
+
+def load_layers(
+    d: Mapping[str, np.ndarray], cell: str, layers: int, bidirectional: bool, prefix: str = ""
+) -> tuple[LayerTrace, ...]:
+    """The layers that `layer_arrays` wrote into `d`."""
+    out = []
+    for k in range(layers):
+        for reverse in (False, True) if bidirectional else (False,):
+            s = f"{prefix}{{}}l{k}{'_reverse' if reverse else ''}"
+            out.append(
+                LayerTrace(
+                    layer=k,
+                    reverse=reverse,
+                    h=d[s.format("h_")],
+                    grad_h=d[s.format("grad_h_")],
+                    jacobian_norm=d[s.format("jacobian_norm_")],
+                    gates={g: d[s.format(f"gate_{g}_")] for g in CELLS[cell].gate_names},
+                    preact=d.get(s.format("a_")),
+                    c=d.get(s.format("c_")),
+                    grad_c=d.get(s.format("grad_c_")),
+                )
+            )
+    return tuple(out)

@@ -44,6 +44,7 @@ from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
     new_key,
 )
 from rnnviz.core.record import record_trace
+from rnnviz.core.seq2seq.record import record_seq2seq
 from rnnviz.core.tasks import make_task
 from rnnviz.core.tasks.base import Task
 from rnnviz.core.trace import Trace
@@ -174,7 +175,7 @@ class Trainer:
         batch = self.task.sample(cfg.batch, self.data_gen).to(self.device)
         model.train()
         self.optimizer.zero_grad(set_to_none=True)
-        loss = self.task.loss(model(batch.x), batch.y, batch.mask)
+        loss = self.task.loss(model(*self.task.model_inputs(batch)), batch.y, batch.mask)
         loss.backward()
         grads = [p.grad for p in model.parameters() if p.grad is not None]
         norm = _global_norm(grads)
@@ -224,7 +225,9 @@ class Trainer:
         `jacobian_sequences` limits ||dh_T/dh_t||, the costly part, to the first sequences.
         """
         self.model.eval()
-        trace = record_trace(
+        # The encoder-decoder records both halves (core/seq2seq/record.py).
+        recorder = record_seq2seq if self.task.spec.model == "seq2seq" else record_trace
+        trace = recorder(
             self.model,
             self.task,
             self.probe_batch,

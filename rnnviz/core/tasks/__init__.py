@@ -13,6 +13,9 @@ baseline that a model has to beat.
             "Unitary Evolution Recurrent Neural Networks"): recall symbols after a delay.
     charlm  character-level language model (Karpathy 2015, "The Unreasonable Effectiveness of
             Recurrent Neural Networks") on a user's UTF-8 text or the bundled public-domain text.
+    dates, reverse, sort   sequence to sequence, for the encoder-decoder (Sutskever, Vinyals &
+            Le 2014; Bahdanau, Cho & Bengio 2015): a date in a human format to yyyy-mm-dd, a
+            symbol string reversed or sorted; scored by exact match (tasks/transduction.py).
 
 This module imports no torch (the configuration, `rnnviz --help` and the window read it). Each
 spec names its implementation as "module:Class", imported only when a task is built: the
@@ -35,7 +38,7 @@ if TYPE_CHECKING:
 class HeldOut:
     """How a task is scored on sequences it was never trained on, and against what."""
 
-    metric: str  # "mse", "accuracy", or "nll" (nats per predicted symbol)
+    metric: str  # "mse", "accuracy", "nll" (nats per predicted symbol) or "exact" (sequences)
     higher_is_better: bool
     baseline: str  # what the baseline predicts, in words
 
@@ -48,7 +51,7 @@ class HeldOut:
 class TaskSpec:
     name: str  # the Config value: "adding"
     label: str  # for people: "Adding problem"
-    shape: str  # "many-to-many" or "many-to-one": where the loss counts
+    shape: str  # "many-to-many", "many-to-one" or "sequence-to-sequence": where the loss counts
     kind: str  # "regression" or "classification": which loss (base.masked_loss)
     symbols_in: bool  # inputs are symbol ids (one-hot or embedding), else real vectors
     encoder: str  # the encoder "auto" resolves to
@@ -57,6 +60,7 @@ class TaskSpec:
     min_seq_len: int = 2
     uses_text: bool = False  # learns a text (--text, or the bundled one) and samples from it
     takes_data: bool = False  # learns the user's data file (--data), or its bundled data
+    model: str = "stack"  # the model kind (model.MODEL_KINDS) that learns it
 
 
 _SYNTHETIC = "rnnviz.core.tasks.synthetic"
@@ -104,6 +108,24 @@ TASKS: dict[str, TaskSpec] = {
             heldout=HeldOut("nll", False, "the held-out text's own character frequencies"),
             entry_point="rnnviz.core.tasks.charlm:CharLMTask",
             uses_text=True,
+        ),
+        *(
+            TaskSpec(
+                name,
+                label,
+                shape="sequence-to-sequence",
+                kind="classification",
+                symbols_in=True,
+                encoder="embedding",
+                heldout=HeldOut("exact", True, "copying the input unchanged"),
+                entry_point=f"rnnviz.core.tasks.{module}",
+                model="seq2seq",
+            )
+            for name, label, module in (
+                ("dates", "Dates to ISO (encoder-decoder)", "dates:DatesTask"),
+                ("reverse", "Reverse a string (encoder-decoder)", "transduction:ReverseTask"),
+                ("sort", "Sort a string (encoder-decoder)", "transduction:SortTask"),
+            )
         ),
     )
 }

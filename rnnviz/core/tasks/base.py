@@ -139,6 +139,10 @@ class Task:
         """A batch of `batch` training sequences, determined by the generator's state."""
         raise NotImplementedError
 
+    def model_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
+        """What the model reads in training: the input x; an encoder-decoder also the targets."""
+        return (batch.x,)
+
     def loss(self, y_hat: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return masked_loss(self.kind, y_hat, y, mask)
 
