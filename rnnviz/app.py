@@ -16,8 +16,11 @@ from rnnviz.qt import theme
 from rnnviz.qt.main_window import MainWindow
 
 
-def main(argv: list[str] | None = None, config: Config | None = None) -> int:
-    """Open the window (training `config`, default settings if None); returns the exit code.
+def main(
+    argv: list[str] | None = None, config: Config | None = None, session: str | None = None
+) -> int:
+    """Open the window (training `config`, default settings if None, or continuing the saved
+    `session` file); returns the exit code.
 
     `argv` are extra Qt options (e.g. ["-platform", "offscreen"]).
     """
@@ -28,6 +31,8 @@ def main(argv: list[str] | None = None, config: Config | None = None) -> int:
     window = MainWindow(config)
     window.show()  # the window builds its laboratory panels from a zero timer queued here…
     QTimer.singleShot(0, freeze_long_lived_objects)  # …so this one runs after it
+    if session is not None:  # after the first run has started: the session replaces it
+        QTimer.singleShot(0, lambda: window.sessions.open(session))
     code = app.exec()  # returns after the window closed and joined the training worker
     # Exit promptly: the interpreter's final garbage collections would walk torch's large
     # object graph (half a second or more); nothing left needs them.

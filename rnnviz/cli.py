@@ -1,6 +1,7 @@
 """The `rnnviz` command: the desktop app, or headless training and trace recording.
 
     rnnviz [app [ARGS...]]              open the desktop app (ARGS go to the app)
+    rnnviz [app] --session F.rnnviz     open the app on a saved session, to train on from there
     rnnviz train [OPTIONS] [--save CK] [--report R.json]
                                         train --steps K steps, showing progress; the report
                                         holds the held-out score
@@ -50,6 +51,13 @@ from rnnviz.cli_common import (
 )
 from rnnviz.cli_export import run_export
 from rnnviz.cli_model import add_model_options, run_model_trace
+from rnnviz.cli_session import (
+    SESSION_OPTION,
+    add_save_session_option,
+    save_session,
+    session_output,
+    session_to_open,
+)
 from rnnviz.cli_train import make_trainer, train
 from rnnviz.core import config as cfgmod
 from rnnviz.core.config import Config, ConfigError
@@ -66,9 +74,6 @@ OPTION_HELP: dict[str, tuple[str, str, str | None]] = {
     "init": ("model", "weight initialisation", None),
     "spectral_radius": ("model", "rescale every W_hh gate block to this spectral radius", "R"),
     "forget_bias": ("model", "LSTM forget-gate bias (default: the initialiser's)", "X"),
-    "decoder_cell": ("model", "encoder-decoder: the decoder's cell (default: --cell)", None),
-    "attention": ("model", "encoder-decoder: attention (none: the bottleneck)", None),
-    "beam": ("model", "encoder-decoder: beam width when decoding, 1-5 (1: greedy)", "N"),
     "task": ("task", "built-in task", None),
     "text": (
         "task",
@@ -99,8 +104,6 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "encoder": cfgmod.ENCODERS,
     "init": cfgmod.INITS,
     "task": cfgmod.TASKS,
-    "decoder_cell": cfgmod.CELLS,
-    "attention": cfgmod.ATTENTIONS,
     "optimizer": cfgmod.OPTIMIZERS,
     "clip": cfgmod.CLIPS,
     "device": cfgmod.DEVICES,
@@ -144,6 +147,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     add_config_options(train, steps_default=Config.steps)
     add_threads_option(train)
     train.add_argument("--save", metavar="FILE", help="write a checkpoint here after training")
+    add_save_session_option(train)
     train.add_argument(
         "--report",
         metavar="FILE.json",
@@ -267,6 +271,8 @@ def run_command(argv: list[str]) -> int:
     try:
         if not argv or argv[0] == "app":
             return run_app(argv[1:])
+        if argv[0] == SESSION_OPTION:
+            return run_app(argv)
         parser, commands = build_parser()
         args, extra = parser.parse_known_args(argv)
         if extra:  # blame the subcommand, whose --help lists its options
@@ -289,9 +295,11 @@ def run_command(argv: list[str]) -> int:
 
 
 def run_app(app_args: list[str]) -> int:
-    """Open the window; `app_args` are Qt's own options (e.g. `-platform offscreen`)."""
+    """Open the window; `app_args` are Qt's own options (e.g. `-platform offscreen`) and
+    `--session FILE`."""
     from rnnviz.display import display_problem, qt_library_hint
 
+    app_args, session = session_to_open(app_args)
     problem = None if "-platform" in app_args else display_problem()
     if problem:
         raise UsageError(f"cannot open the desktop app: {problem}")
@@ -304,7 +312,7 @@ def run_app(app_args: list[str]) -> int:
         raise UsageError(
             f"cannot start the desktop app: {e}{hint} (`rnnviz train` works without it)"
         ) from None
-    return int(app_main(app_args) or 0)
+    return int(app_main(app_args, session=session) or 0)
 
 
 # ---------------------------------------------------------------------------- train / trace
@@ -318,6 +326,7 @@ def run_train(args: argparse.Namespace) -> int:
     report = Path(args.report) if args.report else None
     if report is not None:
         check_output(report, "report")
+    session = session_output(args)
     trainer = make_trainer(config, threads_from_args(args))
     status = train(trainer, config.steps)
     if status:
@@ -325,6 +334,8 @@ def run_train(args: argparse.Namespace) -> int:
     if save is not None:
         write_output(lambda: trainer.save_checkpoint(save), save)
         print(f"saved checkpoint {save} (step {trainer.step_count})")
+    if session is not None:
+        save_session(trainer, session)
     if report is not None:
         from rnnviz.core.report import heldout_text, training_report, write_json
 
