@@ -2,7 +2,8 @@
 
 The model file states the architecture (core/foreign.py), so no model or task option applies
 beside it, except --nonlinearity (an Elman RNN's activation is not in a state_dict; tanh
-unless given) and --probe-batch (how many of the input's sequences get ||dh_T/dh_t||).
+unless given). Every sequence of the input is recorded; --jacobian-sequences limits the costly
+||dh_T/dh_t|| to the first N (the window asks for 1: its panels show sequence 0).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rnnviz.cli_common import UsageError, check_output, write_output
 from rnnviz.core.config import Config
 
 # Config options that mean something beside --model; any other one typed is a mistake.
-APPLY_TO_MODEL = {"nonlinearity", "probe_batch"}
+APPLY_TO_MODEL = {"nonlinearity"}
 
 
 def add_model_options(trace: argparse.ArgumentParser) -> None:
@@ -39,18 +40,22 @@ def add_model_options(trace: argparse.ArgumentParser) -> None:
         help="the scalar L of the top layer's final state h_n whose gradients dL/dh_t are "
         "recorded: state (½‖h_n‖², the default) or unit:K (h_n[K])",
     )
+    group.add_argument(
+        "--jacobian-sequences",
+        type=int,
+        metavar="N",
+        help="how many of the sequences get ‖∂h_T/∂h_t‖, the costly part (default: all)",
+    )
 
 
 def run_model_trace(args: argparse.Namespace) -> int:
     """Open --model, record it on --input and write --out (on the CPU)."""
-    from rnnviz.core.foreign import ForeignModelError, load_model
-    from rnnviz.core.foreign_trace import read_input, record_foreign
-    from rnnviz.core.threads import use_training_threads
-
     if args.model is None:
         raise UsageError("--input needs --model (the file of your own model)")
     if args.input is None:
         raise UsageError("--model needs --input (a .npy or .csv file of the sequences)")
+    if args.jacobian_sequences is not None and args.jacobian_sequences < 0:
+        raise UsageError(f"--jacobian-sequences must be 0 or more, got {args.jacobian_sequences}")
     typed = {f.name for f in fields(Config) if getattr(args, f.name) is not None}
     stray = sorted(typed - APPLY_TO_MODEL)
     if stray:
@@ -60,6 +65,11 @@ def run_model_trace(args: argparse.Namespace) -> int:
     if out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
     check_output(out, "trace")
+    # torch only now: a mistake in the options is said at once
+    from rnnviz.core.foreign import ForeignModelError, load_model
+    from rnnviz.core.foreign_trace import read_input, record_foreign
+    from rnnviz.core.threads import use_training_threads
+
     use_training_threads(args.threads)
     start = time.perf_counter()
     try:
@@ -70,7 +80,7 @@ def run_model_trace(args: argparse.Namespace) -> int:
             model,
             x,
             args.objective,
-            jacobian_sequences=args.probe_batch,
+            jacobian_sequences=args.jacobian_sequences,
             meta={"model_file": Path(args.model).name},
         )
     except ForeignModelError as e:

@@ -168,7 +168,8 @@ class OpenFiles(QObject):
         self._clock.start()
         out = str(Path(self._tmp.path()) / "model.npz")
         args = ["-m", "rnnviz", "trace", "--model", model, "--input", data, "--out", out]
-        args += ["--nonlinearity", nonlinearity, "--objective", objective, "--threads", "1"]
+        args += ["--nonlinearity", nonlinearity, "--objective", objective]
+        args += ["--jacobian-sequences", "1", "--threads", "1"]  # the panels show sequence 0
         process = QProcess(self)
         process.setProperty("label", Path(model).name)
         process.setProperty("out", out)

@@ -22,6 +22,7 @@ def files(tmp_path):
 
 def test_trace_of_own_model_opens_in_the_app_format(files):
     args = ["--model", "m.pt", "--input", "x.npy", "--nonlinearity", "relu", "--out", "t.npz"]
+    args += ["--jacobian-sequences", "1"]
     result = rnnviz("trace", *args, cwd=files)
     assert result.returncode == 0, result.stderr
     assert "RNN (relu), 2 layers, input 3, hidden 4" in result.stdout
@@ -29,6 +30,9 @@ def test_trace_of_own_model_opens_in_the_app_format(files):
     assert trace.meta["model"] == "RNN (relu), 2 layers, input 3, hidden 4"
     assert trace.meta["objective"] == "L = ½‖h_n‖²" and trace.meta["nonlinearity"] == "relu"
     assert trace.layer(1).h.shape == (2, 6, 4)
+    assert trace.meta["jacobian"] == "computed for the first 1 of 2 sequences"
+    assert np.isfinite(trace.layer(0).jacobian_norm[0]).all()
+    assert np.isnan(trace.layer(0).jacobian_norm[1]).all()
     assert json.loads(str(np.load(files / "t.npz")["meta"]))["model_file"] == "m.pt"
 
 
@@ -43,8 +47,12 @@ def test_trace_of_own_model_opens_in_the_app_format(files):
         ),
         (["--model", "m.pt", "--input", "x.npy", "--hidden", "8"], "--hidden does not apply"),
         (["--model", "m.pt"], "--model needs --input"),
+        (
+            ["--model", "m.pt", "--input", "x.npy", "--jacobian-sequences", "-1"],
+            "--jacobian-sequences must be 0 or more, got -1",
+        ),
     ],
-    ids=["width", "not-a-model", "stray-option", "no-input"],
+    ids=["width", "not-a-model", "stray-option", "no-input", "jacobians"],
 )
 def test_bad_own_model_trace_is_one_line_and_writes_nothing(files, args, says):
     line = assert_one_line_error(rnnviz("trace", *args, "--out", "t.npz", cwd=files))

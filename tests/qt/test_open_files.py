@@ -32,6 +32,8 @@ def test_open_model_and_trace_show_in_every_panel_without_training(
     trace = w.snapshot.trace
     assert trace.meta["model"] == "LSTM, 2 layers, input 3, hidden 5"
     assert all(p.snapshot is w.snapshot for p in w.panels)  # every panel, lab ones too
+    for panel in w.panels:
+        panel.refresh(force=True)  # each draws it (a Qt-loop exception would fail the test)
     assert not w.runner.is_alive()
     assert not w.actions.train.isEnabled() and not w.transport.step_button.isEnabled()
     assert w.cursor.T == 12
