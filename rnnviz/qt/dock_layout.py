@@ -44,13 +44,15 @@ class DockLayout:
         w.splitDockWidget(d["gates"], d["states"], Qt.Orientation.Horizontal)
         w.splitDockWidget(d["states"], d["gradients"], Qt.Orientation.Horizontal)
         for dock in (w.settings_dock, *(d[k] for k in CORE_KEYS)):
-            dock.setFloating(False)
+            if dock.isFloating():  # unfloating a docked one relayouts the window for nothing
+                dock.setFloating(False)
             dock.show()
         # the laboratory's panels wait, tabbed on the right, until a preset or the user asks
         lab = [d[cls.key] for cls in LAB_PANELS]
         for dock in (*lab, w.lesson_dock):
             w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            dock.setFloating(False)
+            if dock.isFloating():  # unfloating a docked one relayouts the window for nothing
+                dock.setFloating(False)
             dock.hide()
         for first, other in zip(lab, lab[1:], strict=False):
             w.tabifyDockWidget(first, other)
@@ -78,7 +80,8 @@ class DockLayout:
             if len(shown) >= 4:
                 w.splitDockWidget(shown[2], shown[3], Qt.Orientation.Horizontal)
         for dock in (w.lesson_dock, w.settings_dock, *shown):
-            dock.setFloating(False)
+            if dock.isFloating():  # unfloating a docked one relayouts the window for nothing
+                dock.setFloating(False)
             dock.show()
         main = w.width() - LESSON_WIDTH
         w.resizeDocks([w.lesson_dock], [LESSON_WIDTH], Qt.Orientation.Horizontal)

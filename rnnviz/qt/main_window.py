@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
 
     def _dock_panel(self, panel: Panel) -> None:
         self.docks[panel.key].setWidget(panel)
+        panel.scheduled = True  # _refresh_panels redraws it, one panel a tick
         if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:
             panel.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click selects it for Ctrl+E
 

@@ -210,6 +210,7 @@ def test_node_values_stay_inside_their_nodes_in_presentation_mode(
     theme.apply(SCALE, lines=LINE_SCALE)
     try:
         panel.resize(*size)  # full screen: the panel's dock takes a new size
+        QApplication.processEvents()  # the queued rebuild, as before the next frame
         panel.grab()
         for key, label in panel.labels.items():
             node = panel.nodes[key].mapRectToScene(panel.nodes[key].rect()).adjusted(-1, -1, 1, 1)

@@ -58,6 +58,7 @@ class Panel(QWidget):
         self._dirty = False
         self._prints: tuple = ()  # what the latest snapshot's `draws` fields hold
         self._drawn_trace = None
+        self.scheduled = False  # a window's refresh tick redraws it (MainWindow sets this)
         cursor.changed.connect(self._on_time)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context_menu)
@@ -148,7 +149,10 @@ class Panel(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().showEvent(event)
-        self.refresh()
+        # In the window its refresh tick redraws a shown panel: a layout that shows five panels
+        # at once must not redraw all five before the next paint (seconds on a busy machine).
+        if not self.scheduled:
+            self.refresh()
 
     # -- for subclasses
 

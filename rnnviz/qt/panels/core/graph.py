@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QGraphicsEllipseItem,
     QGraphicsLineItem,
@@ -187,6 +188,7 @@ class UnrolledGraphPanel(Panel):
         # (row, slot, arrow angle: 90 up, 180 right, 0 left, line, arrowhead)
         self.edges: list[tuple[int, int, int, QGraphicsLineItem, pg.ArrowItem]] = []
         self._structure = None
+        self._fit_pending = False  # resized since the nodes were laid out
         self.roomy = False  # two-line node labels
         self.half_h = HALF_H  # node half-height, in row pitches
         self.view_combo.currentIndexChanged.connect(self._mode_changed)
@@ -274,8 +276,18 @@ class UnrolledGraphPanel(Panel):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
-        if self.trace is not None and self._build():
-            self.show_time(self.cursor.t)
+        # One rebuild after a burst of resizes (a layout change sends several), not one each:
+        # Qt merges posted layout requests, and export's settle() delivers them before a grab.
+        if not self._fit_pending:
+            self._fit_pending = True
+            QApplication.postEvent(self, QEvent(QEvent.Type.LayoutRequest))
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest and self._fit_pending:
+            self._fit_pending = False
+            if self.trace is not None and self._build():
+                self.show_time(self.cursor.t)
+        return super().event(event)
 
     def _build(self) -> bool:
         """(Re)create the node and edge items if the graph's shape changed. True if it did."""
