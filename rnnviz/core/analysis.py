@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnviz.core.cells import CELLS
+from rnnviz.core.spectral_norm import SPECTRAL_RTOL as SPECTRAL_RTOL  # re-exported: it lived here
+from rnnviz.core.spectral_norm import spectral_norms
 
 
 def vector_norms(a: np.ndarray) -> np.ndarray:
@@ -82,91 +84,6 @@ def rnn_step_jacobian_norms(preact: np.ndarray, w_hh: np.ndarray, nonlinearity: 
     for t0 in range(0, a.shape[-2], 128):
         out[..., t0 : t0 + 128] = spectral_norms(fprime[..., t0 : t0 + 128, :, None] * W)
     return out
-
-
-# spectral_norms: how exact, and when it iterates (see there)
-SPECTRAL_RTOL = 1e-4  # relative accuracy of an iterated norm against the exact SVD
-_BLOCK = 8  # vectors per block: a gap between singular values 1 and 9 suffices, not 1 and 2
-_MAX_ITER = 12  # then the exact solver, for the few that have not converged
-_ITERATE_FROM = 48  # below this size the batched exact eigensolver is as cheap
-
-
-def spectral_norms(M: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
-    """||M||_2 of each matrix of a stack (..., m, n), to SPECTRAL_RTOL relative; NaN where M
-    is not finite, 0 where it is 0.
-
-    Without `start`, or for small matrices (m < 48), the exact solver: the square root of the
-    largest eigenvalue of M M^T (a symmetric eigenproblem, cheaper than an SVD, which it falls
-    back to where the eigensolver fails, e.g. on many repeated eigenvalues). With `start`
-    (..., m, k), guesses of the top left singular vectors (a running product of Jacobians
-    changes slowly from step to step), larger ones are iterated, because that eigensolver
-    costs some fifteen matrix products at m = 128: block power iteration on M M^T with
-    Rayleigh-Ritz from up to 4 guesses completed by fixed random vectors to 8. A matrix is
-    done, after two iterations at least, when the top Ritz value theta held still to
-    SPECTRAL_RTOL and its residual r has min(|r|, |r|^2 / gap) <= SPECTRAL_RTOL * theta, which
-    bounds the error of theta (Kato-Temple, with the gap to the second Ritz value less its
-    residual); the few not done after 12 iterations get the exact solver. Every matrix is
-    first scaled to a largest entry of 1, so M M^T neither underflows nor overflows in float32.
-    """
-    M = np.asarray(M)
-    if not np.issubdtype(M.dtype, np.floating):
-        M = M.astype(np.float64)
-    batch, (m, n) = M.shape[:-2], M.shape[-2:]
-    A = M.reshape(-1, m, n)
-    with np.errstate(invalid="ignore"):  # NaN propagates through max, inf to the scale
-        scale = np.maximum(A.max(axis=(1, 2)), -A.min(axis=(1, 2)))  # largest |entry|
-    out = np.where(np.isfinite(scale), 0.0, np.nan)
-    idx = np.flatnonzero(np.isfinite(scale) & (scale > 0))
-    if idx.size:
-        Ai = A if idx.size == len(A) else A[idx]
-        X = Ai / scale[idx, None, None].astype(A.dtype)  # largest entry 1
-        if start is None or m < _ITERATE_FROM:
-            out[idx] = _exact_norms(X) * scale[idx]
-        else:
-            s = np.broadcast_to(start, (*batch, m, np.shape(start)[-1]))
-            out[idx] = _iterated_norms(X, s.reshape(-1, m, s.shape[-1])[idx]) * scale[idx]
-    return out.reshape(batch)
-
-
-def _exact_norms(X: np.ndarray) -> np.ndarray:
-    """||X||_2 of each finite matrix of a stack (N, m, n) by a dense solver."""
-    try:
-        top = np.linalg.eigvalsh(X @ np.swapaxes(X, -1, -2))[..., -1]
-        return np.sqrt(top.clip(0).astype(np.float64))
-    except np.linalg.LinAlgError:
-        return np.linalg.norm(X.astype(np.float64), ord=2, axis=(-2, -1))
-
-
-def _iterated_norms(X: np.ndarray, guess: np.ndarray) -> np.ndarray:
-    """||X||_2 of each finite matrix of a stack (N, m, n) with largest entry 1, by block power
-    iteration on X X^T from `guess` (N, m, k) (see spectral_norms)."""
-    N, m, _ = X.shape
-    V = np.random.default_rng(0).standard_normal((N, m, _BLOCK)).astype(X.dtype)  # (N, m, p)
-    k = min(_BLOCK // 2, guess.shape[-1])  # half at most: random vectors find what it misses
-    V[:, :, :k] = guess[:, :, :k]
-    norms = np.empty(N)
-    todo = np.arange(N)
-    last = np.zeros(N)  # the previous iteration's top Ritz value
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for _ in range(_MAX_ITER):
-            Xt = X if todo.size == N else X[todo]
-            Q = np.linalg.qr(V).Q  # (k, m, p) orthonormal
-            W = np.swapaxes(Xt, 1, 2) @ Q  # (k, n, p) = X^T Q
-            theta, E = np.linalg.eigh(np.swapaxes(W, 1, 2) @ W)  # Ritz values, ascending
-            V = Xt @ W  # (k, m, p) = X X^T Q, the next block
-            res = np.linalg.norm(V @ E - (Q @ E) * theta[:, None, :], axis=1)  # (k, p)
-            top = theta[:, -1]
-            gap = top - theta[:, -2] - res[:, -2]  # to an upper estimate of lambda_2
-            bound = np.where(gap > 0, np.minimum(res[:, -1], res[:, -1] ** 2 / gap), res[:, -1])
-            # a guess that happens to be another singular vector has no residual: the top
-            # must also hold still for an iteration, while the random vectors catch up
-            done = (bound <= SPECTRAL_RTOL * top) & (top - last <= SPECTRAL_RTOL * top)
-            norms[todo[done]] = np.sqrt(top[done].clip(0))
-            todo, V, last = todo[~done], V[~done], top[~done]
-            if not todo.size:
-                return norms
-    norms[todo] = _exact_norms(X[todo].astype(np.float64))
-    return norms
 
 
 def running_product_back(factors: np.ndarray) -> np.ndarray:

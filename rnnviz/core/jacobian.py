@@ -18,7 +18,8 @@ from rnnviz.core.cells import CELLS
 from rnnviz.core.model import RecurrentModel
 from rnnviz.core.timeaxis import order, prev
 
-_POWER_STEPS = 3  # per t in the chain's loop: a few thin products, and fewer iterations later
+_TRUNCATE_EVERY = 16  # steps of the chain between truncations of its rank (_truncate)
+RANK_RTOL = 1e-7  # singular values of the chain kept: the float32 chain's own noise floor
 
 
 def jacobian_norms(
@@ -66,11 +67,13 @@ def jacobian_norms(
     if spec.cell_state:
         parts = [parts[0][:-1], parts[0][-1:]]
     # The loop runs in numpy: its many small operations cost a microsecond there, several
-    # in torch. The per-step matrices are built in torch, on the model's device.
+    # in torch. The per-step matrices are built in torch, on the model's device. Rows
+    # r … H-1 of every buffer are unused once the rank is truncated to r.
     KM = np.zeros((B, H, len(parts) * H), dtype=np.float32)  # [K | M_t], or M_t alone
     KM[:, :, -H:] = np.eye(H, dtype=np.float32)  # M_{T-1} = I
-    Mc = np.zeros((B, H, H) if spec.cell_state else (B, 1, 1), dtype=np.float32)  # dh/dc_t
+    Mc = np.zeros((B, H, H) if spec.cell_state else (B, H, 1), dtype=np.float32)  # dh/dc_t
     u = np.full((B, H, 1), H**-0.5, dtype=np.float32)  # top left singular vector of M_t
+    r = H  # rows of the chain: the rank it keeps (see _truncate)
     log_scale = np.zeros(B)
     chunks = [np.ones((B, 1))]  # t = T-1: ||I|| = 1
     for hi in range(T - 1, 0, -128):  # steps t = hi … lo give M_{t-1}
@@ -79,33 +82,33 @@ def jacobian_norms(
         step = _np(_step_matrices(coef, blocks, parts, ts))  # (B, n, P*H, H)
         if spec.cell_state:
             dhdc, e = _np(coef["dhdc"][:, ts]), _np(coef["e"][:, ts])
-        chain = np.empty((B, hi - lo + 1, H, H), dtype=np.float32)
-        guess = np.empty((B, hi - lo + 1, H, 1), dtype=np.float32)
+        r0 = r
+        chain = np.zeros((B, hi - lo + 1, r0, H), dtype=np.float32)
+        guess = np.zeros((B, hi - lo + 1, r0, 1), dtype=np.float32)
         scales = np.empty((B, hi - lo + 1))
         with np.errstate(over="ignore", invalid="ignore"):  # as torch: inf/nan propagate
             for j, k in enumerate(range(hi - lo, -1, -1)):  # t = lo + k, from hi down to lo
-                M = chain[:, j]  # (B, H, H), written in place
+                KMr, Mcr, M = KM[:, :r], Mc[:, :r], chain[:, j, :r]  # M written in place
                 if spec.cell_state:
-                    K = KM[:, :, :H]  # K = M_t diag(dh_t/dc_t) + Mc_t
-                    np.multiply(KM[:, :, H:], dhdc[:, k, None, :], out=K)
-                    K += Mc
-                    np.multiply(K, e[:, k, None, :], out=Mc)
-                np.matmul(KM, step[:, k], out=M)
+                    K = KMr[:, :, :H]  # K = M_t diag(dh_t/dc_t) + Mc_t
+                    np.multiply(KMr[:, :, H:], dhdc[:, k, None, :], out=K)
+                    K += Mcr
+                    np.multiply(K, e[:, k, None, :], out=Mcr)
+                np.matmul(KMr, step[:, k], out=M)
                 # rescale: largest entry 1; zero (a dead ReLU chain) and non-finite stay
-                s = np.maximum(np.abs(M).max((1, 2)), np.abs(Mc).max((1, 2)))  # (B,)
+                s = np.maximum(np.abs(M).max((1, 2)), np.abs(Mcr).max((1, 2)))  # (B,)
                 s[~((s > 0) & np.isfinite(s))] = 1.0
                 M /= s[:, None, None]
-                Mc /= s[:, None, None]
+                Mcr /= s[:, None, None]
                 log_scale = log_scale + np.log(s)
-                KM[:, :, -H:] = M
+                KMr[:, :, -H:] = M
                 scales[:, j] = log_scale
-                # power steps on M M^T keep the guess for spectral_norms' iteration; M's
-                # largest entry is 1, so a few unnormalised steps stay within float32
-                v = u
-                for _ in range(_POWER_STEPS):
-                    v = M @ (np.swapaxes(M, 1, 2) @ v)  # (B, H, 1)
+                # a power step on M M^T keeps the guess for spectral_norms' iteration
+                v = M @ (np.swapaxes(M, 1, 2) @ u[:, :r])  # (B, r, 1)
                 nv = np.linalg.norm(v, axis=1, keepdims=True)
-                u = guess[:, j] = np.where((nv > 0) & np.isfinite(nv), v / nv, u)
+                u[:, :r] = guess[:, j, :r] = np.where((nv > 0) & np.isfinite(nv), v / nv, u[:, :r])
+                if j % _TRUNCATE_EVERY == _TRUNCATE_EVERY - 1:
+                    r = _truncate(KM, Mc, u, r, spec.cell_state)
         with np.errstate(over="ignore"):
             chunks.append(spectral_norms(chain, guess) * np.exp(scales))
     norms = torch.from_numpy(np.concatenate(chunks, 1)[:, ::-1].copy())  # (n, T), t = 0 … T-1
@@ -113,6 +116,30 @@ def jacobian_norms(
         pad = torch.full((B_all - n, T), float("nan"), dtype=torch.float64, device=norms.device)
         norms = torch.cat([norms, pad])
     return order(norms, rev)
+
+
+def _truncate(KM: np.ndarray, Mc: np.ndarray, u: np.ndarray, r: int, cell_state: bool) -> int:
+    """Keep the chain's top left singular directions: rows 0 … r-1 of [M_t | Mc_t] become
+    P^T [M_t | Mc_t] with P the eigenvectors of their Gram matrix whose singular values reach
+    RANK_RTOL of the largest (in every sequence); the guess u turns with them. Returns the
+    new row count, in place. Norms are unchanged (P has orthonormal columns), later products
+    cost r/H of a full one, and what is dropped lies below the noise the float32 chain adds
+    at every step anyway. Skipped where the chain is not finite (NaN must propagate)."""
+    H = KM.shape[-1] // (2 if cell_state else 1)
+    M, C = KM[:, :r, -H:], Mc[:, :r]
+    if not (np.isfinite(M).all() and np.isfinite(C).all()):
+        return r
+    F = np.concatenate([M, C], -1).astype(np.float64) if cell_state else M.astype(np.float64)
+    lam, P = np.linalg.eigh(F @ np.swapaxes(F, 1, 2))  # (B, r), ascending
+    keep = max(1, int((lam > RANK_RTOL**2 * lam[:, -1:]).sum(1).max()))
+    if keep == r:
+        return r
+    Pt = np.swapaxes(P[:, :, -keep:], 1, 2).astype(np.float32)  # (B, keep, r)
+    KM[:, :keep, -H:] = Pt @ M
+    if cell_state:
+        Mc[:, :keep] = Pt @ C
+    u[:, :keep] = Pt @ u[:, :r]
+    return keep
 
 
 def _step_matrices(coef: dict, blocks: Tensor, parts: list, ts: slice) -> Tensor:

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz.core import analysis
-from rnnviz.core.analysis import SPECTRAL_RTOL, spectral_norms
+from rnnviz.core import spectral_norm
 from rnnviz.core.config import Config
 from rnnviz.core.model import RecurrentModel, run_explicit
 from rnnviz.core.record import record_trace
+from rnnviz.core.spectral_norm import SPECTRAL_RTOL, spectral_norms
 from rnnviz.core.tasks import make_task
 
 
@@ -100,8 +100,8 @@ def test_a_running_product_with_guesses_as_the_recorder_passes_them(monkeypatch)
     """M_{t-1} = M_t J_t over 300 steps, rescaled, with the power-step guesses: exact, and
     the iteration (not the exact solver) gives almost all of them."""
     exact = []
-    dense = analysis._exact_norms
-    monkeypatch.setattr(analysis, "_exact_norms", lambda X: exact.append(len(X)) or dense(X))
+    dense = spectral_norm.exact_norms
+    monkeypatch.setattr(spectral_norm, "exact_norms", lambda X: exact.append(len(X)) or dense(X))
     rng = np.random.default_rng(5)
     H = 64
     M, u = np.eye(H, dtype=np.float32), np.full((H, 1), H**-0.5, dtype=np.float32)
@@ -121,7 +121,7 @@ def test_a_running_product_with_guesses_as_the_recorder_passes_them(monkeypatch)
 
 def test_the_exact_solver_takes_what_does_not_converge(monkeypatch):
     """Past the iteration limit (here 1 iteration) every matrix still gets its exact norm."""
-    monkeypatch.setattr(analysis, "_MAX_ITER", 1)
+    monkeypatch.setattr(spectral_norm, "_MAX_ITER", 1)
     M = np.random.default_rng(6).standard_normal((6, 64, 64)).astype(np.float32)
     np.testing.assert_allclose(spectral_norms(M, np.ones((64, 1))), _svd_norms(M), rtol=1e-5)
 
@@ -175,7 +175,7 @@ def test_iterated_and_exact_recordings_agree(cell, monkeypatch):
     model = RecurrentModel(cfg, task.input_size, task.output_size)
     batch = task.sample(3, torch.Generator().manual_seed(0))
     iterated = record_trace(model, task, batch)
-    monkeypatch.setattr(analysis, "_ITERATE_FROM", 10**6)
+    monkeypatch.setattr(spectral_norm, "_ITERATE_FROM", 10**6)
     exact = record_trace(model, task, batch)
     for a, b in zip(iterated.layers, exact.layers, strict=True):
         np.testing.assert_allclose(a.jacobian_norm, b.jacobian_norm, rtol=SPECTRAL_RTOL)
