@@ -18,6 +18,7 @@ from rnnviz.qt.panels.lab.gradient_history import GradientHistoryPanel
 from rnnviz.qt.panels.lab.saturation import GateSaturationPanel
 from rnnviz.qt.panels.lab.spectrum import SpectrumPanel
 from rnnviz.qt.panels.text.char_units import CharUnitsPanel
+from rnnviz.qt.panels.text.connectivity import ConnectivityPanel
 from rnnviz.qt.panels.text.guesses import NextGuessesPanel
 
 PANELS = (
@@ -38,6 +39,7 @@ LAB_PANELS = (
     CellDiagramPanel,
     CharUnitsPanel,
     NextGuessesPanel,
+    ConnectivityPanel,
 )
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "CharUnitsPanel",
     "CliffPanel",
     "ComparisonPanel",
+    "ConnectivityPanel",
     "LAB_PANELS",
     "PANELS",
     "GateActivationsPanel",

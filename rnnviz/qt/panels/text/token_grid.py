@@ -20,7 +20,7 @@ from rnnviz.qt import theme
 
 PAD = 3  # px around a cell's label
 GAP = 8  # px between two wrapped lines of the sequence
-MAX_ZOOM = 2.0  # a short sequence's labels grow up to this many times the font's size
+MAX_ZOOM = 3.0  # a short sequence's labels grow up to this many times the font's size
 WHITE, BLACK = QColor("#ffffff"), QColor("#000000")
 
 

@@ -1,0 +1,89 @@
+"""The connectivity panel shades every input by how much the prediction at the chosen step
+depends on it (Madsen 2019), for each run of a comparison, and says when it was not recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import MappingProxyType
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from rnnviz.core.protocol import RunView
+from rnnviz.qt.panels.text.connectivity import ConnectivityPanel
+from rnnviz.qt.panels.text.guesses import NEEDS_SYMBOLS
+
+
+@pytest.fixture
+def show(show_panel):
+    return lambda snapshot, t=0: show_panel(ConnectivityPanel, snapshot, t=t)
+
+
+def hover(grid, t: int) -> None:
+    point = QPointF(grid.cell_rect(0, t).center())
+    event = QMouseEvent(
+        QEvent.Type.MouseMove,
+        point,
+        grid.viewport().mapToGlobal(point),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(grid.viewport(), event)
+
+
+def test_inputs_are_shaded_by_the_row_of_the_chosen_step(charlm, show):
+    panel = show(charlm, t=20)
+    trace = charlm.trace
+    C = trace.connectivity  # (T, T)
+    (grid,) = panel.grids
+    assert list(grid.texts[0]) == [trace.meta["input_vocab"][int(i)] for i in trace.x_raw[0]]
+    share = C[20] / C[20].max()
+    assert list(grid.fills[0]) == [panel.fill_of(v) for v in share]
+    assert all(f == panel.fill_of(0.0) for f in grid.fills[0][21:])  # the future: white
+    assert grid.marked == 20
+    s = int(np.argmax(C[20]))
+    title = panel.titles[0].text()
+    assert f"= {C[20, s]:.3g} at s = {s};" in title
+    strong = np.flatnonzero(share >= 0.1)
+    assert f"reaches {20 - strong[0]} back" in title
+    panel.cursor.set(33)  # the time cursor chooses the step too
+    assert panel.query == 33 and grid.marked == 33
+    panel.grab()
+    hover(grid, 9)
+    assert panel.query == 9
+    assert list(grid.fills[0]) == [panel.fill_of(v) for v in C[9] / C[9].max()]
+    assert panel.hover_label.text().startswith("t = 9: this run: largest at s = ")
+
+
+def test_runs_side_by_side_and_a_run_without_connectivity(charlm, show):
+    trace = charlm.trace
+    T = trace.T
+    near = np.tril(np.triu(np.ones((T, T)), -2))  # a short memory: the last three inputs
+    short = dataclasses.replace(trace, connectivity=near)
+    meta = MappingProxyType({**trace.meta, "connectivity": "skipped: over the budget"})
+    skipped = dataclasses.replace(trace, connectivity=None, meta=meta)
+    runs = tuple(
+        RunView(label, 3, False, charlm.history, tr)
+        for label, tr in (("LSTM", trace), ("short", short), ("big", skipped))
+    )
+    snap = dataclasses.replace(charlm, runs=runs)
+    panel = show(snap, t=30)
+    assert len(panel.grids) == 3 and all(g.isVisible() for g in panel.grids)
+    fills = panel.grids[1].fills[0]
+    dark = panel.fill_of(1.0)
+    assert [i for i, f in enumerate(fills) if f == dark] == [28, 29, 30]
+    assert "reaches 2 back" in panel.titles[1].text() and "<b>short</b>" in panel.titles[1].text()
+    assert "skipped: over the budget" in panel.titles[2].text()
+    assert all(f is None for f in panel.grids[2].fills[0])
+    panel.set_snapshot(charlm)  # back to one run: the others' rows go
+    panel.refresh()
+    assert [g.isVisible() for g in panel.grids] == [True, False, False]
+
+
+def test_other_tasks_show_a_note(make_snapshot, show):
+    panel = show(make_snapshot(task="sine", seq_len=10))
+    assert panel.stack.currentWidget() is panel.note and panel.note.text() == NEEDS_SYMBOLS
