@@ -17,7 +17,8 @@ import torch
 
 from rnnviz.core.config import ConfigError
 from rnnviz.core.corpus import Corpus, bundled_corpus, corpus_from_text, read_corpus
-from rnnviz.core.tasks.base import Batch, Task, heldout_sequences, numpy
+from rnnviz.core.tasks.base import Batch, Task, numpy
+from rnnviz.core.tasks.stream import consecutive_windows, random_windows
 from rnnviz.core.units import VISIBLE_LABELS
 
 if TYPE_CHECKING:
@@ -67,20 +68,18 @@ class CharLMTask(Task):
     def decode(self, ids: Any) -> str:
         return self.corpus.decode(numpy(ids))
 
+    def prime_ids(self, prime: str | None = None) -> torch.Tensor:
+        """(P,) ids a sample starts from: `prime`'s characters the text has (default and
+        fallback: a newline, else the first character)."""
+        prime = "".join(ch for ch in (prime or "\n") if ch in self.chars) or self.chars[0]
+        return self.encode(prime)
+
     def sample(self, batch: int, gen: torch.Generator) -> Batch:
-        B, T = batch, self.seq_len
-        starts = torch.randint(0, self.split - T, (B, 1), generator=gen)  # (B, 1)
-        window = self.ids[starts + torch.arange(T + 1)].long()  # (B, T+1), within ids[:split]
-        return Batch(window[:, :-1], window[:, 1:], torch.ones(B, T))
+        return random_windows(self.ids[: self.split], batch, self.seq_len, gen)
 
     def heldout(self) -> Batch:
-        """Consecutive windows of the held-out tail: each character after the first predicted
-        once (up to heldout_sequences windows; a tail shorter than T gives one shorter window)."""
-        tail = self.ids[self.split :]  # (N_tail,)
-        W = min(self.seq_len, len(tail) - 1)  # predictions per window
-        n = min(heldout_sequences(W), (len(tail) - 1) // W)
-        window = tail[torch.arange(n)[:, None] * W + torch.arange(W + 1)].long()  # (n, W+1)
-        return Batch(window[:, :-1], window[:, 1:], torch.ones(n, W))
+        """Consecutive windows of the held-out tail (tasks/stream.py)."""
+        return consecutive_windows(self.ids[self.split :], self.seq_len)
 
     def heldout_baseline(self, batch: Batch) -> float:
         return unigram_nll(batch.y[batch.mask > 0], len(self.chars))

@@ -1,0 +1,46 @@
+"""Generation, one-to-many: feed a prime, then draw each next symbol from the model's
+softmax(logits / temperature) and feed it back (Karpathy 2015, char-rnn's sample.lua).
+
+The temperature T divides the logits: T < 1 sharpens the distribution towards the most
+likely symbol, T > 1 flattens it towards uniform. Draws come from a CPU torch.Generator, so a
+seed fixes the sample whatever the device.
+
+Shapes: P prime length, V output symbols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+@torch.no_grad()
+def sample_ids(
+    model: nn.Module,
+    prime: torch.Tensor,
+    length: int,
+    temperature: float,
+    *,
+    seed: int = 0,
+    device: str = "cpu",
+    banned: Sequence[int] = (),
+) -> list[int]:
+    """`length` ids drawn after `prime` (P,) at `temperature`; `banned` ids are never drawn.
+    The model needs forward_with_state(x (1, t), hx) -> (logits (1, t, V), hx)."""
+    gen = torch.Generator().manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    out: list[int] = []
+    try:
+        logits, hx = model.forward_with_state(prime[None].to(device))  # (1, P, V)
+        for _ in range(length):
+            z = logits[0, -1].double().cpu() / temperature  # (V,)
+            z[list(banned)] = -torch.inf
+            nxt = int(torch.multinomial(torch.softmax(z, -1), 1, generator=gen))
+            out.append(nxt)
+            logits, hx = model.forward_with_state(torch.tensor([[nxt]], device=device), hx)
+    finally:
+        model.train(was_training)
+    return out

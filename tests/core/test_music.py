@@ -1,0 +1,240 @@
+"""Melodies: the note notation, the bundled tunes, the music task and `rnnviz sample`."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import mido
+import pytest
+import torch
+
+from rnnviz import cli
+from rnnviz.core.config import Config, ConfigError
+from rnnviz.core.midi import TICKS_PER_BEAT
+from rnnviz.core.notation import (
+    NotationError,
+    Note,
+    bundled_melodies,
+    format_notes,
+    parse_melodies,
+    parse_note,
+    parse_notes,
+)
+from rnnviz.core.sampling import sample_ids
+from rnnviz.core.tasks.music import END, TRANSPOSE, MusicTask, split_melodies
+from rnnviz.core.train import Trainer
+
+TINY = ["--hidden", "8", "--seq-len", "16", "--batch", "4", "--device", "cpu", "--threads", "1"]
+
+# ---------------------------------------------------------------------------- notation
+
+
+def test_notes_read_and_print_in_one_canonical_spelling():
+    assert parse_note("C4") == Note(60, Fraction(1))
+    assert parse_note("A4/8") == Note(69, Fraction(1, 2))
+    assert parse_note("F#5/2.") == Note(78, Fraction(3))
+    assert parse_note("R/16") == Note(None, Fraction(1, 4))
+    assert parse_note("Eb4") == parse_note("D#4")  # one sound, one token
+    assert format_notes(parse_notes("Eb4/4 C4/4. R/1 Bb3/16")) == "D#4 C4/4. R/1 A#3/16"
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("C4 H4", "note 2 'H4': the pitch letter must be A-G"),
+        ("C4/3", "the length must be 1, 2, 4, 8 or 16"),
+        ("C9", "the octave must be 0 to 8"),
+        ("C4 do", "'do' is not a note"),
+        ("C4, D4", "'C4,' is not a note"),
+    ],
+)
+def test_a_bad_note_is_one_line_that_says_which_and_why(text, words):
+    with pytest.raises(NotationError, match=words) as e:
+        parse_notes(text)
+    assert "\n" not in str(e.value)
+
+
+def test_a_file_error_names_the_line():
+    text = "# my tunes\nA: C4 D4\n\nB: C4 Q4\n"
+    with pytest.raises(ConfigError, match=r"^tunes.txt, line 4: note 2 'Q4'"):
+        parse_melodies(text, "tunes.txt")
+    with pytest.raises(ConfigError, match="holds no melody"):
+        parse_melodies("# only a comment\n\n", "tunes.txt")
+    with pytest.raises(ConfigError, match="line 1: a melody needs at least one note"):
+        parse_melodies("Title only:\n", "tunes.txt")
+
+
+def test_bundled_melodies_round_trip_and_are_the_tunes_named():
+    melodies = bundled_melodies()
+    assert 20 <= len(melodies) <= 40
+    assert len({m.title for m in melodies}) == len(melodies)
+    for m in melodies:
+        assert parse_melodies(str(m), "again")[0] == m  # the printer's text reads back
+    tunes = {m.title: [n.midi for n in m.notes if n.midi is not None] for m in melodies}
+
+    def steps(title, n):
+        p = tunes[title][: n + 1]
+        return [b - a for a, b in zip(p, p[1:], strict=False)]  # the first n intervals
+
+    # Intervals in semitones, from the tunes as sung (any key): a transcription slip shows.
+    assert steps("Twinkle, Twinkle, Little Star", 7) == [0, 7, 0, 2, 0, -2, -2]
+    assert steps("Ode to Joy", 13) == [0, 1, 2, 0, -2, -1, -2, -2, 0, 2, 2, 0, -2]
+    assert steps("Frère Jacques", 7) == [2, 2, -4, 0, 2, 2, -4]
+    assert steps("Mary Had a Little Lamb", 6) == [-2, -2, 2, 2, 0, 0]
+    assert steps("Au clair de la lune", 10) == [0, 0, 2, 2, -2, -2, 4, -2, 0, -2]
+    assert steps("Greensleeves", 6) == [3, 2, 2, 1, -1, -2]
+    assert steps("Für Elise", 8) == [-1, 1, -1, 1, -5, 3, -2, -3]
+
+
+# ---------------------------------------------------------------------------- the task
+
+
+@pytest.fixture(scope="module")
+def task():
+    return MusicTask(16, bundled_melodies())
+
+
+def test_held_out_melodies_are_whole_tunes_never_trained_on(task):
+    melodies = bundled_melodies()
+    train, held = split_melodies(melodies)
+    assert [m.title for m in held] == [m.title for m in melodies[4::5]]
+    assert not {m.title for m in train} & {m.title for m in held}
+    # The held-out stream is "| h1 | h2 | …|": exactly the held-out notes, in order.
+    assert task.decode(task.heldout_ids) == format_notes([n for m in held for n in m.notes])
+    assert task.heldout_ids[0] == 0 and task.input_vocab[0] == END
+    batch = task.heldout()
+    assert torch.equal(batch.x[:, 1:], batch.y[:, :-1])
+    assert int(batch.mask.sum()) == batch.mask.numel()
+
+
+def test_training_windows_are_the_training_stream_moved_to_one_key(task):
+    batch = task.sample(64, torch.Generator().manual_seed(3))
+    assert torch.equal(batch.x[:, 1:], batch.y[:, :-1])  # next-note targets
+
+    def text(ids):
+        return "," + ",".join(map(str, ids)) + ","
+
+    keys = [text(task.shift[k][task.train_ids].tolist()) for k in range(len(TRANSPOSE))]
+    found = []
+    for row in batch.x.tolist():
+        where = [k for k, stream in enumerate(keys) if text(row) in stream]
+        assert where, f"window {row} is no transposed piece of the training stream"
+        found.append(where[0])
+    assert len(set(found)) > 3  # windows come in many keys
+
+
+def test_sampling_draws_no_end_mark_and_a_cold_temperature_takes_the_likeliest(task):
+    class Fixed(torch.nn.Module):  # always the same logits: id 0 ("|") by far the likeliest
+        def forward_with_state(self, x, hx=None):
+            z = torch.full((1, x.shape[1], len(task.notes)), -5.0)
+            z[..., 0], z[..., 7] = 10.0, 2.0
+            return z, hx
+
+    ids = sample_ids(Fixed(), task.prime_ids("C4"), 30, 1.0, banned=task.unsampled_ids)
+    assert 0 not in ids and len(ids) == 30
+    assert sample_ids(Fixed(), task.prime_ids(), 5, 0.01, banned=(0,)) == [7] * 5
+    with pytest.raises(ConfigError, match="in none of the melodies"):
+        task.prime_ids("C#8/16.")
+
+
+def test_a_tiny_model_learns_the_melodies():
+    cfg = Config(task="music", hidden=16, seq_len=24, batch=16, lr=0.02, device="cpu")
+    trainer = Trainer(cfg)
+    for _ in range(300):
+        trainer.train_step()
+    recent = trainer.history.view().loss[-20:]
+    assert recent.mean() < 0.9 * trainer.task.chance_loss  # unigram: 3.5 nats
+
+
+# ---------------------------------------------------------------------------- the CLI
+
+
+def run(capsys, *args):
+    try:
+        status = cli.main(list(args))
+    except SystemExit as e:
+        status = e.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"", "data file is empty"),
+        (b"\xff\xfe C4", "is not UTF-8"),
+        (b"# nothing\n", "holds no melody"),
+        (b"C4 D4 E4\nC4 D4 X4\n", "line 2: note 3 'X4'"),
+        (b"C4 D4 E4 F4 G4 A4 B4 C5\n", "at least 2 melodies"),
+    ],
+)
+def test_a_bad_data_file_is_one_line_and_status_2(tmp_path, capsys, content, words):
+    path = tmp_path / "tunes.txt"
+    path.write_bytes(content)
+    status, _, err = run(capsys, "train", "--task", "music", "--data", str(path), "--steps", "1")
+    assert status == 2 and words in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_data_belongs_to_a_task_that_takes_it(tmp_path, capsys):
+    path = tmp_path / "tunes.txt"
+    path.write_text("C4 D4\nE4 F4\n")
+    status, _, err = run(capsys, "train", "--task", "sine", "--data", str(path), "--steps", "1")
+    assert status == 2 and "the sine task takes no data file" in err
+
+
+def test_sample_writes_a_midi_file_of_the_notes_it_prints(tmp_path, capsys):
+    tunes, ck, mid = tmp_path / "tunes.txt", tmp_path / "m.pt", tmp_path / "m.mid"
+    tunes.write_text("A: C4 D4 E4/8 R/8 G4/2.\nB: E4 D4 C4/2\nC: G4 G4 A4 G4\n")
+    status, _, err = run(
+        capsys, "train", "--task", "music", "--data", str(tunes), "--steps", "5",
+        "--save", str(ck), *TINY, "--seq-len", "6",
+    )  # fmt: skip
+    assert status == 0, err
+    args = ["sample", "--checkpoint", str(ck), "--length", "20", "--seed", "4"]
+    status, out, err = run(capsys, *args, "--temperature", "1.5", "--out", str(mid))
+    assert status == 0, err
+    notes = parse_notes(out)
+    assert len(notes) == 20
+    assert run(capsys, *args, "--temperature", "1.5")[1] == out  # a seed, one sample
+    events, now = [], 0
+    for msg in mido.MidiFile(mid).tracks[0]:
+        now += msg.time
+        if msg.type in ("note_on", "note_off"):
+            events.append((msg.type, msg.note, now))
+    sounding = [n for n in notes if n.midi is not None]
+    assert [e[1] for e in events[::2]] == [n.midi for n in sounding]
+    # each note sounds for its length, rests are the silences between
+    starts = []
+    t = 0
+    for n in notes:
+        if n.midi is not None:
+            starts.append((n.midi, t, t + int(n.beats * TICKS_PER_BEAT)))
+        t += int(n.beats * TICKS_PER_BEAT)
+    assert [(on[1], on[2], off[2]) for on, off in zip(events[::2], events[1::2], strict=True)] == (
+        starts
+    )
+
+
+def test_sample_mistakes_are_one_line(tmp_path, capsys):
+    ck = tmp_path / "sine.pt"
+    assert run(capsys, "train", "--steps", "1", "--save", str(ck), *TINY)[0] == 0
+    status, _, err = run(capsys, "sample", "--checkpoint", str(ck))
+    assert status == 2 and "generates nothing" in err
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    status, _, err = run(capsys, "sample", "--checkpoint", str(tmp_path / "junk.pt"))
+    assert status == 2 and "not a PyTorch file" in err and len(err.splitlines()) == 1
+    status, _, err = run(capsys, "sample", "--checkpoint", str(tmp_path / "none.pt"))
+    assert status == 2 and "checkpoint not found" in err
+    status, _, err = run(capsys, "sample", "--checkpoint", str(ck), "--temperature", "0")
+    assert status == 2 and "temperature must be a positive number" in err
+
+
+def test_sample_from_a_character_model_prints_text(tmp_path, capsys):
+    text, ck = tmp_path / "t.txt", tmp_path / "c.pt"
+    text.write_text("abcabcabd " * 40)
+    assert (
+        run(capsys, "train", "--text", str(text), "--steps", "3", "--save", str(ck), *TINY)[0] == 0
+    )
+    status, out, err = run(capsys, "sample", "--checkpoint", str(ck), "--length", "30")
+    assert status == 0, err
+    assert len(out) == 31 and set(out[:-1]) <= set("abcd ")  # 30 characters and a newline
