@@ -16,6 +16,10 @@ from rnnviz.core import budget, cells, seq2seq, tasks
 
 # The choices of cell and task are the registries' keys (cells.CELLS, tasks.TASKS).
 CELLS = tuple(cells.CELLS)
+# Order-blind baselines that --cell takes beside the recurrent cells: each is a model kind of
+# its own (model.MODEL_KINDS), with no recurrence, gates or W_hh (core/bow.py).
+BASELINES = {"bow": "bag of words: the mean of the word embeddings into the head"}
+CELL_CHOICES = (*CELLS, *BASELINES)
 NONLINEARITIES = tuple(dict.fromkeys(n for s in cells.CELLS.values() for n in s.nonlinearities))
 TASKS = tuple(tasks.TASKS)
 ENCODERS = ("auto", "onehot", "embedding", "linear", "identity")
@@ -69,7 +73,7 @@ class Config:
 
     def validate(self) -> Config:
         """Return self if every setting is usable, else raise ConfigError."""
-        _choice("cell", self.cell, CELLS)
+        _choice("cell", self.cell, CELL_CHOICES)
         _choice("nonlinearity", self.nonlinearity, NONLINEARITIES)
         _choice("task", self.task, TASKS)
         _choice("encoder", self.encoder, ENCODERS)
@@ -126,7 +130,12 @@ class Config:
             from rnnviz.core.corpus import check_text_path
 
             check_text_path(self.data, "data file")
-        too_big = budget.check(self)
+        if self.cell in BASELINES and (not task.symbols_in or task.model != "stack"):
+            raise ConfigError(f"the {self.cell} baseline reads words: not the {self.task} task")
+        if self.cell in BASELINES and self.bidirectional:
+            raise ConfigError(f"the {self.cell} baseline has no direction to reverse")
+        # a baseline's one embedding and head need no budget
+        too_big = None if self.cell in BASELINES else budget.check(self)
         if too_big:
             raise ConfigError(too_big)
         return self
@@ -160,6 +169,11 @@ class Config:
         if self.encoder != "auto":
             return self.encoder
         return tasks.TASKS[self.task].encoder
+
+    @property
+    def model_kind(self) -> str:
+        """The model.MODEL_KINDS entry that learns this: a baseline's own, else the task's."""
+        return self.cell if self.cell in BASELINES else tasks.TASKS[self.task].model
 
 
 def _choice(name: str, value: str, options: tuple[str, ...]) -> None:

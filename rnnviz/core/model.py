@@ -22,10 +22,12 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnviz.core.cells import CELLS, CellParams, step
 from rnnviz.core.config import Config
 from rnnviz.core.tasks import TASKS
+from rnnviz.core.tasks.vocab import PAD_ID, sentence_lengths
 
 
 def fused_class(cell: str) -> type[nn.RNNBase] | None:
@@ -63,8 +65,13 @@ class ExplicitRecurrent(nn.Module):
                     w = nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
                     self.register_parameter(f"{name}_l{k}{s}", w)
 
-    def forward(self, x: Tensor, hx=None):
-        out, h_n, c_n = run_explicit(self, x, hx=hx)
+    def forward(self, x: Tensor | PackedSequence, hx=None):
+        if not isinstance(x, PackedSequence):
+            out, h_n, c_n = run_explicit(self, x, hx=hx)
+            return out, ((h_n, c_n) if c_n is not None else h_n)
+        x, n = pad_packed_sequence(x, batch_first=True)  # in the batch's own order
+        out, h_n, c_n = run_explicit(self, x, hx=hx, lengths=n)
+        out = pack_padded_sequence(out, n, batch_first=True, enforce_sorted=False)
         return out, ((h_n, c_n) if c_n is not None else h_n)
 
 
@@ -89,15 +96,22 @@ def recurrent_stack(config: Config, input_size: int) -> nn.Module:
     )
 
 
-class RecurrentModel(nn.Module):
-    """encoder -> recurrent stack (`self.rnn`) -> linear head applied at every timestep."""
+class InputReader(nn.Module):
+    """What every model kind that reads a task's raw input shares: the encoder config names.
 
-    def __init__(self, config: Config, input_size: int, output_size: int) -> None:
+    A task whose TaskSpec is `padded` right-pads its sentences with <pad> (id 0): the learned
+    embedding keeps <pad> at the zero vector (padding_idx: it gets no gradient), and
+    `lengths` says how many steps of each sequence are data.
+    """
+
+    def __init__(self, config: Config, input_size: int) -> None:
         super().__init__()
         self.config = config
+        self.padded = TASKS[config.task].padded
         self.encoder_kind = config.resolved_encoder
         if self.encoder_kind == "embedding":
-            self.encoder = nn.Embedding(input_size, config.embed_dim)
+            pad = PAD_ID if self.padded else None
+            self.encoder = nn.Embedding(input_size, config.embed_dim, padding_idx=pad)
             cell_in = config.embed_dim
         elif self.encoder_kind == "linear":
             self.encoder = nn.Linear(input_size, config.embed_dim)
@@ -107,13 +121,6 @@ class RecurrentModel(nn.Module):
             cell_in = input_size
         self.vocab_size = input_size
         self.cell_input_size = cell_in
-        self.rnn = recurrent_stack(config, cell_in)
-        self.head = nn.Linear(config.hidden * self.directions, output_size)
-        initialise(self.rnn, config)
-
-    @property
-    def directions(self) -> int:
-        return 2 if self.config.bidirectional else 1
 
     def encode(self, x_raw: Tensor) -> Tensor:
         """Raw task input -> layer-0 cell input x_t. (B, T) ids or (B, T, I_raw) -> (B, T, I)."""
@@ -123,12 +130,39 @@ class RecurrentModel(nn.Module):
             return x_raw
         return self.encoder(x_raw)
 
+    def lengths(self, x_raw: Tensor) -> Tensor | None:
+        """(B,) steps of data per sequence for a padded task, else None (all T are data)."""
+        return sentence_lengths(x_raw) if self.padded else None
+
     def forward(self, x_raw: Tensor, hx=None) -> Tensor:
         y_hat, _ = self.forward_with_state(x_raw, hx)
         return y_hat  # (B, T, O)
 
+
+class RecurrentModel(InputReader):
+    """encoder -> recurrent stack (`self.rnn`) -> linear head applied at every timestep."""
+
+    def __init__(self, config: Config, input_size: int, output_size: int) -> None:
+        super().__init__(config, input_size)
+        self.rnn = recurrent_stack(config, self.cell_input_size)
+        self.head = nn.Linear(config.hidden * self.directions, output_size)
+        initialise(self.rnn, config)
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.config.bidirectional else 1
+
     def forward_with_state(self, x_raw: Tensor, hx=None):
-        out, hn = self.rnn(self.encode(x_raw), hx)  # (B, T, D*H)
+        x = self.encode(x_raw)  # (B, T, I)
+        n = self.lengths(x_raw)
+        if n is None:
+            out, hn = self.rnn(x, hx)  # (B, T, D*H)
+            return self.head(out), hn
+        # Packed: each direction reads only the data steps (the reverse one starts at the
+        # last word), and h_n is the state after each sequence's last word.
+        packed = pack_padded_sequence(x, n.cpu(), batch_first=True, enforce_sorted=False)
+        out, hn = self.rnn(packed, hx)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])  # 0 at pads
         return self.head(out), hn
 
     def cell_params(self, k: int, reverse: bool = False) -> CellParams:
@@ -141,20 +175,27 @@ def _seq2seq(config: Config, input_size: int, output_size: int) -> nn.Module:
     return Seq2SeqModel(config, input_size, output_size)
 
 
+def _bag_of_words(config: Config, input_size: int, output_size: int) -> nn.Module:
+    from rnnviz.core.bow import BagOfWordsModel  # it builds on this module
+
+    return BagOfWordsModel(config, input_size, output_size)
+
+
 # Model kinds by name (TaskSpec.model), each a builder (config, input size, output size) ->
 # model: the single stack above and the encoder-decoder with attention (core/seq2seq/).
 MODEL_KINDS: dict[str, Callable[[Config, int, int], nn.Module]] = {
     "stack": RecurrentModel,
     "seq2seq": _seq2seq,
+    "bow": _bag_of_words,
 }
 
 
 def build_model(
     config: Config, input_size: int, output_size: int, kind: str | None = None
 ) -> nn.Module:
-    """A fresh model of `kind` (default: the one config.task's TaskSpec names) for a task with
-    these input and output sizes."""
-    return MODEL_KINDS[kind or TASKS[config.task].model](config, input_size, output_size)
+    """A fresh model of `kind` (default: config.model_kind, the task's or a baseline's) for a
+    task with these input and output sizes."""
+    return MODEL_KINDS[kind or config.model_kind](config, input_size, output_size)
 
 
 def cell_params(rnn: nn.Module, k: int, reverse: bool = False) -> CellParams:
@@ -174,7 +215,7 @@ def cell_name(rnn: nn.Module) -> str:
     return next(name for name, spec in CELLS.items() if spec.fused == type(rnn).__name__)
 
 
-def run_explicit(rnn: nn.Module, x: Tensor, hx=None, perturb=None, record=None):
+def run_explicit(rnn: nn.Module, x: Tensor, hx=None, perturb=None, record=None, lengths=None):
     """The per-timestep loop: every layer, direction and step through `cells.step`.
 
     rnn: an nn.RNN/LSTM/GRU or ExplicitRecurrent (only its parameters and shape are used).
@@ -183,6 +224,8 @@ def run_explicit(rnn: nn.Module, x: Tensor, hx=None, perturb=None, record=None):
         they leave step t; with zero perturbations requiring grad, autograd's gradient with
         respect to them is the total BPTT gradient dL/dh_t (dL/dc_t).
     record: a dict to fill with {(k, reverse): {"h": [...], "c": [...], gate: [...]}} lists.
+    lengths: None, or (B,) steps of data per right-padded sequence: at a padded step the state
+        passes through unchanged and the output is 0, as torch does for a packed sequence.
     Returns out (B, T, D*H), h_n (L*D, B, H), c_n (L*D, B, H) or None.
     """
     cell = cell_name(rnn)
@@ -208,12 +251,19 @@ def run_explicit(rnn: nn.Module, x: Tensor, hx=None, perturb=None, record=None):
             hs = [None] * T
             for t in reversed(range(T)) if rev else range(T):
                 state, aux = step(cell, nonlin, layer_in[:, t], (h, c) if has_c else h, p)
-                h, c = state if has_c else (state, None)
+                h_new, c_new = state if has_c else (state, None)
                 if pert is not None:
-                    h = h + pert[0][:, t]
+                    h_new = h_new + pert[0][:, t]
                     if has_c:
-                        c = c + pert[1][:, t]
-                hs[t] = h
+                        c_new = c_new + pert[1][:, t]
+                if lengths is None:
+                    h, c = h_new, c_new
+                    hs[t] = h
+                else:
+                    data = (t < lengths.to(x.device))[:, None]  # (B, 1)
+                    h = torch.where(data, h_new, h)
+                    c = torch.where(data, c_new, c) if has_c else None
+                    hs[t] = h * data
                 if rec is not None:
                     for name, v in {"h": h, "c": c, **aux}.items():
                         if v is not None:

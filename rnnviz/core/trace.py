@@ -9,6 +9,8 @@ Axes: B batch, T time, I cell input (after encoding), H hidden units, O outputs.
 NPZ layout (plain numpy, `np.load(path)` is all a notebook needs; see README):
     meta                       JSON string (cell, hidden, layers, task, loss definition, …)
     x [B,T,I], y, y_hat [B,T,O], loss (), loss_mask [B,T], x_raw
+    input_mask [B,T] (1 where x_t is data, 0 at padding), tokens [B,T] (symbol inputs as
+    strings, from x_raw and meta["input_vocab"])
     h_l{k}{s}, c_l{k}{s}, gate_{name}_l{k}{s}, a_l{k}{s} (Elman pre-activation),
     grad_h_l{k}{s}, grad_c_l{k}{s}, jacobian_norm_l{k}{s} [B,T]
     param.<torch name>, param.head.weight, param.head.bias, …
@@ -19,6 +21,7 @@ with k the layer and s '' (forward) or '_reverse'.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,11 +35,11 @@ from rnnviz.core.atomic import write_atomic
 from rnnviz.core.cells import CELLS
 
 
-def frozen_array(a: Any) -> np.ndarray:
-    """A read-only copy of `a` (a tensor or array) as a numpy array."""
+def frozen_array(a: Any, dtype: Any = None) -> np.ndarray:
+    """A read-only copy of `a` (a tensor or array) as a numpy array (of `dtype`, if given)."""
     if hasattr(a, "detach"):
         a = a.detach().cpu().numpy()
-    out = np.array(a, copy=True)
+    out = np.array(a, dtype=dtype, copy=True)
     out.setflags(write=False)
     return out
 
@@ -96,7 +99,24 @@ class Trace:
 
     @property
     def gate_names(self) -> tuple[str, ...]:
-        return CELLS[self.cell].gate_names
+        spec = CELLS.get(self.cell)  # none for a baseline without recurrence (core/bow.py)
+        return spec.gate_names if spec else ()
+
+    @functools.cached_property
+    def input_mask(self) -> np.ndarray:
+        """[B, T] 1.0 where x_t is data, 0.0 at padding (meta["pad_id"], tasks/vocab.py):
+        nothing at a padded step is data to draw."""
+        pad = self.meta.get("pad_id")
+        raw = self.x_raw if self.x_raw.ndim == 2 else self.x_raw[..., 0]
+        return frozen_array((raw != pad) if pad is not None else np.ones(raw.shape, bool), "f4")
+
+    @functools.cached_property
+    def tokens(self) -> np.ndarray | None:
+        """[B, T] the input symbols as strings ('<pad>' at padding), or None for real inputs."""
+        vocab = self.meta.get("input_vocab")
+        if not vocab or self.x_raw.ndim != 2:
+            return None
+        return frozen_array(np.asarray(vocab, dtype=str)[self.x_raw])
 
     def layer(self, k: int, reverse: bool = False) -> LayerTrace:
         for lt in self.layers:
@@ -113,7 +133,10 @@ class Trace:
             "y_hat": self.y_hat,
             "loss": np.array(self.loss, dtype=np.float64),
             "loss_mask": self.loss_mask,
+            "input_mask": self.input_mask,
         }
+        if self.tokens is not None:
+            out["tokens"] = self.tokens
         for lt in self.layers:
             out.update(layer_arrays(lt))
         for name, v in self.params.items():

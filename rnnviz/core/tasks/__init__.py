@@ -13,12 +13,13 @@ baseline that a model has to beat.
             "Unitary Evolution Recurrent Neural Networks"): recall symbols after a delay.
     charlm  character-level language model (Karpathy 2015, "The Unreasonable Effectiveness of
             Recurrent Neural Networks") on a user's UTF-8 text or the bundled public-domain text.
-    music   next-note prediction on melodies (a note is its pitch and length), the user's
-            (--data) or 31 bundled public-domain tunes; generation from a seed note
-            (tasks/music.py, notation in core/notation.py).
     dates, reverse, sort   sequence to sequence, for the encoder-decoder (Sutskever, Vinyals &
             Le 2014; Bahdanau, Cho & Bengio 2015): a date in a human format to yyyy-mm-dd, a
             symbol string reversed or sorted; scored by exact match (tasks/transduction.py).
+    sentiment  many-to-one: a short review word by word, then positive or negative, from a
+            grammar this project wrote, where word order decides (tasks/sentiment.py).
+    tagging    many-to-many: tag each word as part of a person's name or not, where a later
+            word decides ("teddy roosevelt" against "teddy bears", tasks/tagging.py).
 
 This module imports no torch (the configuration, `rnnviz --help` and the window read it). Each
 spec names its implementation as "module:Class", imported only when a task is built: the
@@ -63,8 +64,10 @@ class TaskSpec:
     min_seq_len: int = 2
     uses_text: bool = False  # learns a text (--text, or the bundled one) and samples from it
     takes_data: bool = False  # learns the user's data file (--data), or its bundled data
-    generates: bool = False  # one-to-many: samples a continuation (Trainer.sample_text)
     model: str = "stack"  # the model kind (model.MODEL_KINDS) that learns it
+    # Sentences of different lengths, right-padded with <pad> (id 0, tasks/vocab.py): the
+    # model packs them (padding is never computed), the mask is 0 there, traces mark it.
+    padded: bool = False
 
 
 _SYNTHETIC = "rnnviz.core.tasks.synthetic"
@@ -112,19 +115,33 @@ TASKS: dict[str, TaskSpec] = {
             heldout=HeldOut("nll", False, "the held-out text's own character frequencies"),
             entry_point="rnnviz.core.tasks.charlm:CharLMTask",
             uses_text=True,
-            generates=True,
         ),
         TaskSpec(
-            "music",
-            "Melodies (next note, then composing)",
+            "sentiment",
+            "Sentiment (many-to-one, words)",
+            shape="many-to-one",
+            kind="classification",
+            symbols_in=True,
+            encoder="embedding",
+            heldout=HeldOut("accuracy", True, "the best any order-blind word counter can do"),
+            entry_point="rnnviz.core.tasks.sentiment:SentimentTask",
+            min_seq_len=19,  # the longest bundled sentence, in words
+            takes_data=True,
+            padded=True,
+        ),
+        TaskSpec(
+            "tagging",
+            "Name tagging (many-to-many, words)",
             shape="many-to-many",
             kind="classification",
             symbols_in=True,
             encoder="embedding",
-            heldout=HeldOut("nll", False, "the held-out melodies' own note frequencies"),
-            entry_point="rnnviz.core.tasks.music:MusicTask",
-            takes_data=True,
-            generates=True,
+            heldout=HeldOut(
+                "accuracy", True, "each word's most frequent tag in training, without context"
+            ),
+            entry_point="rnnviz.core.tasks.tagging:TaggingTask",
+            min_seq_len=9,  # the longest bundled sentence, in words
+            padded=True,
         ),
         *(
             TaskSpec(

@@ -169,8 +169,9 @@ def read_labelled(path: str | Path) -> list[Example]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
         raise ConfigError(
-            f"data file {path} is not UTF-8 text (byte {e.start}); save it as UTF-8"
+            f"data file {path} is not UTF-8 text (line {line}); save it as UTF-8"
         ) from None
     examples = []
     for n, line in enumerate(text.splitlines(), 1):
