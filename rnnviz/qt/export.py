@@ -18,7 +18,8 @@ import it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +83,19 @@ def export_widget(
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ExportError(f"unknown image format {path.suffix!r}: use .png or .svg")
+    with figure_layout(widget, size, hide=hide) as image:
+        _write(widget, path, fmt, image, figure_background(widget, size), title)
+    return path
+
+
+@contextmanager
+def figure_layout(
+    widget: QWidget, size: FigureSize | None, *, hide: Iterable[QWidget] = ()
+) -> Iterator[QSize]:
+    """Within the block, `widget` is laid out as the figure `size` asks for (None: as it is
+    on screen), without the widgets in `hide`, and painted once: ready for `render_image`,
+    as often as the block likes (an animation's frames). Yields the image's size in pixels.
+    Afterwards the widget is as it was."""
     if widget.width() < 50 or widget.height() < 50:  # never laid out (hidden): give it a size
         widget.resize(960, 600)
     shape = widget.size()
@@ -102,15 +116,39 @@ def export_widget(
         for _ in range(2):
             widget.grab()
             settle(widget)
-        # A figure goes on a white slide; the window keeps its own colours.
-        background = QColor(widget.palette().window().color() if size is None else "white")
-        _write(widget, path, fmt, image, background, title)
+        yield image
     finally:
         for w in hidden:
             w.show()
         widget.resize(shape)
         settle(widget)
-    return path
+
+
+def figure_background(widget: QWidget, size: FigureSize | None) -> QColor:
+    """A figure goes on a white slide; the window as on screen keeps its own colours."""
+    return QColor(widget.palette().window().color() if size is None else "white")
+
+
+def render_image(widget: QWidget, image: QSize, background: QColor) -> QImage:
+    """`widget` painted into an image `image` pixels large, scaled from its logical size (text
+    stays sharp: the painter scales the drawing, not the pixels)."""
+    logical = widget.size()
+    img = QImage(image, QImage.Format.Format_ARGB32)
+    img.fill(background)
+    painter = QPainter(img)
+    painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+    painter.scale(image.width() / logical.width(), image.width() / logical.width())
+    widget.render(painter, QPoint(0, 0), QRegion(), _flags(widget, background))
+    painter.end()
+    return img
+
+
+def _flags(widget: QWidget, background: QColor) -> QWidget.RenderFlag:
+    # The widget's own background only where it is the one asked for: a figure's is white.
+    flags = QWidget.RenderFlag.DrawChildren
+    if background == widget.palette().window().color():
+        flags |= QWidget.RenderFlag.DrawWindowBackground
+    return flags
 
 
 def settle(widget: QWidget) -> None:
@@ -127,24 +165,11 @@ def settle(widget: QWidget) -> None:
 def _write(
     widget: QWidget, path: Path, fmt: str, image: QSize, background: QColor, title: str | None
 ) -> None:
-    logical = widget.size()
-    # The widget's own background only where it is the one asked for: a figure's is white.
-    flags = QWidget.RenderFlag.DrawChildren
-    if background == widget.palette().window().color():
-        flags |= QWidget.RenderFlag.DrawWindowBackground
     if fmt == "png":
-        img = QImage(image, QImage.Format.Format_ARGB32)
-        img.fill(background)
-        painter = QPainter(img)
-        painter.setRenderHints(
-            QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
-        )
-        painter.scale(image.width() / logical.width(), image.width() / logical.width())
-        widget.render(painter, QPoint(0, 0), QRegion(), flags)
-        painter.end()
-        if not img.save(str(path), "PNG"):
+        if not render_image(widget, image, background).save(str(path), "PNG"):
             raise ExportError(f"could not write {path}")
         return
+    logical = widget.size()
     gen = QSvgGenerator()
     gen.setFileName(str(path))
     gen.setSize(logical)
@@ -153,7 +178,7 @@ def _write(
     gen.setDescription("exported by rnnviz")
     painter = QPainter(gen)
     painter.fillRect(QRectF(0, 0, logical.width(), logical.height()), background)
-    widget.render(painter, QPoint(0, 0), QRegion(), flags)
+    widget.render(painter, QPoint(0, 0), QRegion(), _flags(widget, background))
     painter.end()
     if not path.is_file() or path.stat().st_size == 0:
         raise ExportError(f"could not write {path}")

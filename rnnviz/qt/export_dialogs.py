@@ -26,7 +26,7 @@ ASPECT_WORDS = {"16:9": "16:9 (slides)", "4:3": "4:3", "1:1": "1:1", "panel": "a
 IMAGE_FILTER = "PNG image (*.png);;SVG image (*.svg)"
 
 
-class _FigureDialog(QDialog):
+class FigureDialog(QDialog):
     """A form whose first row is `target` (a path and a "…" button), then width and aspect."""
 
     def __init__(self, parent: QWidget | None, title: str, label: str, target: str) -> None:
@@ -72,7 +72,7 @@ class _FigureDialog(QDialog):
         raise NotImplementedError
 
 
-class ExportDialog(_FigureDialog):
+class ExportDialog(FigureDialog):
     """File (PNG or SVG by its suffix), width and aspect for exporting one panel."""
 
     def __init__(self, parent: QWidget | None, path: str, title: str) -> None:
@@ -99,7 +99,7 @@ class ExportDialog(_FigureDialog):
         return (path if path.suffix else path.with_suffix(".png")), dialog.figure_size()
 
 
-class ExportAllDialog(_FigureDialog):
+class ExportAllDialog(FigureDialog):
     """Folder, format(s), width and aspect for exporting every panel."""
 
     FORMATS = {"PNG": ("png",), "SVG": ("svg",), "PNG and SVG": ("png", "svg")}

@@ -1,8 +1,10 @@
-"""Draw a snapshot in named panels without a window and write each as a figure: the headless
-half of `rnnviz export`. It imports the panels; export.py, which they import, stays a leaf."""
+"""Draw a snapshot in named panels without a window and write each as a figure, or as an
+animation: the headless half of `rnnviz export`. It imports the panels; export.py, which
+they import, stays a leaf."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +12,7 @@ from rnnviz.qt.export import FORMATS, ExportError, FigureSize, make_folder
 
 if TYPE_CHECKING:
     from rnnviz.core.train import Snapshot
+    from rnnviz.qt.panels.base import Panel
 
 # The panels' shape on screen when no window lays them out (what --aspect panel keeps).
 PANEL_SIZE = (1280, 800)
@@ -27,6 +30,46 @@ def export_panels(
     """Draw `snapshot` in the panels named by `keys` and write each as <folder>/<key>.<format>
     at `size` (default: 1920 wide, 16:9), with the time cursor at `t` (default: the middle of
     the sequence). Needs a QApplication. Returns the paths written."""
+    folder = make_folder(folder)
+    return [
+        panel.export(folder / f"{panel.key}.{fmt}", size or FigureSize())
+        for panel in drawn_panels(snapshot, keys, t)
+        for fmt in formats
+    ]
+
+
+def animate_panels(
+    snapshot: Snapshot,
+    keys: list[str] | tuple[str, ...],
+    folder: str | Path,
+    fmt: str,
+    *,
+    size: FigureSize | None = None,
+    fps: int | None = None,
+) -> list[Path]:
+    """Draw `snapshot` in the panels named by `keys` and write each that changes over time
+    or training as <folder>/<key>.<fmt> (gif or mp4), moving through what its animation
+    moves through first (Panel.animation_axes). Needs a QApplication. The paths written."""
+    from rnnviz.qt.animation import DEFAULT_FPS, panel_frames, write_animation
+
+    folder = make_folder(folder)
+    return [
+        write_animation(
+            panel_frames(panel, panel.animation_axes()[0], size=size),
+            folder / f"{panel.key}.{fmt}",
+            fmt,
+            fps or DEFAULT_FPS,
+        )
+        for panel in drawn_panels(snapshot, keys)
+        if panel.animation_axes()
+    ]
+
+
+def drawn_panels(
+    snapshot: Snapshot, keys: list[str] | tuple[str, ...], t: int | None = None
+) -> Iterator[Panel]:
+    """Each panel named by `keys`, drawing `snapshot` with the time cursor at `t` (default:
+    the middle of the sequence); closed once the caller moves on."""
     from rnnviz.qt import theme
     from rnnviz.qt.panels import LAB_PANELS, PANELS
     from rnnviz.qt.timeline import TimeCursor
@@ -36,19 +79,17 @@ def export_panels(
     if unknown:
         raise ExportError(f"no panel named {', '.join(unknown)} (known: {', '.join(classes)})")
     theme.apply()
-    folder = make_folder(folder)
     cursor = TimeCursor()
     if snapshot.trace is not None:
         cursor.set_length(snapshot.trace.T)
         cursor.set(snapshot.trace.T // 2 if t is None else t)
-    written = []
     for key in keys:
         panel = classes[key](cursor)
         panel.resize(*PANEL_SIZE)
         panel.show()
         panel.set_snapshot(snapshot)
-        for fmt in formats:
-            written.append(panel.export(folder / f"{key}.{fmt}", size or FigureSize()))
-        panel.close()
-        panel.deleteLater()
-    return written
+        try:
+            yield panel
+        finally:
+            panel.close()
+            panel.deleteLater()

@@ -18,9 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.qt import glossary
+from rnnviz.qt.csv_tables import write_tables
 from rnnviz.qt.export import ExportError, FigureSize, export_widget, settle
 from rnnviz.qt.export_dialogs import ExportDialog
 from rnnviz.qt.plotkit import FitToView
@@ -162,6 +165,19 @@ class Panel(QWidget):
     def show_time(self, t: int) -> None:
         """Mark timestep t; called after every redraw and on every cursor move."""
 
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """The numbers the panel draws, as tables for a CSV: {"time": {"t": …, "h unit 3":
+        …}, "steps": {"step": …, "loss": …}}, one value per row in each column, the first
+        column the row's t or training step. Empty where the panel has nothing to write."""
+        return {}
+
+    def animation_axes(self) -> tuple[str, ...]:
+        """What an animation of the panel moves through, its default first: "time" (the
+        cursor t) where it draws a recording, "steps" (training going by) where it draws a
+        history."""
+        axes = ("time",) if "trace" in self.draws else ()
+        return axes + (("steps",) if {"history", "probes"} & set(self.draws) else ())
+
     # -- export
 
     def export(self, path: str | Path, size: FigureSize | None = None) -> Path:
@@ -170,6 +186,26 @@ class Panel(QWidget):
         self.refresh(force=True)
         hide = [self.controls, *self.hints, self.info_button]
         return export_widget(self, path, size or FigureSize(), hide=hide, title=self.title)
+
+    def export_data(self, path: str | Path) -> list[Path]:
+        """Write `data_tables()` as CSV to `path` (one table) or beside it, one file a table
+        (gradients-time.csv, gradients-steps.csv); the paths written."""
+        self.refresh(force=True)
+        tables = self.data_tables()
+        if not tables:
+            raise ExportError(f"{self.title} draws no table of numbers to export")
+        return write_tables(tables, path)
+
+    def export_data_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export the data of {self.title}", f"{self.key}.csv", "CSV table (*.csv)"
+        )
+        if not path:
+            return
+        try:
+            self.export_data(path)
+        except (ExportError, OSError) as e:
+            QMessageBox.warning(self, "Export failed", str(e))
 
     def export_dialog(self) -> None:
         options = ExportDialog.ask(self, f"{self.key}.png", f"Export {self.title}")
@@ -195,6 +231,7 @@ class Panel(QWidget):
     def _context_menu(self, pos) -> None:
         menu = QMenu(self)
         menu.addAction("Export image…", self.export_dialog)
+        menu.addAction("Export data (CSV)…", self.export_data_dialog)
         menu.exec(self.mapToGlobal(pos))
 
 

@@ -338,8 +338,12 @@ class GateActivationsPanel(Panel):
     def show_time(self, t: int) -> None:
         if self.layer is None:
             return
-        t = min(t, len(self.data[self.names[0]]) - 1)
-        self.bars_title.setText(f"at t = {t}")
+        T = len(self.data[self.names[0]])
+        t = min(t, T - 1)
+        # as wide for every t (figure spaces are as wide as digits): the columns, and the
+        # heatmaps with them, hold still as t goes from 9 to 10 (an animation would jump)
+        digits = str(t).rjust(len(str(T - 1)), chr(0x2007))
+        self.bars_title.setText(f"<span style='white-space:pre'>at t = {digits}</span>")
         for name in self.names:
             self.cursor_lines[name].setValue(t)
             v = self.data[name][t]  # (H,)
@@ -347,6 +351,16 @@ class GateActivationsPanel(Panel):
 
     def _line_dragged(self, line: pg.InfiniteLine) -> None:
         self.cursor.set(round(line.value()))
+
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """The heatmaps of the layer shown: t, then each quantity's units ("f unit 3")."""
+        if self.layer is None:
+            return {}
+        table = {"t": np.arange(len(self.data[self.names[0]]))}
+        for name in self.names:
+            for unit in range(self.data[name].shape[1]):
+                table[f"{name} unit {unit}"] = self.data[name][:, unit]
+        return {"time": table}
 
     # -- hover
 

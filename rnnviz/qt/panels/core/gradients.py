@@ -249,6 +249,26 @@ class GradientNormsPanel(Panel):
         self.readout.setMinimumHeight(0)  # a new width: as many lines as it needs now
         super().resizeEvent(event)
 
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Over t, the two norms of the layer shown; over training steps, ‖g‖ before and
+        after clipping, and whether the step was clipped (1) or not (0)."""
+        tables = {}
+        if len(self._grad):
+            tables["time"] = {
+                "t": np.arange(len(self._grad)),
+                "‖∂L/∂h_t‖": self._grad,
+                "‖∂h_T−1/∂h_t‖ (spectral norm)": self._jac,
+            }
+        h = self.snapshot.history if self.snapshot is not None else None
+        if h is not None and len(h):
+            tables["steps"] = {
+                "step": h.step,
+                "‖g‖ before clipping": h.grad_norm,
+                "‖g‖ after clipping": h.grad_norm_clipped,
+                "clipped": h.clipped,
+            }
+        return tables
+
     # -- interaction
 
     def _line_dragged(self, line: pg.InfiniteLine) -> None:

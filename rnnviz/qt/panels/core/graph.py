@@ -248,6 +248,20 @@ class UnrolledGraphPanel(Panel):
         self.colorbar.axis.setLabel(label)
         self.colorbar.axis.setTicks(log_ticks(*self.levels) if backward else None)
 
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """t, then the value each row's nodes show at t (as the view and unit chosen)."""
+        if not self.values:
+            return {}
+        unit, backward = self.unit_spin.value(), self.backward
+        table = {"t": np.arange(len(next(iter(self.values.values()))))}
+        for r, values in self.values.items():
+            row = self.rows[r]
+            what = f"{row.kind} unit {unit}" if unit >= 0 else f"‖{row.kind}_t‖"
+            if backward:
+                what = f"|∂L/∂{what}|" if unit >= 0 else f"‖∂L/∂{row.kind}_t‖"
+            table[f"{what} ({row.layer.name})"] = values
+        return {"time": table}
+
     def colour_of(self, value: float) -> QColor:
         """The node colour for a shown value (a norm, unit value or |gradient|)."""
         if self.backward:

@@ -375,6 +375,18 @@ class StateTrajectoriesPanel(Panel):
             x, y = self.pca_points[min(t, len(self.pca_points) - 1)]
             self.pca_marker.setData([x], [y])
 
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """t, the curves drawn ("c unit 3", "h unit 3") and the PCA path's coordinates."""
+        lt = self._lt
+        if lt is None:
+            return {}
+        table = {"t": np.arange(lt.h.shape[1])}
+        for name, values in (("c", lt.c), ("h", lt.h)):
+            if values is not None:
+                table.update({f"{name} unit {u}": values[0, :, u] for u in self.units})
+        table["PC1"], table["PC2"] = self.pca_points[:, 0], self.pca_points[:, 1]
+        return {"time": table}
+
     # -- interaction
 
     def _line_dragged(self, line: pg.InfiniteLine) -> None:

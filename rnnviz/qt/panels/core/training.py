@@ -361,6 +361,25 @@ class TrainingPanel(Panel):
         x = self.rows_label.fontMetrics().horizontalAdvance("M" * (width + t))
         self.rows_scroll.ensureVisible(x, 0, 60, 0)
 
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Over training steps, each step's loss and the running mean drawn; over t (the
+        regression tasks), the prediction and the target of probe sequence 0."""
+        tables = {}
+        h = self.snapshot.history if self.snapshot is not None else None
+        if h is not None and len(h):
+            tables["steps"] = {
+                "step": h.step,
+                "loss": h.loss,
+                f"mean loss of the last {RECENT_STEPS} steps": running_mean(h.loss, RECENT_STEPS),
+            }
+        y, y_hat = self.target_curve.yData, self.pred_curve.yData
+        if self.task in ("sine", "adding") and y is not None and len(y):
+            tables["time"] = {"t": np.arange(len(y)), "prediction ŷ": y_hat, "target y": y}
+        return tables
+
+    def animation_axes(self) -> tuple[str, ...]:
+        return ("steps", "time")  # the loss curve first: what a slide of training shows
+
     # -- interaction
 
     def _line_dragged(self, line: pg.InfiniteLine) -> None:
