@@ -9,6 +9,8 @@
     rnnviz presets                      list the lecture presets
     rnnviz export --preset NAME --out DIR [--steps K]
                                         train a preset, write its panels as PNG and SVG
+    rnnviz sample --checkpoint CK [--length N] [--temperature X] [--seed S] [--out FILE]
+                                        generate text or a melody (MIDI) from a checkpoint
 
 The OPTIONS are the fields of `rnnviz.core.config.Config` with dashes for underscores
 (`--clip-threshold` sets `clip_threshold`). Their defaults live in Config alone: every option
@@ -51,6 +53,7 @@ from rnnviz.cli_common import (
 )
 from rnnviz.cli_export import run_export
 from rnnviz.cli_model import add_model_options, run_model_trace
+from rnnviz.cli_sample import add_sample_command, run_sample
 from rnnviz.cli_session import (
     SESSION_OPTION,
     add_save_session_option,
@@ -134,7 +137,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         "gradients. With no command, opens the desktop app.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {rnnviz.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{app,train,trace,presets,export}")
+    sub = parser.add_subparsers(dest="command", metavar="{app,train,trace,presets,export,sample}")
     # `rnnviz app ARGS…` never reaches this parser (main hands ARGS to the app untouched);
     # it is here for the list in --help.
     sub.add_parser("app", help="open the desktop app (the default)")
@@ -204,6 +207,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         "trace": trace,
         "presets": sub.choices["presets"],
         "export": export,
+        "sample": add_sample_command(sub),
     }
 
 
@@ -283,6 +287,8 @@ def run_command(argv: list[str]) -> int:
             return run_presets()
         if args.command == "export":
             return run_export(args)
+        if args.command == "sample":
+            return run_sample(args)
         return run_trace(args)
     except (ConfigError, UsageError) as e:
         fail(str(e))

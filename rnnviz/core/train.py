@@ -44,6 +44,7 @@ from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
     new_key,
 )
 from rnnviz.core.record_words import record_batch
+from rnnviz.core.sampling import sample_ids
 from rnnviz.core.seq2seq.record import record_seq2seq
 from rnnviz.core.tasks import make_task
 from rnnviz.core.tasks.base import Task
@@ -271,26 +272,22 @@ class Trainer:
         )
 
     def sample_text(
-        self, length: int = 200, temperature: float = 1.0, prime: str = "\n", seed: int = 0
+        self, length: int = 200, temperature: float = 1.0, prime: str | None = None, seed: int = 0
     ) -> str:
-        """Character LM only: sample `length` characters at `temperature` after `prime`."""
-        if not self.task.spec.uses_text:
-            raise ConfigError("sampling text needs a task that learns a text (charlm)")
+        """Tasks that generate (charlm, music): `length` symbols sampled at `temperature` after
+        `prime` (the task's default when None), written as the task writes them."""
+        if not self.task.spec.generates:
+            raise ConfigError("sampling needs a task that generates (charlm or music)")
         check_temperature(temperature)
-        gen = torch.Generator().manual_seed(seed)
-        prime = "".join(ch for ch in prime if ch in self.task.chars) or self.task.chars[0]
-        self.model.eval()
-        out = []
-        with torch.no_grad():
-            ids = self.task.encode(prime)[None].to(self.device)  # (1, P)
-            logits, hx = self.model.forward_with_state(ids)
-            for _ in range(length):
-                probs = torch.softmax(logits[0, -1].double().cpu() / temperature, -1)
-                nxt = int(torch.multinomial(probs, 1, generator=gen))
-                out.append(nxt)
-                logits, hx = self.model.forward_with_state(
-                    torch.tensor([[nxt]], device=self.device), hx
-                )
+        out = sample_ids(
+            self.model,
+            self.task.prime_ids(prime),
+            length,
+            temperature,
+            seed=seed,
+            device=self.device,
+            banned=self.task.unsampled_ids,
+        )
         return self.task.decode(out)
 
     def save_checkpoint(self, path: str | Path) -> None:
@@ -348,9 +345,10 @@ def session(
     paused with nothing to do: the caller should then wait for the next command.
     The probe batch is recorded (||dh_T/dh_t|| for sequence 0 only, the one the panels
     show) at most every `probe_interval` seconds and, when recording
-    is slow (long sequences), no more than `probe_budget` of the time. For the character LM,
-    a 200-character sample at the current temperature rides along in `extras` (refreshed at
-    most every `sample_interval` seconds while the weights change). A live setting the trainer
+    is slow (long sequences), no more than `probe_budget` of the time. For a task that
+    generates (the character LM, music), a 200-symbol sample at the current temperature
+    rides along in `extras` (refreshed at most every `sample_interval` seconds while the
+    weights change). A live setting the trainer
     cannot use (a temperature, learning rate or clipping) is refused, never ends the run: the
     next snapshot's `extras["refused"]` says why, and training goes on with the old value.
 
@@ -363,7 +361,7 @@ def session(
     trace = trainer.record(jacobian_sequences=1)
     other_traces = [t.record(jacobian_sequences=1) for t in others]
     probe_cost = 0.0
-    sampling = trainer.task.spec.uses_text
+    sampling = trainer.task.spec.generates
     extras: dict = {}
     temperature, sampled_step, last_sample = 1.0, None, -math.inf
     refused = ""  # why the last command's value was refused, for the next snapshot

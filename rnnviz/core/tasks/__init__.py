@@ -13,6 +13,9 @@ baseline that a model has to beat.
             "Unitary Evolution Recurrent Neural Networks"): recall symbols after a delay.
     charlm  character-level language model (Karpathy 2015, "The Unreasonable Effectiveness of
             Recurrent Neural Networks") on a user's UTF-8 text or the bundled public-domain text.
+    music   next-note prediction on melodies (a note is its pitch and length), the user's
+            (--data) or 31 bundled public-domain tunes; generation from a seed note
+            (tasks/music.py, notation in core/notation.py).
     dates, reverse, sort   sequence to sequence, for the encoder-decoder (Sutskever, Vinyals &
             Le 2014; Bahdanau, Cho & Bengio 2015): a date in a human format to yyyy-mm-dd, a
             symbol string reversed or sorted; scored by exact match (tasks/transduction.py).
@@ -64,6 +67,7 @@ class TaskSpec:
     min_seq_len: int = 2
     uses_text: bool = False  # learns a text (--text, or the bundled one) and samples from it
     takes_data: bool = False  # learns the user's data file (--data), or its bundled data
+    generates: bool = False  # one-to-many: samples a continuation (Trainer.sample_text)
     model: str = "stack"  # the model kind (model.MODEL_KINDS) that learns it
     # Sentences of different lengths, right-padded with <pad> (id 0, tasks/vocab.py): the
     # model packs them (padding is never computed), the mask is 0 there, traces mark it.
@@ -115,6 +119,19 @@ TASKS: dict[str, TaskSpec] = {
             heldout=HeldOut("nll", False, "the held-out text's own character frequencies"),
             entry_point="rnnviz.core.tasks.charlm:CharLMTask",
             uses_text=True,
+            generates=True,
+        ),
+        TaskSpec(
+            "music",
+            "Melodies (next note, then composing)",
+            shape="many-to-many",
+            kind="classification",
+            symbols_in=True,
+            encoder="embedding",
+            heldout=HeldOut("nll", False, "the held-out melodies' own note frequencies"),
+            entry_point="rnnviz.core.tasks.music:MusicTask",
+            takes_data=True,
+            generates=True,
         ),
         TaskSpec(
             "sentiment",
