@@ -87,3 +87,8 @@ def test_runs_side_by_side_and_a_run_without_connectivity(charlm, show):
 def test_other_tasks_show_a_note(make_snapshot, show):
     panel = show(make_snapshot(task="sine", seq_len=10))
     assert panel.stack.currentWidget() is panel.note and panel.note.text() == NEEDS_SYMBOLS
+
+
+def test_an_encoder_decoder_says_it_has_none(make_snapshot, show):
+    panel = show(make_snapshot(task="dates", hidden=8, steps=1), t=3)
+    assert "connectivity" in panel.titles[0].text() and panel.grids[0].marked == 3

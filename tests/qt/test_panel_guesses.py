@@ -78,3 +78,12 @@ def test_a_long_sequence_wraps_and_the_cursor_scrolls_into_view(make_snapshot, s
 def test_other_tasks_show_a_note(make_snapshot, show):
     panel = show(make_snapshot(task="sine", seq_len=10))
     assert panel.stack.currentWidget() is panel.note and panel.note.text() == NEEDS_SYMBOLS
+
+
+def test_an_encoder_decoder_shows_its_output_steps(make_snapshot, show):
+    snap = make_snapshot(task="dates", hidden=8, steps=1)
+    panel = show(snap)
+    T_out = snap.trace.y_hat.shape[1]
+    assert T_out != snap.trace.x_raw.shape[1]
+    assert [len(row) for row in panel.grid.texts] == [T_out] * 6
+    assert list(panel.grid.texts[0]) == [str(t) for t in range(T_out)]

@@ -41,13 +41,14 @@ def symbol_task(trace: Trace) -> bool:
     return trace.meta.get("task_kind") == "classification" and bool(trace.meta.get("output_vocab"))
 
 
-def input_labels(trace: Trace, b: int = 0) -> list[str]:
-    """The inputs of sequence b as labels: the vocabulary's, or the step number for real
-    inputs."""
+def input_labels(trace: Trace, b: int = 0, steps: int | None = None) -> list[str]:
+    """The inputs of sequence b as labels: the vocabulary's, or the step numbers for real
+    inputs and where the outputs have another length (`steps`: an encoder-decoder's)."""
     vocab = trace.meta.get("input_vocab")
-    if vocab and trace.x_raw.ndim == 2:
+    T = trace.x_raw.shape[1] if steps is None else steps
+    if vocab and trace.x_raw.ndim == 2 and trace.x_raw.shape[1] == T:
         return [vocab[int(i)] for i in trace.x_raw[b]]
-    return [str(t) for t in range(trace.T)]
+    return [str(t) for t in range(T)]
 
 
 class NextGuessesPanel(Panel):
@@ -112,11 +113,12 @@ class NextGuessesPanel(Panel):
         self.trace = trace
         vocab = trace.meta["output_vocab"]
         g = self.guesses = top_guesses(trace.y_hat[0], trace.y[0])
-        self.labels = input_labels(trace)
+        T = len(g.ids)  # the outputs' steps (an encoder-decoder's differ from its inputs')
+        self.labels = input_labels(trace, steps=T)
         k = g.ids.shape[1]
         texts = [self.labels, *([vocab[int(i)] for i in g.ids[:, r]] for r in range(k))]
-        fills = [[None] * trace.T, *([self.fill_of(p) for p in g.p[:, r]] for r in range(k))]
-        boxed = np.zeros((k + 1, trace.T), dtype=bool)
+        fills = [[None] * T, *([self.fill_of(p) for p in g.p[:, r]] for r in range(k))]
+        boxed = np.zeros((k + 1, T), dtype=bool)
         boxed[1:] = (g.ids == np.asarray(trace.y[0])[:, None]).T  # the true next symbol
         self.grid.set_cells(
             texts,
@@ -140,7 +142,7 @@ class NextGuessesPanel(Panel):
 
     def show_time(self, t: int) -> None:
         if self.trace is not None:
-            self.grid.mark(t if 0 <= t < self.trace.T else -1)
+            self.grid.mark(t if 0 <= t < len(self.labels) else -1)
 
     def _hover(self, t: int) -> None:
         if self.trace is None or self.guesses is None:
