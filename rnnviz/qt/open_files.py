@@ -266,6 +266,7 @@ class OpenModelDialog(QDialog):
     def _file_row(self, title: str, filter_: str) -> QLineEdit:
         row = QWidget(self)
         edit = QLineEdit()
+        edit.setMinimumWidth(360)  # room for a path
         browse = QPushButton("Browse…")
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -280,10 +281,18 @@ class OpenModelDialog(QDialog):
         browse.clicked.connect(pick)
         return edit
 
+    def accept(self) -> None:
+        """Only with both files named: the first empty one gets the focus."""
+        empty = next((e for e in (self.model, self.data) if not e.text().strip()), None)
+        if empty is not None:
+            empty.setFocus()
+            return
+        super().accept()
+
     def values(self) -> tuple[str, str, str, str]:
         return (
-            self.model.text(),
-            self.data.text(),
+            self.model.text().strip(),
+            self.data.text().strip(),
             self.nonlinearity.currentText(),
             self.objective.text().strip() or "state",
         )
