@@ -57,6 +57,9 @@ log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 0.5  # how long a stopping worker may finish its step before it is ended
 SILENCE_S = 5.0  # a training worker that sends nothing this long is reported as not responding
+# A fresh interpreter per worker: fork would copy Qt's threads (unsafe). The test suite swaps in
+# a forkserver that has imported torch once (tests/qt/conftest.py), as it opens ~50 windows.
+START_METHOD = "spawn"
 AGAIN = "Press Apply to start again."
 
 
@@ -190,7 +193,7 @@ class TrainingRunner(QObject):
     def _start_worker(self) -> None:
         if self._process is not None:  # it died: clean up before starting another
             self.stop()
-        ctx = multiprocessing.get_context("spawn")  # fork would copy Qt's threads: unsafe
+        ctx = multiprocessing.get_context(START_METHOD)
         self._worker += 1
         self._conn, child = ctx.Pipe(duplex=True)
         self._process = ctx.Process(

@@ -20,6 +20,7 @@ from rnnviz.qt.panels.lab.spectrum import SpectrumPanel
 from rnnviz.qt.panels.text.char_units import CharUnitsPanel
 from rnnviz.qt.panels.text.connectivity import ConnectivityPanel
 from rnnviz.qt.panels.text.guesses import NextGuessesPanel
+from rnnviz.qt.panels.text.piano_roll import PianoRollPanel
 
 PANELS = (
     UnrolledGraphPanel,
@@ -40,6 +41,7 @@ LAB_PANELS = (
     CharUnitsPanel,
     NextGuessesPanel,
     ConnectivityPanel,
+    PianoRollPanel,
 )
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "ConnectivityPanel",
     "LAB_PANELS",
     "PANELS",
+    "PianoRollPanel",
     "GateActivationsPanel",
     "GateSaturationPanel",
     "GateWeightsPanel",

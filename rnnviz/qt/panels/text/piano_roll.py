@@ -1,0 +1,208 @@
+"""The music task on a piano roll: the probe melody, the model's next-note probabilities under
+it, and a melody the model composed.
+
+One column per step t (one note per step; its length is in the hover text), one row per pitch
+(MIDI number, middle C = 60). The probe melody x_t (sequence 0) is drawn as dark bars; under
+them, at column t + 1, the heat is the probability the model gave each pitch as the next note
+after reading x_0 … x_t: p_t(pitch) = sum over the notes of that pitch (any length) of
+softmax(ŷ_t). Where the model has learnt the tune, each bar sits on a dark cell. After the
+melody, in orange: the latest sample (extras["sample"]), composed one note at a time from the
+seed note at the temperature of the Training panel. Vertical dashed lines: ends of melodies.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from rnnviz.core.notation import NotationError, Note, parse_note, parse_notes, pitch_name
+from rnnviz.core.trace import Trace
+from rnnviz.qt import theme
+from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.plotkit import plain_axes, wrap_title
+from rnnviz.qt.timeline import TimeCursor
+
+if TYPE_CHECKING:  # the GUI must not import torch at start-up
+    from rnnviz.core.train import Snapshot
+
+NEEDS_MUSIC = "This panel needs the music task; choose it in Settings."
+WAITING = "Waiting for the first recording of the model…"
+MARGIN = 2  # semitones shown above and below the notes
+MAX_SAMPLE = 64  # sampled notes shown after the melody
+MELODY, SAMPLED = theme.BLACK, theme.ORANGE
+
+
+def vocab_notes(vocab: list[str]) -> list[Note | None]:
+    """The note of each output label; None for the end mark '|'."""
+    out: list[Note | None] = []
+    for label in vocab:
+        try:
+            out.append(parse_note(label))
+        except NotationError:
+            out.append(None)
+    return out
+
+
+def pitch_probabilities(logits: np.ndarray, notes: list[Note | None], lo: int, hi: int):
+    """(p (T, hi - lo + 1) per pitch, p_rest (T,), p_end (T,)) from logits (T, V)."""
+    z = logits.astype(np.float64)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)  # (T, V)
+    by_pitch = np.zeros((len(p), hi - lo + 1))
+    rest, end = np.zeros(len(p)), np.zeros(len(p))
+    for i, n in enumerate(notes):
+        if n is None:
+            end += p[:, i]
+        elif n.midi is None:
+            rest += p[:, i]
+        elif lo <= n.midi <= hi:
+            by_pitch[:, n.midi - lo] += p[:, i]
+    return by_pitch, rest, end
+
+
+class PianoRollPanel(Panel):
+    title = "Piano roll"
+    key = "piano_roll"
+    info = (
+        "The music task's probe melody as a piano roll: one column per note (step t), one row "
+        "per pitch. Dark bars: the melody x_t. Under them, at column t + 1, the heat is the "
+        "probability p_t(pitch) = Σ softmax(ŷ_t) over the notes of that pitch that the model "
+        "gave the next note after reading the melody up to x_t: a bar on a dark cell is a note "
+        "the model expected. Orange bars after the melody: a melody the model composed one "
+        "note at a time from a seed note (one-to-many), at the temperature set in the "
+        "Training panel. Dashed lines mark the end of a melody ('|')."
+    )
+    draws = ("trace", "extras")
+
+    def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
+        super().__init__(cursor, parent)
+        self.controls_row.addStretch(1)
+        self.view = pg.GraphicsLayoutWidget()
+        self.plot = wrap_title(self.view.addPlot(row=0, col=0))
+        plain_axes(self.plot)
+        self.plot.setLabel("bottom", "step t (one note a step)")
+        self.plot.setLabel("left", "pitch")
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.heat = pg.ImageItem()
+        self.heat.setColorMap(theme.cmap(theme.SEQUENTIAL))
+        self.plot.addItem(self.heat)
+        self.bar = pg.ColorBarItem(values=(0, 1), interactive=False, width=12, label="p")
+        self.bar.setImageItem(self.heat)
+        self.view.addItem(self.bar, row=0, col=1)
+        self.melody = pg.BarGraphItem(x0=[], y0=[], width=1, height=0.8, brush=MELODY)
+        self.sampled = pg.BarGraphItem(x0=[], y0=[], width=1, height=0.8, brush=SAMPLED)
+        self.plot.addItem(self.melody)
+        self.plot.addItem(self.sampled)
+        self.ends: list[pg.InfiniteLine] = []
+        self.cursor_line = pg.InfiniteLine(angle=90, pen=theme.pen(theme.CURSOR))
+        self.plot.addItem(self.cursor_line)
+        self.note = QLabel(WAITING)
+        self.note.setWordWrap(True)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.note)
+        self.stack.addWidget(self.view)
+        self.hover_label = self.add_hint("Hover a column for the note and the model's guesses.")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.hover_label)
+        self.trace: Trace | None = None
+        self.melody_notes: list[Note | None] = []  # x_t of sequence 0 (None: the end mark)
+        self.sample_notes: tuple[Note, ...] = ()
+        self.p = np.zeros((0, 0))  # (T, pitches) next-note probabilities
+        self.p_rest = self.p_end = np.zeros(0)
+        self.lo = 60
+        self.plot.scene().sigMouseMoved.connect(self._hover)
+
+    def redraw(self, snapshot: Snapshot) -> None:
+        trace = snapshot.trace
+        if trace is None:
+            return
+        if trace.meta.get("task") != "music":
+            self.trace = None
+            self.note.setText(NEEDS_MUSIC)
+            self.stack.setCurrentIndex(0)
+            return
+        self.stack.setCurrentIndex(1)
+        self.trace = trace
+        notes = vocab_notes(list(trace.meta["output_vocab"]))
+        self.melody_notes = [notes[int(i)] for i in trace.x_raw[0]]
+        self.sample_notes = self._sample(snapshot.extras)[:MAX_SAMPLE]
+        T = trace.T
+        pitches = [n.midi for n in (*self.melody_notes, *self.sample_notes) if n and n.midi]
+        lo = (min(pitches) if pitches else 60) - MARGIN
+        hi = (max(pitches) if pitches else 72) + MARGIN
+        self.lo = lo
+        self.p, self.p_rest, self.p_end = pitch_probabilities(trace.y_hat[0], notes, lo, hi)
+        self.heat.setImage(self.p.T, autoLevels=False, levels=(0.0, 1.0))  # (pitches, T)
+        self.heat.setRect(QRectF(0.5, lo - 0.5, T, hi - lo + 1))  # p_t under column t + 1
+        x, y = self._bars(self.melody_notes, 0)
+        self.melody.setOpts(x0=x - 0.5, y0=y - 0.4, width=1.0, height=0.8)
+        x, y = self._bars(self.sample_notes, T + 1)
+        self.sampled.setOpts(x0=x - 0.5, y0=y - 0.4, width=1.0, height=0.8)
+        for line in self.ends:
+            self.plot.removeItem(line)
+        self.ends = []
+        for t, n in enumerate(self.melody_notes):
+            if n is None:
+                line = pg.InfiniteLine(
+                    t, angle=90, pen=theme.pen(theme.BLACK, 1, Qt.PenStyle.DashLine)
+                )
+                self.plot.addItem(line)
+                self.ends.append(line)
+        total = T + 1 + len(self.sample_notes)
+        self.plot.setXRange(-0.5, total - 0.5, padding=0)
+        self.plot.setYRange(lo - 0.5, hi + 0.5, padding=0)
+        step = trace.meta.get("step")
+        temperature = snapshot.extras.get("temperature")
+        sampled = (
+            f"; orange: composed from a seed note at temperature {temperature:g}"
+            if self.sample_notes and temperature is not None
+            else ""
+        )
+        self.plot.setTitle(
+            f"Probe melody{'' if step is None else f' at step {step}'} and p(next pitch){sampled}"
+        )
+
+    @staticmethod
+    def _sample(extras) -> tuple[Note, ...]:
+        try:
+            return parse_notes(extras.get("sample") or "")
+        except NotationError:  # another task's text
+            return ()
+
+    @staticmethod
+    def _bars(notes, start: int) -> tuple[np.ndarray, np.ndarray]:
+        """(x, pitch) of the sounding notes, the first at column `start`."""
+        hits = [(start + t, n.midi) for t, n in enumerate(notes) if n and n.midi is not None]
+        a = np.array(hits, dtype=float).reshape(-1, 2)
+        return a[:, 0], a[:, 1]
+
+    def show_time(self, t: int) -> None:
+        if self.trace is not None:
+            self.cursor_line.setValue(t)
+
+    def describe(self, t: int) -> str:
+        """The hover text for column t of the melody."""
+        if self.trace is None or not 0 <= t < self.trace.T:
+            return ""
+        n = self.melody_notes[t]
+        now = "the end of a melody '|'" if n is None else f"'{n}'"
+        best = np.argsort(self.p[t])[::-1][:3]
+        guesses = ", ".join(f"{pitch_name(self.lo + int(k))} {self.p[t, k]:.2f}" for k in best)
+        return (
+            f"t = {t}: {now}; the model's next pitch: {guesses}, rest {self.p_rest[t]:.2f}, "
+            f"end {self.p_end[t]:.2f}"
+        )
+
+    def _hover(self, pos) -> None:
+        if self.trace is None:
+            return
+        x = self.plot.vb.mapSceneToView(pos).x()
+        self.hover_label.setText(self.describe(int(round(x))) or self.hover_label.text())

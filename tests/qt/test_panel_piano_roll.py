@@ -1,0 +1,88 @@
+"""The piano roll: the probe melody, the model's next-pitch probabilities under it, and a
+composed melody, from a real tiny music model's snapshot (no window, no worker)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from rnnviz.core.notation import parse_notes
+from rnnviz.qt.panels import LAB_PANELS
+from rnnviz.qt.panels.text.piano_roll import NEEDS_MUSIC, PianoRollPanel
+
+
+@pytest.fixture(scope="module")
+def music():
+    """A tiny music model after 30 steps, with a melody it composed at temperature 0.5."""
+    from rnnviz.core.config import Config
+    from rnnviz.core.train import Trainer
+
+    trainer = Trainer(Config(task="music", hidden=8, seq_len=24, batch=8, device="cpu"))
+    for _ in range(30):
+        trainer.train_step()
+    extras = {"sample": trainer.sample_text(12, 0.5), "temperature": 0.5, "sample_step": 30}
+    return trainer.snapshot(state="paused", trace=trainer.record(), steps_per_s=0.0, extras=extras)
+
+
+@pytest.fixture
+def show(show_panel):
+    return lambda snapshot, t=0: show_panel(PianoRollPanel, snapshot, t=t)
+
+
+def test_it_is_in_the_laboratory():
+    assert PianoRollPanel in LAB_PANELS
+
+
+def test_melody_bars_heat_and_the_composed_notes(music, show):
+    panel = show(music, t=3)
+    trace = music.trace
+    vocab = trace.meta["output_vocab"]
+    melody = [vocab[int(i)] for i in trace.x_raw[0]]
+    sounding = [(t, parse_notes(s)[0].midi) for t, s in enumerate(melody) if s not in ("|",)]
+    sounding = [(t, m) for t, m in sounding if m is not None]
+    bars = panel.melody.opts
+    assert list(bars["x0"] + 0.5) == [t for t, _ in sounding]
+    assert list(bars["y0"] + 0.4) == [m for _, m in sounding]
+    composed = parse_notes(music.extras["sample"])
+    x = panel.sampled.opts["x0"] + 0.5
+    assert x.min() >= trace.T + 1  # after the melody
+    assert len(x) == sum(n.midi is not None for n in composed)
+    # The heat is p(next pitch): with the rest and the end mark, each step's p sums to 1
+    # (every pitch the model could name lies within the rows drawn, or is counted outside).
+    p = panel.p
+    assert p.shape[0] == trace.T
+    assert np.all(p.sum(axis=1) + panel.p_rest + panel.p_end <= 1 + 1e-9)
+    z = trace.y_hat[0, 3].astype(float)
+    soft = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    same_pitch = [
+        k for k, s in enumerate(vocab) if s != "|" and parse_notes(s)[0].midi == panel.lo + 5
+    ]
+    assert p[3, 5] == pytest.approx(soft[same_pitch].sum())
+    assert panel.cursor_line.value() == 3
+    assert "temperature 0.5" in panel.plot.titleLabel.text
+
+
+def test_hover_names_the_note_and_the_guesses(music, show):
+    panel = show(music)
+    label = music.trace.meta["output_vocab"][int(music.trace.x_raw[0, 2])]
+    text = panel.describe(2)
+    assert text.startswith(f"t = 2: '{label}'") or text.startswith("t = 2: the end")
+    assert "the model's next pitch:" in text and "rest" in text
+    assert panel.describe(music.trace.T + 4) == ""
+
+
+def test_other_tasks_show_a_note(make_snapshot, show):
+    panel = show(make_snapshot(task="sine", seq_len=10))
+    assert panel.stack.currentIndex() == 0 and panel.note.text() == NEEDS_MUSIC
+
+
+def test_it_exports_png_and_svg(music, show, tmp_path):
+    panel = show(music)
+    panel.grab()
+    image = QImage(str(panel.export(tmp_path / "roll.png")))
+    assert image.width() > 0 and image.width() * 9 == image.height() * 16
+    root = ET.parse(panel.export(tmp_path / "roll.svg")).getroot()
+    assert root.tag.endswith("svg")
