@@ -226,9 +226,10 @@ def from_state_dict(
             "with G = 1 (RNN), 3 (GRU) or 4 (LSTM)"
         )
     cell = _BY_BLOCKS[G]
-    layers = 1 + max(int(m.group(3)) for m in map(_KEY.match, state) if m)
-    bidirectional = any(k.endswith("_reverse") for k in state)
-    bias = any(k.startswith("bias") for k in state)
+    found = [m for m in map(_KEY.match, state) if m]
+    bidirectional = any(m.group(4) for m in found)
+    bias = any(m.group(2).startswith("bias") for m in found)
+    layers = 1 + max(int(m.group(3)) for m in found)
     model = ForeignModel(
         cell=cell,
         input_size=state["weight_ih_l0"].shape[-1],
@@ -293,6 +294,12 @@ def _from_checkpoint(ck: dict) -> ForeignModel:
         config = Config.from_dict(ck["config"])
     except (ConfigError, TypeError) as e:
         raise ForeignModelError(f"an rnnviz checkpoint with unusable settings: {e}") from None
+    kind = config.model_kind
+    if kind != "stack":  # a baseline or an encoder-decoder: no single recurrent stack
+        raise ForeignModelError(
+            f"an rnnviz checkpoint of a {kind} model ({config.cell} on {config.task}): only "
+            "a single recurrent stack opens"
+        )
     weights = ck["model"]
     if not isinstance(weights, dict):
         raise ForeignModelError("an rnnviz checkpoint without weights")

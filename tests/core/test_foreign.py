@@ -179,6 +179,13 @@ def test_rnnviz_checkpoint_opens_as_its_recurrent_stack(tmp_path):
     np.testing.assert_allclose(record_foreign(model, x).layer(1).h, out, atol=1e-5)
 
 
+def test_checkpoint_without_a_single_stack_is_one_line(tmp_path):
+    config = Config(task="reverse", hidden=4, seq_len=6, batch=2, device="cpu").validate()
+    torch.save({"config": config.to_dict(), "step": 0, "model": {}}, tmp_path / "s2s.pt")
+    with pytest.raises(ForeignModelError, match="checkpoint of a seq2seq model .*single"):
+        load_model(tmp_path / "s2s.pt")
+
+
 # ---------------------------------------------------------------------------- bad files
 
 
