@@ -35,6 +35,7 @@ def exported(show_panel, probed_snapshot, charlm, side_by_side):
         "guesses": lambda: charlm,
         "connectivity": lambda: charlm,
         "comparison": lambda: side_by_side,
+        "piano_roll": lambda: probed_snapshot(task="music"),
     }
 
     def make(panel_class):
