@@ -3,6 +3,7 @@ open, follows the layer picker, and shows a hovered unit's gate over time."""
 
 from __future__ import annotations
 
+import dataclasses
 from types import MappingProxyType, SimpleNamespace
 
 import numpy as np
@@ -96,3 +97,11 @@ def test_hover_shows_the_units_gate_over_time(show):
     assert panel.cursor_line.value() == 7
     panel.cursor.set(12)
     assert panel.cursor_line.value() == 12
+
+
+def test_a_model_without_recurrent_layers_shows_the_note(show):
+    snap = planted_snapshot()
+    panel = show(snap)
+    panel.set_snapshot(SimpleNamespace(trace=dataclasses.replace(snap.trace, layers=())))
+    assert panel.refresh()
+    assert not panel.points and panel.note.isVisible() and panel.shown is None

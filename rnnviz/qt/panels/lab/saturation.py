@@ -31,7 +31,7 @@ from rnnviz.qt.timeline import TimeCursor
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
 
-NO_GATES = "The Elman RNN has no gates: choose an LSTM or a GRU to see their saturation."
+NO_GATES = "This model has no gates (an Elman RNN, or no recurrence): choose an LSTM or a GRU."
 PICK = 12.0  # px: how near the mouse a point must be to be hovered
 OTHERS = "#B0B0B0"  # the other probe sequences, behind sequence 0
 
@@ -121,12 +121,24 @@ class GateSaturationPanel(Panel):
             self._show_layer()
 
     def _show_layer(self) -> None:
+        if not self.trace.layers:  # a model without recurrent layers (bag of words)
+            self.layer, self.saturation, self.shown = None, (), None
+            self._show_points()
+            return
         self.layer = self.trace.layers[max(self.layer_combo.currentIndex(), 0)]
         step = self.trace.meta.get("step")
         at = "" if step is None else f", step {step}"
         # the layer picker is left out of an export: the title names the layer
         self.scatter.setTitle(f"Each unit's gates, {self.layer.name}{at} (dashed: x + y = 1)")
         self.saturation = gate_saturation(self.layer)
+        H = self.layer.h.shape[-1]
+        gates = [s.gate for s in self.saturation]
+        if self.shown is None or self.shown[0] not in gates or self.shown[1] >= H:
+            self.shown = (gates[0], 0) if gates else None
+        self._show_points()
+
+    def _show_points(self) -> None:
+        """One scatter per sigmoid gate (made once, removed when the cell has no such gate)."""
         self.note.setVisible(not self.saturation)
         gates = [s.gate for s in self.saturation]
         for g in [g for g in self.points if g not in gates]:
@@ -145,9 +157,6 @@ class GateSaturationPanel(Panel):
                     name=f"{s.gate}: {GATES[s.gate].word}",
                 )
             self.points[s.gate].setData(s.left, s.right)
-        H = self.layer.h.shape[-1]
-        if self.shown is None or self.shown[0] not in gates or self.shown[1] >= H:
-            self.shown = (gates[0], 0) if gates else None
         self._draw_unit()
 
     def _draw_unit(self) -> None:
