@@ -23,6 +23,8 @@ baseline that a model has to beat.
             grammar this project wrote, where word order decides (tasks/sentiment.py).
     tagging    many-to-many: tag each word as part of a person's name or not, where a later
             word decides ("teddy roosevelt" against "teddy bears", tasks/tagging.py).
+    wordlm     P(sentence) as the product of P(word | words before), next-word prediction on
+            the sentiment grammar's sentences, sampled until <eos> (tasks/wordlm.py).
 
 This module imports no torch (the configuration, `rnnviz --help` and the window read it). Each
 spec names its implementation as "module:Class", imported only when a task is built: the
@@ -158,6 +160,19 @@ TASKS: dict[str, TaskSpec] = {
             ),
             entry_point="rnnviz.core.tasks.tagging:TaggingTask",
             min_seq_len=9,  # the longest bundled sentence, in words
+            padded=True,
+        ),
+        TaskSpec(
+            "wordlm",
+            "Word language model (P of a sentence)",
+            shape="many-to-many",
+            kind="classification",
+            symbols_in=True,
+            encoder="embedding",
+            heldout=HeldOut("nll", False, "the held-out words' own frequencies (unigram)"),
+            entry_point="rnnviz.core.tasks.wordlm:WordLMTask",
+            min_seq_len=20,  # the longest bundled sentence and its <eos>
+            generates=True,
             padded=True,
         ),
         *(

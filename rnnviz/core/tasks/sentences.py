@@ -34,7 +34,7 @@ class Example:
 class SentenceTask(Task):
     """Random training sentences in padded batches; the held-out sentences all at once."""
 
-    output_labels: tuple[str, ...]  # the classes, set by the subclass
+    output_labels: tuple[str, ...] | None = None  # the classes; None: the words (a language model)
 
     def __init__(self, seq_len: int, train: Sequence[Example], heldout: Sequence[Example]):
         super().__init__(seq_len)
@@ -48,8 +48,8 @@ class SentenceTask(Task):
         self.vocab = Vocab(e.words for e in train)
         self.input_vocab = self.vocab.words
         self.input_size = len(self.vocab)
-        self.output_vocab = self.output_labels
-        self.output_size = len(self.output_labels)
+        self.output_vocab = self.output_labels or self.vocab.words
+        self.output_size = len(self.output_vocab)
         self.train_set = self._tensors(train, scored=False)
         self.heldout_set = self._tensors(heldout, scored=True)
         x, y, mask = self.train_set
@@ -69,9 +69,13 @@ class SentenceTask(Task):
             for e in examples
         ]
         x = pad([self.vocab.encode(e.words) for e in examples])
-        y = pad([e.targets for e in examples], value=0)
+        y = pad([self.targets(e) for e in examples], value=0)
         mask = pad([[int(m) for m in ms] for ms in masks], value=0).float()
         return x, y, mask
+
+    def targets(self, example: Example) -> Sequence[int]:
+        """One class id per word (a language model's are the next words' ids)."""
+        return example.targets
 
     @property
     def sentences(self) -> int:

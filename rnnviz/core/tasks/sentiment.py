@@ -56,6 +56,9 @@ SUFFIXES = ("", "to be honest", "if you ask me", "for the price", "on the whole"
 SENTENCES_PER_KIND = 900  # drawn per kind of sentence, before duplicates are dropped
 HELDOUT_PAIRS, HELDOUT_PLAIN = 100, 200  # held out: 100 same-words pairs, 200 plain sentences
 DATA_HELDOUT_EVERY = 10  # --data: every tenth sentence is held out
+# Plain sentences with "not": fewer than half, so that "good" and "bad" still lean one way
+# (an order-blind model learns them) while "not" turns some of them round
+NEGATED_SHARE = 0.3
 
 
 def polarity(adjective: str) -> int:
@@ -86,7 +89,7 @@ def _frame(rng: random.Random, core: str) -> str:
 def _plain(rng: random.Random) -> list[tuple[str, int]]:
     """One clause, with or without "not": its words decide (once "not" is read as a word)."""
     adjective = rng.choice(POSITIVE + NEGATIVE)
-    words, sign = _clause(rng, rng.choice(SUBJECTS), adjective, rng.random() < 0.5)
+    words, sign = _clause(rng, rng.choice(SUBJECTS), adjective, rng.random() < NEGATED_SHARE)
     return [(_frame(rng, words), _label(sign))]
 
 
