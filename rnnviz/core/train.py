@@ -18,21 +18,19 @@ from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
-import numpy as np
 import torch
 
-from rnnviz.core.analysis import spectral_radii, vector_norms
 from rnnviz.core.atomic import write_atomic
 from rnnviz.core.config import Config, ConfigError, check_temperature
+from rnnviz.core.logs import HistoryLog, ProbeLog
 from rnnviz.core.model import build_model
 from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
     IDLE,
-    Column,
     Command,
-    History,
+    History,  # noqa: F401 (re-exported; core/logs.py builds it)
     Pause,
     Probe,
-    ProbeHistory,
+    ProbeHistory,  # noqa: F401 (re-exported; core/logs.py builds it)
     Reset,
     Run,
     RunView,
@@ -41,7 +39,6 @@ from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
     SetTemperature,
     Snapshot,
     Step,
-    new_key,
 )
 from rnnviz.core.record_words import record_batch
 from rnnviz.core.sampling import sample_ids
@@ -76,55 +73,6 @@ def resolve_device(name: str) -> str:
     return name
 
 
-# ---------------------------------------------------------------------------- history
-
-
-class _HistoryBuffer:
-    FIELDS = {
-        "step": np.int64,
-        "loss": np.float64,
-        "grad_norm": np.float64,
-        "grad_norm_clipped": np.float64,
-        "clipped": bool,
-    }
-
-    def __init__(self) -> None:
-        self.cols = {name: Column(dt) for name, dt in self.FIELDS.items()}
-        self.key = new_key()
-
-    def append(self, **row) -> None:
-        for name, col in self.cols.items():
-            col.append(row[name])
-
-    def view(self) -> History:
-        return History.from_columns(self.key, {name: c.view() for name, c in self.cols.items()})
-
-
-class _ProbeLog:
-    def __init__(self) -> None:
-        self.cols: dict[str, Column] | None = None
-        self.key = new_key()
-
-    def append(self, trace: Trace) -> None:
-        keys = [lt.key for lt in trace.layers]
-        radii = spectral_radii(trace.params, trace.cell, keys)
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's huge values
-            norms = {lt.key: vector_norms(lt.grad_h[0]) for lt in trace.layers}
-        if self.cols is None:
-            self.cols = {"step": Column(np.int64)}
-            self.cols.update({f"g {k}": Column(np.float64, (trace.T,)) for k in norms})
-            self.cols.update({f"r {k}": Column(np.float64) for k in radii})
-        self.cols["step"].append(trace.meta["step"])
-        for k, v in norms.items():
-            self.cols[f"g {k}"].append(v)
-        for k, v in radii.items():
-            self.cols[f"r {k}"].append(v)
-
-    def view(self) -> ProbeHistory:
-        views = {k: c.view() for k, c in (self.cols or {}).items()}
-        return ProbeHistory.from_columns(self.key, views)
-
-
 # ---------------------------------------------------------------------------- trainer
 
 
@@ -150,8 +98,8 @@ class Trainer:
         self.model.load_state_dict(self._initial_state)
         self.data_gen = torch.Generator().manual_seed(self.config.seed)
         self.optimizer = _make_optimizer(self.config, self.model)
-        self.history = _HistoryBuffer()
-        self.probe_log = _ProbeLog()
+        self.history = HistoryLog()
+        self.probe_log = ProbeLog()
         self.step_count = 0
         self.diverged = False
         self.message = ""

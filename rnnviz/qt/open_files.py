@@ -20,7 +20,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, QProcess, QTemporaryDir, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
@@ -36,7 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.core.config import Config
-from rnnviz.core.protocol import Column, History, Snapshot
+from rnnviz.core.logs import HistoryLog, ProbeLog
+from rnnviz.core.protocol import Snapshot
 from rnnviz.core.tasks import TASKS
 from rnnviz.core.trace import Trace
 
@@ -51,7 +51,8 @@ TRAINING_COMMANDS = ("train", "step", "reset", "new_seed")
 
 
 def trace_snapshot(trace: Trace, message: str = "") -> Snapshot:
-    """A paused snapshot that holds `trace` and no training history."""
+    """A paused snapshot that holds `trace`, no training history, and the trace as the one
+    recording of the probe log."""
     meta = trace.meta
     config = Config(  # what the panels read of a run; not validated: a user's model may be big
         cell=meta["cell"],
@@ -63,13 +64,8 @@ def trace_snapshot(trace: Trace, message: str = "") -> Snapshot:
         seq_len=trace.T,
         probe_batch=trace.x.shape[0],
     )
-    empty = {
-        "step": np.int64,
-        "loss": np.float64,
-        "grad_norm": np.float64,
-        "grad_norm_clipped": np.float64,
-        "clipped": np.bool_,
-    }
+    probes = ProbeLog()
+    probes.append(trace)  # the one recording: the laboratory's history panels show a point
     return Snapshot(
         config=config,
         device=meta.get("device", "cpu"),
@@ -83,8 +79,9 @@ def trace_snapshot(trace: Trace, message: str = "") -> Snapshot:
         lr=config.lr,
         clip="none",
         clip_threshold=config.clip_threshold,
-        history=History(**{k: Column(t).view() for k, t in empty.items()}),
+        history=HistoryLog().view(),
         trace=trace,
+        probes=probes.view(),
         message=message,
         extras=MappingProxyType({}),
     )
