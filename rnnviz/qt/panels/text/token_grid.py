@@ -22,6 +22,7 @@ PAD = 3  # px around a cell's label
 GAP = 8  # px between two wrapped lines of the sequence
 MAX_ZOOM = 3.0  # a short sequence's labels grow up to this many times the font's size
 WHITE, BLACK = QColor("#ffffff"), QColor("#000000")
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter  # row names
 
 
 def ink_on(fill: QColor) -> QColor:
@@ -112,8 +113,10 @@ class TokenGrid(QAbstractScrollArea):
         fm = QFontMetrics(font)
         width = max(fm.horizontalAdvance(s) for s in self._labels) + 2 * PAD
         self._cell = (width, fm.height() + 2 * PAD)
-        self._gutter = max((fm.horizontalAdvance(h) for h in self.headers), default=0)
-        self._gutter += 2 * PAD if self._gutter else 0
+        # the row names stay at the widget's own size, a few pads clear of the first cell
+        heads = QFontMetrics(self.font())
+        self._gutter = max((heads.horizontalAdvance(h) for h in self.headers), default=0)
+        self._gutter += 4 * PAD if self._gutter else 0
 
     def _relayout(self) -> None:
         """The largest font up to MAX_ZOOM times the widget's whose cells fit the height (a
@@ -182,13 +185,13 @@ class TokenGrid(QAbstractScrollArea):
             ts = range(line * per_line, min(T, (line + 1) * per_line))
             if not ts:
                 break
+            painter.setFont(self.font())
+            painter.setPen(QColor("#666666"))
             for r, header in enumerate(self.headers):
                 rect = self.cell_rect(r, ts[0]).adjusted(-self._gutter, 0, 0, 0)
-                rect.setWidth(self._gutter - PAD)
-                painter.setPen(QColor("#666666"))
-                painter.drawText(
-                    rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, header
-                )
+                rect.setWidth(self._gutter - 3 * PAD)
+                painter.drawText(rect, RIGHT, header)
+            painter.setFont(self.cell_font)
             for t in ts:
                 for r in range(len(self.texts)):
                     self._paint_cell(painter, r, t)
