@@ -37,3 +37,19 @@ def test_blocks_are_torchs_gate_rows_with_their_norms(show_panel, kind, gates):
         assert "ρ" not in panel.block_plots[k].titleLabel.item.toPlainText()  # W_i· not square
     # a GRU leaves the fourth column empty
     assert panel.block_plots[3].isVisible() == (G == 4)
+
+
+def test_data_export_holds_the_blocks_and_their_singular_values(show_panel, tmp_path):
+    torch.manual_seed(0)
+    m = nn.GRU(2, 3)
+    x = np.zeros((1, 4, 2), dtype=np.float32)
+    snapshot = trace_snapshot(
+        record_foreign(from_state_dict(m.state_dict()), x, jacobian_sequences=0)
+    )
+    panel = show_panel(GateWeightsPanel, snapshot)
+    tables = panel.data_tables()
+    assert list(tables) == ["W_ir", "W_iz", "W_in", "W_hr", "W_hz", "W_hn", "singular_values"]
+    np.testing.assert_allclose(tables["W_iz"]["input 1"], m.weight_ih_l0.detach()[3:6, 1])
+    sv = tables["singular_values"]
+    assert list(sv["k"]) == [1, 2, 3] and np.isnan(sv["σ_k of W_ir"][2])  # 3 × 2: two
+    assert panel.animation_axes() == ()

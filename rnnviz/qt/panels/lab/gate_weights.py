@@ -138,6 +138,30 @@ class GateWeightsPanel(Panel):
                 self.sv_plot.plot(k, b.singular_values, pen=theme.pen(colour(b.gate), None, style))
             )
 
+    # -- export
+
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Each block as drawn (a row per unit of the gate, a column per input or previous
+        unit), and every block's singular values by k (empty cells past a block's last)."""
+        tables = {}
+        for b in self.blocks:
+            reads = "input" if b.source == "i" else "h_{t−1} unit"
+            table = {"unit": np.arange(b.weights.shape[0])}
+            table.update({f"{reads} {c}": b.weights[:, c] for c in range(b.weights.shape[1])})
+            tables[b.name] = table
+        if self.blocks:
+            n = max(len(b.singular_values) for b in self.blocks)
+            sv = {"k": np.arange(1, n + 1)}
+            for b in self.blocks:
+                sv[f"σ_k of {b.name}"] = np.pad(
+                    b.singular_values, (0, n - len(b.singular_values)), constant_values=np.nan
+                )
+            tables["singular_values"] = sv
+        return tables
+
+    def animation_axes(self) -> tuple[str, ...]:
+        return ()  # the weights hold still as t moves, and an opened model does not train
+
     # -- interaction
 
     def _hover(self, pos) -> None:
