@@ -105,3 +105,13 @@ def test_a_model_without_recurrent_layers_shows_the_note(show):
     panel.set_snapshot(SimpleNamespace(trace=dataclasses.replace(snap.trace, layers=())))
     assert panel.refresh()
     assert not panel.points and panel.note.isVisible() and panel.shown is None
+
+
+def test_padding_does_not_count(make_snapshot, show):
+    snap = make_snapshot(task="tagging", cell="gru", hidden=6, steps=1)
+    mask = snap.trace.input_mask  # (B, T): 0 after each sentence's end
+    assert (mask == 0).any()
+    panel = show(snap)
+    z = snap.trace.layer(0).gates["z"]
+    data = mask[..., None] > 0
+    np.testing.assert_allclose(drawn(panel, "z")[0], ((z < 0.1) & data).sum((0, 1)) / mask.sum())

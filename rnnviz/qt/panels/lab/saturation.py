@@ -130,7 +130,7 @@ class GateSaturationPanel(Panel):
         at = "" if step is None else f", step {step}"
         # the layer picker is left out of an export: the title names the layer
         self.scatter.setTitle(f"Each unit's gates, {self.layer.name}{at} (dashed: x + y = 1)")
-        self.saturation = gate_saturation(self.layer)
+        self.saturation = gate_saturation(self.layer, self.trace.input_mask)  # not padding
         H = self.layer.h.shape[-1]
         gates = [s.gate for s in self.saturation]
         if self.shown is None or self.shown[0] not in gates or self.shown[1] >= H:
