@@ -10,6 +10,7 @@ from rnnviz.qt.panels.core.gradients import GradientNormsPanel
 from rnnviz.qt.panels.core.graph import UnrolledGraphPanel
 from rnnviz.qt.panels.core.states import StateTrajectoriesPanel
 from rnnviz.qt.panels.core.training import TrainingPanel
+from rnnviz.qt.panels.lab.attention import AttentionPanel
 from rnnviz.qt.panels.lab.cliff import CliffPanel
 from rnnviz.qt.panels.lab.comparison import ComparisonPanel
 from rnnviz.qt.panels.lab.factors import GradientFactorsPanel
@@ -37,6 +38,7 @@ LAB_PANELS = (
     ComparisonPanel,
     CliffPanel,
     GateSaturationPanel,
+    AttentionPanel,
     CellDiagramPanel,
     CharUnitsPanel,
     NextGuessesPanel,
@@ -45,6 +47,7 @@ LAB_PANELS = (
 )
 
 __all__ = [
+    "AttentionPanel",
     "CellDiagramPanel",
     "CharUnitsPanel",
     "CliffPanel",

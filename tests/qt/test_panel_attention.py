@@ -1,0 +1,50 @@
+"""The attention panel draws a probe sequence's weights α_t,j without padding, labels both axes
+with the tokens, outlines the decoder step under the time cursor, and says why it is empty
+for a model without attention."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnviz.qt.panels.lab.attention import NO_ATTENTION, NOT_SEQ2SEQ, AttentionPanel
+
+
+@pytest.fixture
+def show(show_panel):
+    return lambda snapshot, t=0: show_panel(AttentionPanel, snapshot, size=(900, 550), t=t)
+
+
+def ticks(panel, side):
+    return [label for _, label in panel.plot.getAxis(side)._tickLevels[0]]
+
+
+def test_heatmap_of_one_sequence_with_its_tokens_and_the_cursor_row(make_snapshot, show):
+    snap = make_snapshot(task="reverse", seq_len=6, attention="additive", hidden=6, batch=4)
+    trace = snap.trace
+    panel = show(snap, t=2)
+    panel.sequence.setCurrentIndex(1)
+    real = trace.tokens_in[1] != "<pad>"
+    rows = int(trace.loss_mask[1].sum())
+    np.testing.assert_allclose(panel.image.image, trace.attn[1, :rows][:, real])
+    np.testing.assert_allclose(panel.image.image.sum(1), 1.0, atol=1e-6)
+    assert ticks(panel, "bottom") == list(trace.tokens_in[1][real])
+    assert ticks(panel, "left") == list(trace.tokens_out[1][:rows])
+    assert ticks(panel, "left")[-1] == "<eos>"
+    x, y = panel.row_box.getData()
+    assert (min(y), max(y)) == (1.5, 2.5) and (min(x), max(x)) == (-0.5, real.sum() - 0.5)
+    j = int(trace.attn[1, 2][real].argmax())
+    assert f"input token {j} '{trace.tokens_in[1][real][j]}'" in panel.readout.text()
+    panel.cursor.set(rows + 3)  # past the output: the last row (<eos>) stays outlined
+    assert max(panel.row_box.getData()[1]) == rows - 0.5
+    assert "(target '<eos>')" in panel.readout.text()
+    assert not panel.note.isVisible()
+
+
+def test_says_why_there_is_no_attention(make_snapshot, show):
+    panel = show(make_snapshot(task="sort", seq_len=4, attention="none"))
+    assert panel.note.isVisible() and panel.note.text() == NO_ATTENTION
+    assert panel.image.image is None and not panel.row_box.getData()[0]
+    panel.set_snapshot(make_snapshot(task="copy", seq_len=8))
+    assert panel.refresh()
+    assert panel.note.text() == NOT_SEQ2SEQ
