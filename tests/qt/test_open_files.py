@@ -7,7 +7,7 @@ from torch import nn
 from windows import open_window  # tests/qt is on sys.path
 
 from rnnviz.qt.main_window import MainWindow
-from rnnviz.qt.panels import GradientNormsPanel
+from rnnviz.qt.panels import GradientHistoryPanel, GradientNormsPanel
 
 TIMEOUT = 60_000  # ms: the child process imports torch (2-20 s on a loaded machine)
 
@@ -42,6 +42,8 @@ def test_open_model_and_trace_show_in_every_panel_without_training(
     gradients = next(p for p in w.panels if isinstance(p, GradientNormsPanel))
     gradients.refresh(force=True)
     assert "L = ½‖h_n‖²" in gradients.grad_plot.titleLabel.text
+    history = next(p for p in w.panels if isinstance(p, GradientHistoryPanel))
+    assert "1 recording, steps 0–0, L = ½‖h_n‖²" in history.plot.titleLabel.text
 
     shown = w.snapshot
     with qtbot.waitSignal(opener.failed, timeout=TIMEOUT) as failed:

@@ -10,6 +10,7 @@ that only ever widen, so colours keep their meaning while training runs.
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -175,9 +176,11 @@ class GradientHistoryPanel(Panel):
         img[img == np.inf] = INFINITE
         self.image.setImage(img, autoLevels=False, autoDownsample=True)
         self.image.setRect(QRectF(-0.5, self.y0, T, self.dy * len(self.rows)))
+        trace = self.snapshot.trace
+        objective = trace.meta.get("objective") if trace is not None else None  # opened model
         self.plot.setTitle(
             f"log₁₀ ‖∂L/∂h<sub>t</sub>‖, sequence 0: {N} recording{'s' * (N != 1)}"
-            f", steps {steps[0]}–{steps[-1]}"
+            f", steps {steps[0]}–{steps[-1]}" + (f", {html.escape(objective)}" if objective else "")
         )
 
     def _widen_levels(self, finite: np.ndarray, key: str, N: int, T: int) -> None:
