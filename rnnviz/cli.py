@@ -7,7 +7,7 @@
                                         holds the held-out score
     rnnviz trace [OPTIONS] --out F.npz  train --steps K (default 0), record the probe batch
     rnnviz presets                      list the lecture presets
-    rnnviz export --preset NAME --out DIR [--steps K]
+    rnnviz export --preset NAME --out DIR [--steps K] [--animate {gif,mp4}]
                                         train a preset, write its panels as PNG and SVG
     rnnviz sample --checkpoint CK [--length N] [--temperature X] [--seed S] [--out FILE]
                                         generate text or a melody (MIDI) from a checkpoint
@@ -192,15 +192,25 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     export.add_argument(
         "--width",
         type=int,
-        default=1920,
+        default=None,
         metavar="PX",
-        help="image width in pixels (default: 1920)",
+        help="image width in pixels (default: 1920; 960 for animations)",
     )
     export.add_argument(
         "--aspect",
         default="16:9",
         metavar="W:H",
         help="the figures' shape: 16:9 (default), 4:3, 1:1, or panel (as the app lays it out)",
+    )
+    export.add_argument(
+        "--animate",
+        choices=("gif", "mp4"),
+        default=None,
+        help="also write each panel as an animation: t moving through the sequence (the "
+        "training panel: the training steps going by)",
+    )
+    export.add_argument(
+        "--fps", type=int, default=10, metavar="N", help="animation frame rate (default: 10)"
     )
     return parser, {
         "train": train,

@@ -1,5 +1,6 @@
-"""`rnnviz export`: train a lecture preset headless and write its panels as PNG and SVG,
-with its explanation and what was measured as text, for slides."""
+"""`rnnviz export`: train a lecture preset headless and write its panels as PNG and SVG (and,
+with --animate, as GIF or MP4 animations), with its explanation and what was measured as
+text, for slides."""
 
 from __future__ import annotations
 
@@ -30,14 +31,18 @@ def run_export(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from rnnviz.core.train import resolve_device
+    from rnnviz.qt.animation import DEFAULT_WIDTH, FPS_RANGE
     from rnnviz.qt.export import ExportError, FigureSize
-    from rnnviz.qt.figures import export_panels
+    from rnnviz.qt.figures import animate_panels, export_panels
     from rnnviz.qt.panels import LAB_PANELS, PANELS
 
     try:
-        size = FigureSize(args.width, args.aspect)
+        size = FigureSize(args.width or FigureSize().width, args.aspect)
+        moving = FigureSize(args.width or DEFAULT_WIDTH, args.aspect)
     except ExportError as e:  # "width must be …": the option's name in front
         raise UsageError(f"--{e}") from None
+    if args.animate and not FPS_RANGE[0] <= args.fps <= FPS_RANGE[1]:
+        raise UsageError(f"--fps must be between {FPS_RANGE[0]} and {FPS_RANGE[1]}, got {args.fps}")
     missing = set(preset.panels) - {cls.key for cls in (*PANELS, *LAB_PANELS)}
     if missing:  # a preset file naming a panel this version lacks: say so before training
         raise UsageError(f"preset {preset.key!r} names unknown panels: {', '.join(missing)}")
@@ -69,13 +74,18 @@ def run_export(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication([PROG])  # noqa: F841 (keeps Qt alive)
     try:
         written = export_panels(snapshot, preset.panels, out, size=size)
+        if args.animate:
+            print(f"writing the animations ({args.animate})", flush=True)
+            written += animate_panels(
+                snapshot, preset.panels, out, args.animate, size=moving, fps=args.fps
+            )
     except (ExportError, OSError) as e:
         raise UsageError(f"cannot write the images: {e}") from None
     text = out / "explanation.txt"
     write_output(
         lambda: text.write_text(explanation_text(preset, steps, claim, snapshot), "utf-8"), text
     )
-    print(f"wrote {len(written)} images and {text.name} to {out}")
+    print(f"wrote {len(written)} {'files' if args.animate else 'images'} and {text.name} to {out}")
     print(f"{'the picture holds' if claim.ok else 'NOT YET SHOWN'}: {claim.text}")
     return 0
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QEvent, QObject, Slot
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from rnnviz.qt.animation import DEFAULT_WIDTH, Frames, panel_frames, time_positions
 from rnnviz.qt.animation_dialog import WINDOW, AnimationChoice, AnimationDialog, AnimationJob
@@ -119,6 +119,7 @@ class WindowExports(QObject):
         state, t0 = w.saveState(), w.cursor.t
 
         def restore() -> None:
+            QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
             w.restoreState(state)
             w.cursor.set(t0)
 

@@ -1,0 +1,48 @@
+"""`rnnviz export --animate`: each of a preset's panels as an MP4 beside its still images;
+a frame rate that is not one is one line on stderr."""
+
+import os
+import subprocess
+import sys
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def rnnviz(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rnnviz", *args],
+        cwd=cwd,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def test_export_animate_writes_a_video_per_panel(tmp_path):
+    import imageio_ffmpeg
+
+    from rnnviz.core.presets import load_preset
+
+    preset = load_preset("exploding")  # sequences of 50 steps: 50 frames a panel
+    args = ["--preset", "exploding", "--out", "slides", "--steps", "2", "--width", "200"]
+    result = rnnviz("export", *args, "--animate", "mp4", "--fps", "25", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    out = tmp_path / "slides"
+    for key in preset.panels:
+        assert (out / f"{key}.png").is_file()  # the stills as without --animate
+        frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(out / f"{key}.mp4"))
+        # through time: one frame a timestep; the training panel: steps 0 (a recording
+        # before training), 1 and 2
+        assert frames == (3 if key == "training" else 50), key
+        assert seconds == frames / 25
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_export_animate_refuses_a_frame_rate_in_one_line(tmp_path):
+    args = ["--preset", "exploding", "--out", "d", "--animate", "gif", "--fps", "0"]
+    result = rnnviz("export", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.endswith("--fps must be between 1 and 60, got 0")
