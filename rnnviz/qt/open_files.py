@@ -20,7 +20,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QElapsedTimer, QObject, QProcess, QTemporaryDir, Signal, Slot
+from PySide6.QtCore import (
+    QElapsedTimer,
+    QEvent,
+    QObject,
+    QProcess,
+    QTemporaryDir,
+    Signal,
+    Slot,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -102,6 +110,7 @@ class OpenFiles(QObject):
         self._clock = QElapsedTimer()
         self.seconds = float("nan")  # how long the last open took, to the panels' snapshot
         window.runner.started.connect(self._on_training)
+        window.installEventFilter(self)
 
     # -- commands
 
@@ -159,9 +168,7 @@ class OpenFiles(QObject):
     ) -> None:
         """Record `model` on `data` in a child process (`rnnviz trace --model`), then show it;
         `opened` or `failed` follows."""
-        if self._process is not None:
-            self._process.kill()
-            self._process.waitForFinished(1000)
+        self._stop_process()  # the newer request wins
         self._clock.start()
         out = str(Path(self._tmp.path()) / "model.npz")
         args = ["-m", "rnnviz", "trace", "--model", model, "--input", data, "--out", out]
@@ -197,6 +204,21 @@ class OpenFiles(QObject):
         if error == QProcess.ProcessError.FailedToStart and self.sender() is self._process:
             self._process = None
             self._fail(f"could not start {sys.executable} to read the model")
+
+    def _stop_process(self) -> None:
+        """End a recording still running, silently: nobody waits for it any more."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.finished.disconnect(self._on_recorded)
+            process.errorOccurred.disconnect(self._on_process_error)
+            process.kill()
+            process.waitForFinished(1000)
+            process.deleteLater()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if obj is self.window and event.type() == QEvent.Type.Close:
+            self._stop_process()  # a closed window leaves no recording running
+        return False
 
     # -- state
 

@@ -27,8 +27,12 @@ def test_open_model_and_trace_show_in_every_panel_without_training(
     w = open_window(qtbot, store, wait_snapshot=False)
     opener = w.open_files
 
+    failures = []
+    opener.failed.connect(failures.append)
     with qtbot.waitSignal(opener.opened, timeout=TIMEOUT):
-        opener.open_model(str(tmp_path / "mine.pt"), str(tmp_path / "x.npy"))
+        opener.open_model(str(tmp_path / "mine.pt"), str(tmp_path / "wide.npy"))
+        opener.open_model(str(tmp_path / "mine.pt"), str(tmp_path / "x.npy"))  # newer wins
+    assert failures == []  # the replaced recording says nothing
     trace = w.snapshot.trace
     assert trace.meta["model"] == "LSTM, 2 layers, input 3, hidden 5"
     assert all(p.snapshot is w.snapshot for p in w.panels)  # every panel, lab ones too
@@ -53,4 +57,7 @@ def test_open_model_and_trace_show_in_every_panel_without_training(
     assert "junk.npz is not a trace rnnviz can show" in warnings[-1] and len(warnings) == 2
     assert w.snapshot is shown  # nothing changed
 
-    w.close()
+    opener.open_model(str(tmp_path / "mine.pt"), str(tmp_path / "x.npy"))
+    process = opener._process
+    w.close()  # while it records: the recording ends with the window
+    assert opener._process is None and process.state() == process.ProcessState.NotRunning
