@@ -92,3 +92,14 @@ def test_other_tasks_show_a_note(make_snapshot, show):
 def test_an_encoder_decoder_says_it_has_none(make_snapshot, show):
     panel = show(make_snapshot(task="dates", hidden=8, steps=1), t=3)
     assert "connectivity" in panel.titles[0].text() and panel.grids[0].marked == 3
+
+
+def test_a_padded_sentence_is_shown_up_to_its_end(make_snapshot, show):
+    snap = make_snapshot(task="wordlm", hidden=6, steps=1)
+    n = int(snap.trace.input_mask[0].sum())
+    assert n < snap.trace.T and snap.trace.connectivity is not None
+    panel = show(snap, t=n - 1)
+    (grid,) = panel.grids
+    assert grid.columns == n and "<pad>" not in grid.texts[0]
+    C = snap.trace.connectivity[n - 1, :n]
+    assert list(grid.fills[0]) == [panel.fill_of(v) for v in C / C.max()]

@@ -43,7 +43,7 @@ def test_the_top_five_under_every_input_shaded_by_probability(charlm, show):
         assert list(grid.fills[r + 1]) == [panel.fill_of(float(v)) for v in p[:, r]]
     hit = ids.numpy() == trace.y[0][:, None]  # (T, 5): the true next symbol among them
     np.testing.assert_array_equal(grid.boxed[1:], hit.T)
-    assert f"at {hit.any(1).mean():.0%} of the steps" in panel.heading.text()
+    assert f"at {hit.any(1).mean():.0%} of the steps the loss counts" in panel.heading.text()
     assert panel.fill_of(1.0).lightness() < panel.fill_of(0.2).lightness()  # likelier: darker
     assert grid.marked == 7
     panel.cursor.set(30)
@@ -87,3 +87,13 @@ def test_an_encoder_decoder_shows_its_output_steps(make_snapshot, show):
     assert T_out != snap.trace.x_raw.shape[1]
     assert [len(row) for row in panel.grid.texts] == [T_out] * 6
     assert list(panel.grid.texts[0]) == [str(t) for t in range(T_out)]
+
+
+def test_a_padded_sentence_is_shown_up_to_its_end(make_snapshot, show):
+    snap = make_snapshot(task="tagging", hidden=6, steps=1)
+    n = int(snap.trace.input_mask[0].sum())
+    assert n < snap.trace.T  # sequence 0 is padded
+    panel = show(snap)
+    k = min(5, len(snap.trace.meta["output_vocab"]))  # a few tags: fewer guesses
+    assert [len(row) for row in panel.grid.texts] == [n] * (1 + k)
+    assert "<pad>" not in panel.grid.texts[0]

@@ -21,7 +21,7 @@ from rnnviz.core.trace import Trace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.text.char_units import fixed_font
-from rnnviz.qt.panels.text.guesses import NEEDS_SYMBOLS, input_labels, symbol_task
+from rnnviz.qt.panels.text.guesses import NEEDS_SYMBOLS, data_steps, input_labels, symbol_task
 from rnnviz.qt.panels.text.token_grid import TokenGrid, ramp
 from rnnviz.qt.timeline import TimeCursor
 
@@ -125,7 +125,8 @@ class ConnectivityPanel(Panel):
             title.setVisible(i < len(self.runs))
             grid.setVisible(i < len(self.runs))
             if i < len(self.runs):
-                labels = input_labels(self.runs[i][1])
+                run = self.runs[i][1]
+                labels = input_labels(run)[: data_steps(run)]
                 grid.set_cells([labels], [[None] * len(labels)])
         self._colour()
 
@@ -160,7 +161,7 @@ class ConnectivityPanel(Panel):
             if shares is None:
                 why = trace.meta.get("connectivity", "not recorded")
                 title.setText(f"{name}connectivity {why}")
-                grid.set_fills([[None] * trace.T])
+                grid.set_fills([[None] * grid.columns])
             else:
                 row = np.asarray(trace.connectivity[t], dtype=np.float64)
                 s = int(np.argmax(row))
@@ -170,7 +171,7 @@ class ConnectivityPanel(Panel):
                     f"{name}predicting '{y}' after t = {t}: largest {SYMBOL} = {row[s]:.3g} at "
                     f"s = {s}; reaches {back} back (≥ {REACH:.0%} of the largest)"
                 )
-                grid.set_fills([[self.fill_of(v) for v in shares]])
+                grid.set_fills([[self.fill_of(v) for v in shares[: grid.columns]]])
                 lines.append(f"{label or 'this run'}: largest at s = {s}, reaches {back} back")
-            grid.mark(t if 0 <= t < trace.T else -1)
+            grid.mark(t if 0 <= t < grid.columns else -1)
         self.hover_label.setText(f"t = {t}: " + ";  ".join(lines) if lines else "")

@@ -51,6 +51,13 @@ def input_labels(trace: Trace, b: int = 0, steps: int | None = None) -> list[str
     return [str(t) for t in range(T)]
 
 
+def data_steps(trace: Trace) -> int:
+    """The steps of sequence 0 to show: up to its end (a right-padded sentence's last word),
+    or every output step where the outputs have another length (an encoder-decoder)."""
+    T = trace.y_hat.shape[1]
+    return T if trace.x_raw.shape[1] != T else int(trace.input_mask[0].sum())
+
+
 class NextGuessesPanel(Panel):
     title = "Next-symbol guesses"
     key = "guesses"
@@ -112,19 +119,20 @@ class NextGuessesPanel(Panel):
         self.stack.setCurrentIndex(1)
         self.trace = trace
         vocab = trace.meta["output_vocab"]
-        g = self.guesses = top_guesses(trace.y_hat[0], trace.y[0])
-        T = len(g.ids)  # the outputs' steps (an encoder-decoder's differ from its inputs')
-        self.labels = input_labels(trace, steps=T)
+        T = data_steps(trace)
+        g = self.guesses = top_guesses(trace.y_hat[0, :T], trace.y[0, :T])
+        self.labels = input_labels(trace, steps=trace.y_hat.shape[1])[:T]
         k = g.ids.shape[1]
+        counted = np.asarray(trace.loss_mask[0, :T])  # steps where the loss counts
         texts = [self.labels, *([vocab[int(i)] for i in g.ids[:, r]] for r in range(k))]
         fills = [[None] * T, *([self.fill_of(p) for p in g.p[:, r]] for r in range(k))]
         boxed = np.zeros((k + 1, T), dtype=bool)
-        boxed[1:] = (g.ids == np.asarray(trace.y[0])[:, None]).T  # the true next symbol
+        boxed[1:] = (g.ids == np.asarray(trace.y[0, :T])[:, None]).T  # the true next symbol
         self.grid.set_cells(
             texts,
             fills,
             headers=["input", *ORDINALS[:k]],
-            faded=np.asarray(trace.loss_mask[0]) == 0,
+            faded=counted == 0,
             boxed=boxed,
         )
         step = trace.meta.get("step")
@@ -133,10 +141,11 @@ class NextGuessesPanel(Panel):
             f'<span style="background-color:{c.name()}">&nbsp;&nbsp;</span>'
             for c in self._ramp[:: len(self._ramp) // 10]
         )
-        hit = float(np.mean(g.target_rank < TOP))
+        hit = float(np.mean(g.target_rank[counted > 0] < TOP)) if counted.any() else 0.0
         self.heading.setText(
             f"<b>Top {k} guesses for the next symbol</b> under each input of sequence 0{at}; "
-            f"boxed: the true next symbol (in the top {k} at {hit:.0%} of the steps). "
+            f"boxed: the true next symbol (in the top {k} at {hit:.0%} of the steps the loss "
+            "counts). "
             f"p: 0 {scale} 1"
         )
 
