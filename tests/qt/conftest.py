@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import pytest
 from PySide6.QtCore import QSettings
 from windows import open_window  # tests/qt is on sys.path
 
 from rnnviz.qt import theme
 from rnnviz.qt.timeline import TimeCursor
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prepared_workers():
+    """Training workers forked from one process that has imported torch, instead of a fresh
+    interpreter each (the app's way): ~50 windows would otherwise import torch and its compiler
+    ~50 times, 5-20 s each on a busy machine. test_runner checks the app's own start method."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        yield
+        return
+    from rnnviz.qt import runner
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["rnnviz.core.worker", "rnnviz.core.train", "torch._dynamo"])
+    warm = ctx.Process(target=int)  # the server imports now, once, not in the first test
+    warm.start()
+    warm.join()
+    runner.START_METHOD, spawn = "forkserver", runner.START_METHOD
+    yield
+    runner.START_METHOD = spawn
 
 
 @pytest.fixture

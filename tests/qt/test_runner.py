@@ -30,6 +30,14 @@ def runner(qtbot):
     r.stop()
 
 
+@pytest.fixture
+def as_the_app(monkeypatch):
+    """Workers started as the app starts them (a fresh interpreter), not the suite's way."""
+    from rnnviz.qt import runner
+
+    monkeypatch.setattr(runner, "START_METHOD", "spawn")
+
+
 def start(qtbot, runner, config=SMALL, **kw):
     """Start a run and return its first snapshot."""
     with qtbot.waitSignal(runner.snapshot, timeout=SPAWN_TIMEOUT) as first:
@@ -44,7 +52,7 @@ def next_snapshot(qtbot, runner, command=None, until=lambda s: True):
     return b.args[0]
 
 
-def test_start_reports_devices_started_and_a_paused_first_snapshot(qtbot, runner):
+def test_start_reports_devices_started_and_a_paused_first_snapshot(qtbot, as_the_app, runner):
     events = []
     runner.devices.connect(lambda d: events.append(("devices", d)))
     runner.started.connect(lambda c: events.append(("started", c)))
