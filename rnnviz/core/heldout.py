@@ -27,7 +27,7 @@ from rnnviz.core.tasks.base import Batch, Task, per_step
 
 @dataclass(frozen=True)
 class HeldOutScore:
-    metric: str  # "mse", "accuracy" or "nll"
+    metric: str  # "mse", "accuracy", "nll" or "exact"
     value: float  # the model's score
     baseline: float  # the baseline's score on the same sequences
     sequences: int  # held-out sequences scored
@@ -42,6 +42,9 @@ def heldout_score(model: nn.Module, task: Task, *, chunk: int, device: str = "cp
     for exact match) on the task's held-out sequences, `chunk` sequences per forward pass."""
     metric = task.spec.heldout.metric
     batch = task.heldout()
+    if metric == "exact":  # one score per sequence
+        right = exact_matches(model, batch, chunk=chunk, device=device)
+        return HeldOutScore(metric, float(right.mean()), task.heldout_baseline(batch), len(batch))
     was_training = model.training
     model.eval()
     total = count = 0.0
@@ -49,16 +52,30 @@ def heldout_score(model: nn.Module, task: Task, *, chunk: int, device: str = "cp
     try:
         for start in range(0, len(batch), step):
             part = batch[start : start + step].to(device)
-            if metric == "exact":  # one score per sequence, decoded without the targets
-                total += float(exact_match(model.decode(part.x, part.y.shape[1]), part).sum())
-                count += len(part)
-                continue
             values = per_step(metric, model(part.x).double(), part.y)  # (b, T)
             total += float((values * part.mask).sum())
             count += float(part.mask.sum())
     finally:
         model.train(was_training)
     return HeldOutScore(metric, total / count, task.heldout_baseline(batch), len(batch))
+
+
+@torch.no_grad()
+def exact_matches(
+    model: nn.Module, batch: Batch, *, chunk: int, device: str = "cpu", beam: int | None = None
+) -> torch.Tensor:
+    """(B,) exact_match of what the encoder-decoder `model` writes for each sequence of
+    `batch`, decoding without the targets (beam width `beam`, default its config's), `chunk`
+    sequences per pass, in eval mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        parts = (batch[i : i + chunk].to(device) for i in range(0, len(batch), max(1, chunk)))
+        return torch.cat(
+            [exact_match(model.decode(p.x, p.y.shape[1], beam), p).cpu() for p in parts]
+        )
+    finally:
+        model.train(was_training)
 
 
 def exact_match(tokens: torch.Tensor, batch: Batch) -> torch.Tensor:

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
-from rnnviz.core.heldout import exact_match
+from rnnviz.core.heldout import exact_matches
 from rnnviz.core.seq2seq.model import Seq2SeqModel
 from rnnviz.core.tasks.transduction import Transduction
 
@@ -27,7 +25,6 @@ class LengthScore:
     sequences: int  # how many held-out sequences have this length
 
 
-@torch.no_grad()
 def bottleneck_curve(
     model: Seq2SeqModel,
     task: Transduction,
@@ -41,20 +38,7 @@ def bottleneck_curve(
     `chunk` sequences per pass."""
     batch = task.heldout()
     lengths = task.input_lengths(batch.x)  # (B,)
-    was_training = model.training
-    model.eval()
-    try:
-        right = torch.cat(
-            [
-                exact_match(model.decode(part.x, part.y.shape[1], beam), part).cpu()
-                for part in (
-                    batch[start : start + chunk].to(device)
-                    for start in range(0, len(batch), max(1, chunk))
-                )
-            ]
-        )  # (B,)
-    finally:
-        model.train(was_training)
+    right = exact_matches(model, batch, chunk=chunk, device=device, beam=beam)  # (B,)
     return [
         LengthScore(n, float(right[lengths == n].mean()), int((lengths == n).sum()))
         for n in sorted(set(lengths.tolist()))
