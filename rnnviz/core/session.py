@@ -41,6 +41,9 @@ SUFFIX = ".rnnviz"
 MANIFEST = "rnnviz-session.json"
 # Groups of arrays of a run, each a name -> array mapping stored as runs/<i>/<group>/<k>.npy.
 ARRAY_GROUPS = ("initial", "current", "optimizer", "history", "probes")
+# Histories shrink to about half; weights and moments by 8% at 15x the time (11.7 vs 12.7 MB
+# written in 1.9 vs 0.13 s, LSTM hidden 256 x 2 layers): they are stored as they are.
+COMPRESSED = ("history", "probes")
 NUMERIC = "biuf"  # array kinds a session may hold: booleans, integers, floats
 
 
@@ -99,7 +102,6 @@ def _write_zip(f, session: Session) -> None:
         "layout": base64.b64encode(session.layout).decode("ascii"),
         "runs": [],
     }
-    # Level 1: weights hardly compress, histories do; a higher level only costs time.
     with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         members = []
         for i, run in enumerate(session.runs):
@@ -120,12 +122,13 @@ def _write_zip(f, session: Session) -> None:
             groups["data_stream"] = {"state": run.data_stream}
             for g, arrays in groups.items():
                 for k, a in enumerate(arrays.values()):
-                    members.append((f"runs/{i}/{g}/{k}.npy", a))
+                    members.append((f"runs/{i}/{g}/{k}.npy", a, g in COMPRESSED))
         zf.writestr(MANIFEST, json.dumps(manifest, indent=1))  # first: a reader sees it first
-        for name, a in members:
+        for name, a, compress in members:
             buf = io.BytesIO()
             np.save(buf, np.ascontiguousarray(a), allow_pickle=False)
-            zf.writestr(name, buf.getvalue())
+            method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+            zf.writestr(name, buf.getvalue(), compress_type=method)
 
 
 def _arrays(run: RunState, group: str) -> Mapping[str, np.ndarray]:

@@ -4,6 +4,7 @@ not a session of ours is refused in one line without anything being run or chang
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -101,6 +102,18 @@ def test_an_opened_session_trains_on_exactly_as_an_uninterrupted_run(tmp_path, c
         np.testing.assert_array_equal(weights(resumed)[k], v)
     resumed.train_step(), fresh.train_step()
     assert resumed.history.view().loss[0] == fresh.history.view().loss[0]
+
+
+def test_reset_returns_to_the_saved_initial_weights_not_the_seeds():
+    """A session keeps its own start: Reset goes there even if this version of rnnviz would
+    initialise the seed's model differently."""
+    state = capture(trained(SMALL, 2))
+    moved = {k: v + 1.0 for k, v in state.initial.items()}
+    resumed = Trainer(SMALL)
+    restore(resumed, dataclasses.replace(state, initial=moved))
+    resumed.reset()
+    for k, v in moved.items():
+        np.testing.assert_array_equal(weights(resumed)[k], v)
 
 
 def test_weights_that_do_not_fit_the_settings_are_refused_in_words(tmp_path):
