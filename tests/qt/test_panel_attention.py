@@ -48,3 +48,12 @@ def test_says_why_there_is_no_attention(make_snapshot, show):
     panel.set_snapshot(make_snapshot(task="copy", seq_len=8))
     assert panel.refresh()
     assert panel.note.text() == NOT_SEQ2SEQ
+
+
+def test_training_panel_shows_an_encoder_decoders_input_and_output_rows(make_snapshot, show_panel):
+    from rnnviz.qt.panels import TrainingPanel
+
+    snap = make_snapshot(task="reverse", seq_len=5, hidden=6, batch=4)
+    panel = show_panel(TrainingPanel, snap, t=1)  # input 5 steps, output 6 (with <eos>)
+    text = panel.rows_label.text()
+    assert "scored steps right" in text and "target" in text

@@ -77,7 +77,7 @@ def symbol_rows(trace: Trace) -> list[tuple[str, list[str], list[str]]]:
     next_name = "next" if trace.meta["task"] == "charlm" else "target"
     return [
         ("input", glyphs(vocab_in, x), ["black"] * len(x)),
-        (next_name, glyphs(vocab_out, y), ["black"] * len(x)),
+        (next_name, glyphs(vocab_out, y), ["black"] * len(y)),  # an encoder-decoder's y: T_out
         ("predicted", glyphs(vocab_out, pred), shown.tolist()),
     ]
 
