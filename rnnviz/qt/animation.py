@@ -241,12 +241,13 @@ def write_animation(frames: Frames, path: str | Path, fmt: str, fps: int = DEFAU
     return Path(path)
 
 
-def rgb(image: QImage) -> np.ndarray:
-    """(H, W, 3) uint8 copy of `image`'s pixels."""
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    w, h, line = image.width(), image.height(), image.bytesPerLine()
-    rows = np.frombuffer(image.constBits(), np.uint8, h * line).reshape(h, line)
-    return rows[:, : 3 * w].reshape(h, w, 3).copy()  # the converted image dies on return
+def argb(image: QImage) -> np.ndarray:
+    """(H, W) uint32 view of an ARGB32 image's pixels (0xAARRGGBB, as QColor.rgba()): valid
+    while `image` lives. In memory each is B, G, R, A (little-endian)."""
+    assert image.format() == QImage.Format.Format_ARGB32
+    return np.frombuffer(image.constBits(), np.uint32, image.width() * image.height()).reshape(
+        image.height(), image.width()
+    )
 
 
 class _Gif:
@@ -257,13 +258,14 @@ class _Gif:
     def __init__(self, path: Path, size: QSize, fps: int, background: QColor) -> None:
         self.path, self.fps = path, fps
         self.background = background.getRgb()[:3]
+        self.background_argb = np.uint32(background.rgba())
         self.frames: list = []
 
     def add(self, image: QImage) -> None:
         from PIL import Image
 
-        pixels = rgb(image)  # (H, W, 3)
-        frame = Image.fromarray(pixels)
+        pixels = argb(image)  # (H, W)
+        frame = Image.fromarray(pixels.view(np.uint8).reshape(*pixels.shape, 4)[..., 2::-1])
         if not self.frames:
             # the background, then 255 colours of the first frame: median cut alone would
             # average the background with the antialiased pixels beside it (an off-white
@@ -273,7 +275,7 @@ class _Gif:
             self.palette = Image.new("P", (1, 1))
             self.palette.putpalette([*self.background, *colours[: 3 * 255]])
         indices = np.array(frame.quantize(palette=self.palette, dither=Image.Dither.NONE))
-        indices[(pixels == self.background).all(axis=-1)] = 0  # (H, W)
+        indices[pixels == self.background_argb] = 0  # (H, W)
         quantized = Image.fromarray(indices)  # "L"; its palette makes it "P"
         quantized.putpalette(self.palette.getpalette())
         self.frames.append(quantized)
@@ -304,6 +306,7 @@ class _Mp4:
             (size.width(), size.height()),
             fps=fps,
             codec="libx264",
+            pix_fmt_in="bgra",
             quality=8,  # crf 10: sharp text and thin lines
             macro_block_size=2,  # the sides are even; 16 would make ffmpeg rescale the frames
             ffmpeg_log_level="error",
@@ -313,7 +316,7 @@ class _Mp4:
         self.writer.send(None)
 
     def add(self, image: QImage) -> None:
-        self.writer.send(rgb(image))
+        self.writer.send(argb(image))  # bgra: as the image holds it, no conversion
 
     def finish(self) -> None:
         self.writer.close()  # ffmpeg finishes the file and exits
