@@ -11,6 +11,7 @@ The last folder and the recent files live in the window's QSettings (`window.sto
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,14 +113,19 @@ class Sessions(QObject):
         self._remember(path)
         w = self.window
         presets = {p.key: p for p in w.preset_menu.presets}
-        first, *others = session.runs
+        # A run saved on a GPU opens on a laptop: the best device here (every machine has a CPU).
+        runs = tuple(
+            r if r.config.device == "cpu" else replace(r, config=r.config.replace(device="auto"))
+            for r in session.runs
+        )
+        first, *others = runs
         w.settings.set_config(first.config)
         w.restart(
             first.config,
             presets.get(session.preset),
             label=first.label,
             companions=tuple((r.label, r.config) for r in others),
-            resume=session.runs,
+            resume=runs,
         )
         if session.layout:
             w.restoreState(QByteArray(session.layout), LAYOUT_VERSION)

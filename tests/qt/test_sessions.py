@@ -4,11 +4,14 @@ file that cannot be opened changes nothing. (The file format itself: tests/core.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PySide6.QtWidgets import QMessageBox
 from windows import SMALL, TIMEOUT
 
 from rnnviz.core import protocol
+from rnnviz.core.session import read_session, write_session
 
 
 def steps_to(qtbot, window, step: int):
@@ -29,7 +32,9 @@ def test_a_saved_session_reopens_where_it_was_and_trains_on(qtbot, window, tmp_p
     with qtbot.waitSignal(window.sessions.saved, timeout=TIMEOUT):
         window.sessions.save(tmp_path / "lesson")  # the suffix is added
     path = tmp_path / "lesson.rnnviz"
-    assert path.is_file()
+    on_gpu = read_session(path)  # as if saved on a machine with a GPU
+    gpu = [replace(r, config=r.config.replace(device="cuda")) for r in on_gpu.runs]
+    write_session(path, replace(on_gpu, runs=tuple(gpu)))
     later = steps_to(qtbot, window, 5)  # what the run did next, uninterrupted
     window.cursor.set(0)
     window.docks["gates"].show()
@@ -46,7 +51,7 @@ def test_a_saved_session_reopens_where_it_was_and_trains_on(qtbot, window, tmp_p
     ) as blocker:
         assert window.sessions.open(path)
     opened = blocker.args[0]
-    assert opened.step == 3 and opened.config == SMALL
+    assert opened.step == 3 and opened.config == SMALL.replace(device="auto")  # cuda there
     np.testing.assert_array_equal(opened.history.loss, saved.history.loss)
     assert window.cursor.t == 5
     assert window.docks["gates"].isHidden() and not window.docks["states"].isHidden()
