@@ -29,8 +29,7 @@ def test_heatmap_of_one_sequence_with_its_tokens_and_the_cursor_row(make_snapsho
     np.testing.assert_allclose(panel.image.image, trace.attn[1, :rows][:, real])
     np.testing.assert_allclose(panel.image.image.sum(1), 1.0, atol=1e-6)
     assert ticks(panel, "bottom") == list(trace.tokens_in[1][real])
-    assert ticks(panel, "left") == list(trace.tokens_out[1][:rows])
-    assert ticks(panel, "left")[-1] == "<eos>"
+    assert ticks(panel, "left") == [*trace.tokens_out[1][: rows - 1], "⟨eos⟩"]
     x, y = panel.row_box.getData()
     assert (min(y), max(y)) == (1.5, 2.5) and (min(x), max(x)) == (-0.5, real.sum() - 0.5)
     j = int(trace.attn[1, 2][real].argmax())

@@ -163,5 +163,6 @@ class AttentionPanel(Panel):
 
 
 def _shown(tokens: list[str]) -> list[str]:
-    """Axis labels: a space as '␣', so that it shows."""
-    return ["␣" if s == " " else s for s in tokens]
+    """Axis labels: a space as '␣' and <eos> as ⟨eos⟩, so that they show (pyqtgraph draws a
+    tick label as rich text, where <eos> is a tag)."""
+    return ["␣" if s == " " else s.replace("<", "⟨").replace(">", "⟩") for s in tokens]
