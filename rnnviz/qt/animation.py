@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("gif", "mp4")
 # What an animation moves through: the time cursor t, or the training steps (the history).
-AXES = {"time": "timestep t", "steps": "training step"}
+AXES = {"time": "timesteps t", "steps": "training steps"}
 DEFAULT_FPS = 10
 FPS_RANGE = (1, 60)
 # Narrower than a still's default: a 100-frame GIF of 1920 × 1080 figures is tens of MB.
@@ -160,7 +160,7 @@ def panel_frames(
     if snapshot is None:
         raise ExportError(f"{panel.title} has nothing to show yet")
     if axis not in panel.animation_axes():
-        raise ExportError(f"{panel.title} does not change over {AXES.get(axis, axis)}s")
+        raise ExportError(f"{panel.title} does not change over {AXES.get(axis, axis)}")
     hide = [panel.controls, *panel.hints, panel.info_button]
     size = size or FigureSize(DEFAULT_WIDTH)
     panel.refresh(force=True)

@@ -99,9 +99,12 @@ class AnimationDialog(FigureDialog):
         self.axis.blockSignals(True)
         self.axis.clear()
         for axis in axes:
-            self.axis.addItem(f"{AXES[axis]}s", axis)
+            self.axis.addItem(AXES[axis], axis)
         self.axis.blockSignals(False)
         self.aspect.setEnabled(source != WINDOW)  # the window keeps its shape
+        target = Path(self.target.text().strip())  # named after what it shows, where it was
+        name = WINDOW if source == WINDOW else source.key
+        self.target.setText(str(target.parent / f"{name}{target.suffix or '.gif'}"))
         self._axis_changed()
 
     @Slot()

@@ -122,9 +122,31 @@ def test_the_progress_dialog_cancels_and_finishes(gates, qtbot, tmp_path):
     [
         ({"axis": "time", "first": 5, "last": 99}, "the range of t must lie within 0 … 19"),
         ({"axis": "time", "first": 7, "last": 3}, "the range of t must lie within"),
-        ({"axis": "weather"}, "does not change over weathers"),
+        ({"axis": "weather"}, "does not change over weather"),
     ],
 )
 def test_a_range_that_is_not_one_says_so(gates, kwargs, says):
     with pytest.raises(ExportError, match=says):
         panel_frames(gates, **kwargs)
+
+
+def test_the_dialog_offers_what_the_source_moves_through(gates, qtbot, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QDialog
+
+    from rnnviz.qt.animation_dialog import WINDOW, AnimationDialog
+
+    def accept(dialog):  # the user picks the whole window, t = 2 … 9, and presses Save
+        assert dialog.target.text() == str(tmp_path / "gates.gif")
+        assert (dialog.first.value(), dialog.last.value()) == (0, gates.cursor.T - 1)
+        dialog.source.setCurrentIndex(dialog.source.findData(WINDOW))
+        assert dialog.target.text() == str(tmp_path / "window.gif")  # named after it
+        assert [dialog.axis.itemData(i) for i in range(dialog.axis.count())] == ["time"]
+        dialog.first.setValue(2)
+        dialog.last.setValue(9)
+        assert dialog.count.text() == "8 frames, 0.8 s"
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(AnimationDialog, "exec", accept)
+    choice = AnimationDialog.ask(None, [gates], gates, str(tmp_path))
+    assert (choice.source, choice.axis, choice.first, choice.last) == (WINDOW, "time", 2, 9)
+    assert choice.path == tmp_path / "window.gif" and choice.size.width == 960
