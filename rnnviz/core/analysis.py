@@ -26,7 +26,7 @@ import numpy as np
 
 from rnnviz.core.cells import CELLS
 from rnnviz.core.spectral_norm import SPECTRAL_RTOL as SPECTRAL_RTOL  # re-exported: it lived here
-from rnnviz.core.spectral_norm import spectral_norms
+from rnnviz.core.spectral_norm import lanczos_top, spectral_norms
 
 
 def vector_norms(a: np.ndarray) -> np.ndarray:
@@ -72,18 +72,35 @@ def _sigmoid(x):
 
 def rnn_step_jacobian_norms(preact: np.ndarray, w_hh: np.ndarray, nonlinearity: str) -> np.ndarray:
     """||diag(f'(a_t)) W_hh||_2 for every t. preact (..., T, H) -> (..., T); NaN where a_t is
-    not finite. Built 128 steps at a time to bound memory.
+    not finite.
 
-    The exact solver: one matrix of each step has its top singular values as close as a
-    random matrix's, where an iteration (spectral_norms with a guess) measured twice as slow."""
+    The squared norm is the top eigenvalue of D_t (W W^T) D_t with D_t = diag(f'(a_t)): with
+    W W^T formed once, Lanczos (spectral_norm.lanczos_top) needs one (T, H) x (H, H) product
+    per step for all t together, from the guess D_t u (u the top eigenvector of W W^T) and
+    from a random vector, both converged to the same value. Where it does not converge
+    (top singular values as close as a random matrix's can take many steps), the exact
+    solver."""
     a = np.asarray(preact, dtype=np.float64)
     W = np.asarray(w_hh, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         fprime = 1 - np.tanh(a) ** 2 if nonlinearity == "tanh" else (a > 0).astype(float)
-    out = np.full(a.shape[:-1], np.nan)
-    for t0 in range(0, a.shape[-2], 128):
-        out[..., t0 : t0 + 128] = spectral_norms(fprime[..., t0 : t0 + 128, :, None] * W)
-    return out
+    d = fprime.reshape(-1, a.shape[-1])  # (N, H)
+    out = np.full(len(d), np.nan)
+    ok = np.flatnonzero(np.isfinite(d).all(1))
+    if ok.size:
+        gram = W @ W.T  # (H, H)
+        u = np.linalg.eigh(gram)[1][:, -1]
+
+        def apply(V: np.ndarray, ids: np.ndarray) -> np.ndarray:
+            dk = d[ok[ids], None, :]  # (k, 1, H)
+            return dk * ((dk * V).reshape(-1, len(gram)) @ gram).reshape(V.shape)  # one GEMM
+
+        top, done = lanczos_top(apply, d[ok] * u)
+        out[ok] = np.sqrt(top.clip(0))
+        rest = ok[~done]
+        if rest.size:
+            out[rest] = spectral_norms(d[rest, :, None] * W)
+    return out.reshape(a.shape[:-1])
 
 
 def running_product_back(factors: np.ndarray) -> np.ndarray:

@@ -23,11 +23,11 @@ dL/dh_t and dL/dc_t.
 ||dh_T/dh_t|| is the spectral norm (largest singular value) of the Jacobian of the
 direction's final hidden state (t = T-1 forward, t = 0 for a reverse direction) with respect
 to h_t, holding the cell state c_t fixed. It is a product of one-step Jacobians, built with
-rescaled float32 matrix products (one per step), its norms by an iteration warm-started from
-step to step (analysis.spectral_norms, exact to 1e-4), and costs O(T H^3) against the fused
-pass's O(T H^2): the app computes it for sequence 0 only (`jacobian_sequences=1`),
-`jacobians=False` skips it, and it is skipped where it would not fit the recording budget
-(core/budget.py; meta["jacobian"]). The chain is in jacobian.py.
+rescaled float32 matrix products (one per step, on the rank the product keeps), its norms by
+Lanczos warm-started from step to step (spectral_norm.py, exact to 1e-4), and costs up to
+O(T H^3) against the fused pass's O(T H^2): the app computes it for sequence 0 only
+(`jacobian_sequences=1`), `jacobians=False` skips it, and it is skipped where it would not
+fit the recording budget (core/budget.py; meta["jacobian"]). The chain is in jacobian.py.
 
 Where the itemized gradients dL_j/dh_t (one per loss term L_j, issue 13) would go: in the
 fused pass, not in the Jacobian chain. Repeat the probed sequence once per loss term along
