@@ -41,16 +41,25 @@ CONNECTIVITY = "computed for sequence 0: C[t, s] = ||d ln p_t(y_t) / dx_s||"  # 
 BLOCKS = 8  # copies run in this many blocks of rows (each only as far as its last row)
 
 
+def step_work(config: Config, input_size: int) -> float:
+    """Multiply-adds of one step of one sequence through the recurrent layers (forward) whose
+    cell input has `input_size` features; a baseline without recurrence (the bag of words)
+    only adds its input up."""
+    if config.cell not in CELLS:
+        return float(input_size)
+    G, H = len(CELLS[config.cell].blocks), config.hidden
+    D = 2 if config.bidirectional else 1
+    return float(
+        sum(D * G * H * ((input_size if k == 0 else D * H) + H) for k in range(config.layers))
+    )
+
+
 def connectivity_work(config: Config, input_size: int, seq_len: int) -> float:
     """Multiply-adds of the recurrent layers for C of one sequence of `seq_len` steps whose
     cell input has `input_size` features."""
-    G, H, T = len(CELLS[config.cell].blocks), config.hidden, seq_len
-    D = 2 if config.bidirectional else 1
+    T = seq_len
     steps = T * T if config.bidirectional else T * (T + 1) / 2
-    per_step = sum(
-        D * G * H * ((input_size if k == 0 else D * H) + H) for k in range(config.layers)
-    )
-    return 3.0 * steps * per_step  # forward, and twice that backward
+    return 3.0 * steps * step_work(config, input_size)  # forward, and twice that backward
 
 
 def connectivity_skip_reason(

@@ -24,7 +24,7 @@ import numpy as np
 
 from rnnviz.core.config import Config
 from rnnviz.core.session import RunState
-from rnnviz.core.trace import Trace
+from rnnviz.core.trace import OPTIONAL_ARRAYS, Trace
 
 
 def _read_only_mapping(d: dict) -> MappingProxyType:
@@ -419,8 +419,9 @@ def freeze_trace(trace: Trace) -> Trace:
     """Mark a trace's arrays read-only again (unpickled arrays are writable)."""
     for a in (trace.x, trace.x_raw, trace.y, trace.y_hat, trace.loss_mask, *trace.params.values()):
         a.setflags(write=False)
-    if trace.connectivity is not None:
-        trace.connectivity.setflags(write=False)
+    for name in OPTIONAL_ARRAYS:
+        if getattr(trace, name) is not None:
+            getattr(trace, name).setflags(write=False)
     for lt in trace.layers:
         for a in (
             lt.h,

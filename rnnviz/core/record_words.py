@@ -32,6 +32,7 @@ import rnnviz
 from rnnviz.core.bow import BagOfWordsModel
 from rnnviz.core.model import InputReader
 from rnnviz.core.record import record_trace
+from rnnviz.core.record_decision import with_decision
 from rnnviz.core.tasks.base import Batch, Task
 from rnnviz.core.tasks.vocab import PAD, PAD_ID, sentence_lengths
 from rnnviz.core.trace import LayerTrace, Trace, frozen_array
@@ -46,10 +47,12 @@ def record_batch(model: InputReader, task: Task, batch: Batch, **kwargs: Any) ->
     """The trace of `batch` for any model kind that reads a task's input directly (keyword
     arguments as record.record_trace's)."""
     if isinstance(model, BagOfWordsModel):
-        return record_bag_of_words(model, task, batch, meta=kwargs.get("meta"))
-    if task.spec.padded:
-        return record_padded(model, task, batch, **kwargs)
-    return record_trace(model, task, batch, **kwargs)
+        trace = record_bag_of_words(model, task, batch, meta=kwargs.get("meta"))
+    elif task.spec.padded:
+        trace = record_padded(model, task, batch, **kwargs)
+    else:
+        return record_trace(model, task, batch, **kwargs)
+    return with_decision(trace, model, task, batch)  # a sentence's evidence and attribution
 
 
 def record_padded(

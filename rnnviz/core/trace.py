@@ -16,6 +16,9 @@ NPZ layout (plain numpy, `np.load(path)` is all a notebook needs; see README):
     param.<torch name>, param.head.weight, param.head.bias, …
     connectivity [T,T] sequence 0's ‖∂ ln p_t(y_t) / ∂x_s‖ (core/connectivity.py; absent when
     meta["connectivity"] says it was skipped)
+    evidence [T,O] sequence 0's class probabilities after each word (many-to-one; absent when
+    meta["evidence"] says it was skipped), attribution [T] its words' integrated gradients
+    (meta["attribution"], meta["attribution_target"]; core/record_decision.py)
 with k the layer and s '' (forward) or '_reverse'.
 """
 
@@ -42,6 +45,10 @@ def frozen_array(a: Any, dtype: Any = None) -> np.ndarray:
     out = np.array(a, dtype=dtype, copy=True)
     out.setflags(write=False)
     return out
+
+
+# Trace fields recorded only where they apply, NPZ keys of the same names
+OPTIONAL_ARRAYS = ("connectivity", "evidence", "attribution")
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,6 +95,10 @@ class Trace:
     # [T, T] C[t, s] = ‖∂ ln p_t(y_t) / ∂x_s‖ of sequence 0 (core/connectivity.py), or None;
     # keyword-only, so that a subclass may add fields without defaults
     connectivity: np.ndarray | None = field(default=None, kw_only=True)
+    # many-to-one, sequence 0 (core/record_decision.py): [T, O] the answer after each word,
+    # [T] each word's integrated gradient; None where meta["evidence"/"attribution"] says why
+    evidence: np.ndarray | None = field(default=None, kw_only=True)
+    attribution: np.ndarray | None = field(default=None, kw_only=True)
 
     @property
     def cell(self) -> str:
@@ -141,8 +152,9 @@ class Trace:
             out.update(layer_arrays(lt))
         for name, v in self.params.items():
             out[f"param.{name}"] = v
-        if self.connectivity is not None:
-            out["connectivity"] = self.connectivity
+        for name in OPTIONAL_ARRAYS:
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
         return out
 
     def save_npz(self, path: str | Path) -> None:
@@ -175,7 +187,7 @@ class Trace:
             loss_mask=d["loss_mask"],
             layers=tuple(layers),
             params=MappingProxyType(params),
-            connectivity=d.get("connectivity"),
+            **{name: d.get(name) for name in OPTIONAL_ARRAYS},
         )
 
 
