@@ -137,6 +137,18 @@ def format_notes(notes: tuple[Note, ...] | list[Note]) -> str:
     return " ".join(str(n) for n in notes)
 
 
+def sample_pitches(text: str) -> list[int]:
+    """The sounding pitches of a sample's notes (rests left out)."""
+    return [n.midi for n in parse_notes(text) if n.midi is not None]
+
+
+def pitch_range_and_leap(text: str) -> tuple[int, float]:
+    """(distinct pitches, mean |interval| in semitones) of a sample: how adventurous it is."""
+    p = sample_pitches(text)
+    leaps = [abs(b - a) for a, b in zip(p, p[1:], strict=False)]
+    return len(set(p)), (sum(leaps) / len(leaps) if leaps else 0.0)
+
+
 def parse_melodies(text: str, source: str) -> list[Melody]:
     """Every melody of a file's text (comments and blank lines skipped), or ConfigError in one
     line naming `source`, the line and the note."""

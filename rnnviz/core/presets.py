@@ -33,6 +33,7 @@ import tomllib
 
 from rnnviz.core.analysis import spectral_radii, vector_norms
 from rnnviz.core.config import Config, ConfigError
+from rnnviz.core.notation import pitch_range_and_leap
 from rnnviz.core.protocol import RunView
 
 
@@ -327,6 +328,21 @@ def _side_by_side(preset, s) -> ClaimResult:
     )
 
 
+def _composing(preset, s) -> ClaimResult:
+    w = _Words()
+    (cold, cold_text), (hot, hot_text) = s.extras["samples"]
+    (n_cold, leap_cold), (n_hot, leap_hot) = (
+        pitch_range_and_leap(t) for t in (cold_text, hot_text)
+    )
+    return w.result(
+        n_hot > n_cold and leap_hot > leap_cold,
+        f"composed at temperature {cold:g}: {w('cold pitches', n_cold, 'd')} pitches, "
+        f"{w('cold leap', leap_cold, '.1f')} semitones a step on average; at {hot:g}: "
+        f"{w('hot pitches', n_hot, 'd')} pitches, {w('hot leap', leap_hot, '.1f')} "
+        "semitones a step",
+    )
+
+
 CLAIMS: dict[str, Callable[[Preset, object], ClaimResult]] = {
     "vanishing": _vanishing,
     "exploding": _exploding,
@@ -336,6 +352,7 @@ CLAIMS: dict[str, Callable[[Preset, object], ClaimResult]] = {
     "forget_bias": _forget_bias,
     "charlm": _charlm,
     "side_by_side": _side_by_side,
+    "composing": _composing,
 }
 
 
@@ -384,7 +401,8 @@ def train_preset(
 
 def preset_snapshot(preset: Preset, trainers: Sequence, traces: Sequence):
     """The Snapshot the app would show after `train_preset`: the first run in detail and, for
-    comparisons, every run in `runs`. Char-LM presets carry a text sample in `extras`."""
+    comparisons, every run in `runs`. Presets of a task that generates (char LM, music) carry
+    its samples in `extras` (core/sampling.sample_extras)."""
     main = trainers[0]
     runs = ()
     if preset.compares:
@@ -392,11 +410,7 @@ def preset_snapshot(preset: Preset, trainers: Sequence, traces: Sequence):
             RunView(r.label, t.step_count, t.diverged, t.history.view(), tr)
             for r, t, tr in zip(preset.runs, trainers, traces, strict=True)
         )
-    extras = {}
-    if main.task.spec.uses_text:
-        extras = {
-            "sample": main.sample_text(300, 0.8),
-            "temperature": 0.8,
-            "sample_step": main.step_count,
-        }
+    from rnnviz.core.sampling import sample_extras  # torch, as training
+
+    extras = sample_extras(main, 0.8, 300) if main.task.spec.generates else {}
     return main.snapshot(state="paused", trace=traces[0], steps_per_s=0.0, extras=extras, runs=runs)

@@ -11,6 +11,7 @@ Shapes: P prime length, V output symbols.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -44,3 +45,21 @@ def sample_ids(
     finally:
         model.train(was_training)
     return out
+
+
+CONTRAST_LENGTH = 48  # symbols in each contrast sample: a piano roll shows them beside the probe
+
+
+def sample_extras(trainer: Any, temperature: float, length: int = 200) -> dict[str, Any]:
+    """What a snapshot of a generating task carries (a Trainer's `sample_text`): a sample of
+    `length` at `temperature` and, for a task with contrast temperatures (music), a shorter
+    one at each of them, as ((temperature, text), …) in "samples"."""
+    extras: dict[str, Any] = {
+        "sample": trainer.sample_text(length, temperature),
+        "temperature": temperature,
+        "sample_step": trainer.step_count,
+    }
+    contrast = trainer.task.contrast_temperatures
+    if contrast:
+        extras["samples"] = tuple((t, trainer.sample_text(CONTRAST_LENGTH, t)) for t in contrast)
+    return extras

@@ -41,7 +41,7 @@ from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
     Step,
 )
 from rnnviz.core.record_words import record_batch
-from rnnviz.core.sampling import sample_ids
+from rnnviz.core.sampling import sample_extras, sample_ids
 from rnnviz.core.seq2seq.record import record_seq2seq
 from rnnviz.core.tasks import make_task
 from rnnviz.core.tasks.base import Task
@@ -323,11 +323,7 @@ def session(
             sampled_step is None
             or (sampled_step != trainer.step_count and now - last_sample >= sample_interval)
         ):
-            extras = {
-                "sample": trainer.sample_text(200, temperature),
-                "temperature": temperature,
-                "sample_step": trainer.step_count,
-            }
+            extras = sample_extras(trainer, temperature)
             sampled_step, last_sample = trainer.step_count, now
         if force:
             last_snap = now

@@ -14,6 +14,7 @@ import torch
 
 from rnnviz.core.analysis import spectrum
 from rnnviz.core.config import Config, ConfigError
+from rnnviz.core.notation import parse_notes
 from rnnviz.core.presets import (
     check_claim,
     list_presets,
@@ -33,6 +34,7 @@ REDUCED = {
     "forget_bias": (100, {}),
     "charlm": (200, {"hidden": 64, "seq_len": 50}),
     "side_by_side": (800, {"seq_len": 60, "hidden": 32}),
+    "composing": (100, {"hidden": 16, "seq_len": 24}),
 }
 
 
@@ -164,6 +166,16 @@ def test_side_by_side_gated_cells_learn_and_the_rnn_does_not(trained):
     assert check_claim(preset, snapshot).ok
 
 
+def test_composing_a_cold_sample_keeps_close_a_hot_one_wanders(trained):
+    preset, (trainer,), _, snapshot = trained("composing")
+    (cold, cold_text), (hot, hot_text) = snapshot.extras["samples"]
+    assert (cold, hot) == (0.5, 1.5)
+    assert melody_stat(hot_text, "pitches") > melody_stat(cold_text, "pitches")
+    assert melody_stat(hot_text, "leap") > melody_stat(cold_text, "leap")
+    assert len(parse_notes(cold_text)) == len(parse_notes(hot_text)) == 48
+    assert check_claim(preset, snapshot).ok
+
+
 def drawn(preset, snapshot, name: str) -> float:
     """The value a figure draws for a claim's quote `name` ("loss", "ratio: GRU", …),
     computed here from the snapshot's arrays the way the panels compute what they draw."""
@@ -174,6 +186,7 @@ def drawn(preset, snapshot, name: str) -> float:
     history, trace = run.history, run.trace
     g = grad_norms(trace)  # Gradient norms and Side by side: ||dL/dh_t|| over t
     chance = snapshot.chance_loss  # the chance line of the Training panel
+    samples = snapshot.extras.get("samples") or 2 * ((None, ""),)  # the music preset's
     values = {
         "ratio": lambda: g[0] / g[-1],
         "decades": lambda: -np.log10(g[0] / g[-1]),
@@ -192,12 +205,26 @@ def drawn(preset, snapshot, name: str) -> float:
         "rho": lambda: max(b.radius for b in spectrum(trace.params["weight_hh_l0"], trace.cell)),
         "clipped steps": lambda: history.clipped.mean(),  # the gradient-norm plot's title
         "diverged at": lambda: run.step + 1,  # the Side by side legend
+        # the piano roll's composed melodies: distinct pitches and mean |interval|
+        **{
+            f"{name} {what}": (lambda text=text, what=what: melody_stat(text, what))
+            for name, (_, text) in zip(("cold", "hot"), samples, strict=True)
+            for what in ("pitches", "leap")
+        },
     }
     return float(values[what]())
 
 
 # numbers a claim writes that are thresholds or notation, not measurements
 CONSTANTS = {"0", "1", "4", "1e-4", "1e-3", "0.8", "0.1", "10", "1000", "20", "50", "5"}
+CONSTANTS |= {"0.5", "1.5"}  # the music preset's two temperatures
+
+
+def melody_stat(text: str, what: str) -> float:
+    pitches = [n.midi for n in parse_notes(text) if n.midi is not None]
+    if what == "pitches":
+        return len(set(pitches))
+    return float(np.mean(np.abs(np.diff(pitches))))
 
 
 @pytest.mark.parametrize("key", list(REDUCED))

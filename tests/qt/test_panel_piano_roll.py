@@ -16,14 +16,15 @@ from rnnviz.qt.panels.text.piano_roll import NEEDS_MUSIC, PianoRollPanel
 
 @pytest.fixture(scope="module")
 def music():
-    """A tiny music model after 30 steps, with a melody it composed at temperature 0.5."""
+    """A tiny music model after 30 steps, with the melodies it composed at 0.5 and 1.5."""
     from rnnviz.core.config import Config
+    from rnnviz.core.sampling import sample_extras
     from rnnviz.core.train import Trainer
 
     trainer = Trainer(Config(task="music", hidden=8, seq_len=24, batch=8, device="cpu"))
     for _ in range(30):
         trainer.train_step()
-    extras = {"sample": trainer.sample_text(12, 0.5), "temperature": 0.5, "sample_step": 30}
+    extras = sample_extras(trainer, 1.0, length=12)
     return trainer.snapshot(state="paused", trace=trainer.record(), steps_per_s=0.0, extras=extras)
 
 
@@ -46,10 +47,19 @@ def test_melody_bars_heat_and_the_composed_notes(music, show):
     bars = panel.melody.opts
     assert list(bars["x0"] + 0.5) == [t for t, _ in sounding]
     assert list(bars["y0"] + 0.4) == [m for _, m in sounding]
-    composed = parse_notes(music.extras["sample"])
-    x = panel.sampled.opts["x0"] + 0.5
-    assert x.min() >= trace.T + 1  # after the melody
-    assert len(x) == sum(n.midi is not None for n in composed)
+    # the two composed melodies side by side after the probe melody, cold first
+    start = trace.T + 1
+    for bars, (t, text) in zip(panel.sampled, music.extras["samples"], strict=False):
+        notes = parse_notes(text)
+        x = bars.opts["x0"] + 0.5
+        sounding = [start + k for k, n in enumerate(notes) if n.midi is not None]
+        assert list(x) == sounding
+        start += len(notes) + 1
+        pitches = [n.midi for n in notes if n.midi is not None]
+        leap = np.mean(np.abs(np.diff(pitches)))
+        assert f"T = {t:g}, {len(set(pitches))} pitches, mean leap {leap:.1f}" in (
+            panel.plot.titleLabel.text
+        )
     # The heat is p(next pitch): with the rest and the end mark, each step's p sums to 1
     # (every pitch the model could name lies within the rows drawn, or is counted outside).
     p = panel.p
@@ -62,7 +72,6 @@ def test_melody_bars_heat_and_the_composed_notes(music, show):
     ]
     assert p[3, 5] == pytest.approx(soft[same_pitch].sum())
     assert panel.cursor_line.value() == 3
-    assert "temperature 0.5" in panel.plot.titleLabel.text
 
 
 def test_hover_names_the_note_and_the_guesses(music, show):

@@ -107,6 +107,7 @@ class Task:
     output_vocab: tuple[str, ...] | None = None  # label per output class
     chance_loss: float | None = None  # training loss of the best constant predictor
     unsampled_ids: tuple[int, ...] = ()  # output ids generation never draws (music's "|")
+    contrast_temperatures: tuple[float, ...] = ()  # also sampled at these, side by side
     mask_rule: str  # where mask=1, completing loss_definition
 
     def __init__(self, seq_len: int) -> None:

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 END = "|"  # the end of a melody, and the start of the next
 HELDOUT_EVERY = 5  # the 5th, 10th, … melody is held out
 TRANSPOSE = range(-6, 6)  # semitones a training window is moved by: each key once
+CONTRAST = (0.5, 1.5)  # temperatures sampled side by side: careful, then adventurous
 
 
 class MusicTask(Task):
@@ -72,6 +73,7 @@ class MusicTask(Task):
         self.input_size = self.output_size = len(self.notes)
         self._ids = {label: i for i, label in enumerate(self.input_vocab)}
         self.unsampled_ids = (0,)  # "|": a sample has the length asked for
+        self.contrast_temperatures = CONTRAST
         # shift[k, i]: the id of note i moved by TRANSPOSE[k] semitones ("|" stays 0); notes
         # of the melodies themselves move within the vocabulary, as it holds every shift.
         self.shift = torch.tensor(

@@ -6,8 +6,9 @@ One column per step t (one note per step; its length is in the hover text), one 
 them, at column t + 1, the heat is the probability the model gave each pitch as the next note
 after reading x_0 … x_t: p_t(pitch) = sum over the notes of that pitch (any length) of
 softmax(ŷ_t). Where the model has learnt the tune, each bar sits on a dark cell. After the
-melody, in orange: the latest sample (extras["sample"]), composed one note at a time from the
-seed note at the temperature of the Training panel. Vertical dashed lines: ends of melodies.
+melody: melodies the model composed one note at a time from the seed note, side by side, one
+colour each: the music task's samples at a low and a high temperature (extras["samples"]), else
+the latest sample at the Training panel's temperature. Dashed lines: ends of melodies.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from rnnviz.core.notation import NotationError, Note, parse_note, parse_notes, pitch_name
+from rnnviz.core.notation import (
+    NotationError,
+    Note,
+    format_notes,
+    parse_note,
+    parse_notes,
+    pitch_name,
+    pitch_range_and_leap,
+)
 from rnnviz.core.trace import Trace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
@@ -32,8 +41,9 @@ if TYPE_CHECKING:  # the GUI must not import torch at start-up
 NEEDS_MUSIC = "This panel needs the music task; choose it in Settings."
 WAITING = "Waiting for the first recording of the model…"
 MARGIN = 2  # semitones shown above and below the notes
-MAX_SAMPLE = 64  # sampled notes shown after the melody
-MELODY, SAMPLED = theme.BLACK, theme.ORANGE
+MAX_SAMPLE = 64  # notes of a sample shown after the melody
+MELODY, SAMPLED = theme.BLACK, (theme.ORANGE, theme.VERMILION, theme.GREEN)
+COLOUR_NAMES = ("orange", "red", "green")
 
 
 def vocab_notes(vocab: list[str]) -> list[Note | None]:
@@ -64,6 +74,23 @@ def pitch_probabilities(logits: np.ndarray, notes: list[Note | None], lo: int, h
     return by_pitch, rest, end
 
 
+def shown_samples(extras) -> list[tuple[float | None, tuple[Note, ...]]]:
+    """(temperature, notes) of each composed melody to show: the contrast samples, else the
+    latest sample (up to MAX_SAMPLE notes each); none for another task's text."""
+    pairs = extras.get("samples") or [(extras.get("temperature"), extras.get("sample") or "")]
+    try:
+        shown = [(t, parse_notes(text)[:MAX_SAMPLE]) for t, text in pairs[: len(SAMPLED)]]
+    except NotationError:  # a character LM's text
+        return []
+    return [(t, notes) for t, notes in shown if notes]
+
+
+def sample_words(notes: tuple[Note, ...]) -> str:
+    """'7 pitches, mean leap 2.4': the words the preset's claim quotes, as drawn."""
+    pitches, leap = pitch_range_and_leap(format_notes(notes))
+    return f"{pitches} pitches, mean leap {leap:.1f}"
+
+
 class PianoRollPanel(Panel):
     title = "Piano roll"
     key = "piano_roll"
@@ -72,9 +99,10 @@ class PianoRollPanel(Panel):
         "per pitch. Dark bars: the melody x_t. Under them, at column t + 1, the heat is the "
         "probability p_t(pitch) = Σ softmax(ŷ_t) over the notes of that pitch that the model "
         "gave the next note after reading the melody up to x_t: a bar on a dark cell is a note "
-        "the model expected. Orange bars after the melody: a melody the model composed one "
-        "note at a time from a seed note (one-to-many), at the temperature set in the "
-        "Training panel. Dashed lines mark the end of a melody ('|')."
+        "the model expected. Coloured bars after the melody: melodies the model composed one "
+        "note at a time from a seed note (one-to-many), drawing each next note from "
+        "softmax(ŷ / T): side by side at a low and a high temperature T. The title counts "
+        "their pitches and mean leap. Dashed lines mark the end of a melody ('|')."
     )
     draws = ("trace", "extras")
 
@@ -94,9 +122,12 @@ class PianoRollPanel(Panel):
         self.bar.setImageItem(self.heat)
         self.view.addItem(self.bar, row=0, col=1)
         self.melody = pg.BarGraphItem(x0=[], y0=[], width=1, height=0.8, brush=MELODY)
-        self.sampled = pg.BarGraphItem(x0=[], y0=[], width=1, height=0.8, brush=SAMPLED)
         self.plot.addItem(self.melody)
-        self.plot.addItem(self.sampled)
+        self.sampled = [
+            pg.BarGraphItem(x0=[], y0=[], width=1, height=0.8, brush=c) for c in SAMPLED
+        ]  # one per sample shown
+        for bars in self.sampled:
+            self.plot.addItem(bars)
         self.ends: list[pg.InfiniteLine] = []
         self.cursor_line = pg.InfiniteLine(angle=90, pen=theme.pen(theme.CURSOR))
         self.plot.addItem(self.cursor_line)
@@ -114,7 +145,7 @@ class PianoRollPanel(Panel):
         layout.addWidget(self.hover_label)
         self.trace: Trace | None = None
         self.melody_notes: list[Note | None] = []  # x_t of sequence 0 (None: the end mark)
-        self.sample_notes: tuple[Note, ...] = ()
+        self.samples: list[tuple[float | None, tuple[Note, ...]]] = []  # (T, notes) shown
         self.p = np.zeros((0, 0))  # (T, pitches) next-note probabilities
         self.p_rest = self.p_end = np.zeros(0)
         self.lo = 60
@@ -133,9 +164,10 @@ class PianoRollPanel(Panel):
         self.trace = trace
         notes = vocab_notes(list(trace.meta["output_vocab"]))
         self.melody_notes = [notes[int(i)] for i in trace.x_raw[0]]
-        self.sample_notes = self._sample(snapshot.extras)[:MAX_SAMPLE]
+        self.samples = shown_samples(snapshot.extras)
         T = trace.T
-        pitches = [n.midi for n in (*self.melody_notes, *self.sample_notes) if n and n.midi]
+        composed = [n for _, notes in self.samples for n in notes]
+        pitches = [n.midi for n in (*self.melody_notes, *composed) if n and n.midi]
         lo = (min(pitches) if pitches else 60) - MARGIN
         hi = (max(pitches) if pitches else 72) + MARGIN
         self.lo = lo
@@ -144,8 +176,12 @@ class PianoRollPanel(Panel):
         self.heat.setRect(QRectF(0.5, lo - 0.5, T, hi - lo + 1))  # p_t under column t + 1
         x, y = self._bars(self.melody_notes, 0)
         self.melody.setOpts(x0=x - 0.5, y0=y - 0.4, width=1.0, height=0.8)
-        x, y = self._bars(self.sample_notes, T + 1)
-        self.sampled.setOpts(x0=x - 0.5, y0=y - 0.4, width=1.0, height=0.8)
+        start = T + 1
+        for k, bars in enumerate(self.sampled):
+            notes = self.samples[k][1] if k < len(self.samples) else ()
+            x, y = self._bars(notes, start)
+            bars.setOpts(x0=x - 0.5, y0=y - 0.4, width=1.0, height=0.8)
+            start += len(notes) + 1
         for line in self.ends:
             self.plot.removeItem(line)
         self.ends = []
@@ -156,26 +192,18 @@ class PianoRollPanel(Panel):
                 )
                 self.plot.addItem(line)
                 self.ends.append(line)
-        total = T + 1 + len(self.sample_notes)
-        self.plot.setXRange(-0.5, total - 0.5, padding=0)
+        self.plot.setXRange(-0.5, max(start, T + 1) - 0.5, padding=0)
         self.plot.setYRange(lo - 0.5, hi + 0.5, padding=0)
         step = trace.meta.get("step")
-        temperature = snapshot.extras.get("temperature")
-        sampled = (
-            f"; orange: composed from a seed note at temperature {temperature:g}"
-            if self.sample_notes and temperature is not None
-            else ""
+        composed_words = "; ".join(
+            f"{COLOUR_NAMES[k]}: T = {t:g}, {sample_words(notes)}"
+            for k, (t, notes) in enumerate(self.samples)
+            if t is not None
         )
         self.plot.setTitle(
-            f"Probe melody{'' if step is None else f' at step {step}'} and p(next pitch){sampled}"
+            f"Probe melody{'' if step is None else f' at step {step}'} and p(next pitch)"
+            + (f"; composed from a seed note, {composed_words}" if composed_words else "")
         )
-
-    @staticmethod
-    def _sample(extras) -> tuple[Note, ...]:
-        try:
-            return parse_notes(extras.get("sample") or "")
-        except NotationError:  # another task's text
-            return ()
 
     @staticmethod
     def _bars(notes, start: int) -> tuple[np.ndarray, np.ndarray]:
