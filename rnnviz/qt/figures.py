@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rnnviz.qt.export import FORMATS, ExportError, FigureSize, make_folder
+from rnnviz.qt.tokens import cursor_length
 
 if TYPE_CHECKING:
     from rnnviz.core.train import Snapshot
@@ -81,8 +82,8 @@ def drawn_panels(
     theme.apply()
     cursor = TimeCursor()
     if snapshot.trace is not None:
-        cursor.set_length(snapshot.trace.T)
-        cursor.set(snapshot.trace.T // 2 if t is None else t)
+        cursor.set_length(cursor_length(snapshot.trace))
+        cursor.set(cursor.T // 2 if t is None else t)
     for key in keys:
         panel = classes[key](cursor)
         panel.resize(*PANEL_SIZE)

@@ -49,6 +49,7 @@ from rnnviz.qt.sessions import Sessions
 from rnnviz.qt.settings import SettingsPanel
 from rnnviz.qt.status import StatusFields
 from rnnviz.qt.timeline import TimeCursor
+from rnnviz.qt.tokens import cursor_length
 from rnnviz.qt.transport import TransportBar
 from rnnviz.qt.welcome import WelcomeView
 from rnnviz.qt.window_exports import WindowExports
@@ -355,7 +356,7 @@ class MainWindow(QMainWindow):
         for panel in self.panels:
             panel.set_snapshot(snapshot)
         if snapshot.trace is not None:
-            self.cursor.set_length(snapshot.trace.T)
+            self.cursor.set_length(cursor_length(snapshot.trace))
         self.transport.set_trace(snapshot.trace)
         self.transport.set_training(snapshot.state == "running")
         self.settings.set_step(snapshot.step)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from rnnviz.core.session import SUFFIX, Session, SessionError, read_session, write_session
 from rnnviz.qt.dock_layout import LAYOUT_VERSION
+from rnnviz.qt.tokens import cursor_length
 
 if TYPE_CHECKING:
     from rnnviz.core.protocol import Snapshot
@@ -140,7 +141,8 @@ class Sessions(QObject):
         """With the opened run's first recording, t where it was saved."""
         if snapshot.trace is None or self._cursor is None:
             return
-        self.window.cursor.set_length(snapshot.trace.T)  # as the window will: t fits in it
+        # as the window will: t fits in it
+        self.window.cursor.set_length(cursor_length(snapshot.trace))
         self.window.cursor.set(self._cursor)
         self._cursor = None
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.qt.timeline import TimeCursor
+from rnnviz.qt.tokens import cursor_length
 
 if TYPE_CHECKING:
     from rnnviz.core.trace import Trace
@@ -43,9 +44,10 @@ def describe_timestep(trace: Trace, t: int, b: int = 0) -> str:
     predicted class, regression outputs their values. A step where the loss does not count
     says so.
     """
-    t = max(0, min(int(t), trace.T - 1))
+    T = cursor_length(trace)  # a padded sentence ends at its last word
+    t = max(0, min(int(t), T - 1))
     meta = trace.meta
-    head = f"t = {t} / {trace.T - 1}"
+    head = f"t = {t} / {T - 1}"
     in_vocab, out_vocab = meta.get("input_vocab"), meta.get("output_vocab")
     x = np.asarray(trace.x_raw[b, t])
     if in_vocab:

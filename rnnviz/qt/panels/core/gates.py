@@ -27,6 +27,7 @@ from rnnviz.core.trace import LayerTrace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import QWIDGETSIZE_MAX
+from rnnviz.qt.tokens import at_t, set_time_axis, steps_shown
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
@@ -150,7 +151,8 @@ class GateActivationsPanel(Panel):
         nonlinearity = self.trace.meta.get("nonlinearity")
         self.note.setText(RNN_NOTE.format(f=nonlinearity or "tanh"))
         self.note.setVisible(not lt.gates)
-        qs = quantities(lt, nonlinearity)
+        n = steps_shown(self.trace)  # a padded sentence up to its last word
+        qs = [(name, v[:n], *scale) for name, v, *scale in quantities(lt, nonlinearity)]
         T, H = qs[0][1].shape
         rebuilt = tuple(q[0] for q in qs) != self.names
         if rebuilt:
@@ -173,6 +175,7 @@ class GateActivationsPanel(Panel):
             self.bar_plots[name].setXRange(*levels, padding=0.2)  # room for the end labels
             zeros = np.zeros(H)  # all at once: a new H must not meet the old widths
             self.bars[name].setOpts(x0=zeros, y=np.arange(H), height=0.8, width=zeros)
+        set_time_axis(self.plots[self.names[-1]].getAxis("bottom"), self.trace, T)
         if not rebuilt and (T, H) == self._shape:
             return  # keep the user's zoom
         self._shape = (T, H)
@@ -365,8 +368,9 @@ class GateActivationsPanel(Panel):
     # -- hover
 
     def describe(self, name: str, unit: int, t: int) -> str:
-        """'f, unit 3, t=17: 0.973' — the exact value under the mouse."""
-        return f"{name}, unit {unit}, t={t}: {self.data[name][t, unit]:.4g}"
+        """'f, unit 3, t=17: 0.973' (t=4 'not' for words) — the exact value under the mouse."""
+        value = self.data[name][t, unit]
+        return f"{name}, unit {unit}, {at_t(self.trace, t, compact=True, eq='=')}: {value:.4g}"
 
     def _hover(self, pos) -> None:
         for name in self.names:

@@ -37,6 +37,7 @@ from rnnviz.qt.plotkit import (
 )
 from rnnviz.qt.ranges import Ranger, steps_ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
+from rnnviz.qt.tokens import at_t, set_time_axis, steps_shown
 
 if TYPE_CHECKING:
     from rnnviz.core.train import Snapshot
@@ -154,8 +155,9 @@ class GradientNormsPanel(Panel):
             self._grad = self._jac = np.zeros(0)
         else:
             lt = trace.layers[index]
-            self._grad = np.linalg.norm(lt.grad_h[0].astype(np.float64), axis=-1)  # (T,)
-            self._jac = np.asarray(lt.jacobian_norm[0], dtype=np.float64)  # (T,)
+            n = steps_shown(trace)  # a padded sentence up to its last word
+            self._grad = np.linalg.norm(lt.grad_h[0, :n].astype(np.float64), axis=-1)  # (T,)
+            self._jac = np.asarray(lt.jacobian_norm[0, :n], dtype=np.float64)  # (T,)
             # The far end is where the direction starts: t = 0 forward, T-1 reverse.
             first, last = ("T−1", "0") if lt.reverse else ("0", "T−1")
             far, near = (self._grad[-1], self._grad[0]) if lt.reverse else self._grad[[0, -1]]
@@ -170,6 +172,8 @@ class GradientNormsPanel(Panel):
         self.jacobian_curve.setData(t, positive_or_nan(self._jac), pen=jac_pen)
         self.grad_ranger.fit(ys=[self._grad], x=timesteps(len(t)))
         self.jacobian_ranger.fit(ys=[self._jac], x=timesteps(len(t)))
+        for plot in (self.grad_plot, self.jacobian_plot):
+            set_time_axis(plot.getAxis("bottom"), trace, len(t))
         note = trace.meta.get("jacobian", "") if trace is not None else ""
         self.jacobian_plot.setTitle(self._jacobian_title(self._jac, note))
         objective = trace.meta.get("objective") if trace is not None else None
@@ -233,8 +237,9 @@ class GradientNormsPanel(Panel):
             self.readout.setText("no recording yet")
             return
         t = min(t, T - 1)
+        where = html.escape(at_t(self._drawn_trace, t))
         self.readout.setText(
-            unbroken(f"<b>t = {t}</b>: ‖∂L/∂h<sub>t</sub>‖ = {sci(self._grad[t])},")
+            unbroken(f"<b>{where}</b>: ‖∂L/∂h<sub>t</sub>‖ = {sci(self._grad[t])},")
             + " "
             + unbroken(f"‖∂h<sub>T−1</sub>/∂h<sub>t</sub>‖ = {sci(self._jac[t])}")
             + "<br>"
@@ -281,7 +286,8 @@ class GradientNormsPanel(Panel):
         ):
             if plot.sceneBoundingRect().contains(pos) and len(values):
                 t = int(np.clip(round(plot.vb.mapSceneToView(pos).x()), 0, len(values) - 1))
-                self.hover_label.setText(f"t = {t}:  {name} = {values[t]:.4g}")
+                where = at_t(self._drawn_trace, t, compact=True)
+                self.hover_label.setText(f"{where}:  {name} = {values[t]:.4g}")
                 return
         hp = self.history_plot
         if hp.sceneBoundingRect().contains(pos) and self.snapshot is not None:

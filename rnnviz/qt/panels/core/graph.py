@@ -37,6 +37,7 @@ from rnnviz.core.analysis import vector_norms
 from rnnviz.core.trace import LayerTrace, Trace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.tokens import at_t, steps_shown
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
@@ -178,6 +179,7 @@ class UnrolledGraphPanel(Panel):
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.hover_label)
         self.trace: Trace | None = None
+        self.steps = 0  # the steps of sequence 0 drawn: T, or a padded sentence's words
         self.rows: list[Row] = []
         self.columns = 0  # drawn columns; the window is self.window
         self.window: range = range(0)
@@ -206,6 +208,7 @@ class UnrolledGraphPanel(Panel):
         if trace is None:
             return
         self.trace = trace
+        self.steps = steps_shown(trace)  # a padded sentence up to its last word
         self.rows = graph_rows(trace)
         self.unit_spin.blockSignals(True)  # a smaller H clamps the unit: recoloured below
         self.unit_spin.setMaximum(trace.layers[0].h.shape[-1] - 1)
@@ -223,7 +226,8 @@ class UnrolledGraphPanel(Panel):
             lt = row.layer
             a = {"h": (lt.h, lt.grad_h), "c": (lt.c, lt.grad_c)}[row.kind][backward]
             a = np.zeros_like(lt.h) if a is None else a
-            v = vector_norms(a[0]) if unit < 0 else a[0, :, unit]  # (T,)
+            a = a[0, : self.steps]  # (T, H)
+            v = vector_norms(a) if unit < 0 else a[:, unit]  # (T,)
             self.values[r] = np.abs(v) if backward else v
         allv = np.concatenate(list(self.values.values()))
         with_c = "c" if any(row.kind == "c" for row in self.rows) else ""
@@ -286,7 +290,7 @@ class UnrolledGraphPanel(Panel):
         self.font.setPointSize(theme.FONT_PT)  # for the labels made next: larger when presenting
         text = QFontMetricsF(self.font).height()
         half_h = round(min(MAX_HALF_H, max(HALF_H, (text + 4) / (2 * pitch))), 2)
-        return min(n - (n + 1) % 2, self.trace.T), pitch > 52, half_h
+        return min(n - (n + 1) % 2, self.steps), pitch > 52, half_h
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
@@ -368,7 +372,7 @@ class UnrolledGraphPanel(Panel):
     def show_time(self, t: int) -> None:
         if self.trace is None:
             return
-        T, n, backward = self.trace.T, self.columns, self.backward
+        T, n, backward = self.steps, self.columns, self.backward
         t = min(t, T - 1)
         start = min(max(0, t - n // 2), T - n)
         self.window = range(start, start + n)
@@ -422,7 +426,10 @@ class UnrolledGraphPanel(Panel):
     def describe(self, r: int, s: int) -> str:
         """Exact values of node (row r, timestep s), for the hover line."""
         row, tr = self.rows[r], self.trace
-        where = f"{row.label} at t={s}"
+        # the input row names its token itself
+        where = (
+            f"{row.label} at {f't={s}' if row.kind == 'x' else at_t(tr, s, compact=True, eq='=')}"
+        )
         if row.kind in ("x", "y"):
             vocab = tr.meta.get("input_vocab" if row.kind == "x" else "output_vocab")
             raw = tr.x_raw[0, s] if row.kind == "x" else tr.y_hat[0, s]

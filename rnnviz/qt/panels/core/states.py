@@ -31,6 +31,7 @@ from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import plain_axes, wrap_title
 from rnnviz.qt.ranges import Ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
+from rnnviz.qt.tokens import at_t, set_time_axis, steps_shown
 
 if TYPE_CHECKING:
     from rnnviz.core.trace import LayerTrace
@@ -177,6 +178,7 @@ class StateTrajectoriesPanel(Panel):
         self.pca_points = np.zeros((0, 2))  # (T, 2) projection of h[0]
         self.pca_share = np.zeros(2)
         self._lt: LayerTrace | None = None
+        self._T = 0  # steps of sequence 0 shown (a padded sentence's words)
         self._brushes: list = []  # one per t, cached while T stays the same
         self._place_plots()
 
@@ -194,17 +196,18 @@ class StateTrajectoriesPanel(Panel):
         if trace is None or index < 0:
             return
         lt = self._lt = trace.layers[index]
-        h = lt.h[0]  # (T, H)
+        self._T = steps_shown(trace)  # a padded sentence up to its last word
+        h, c = self._sequence(lt)  # (T, H), (T, H) or None
         T = len(h)
         self.units = self._choose_units(h)
         self.has_c = lt.c is not None
         self.c_plot.setVisible(self.has_c)
         self._place_plots()
         self._set_curves(self.h_curves, self.h_plot, h)
-        self._set_curves(self.c_curves, self.c_plot, lt.c[0] if self.has_c else None)
+        self._set_curves(self.c_curves, self.c_plot, c)
         self.h_ranger.fit(ys=[h[:, self.units]], x=timesteps(T))
         if self.has_c:
-            self.c_ranger.fit(ys=[lt.c[0][:, self.units]], x=timesteps(T))
+            self.c_ranger.fit(ys=[c[:, self.units]], x=timesteps(T))
         legend = (tuple(self.units), theme.FONT_PT)
         if legend != self._legend_shown:  # rebuilding it costs more than the curves
             self._legend_shown = legend
@@ -222,7 +225,10 @@ class StateTrajectoriesPanel(Panel):
         self.pca_line.setData(px, py)
         self.pca_points_item.setData(px, py, brush=self._brushes)
         self.pca_ranger.fit(xs=[px], ys=[py])
-        self.end_label.setText(f"t = {T - 1}")
+        for plot in (self.c_plot, self.h_plot):
+            set_time_axis(plot.getAxis("bottom"), trace, T)
+        self.start_label.setText(at_t(trace, 0))
+        self.end_label.setText(at_t(trace, T - 1))
         self._place_path_labels()
         self.pca_plot.setLabel("bottom", f"PC1 ({self.pca_share[0]:.0%} var)")
         self.pca_plot.setLabel("left", f"PC2 ({self.pca_share[1]:.0%} var)")
@@ -348,6 +354,11 @@ class StateTrajectoriesPanel(Panel):
         self._auto_units = top_units(h, k)
         return self._auto_units
 
+    def _sequence(self, lt: LayerTrace) -> tuple[np.ndarray, np.ndarray | None]:
+        """h and c (None without a cell state) of sequence 0, (T, H), up to its end."""
+        n = self._T
+        return lt.h[0, :n], None if lt.c is None else lt.c[0, :n]
+
     def _set_curves(self, curves: list, plot: pg.PlotItem, values: np.ndarray | None) -> None:
         """One curve per chosen unit of values (T, H); items are reused, never re-created
         while the number of units stays the same."""
@@ -380,10 +391,11 @@ class StateTrajectoriesPanel(Panel):
         lt = self._lt
         if lt is None:
             return {}
-        table = {"t": np.arange(lt.h.shape[1])}
-        for name, values in (("c", lt.c), ("h", lt.h)):
+        h, c = self._sequence(lt)
+        table = {"t": np.arange(len(h))}
+        for name, values in (("c", c), ("h", h)):
             if values is not None:
-                table.update({f"{name} unit {u}": values[0, :, u] for u in self.units})
+                table.update({f"{name} unit {u}": values[:, u] for u in self.units})
         table["PC1"], table["PC2"] = self.pca_points[:, 0], self.pca_points[:, 1]
         return {"time": table}
 
@@ -396,16 +408,15 @@ class StateTrajectoriesPanel(Panel):
         lt = self._lt
         if lt is None:
             return
-        for plot, name, values in (
-            (self.h_plot, "h", lt.h[0]),
-            (self.c_plot, "c", None if lt.c is None else lt.c[0]),
-        ):
+        h, c = self._sequence(lt)
+        for plot, name, values in ((self.h_plot, "h", h), (self.c_plot, "c", c)):
             if values is not None and plot.isVisible() and plot.sceneBoundingRect().contains(pos):
                 p = plot.vb.mapSceneToView(pos)
                 t = int(np.clip(round(p.x()), 0, len(values) - 1))
                 row = values[t, self.units]  # (k,)
                 unit = self.units[int(np.abs(row - p.y()).argmin())]
-                self.hover_label.setText(f"unit {unit}, t = {t}:  {name} = {values[t, unit]:.4f}")
+                where = at_t(self.snapshot.trace, t, compact=True)
+                self.hover_label.setText(f"unit {unit}, {where}:  {name} = {values[t, unit]:.4f}")
                 return
         if self.pca_plot.sceneBoundingRect().contains(pos) and len(self.pca_points):
             # nearest point in screen distance, so both axes count alike whatever their scales
@@ -415,4 +426,5 @@ class StateTrajectoriesPanel(Panel):
             dy = (self.pca_points[:, 1] - p.y()) * box.height() / max(view.height(), 1e-12)
             t = int(np.hypot(dx, dy).argmin())
             x, y = self.pca_points[t]
-            self.hover_label.setText(f"t = {t}:  PC1 = {x:.4f}, PC2 = {y:.4f}")
+            where = at_t(self.snapshot.trace, t, compact=True)
+            self.hover_label.setText(f"{where}:  PC1 = {x:.4f}, PC2 = {y:.4f}")
