@@ -49,8 +49,9 @@ def capture(trainer: Trainer, label: str = "") -> RunState:
 
 
 def restore(trainer: Trainer, run: RunState) -> None:
-    """Put `run` into `trainer` (built with `run.config`). Weights that do not fit its model
-    are a ConfigError naming the first that does not, and leave the trainer as it was."""
+    """Put `run` into `trainer`, freshly built with `run.config`. What does not fit is a
+    ConfigError: weights (naming the first that does not fit) or history columns, and the
+    trainer is untouched; the optimiser's or the data stream's state, and it is reset."""
     model = trainer.model.state_dict()
     for what, weights in (("initial", run.initial), ("current", run.current)):
         _check_fit(what, model, weights)

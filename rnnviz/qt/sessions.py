@@ -130,6 +130,7 @@ class Sessions(QObject):
         )
         if session.layout:
             w.restoreState(QByteArray(session.layout), LAYOUT_VERSION)
+        w.presentation.rearranged()  # presenting: the side bar stays out of the way
         self._cursor = session.cursor
         w.welcome.hide()
         w.statusBar().showMessage(f"Opened {path.name} at step {first.step}", 8000)

@@ -56,6 +56,9 @@ def test_a_saved_session_reopens_where_it_was_and_trains_on(qtbot, window, tmp_p
     assert window.cursor.t == 5
     assert window.docks["gates"].isHidden() and not window.docks["states"].isHidden()
     assert window.sessions.recent() == [str(path.resolve())]
+    window.sessions.recent_menu.aboutToShow.emit()
+    assert [a.text() for a in window.sessions.recent_menu.actions()] == ["1. lesson.rnnviz"]
+    assert window.store.value("sessions/folder") == str(tmp_path.resolve())
 
     trained_on = steps_to(qtbot, window, 5)
     np.testing.assert_array_equal(trained_on.history.loss, later.history.loss)
