@@ -11,7 +11,6 @@ step 0 and then emits `apply_requested(config)`.
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -29,57 +28,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rnnviz.core.cells import CELLS
 from rnnviz.core.config import ENCODERS, INITS, LIVE_FIELDS, Config, ConfigError
 from rnnviz.core.tasks import TASKS
 from rnnviz.qt.form import combo, refusal_note, row, section, select, whole_number
 from rnnviz.qt.number_field import NumberField
+from rnnviz.qt.refusals import refusals
+from rnnviz.qt.settings_choices import (
+    CELL_LABELS,
+    TASK_LABELS,
+    has_forget_gate,
+    nonlinearity_chosen,
+    unused_settings,
+)
 
-TASK_LABELS = {name: spec.label for name, spec in TASKS.items()}
-NONLINEARITY_LABELS = {"tanh": "tanh", "relu": "ReLU"}
-# The cell menu joins `cell` and a nonlinearity the cell lets a user choose, the Elman RNN's
-# ("rnn:tanh"), so that one menu picks both.
-CELL_LABELS = {
-    key: label
-    for name, spec in CELLS.items()
-    for key, label in [
-        (f"{name}:{n}", f"{spec.label} ({NONLINEARITY_LABELS[n]})") for n in spec.nonlinearities
-    ]
-    or [(name, spec.label)]
-}
 OPTIMIZER_LABELS = {"sgd": "SGD (momentum)", "adam": "Adam", "rmsprop": "RMSprop"}
 CLIP_LABELS = {"none": "none", "norm": "by global norm", "value": "by value"}
 MAX_SEED = 2**31 - 1  # the largest a spin box holds: "New seed" wraps here
-
-
-def refusals(values: dict[str, Any], base: Config) -> list[tuple[str, tuple[str, ...]]]:
-    """Why `base.replace(**values)` is refused, reason by reason (as validation words them),
-    each with the settings it is about: those whose default would lift it. A value out of
-    range names its own field; a task and a length that do not go together name both.
-    Empty when the values are usable."""
-    default = Config()
-    values = dict(values)
-    found = []
-    while (reason := _reason(base, values)) is not None:
-        about = tuple(
-            name
-            for name, value in values.items()
-            if value != getattr(default, name)  # (NaN differs from every default)
-            and _reason(base, {**values, name: getattr(default, name)}) != reason
-        )
-        found.append((reason, about))
-        if not about:
-            break
-        values.update({name: getattr(default, name) for name in about})  # the next reason
-    return found
-
-
-def _reason(base: Config, values: dict[str, Any]) -> str | None:
-    try:
-        base.replace(**values)
-    except ConfigError as e:
-        return str(e)
-    return None
 
 
 class SettingsPanel(QWidget):
@@ -139,6 +103,14 @@ class SettingsPanel(QWidget):
         self.device = combo({})
         self.seed = whole_number()
         self.set_devices([])
+
+        # the model settings a cell may have no use for (settings_choices.unused_settings)
+        self._model_fields = {
+            "layers": self.layers,
+            "bidirectional": self.bidirectional,
+            "spectral_radius": self.use_radius,
+        }
+        self._tips = {name: w.toolTip() for name, w in self._model_fields.items()}
 
         # (label, field, the settings it shows) or a section title: the form, top to bottom
         rows = (
@@ -349,11 +321,12 @@ class SettingsPanel(QWidget):
             "nonlinearity": nonlinearity or self._applied.nonlinearity,
             "hidden": self.hidden.value(),
             "layers": self.layers.value(),
-            "bidirectional": self.bidirectional.isChecked(),
+            # a model without directions (the bag of words) is read as forward only
+            "bidirectional": self.bidirectional.isChecked() and self.bidirectional.isEnabled(),
             "encoder": self.encoder.currentData(),
             "embed_dim": self.embed_dim.value(),
             "init": self.init.currentData(),
-            "spectral_radius": self.radius.value() if self.use_radius.isChecked() else None,
+            "spectral_radius": self.radius.value() if self.radius.isEnabled() else None,
             "forget_bias": (self.forget_bias.value() if self.use_forget_bias.isChecked() else None),
             "optimizer": self.optimizer.currentData(),
             "momentum": self.momentum.value(),
@@ -370,7 +343,7 @@ class SettingsPanel(QWidget):
         self.seq_len.setValue(cfg.seq_len)
         self.batch.setValue(cfg.batch)
         self.text.setText(cfg.text or "")
-        chosen = CELLS[cfg.cell].nonlinearities  # the menu entry names the nonlinearity too
+        chosen = nonlinearity_chosen(cfg.cell)  # the menu entry names the nonlinearity too
         select(self.cell, f"{cfg.cell}:{cfg.nonlinearity}" if chosen else cfg.cell)
         self.hidden.setValue(cfg.hidden)
         self.layers.setValue(cfg.layers)
@@ -459,8 +432,13 @@ class SettingsPanel(QWidget):
         self.text.setEnabled(learns_text)
         self.text_button.setEnabled(learns_text)
         self.embed_dim.setEnabled(self.encoder.currentData() in ("auto", "embedding", "linear"))
-        self.radius.setEnabled(self.use_radius.isChecked())
-        forget_gate = "f" in CELLS[self.cell.currentData().partition(":")[0]].gate_names
+        cell = self.cell.currentData().partition(":")[0]
+        unused = unused_settings(cell)  # disabled, the reason in their tooltip
+        for name, field in self._model_fields.items():
+            field.setEnabled(name not in unused)
+            field.setToolTip(unused.get(name, self._tips[name]))
+        self.radius.setEnabled(self.use_radius.isEnabled() and self.use_radius.isChecked())
+        forget_gate = has_forget_gate(cell)
         self.use_forget_bias.setEnabled(forget_gate)
         self.forget_bias.setEnabled(forget_gate and self.use_forget_bias.isChecked())
         self.momentum.setEnabled(self.optimizer.currentData() == "sgd")

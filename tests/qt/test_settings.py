@@ -7,7 +7,16 @@ import dataclasses
 import pytest
 from PySide6.QtCore import Qt
 
-from rnnviz.core.config import CELLS, CLIPS, ENCODERS, INITS, OPTIMIZERS, TASKS, Config, ConfigError
+from rnnviz.core.config import (
+    CELL_CHOICES,
+    CLIPS,
+    ENCODERS,
+    INITS,
+    OPTIMIZERS,
+    TASKS,
+    Config,
+    ConfigError,
+)
 from rnnviz.qt.number_field import NumberField
 from rnnviz.qt.settings import CELL_LABELS, SettingsPanel, refusals
 
@@ -28,7 +37,7 @@ def panel(qtbot):
 
 
 def test_every_choice_has_an_entry(panel):
-    assert {c.partition(":")[0] for c in CELL_LABELS} == set(CELLS)
+    assert {c.partition(":")[0] for c in CELL_LABELS} == set(CELL_CHOICES)  # bow too
     for box, choices in ((panel.task, TASKS), (panel.encoder, ENCODERS), (panel.init, INITS),
                          (panel.optimizer, OPTIMIZERS), (panel.clip, CLIPS)):  # fmt: skip
         assert [box.itemData(i) for i in range(box.count())] == list(choices)
@@ -41,7 +50,8 @@ def test_the_menus_show_the_registries_labels_and_enable_what_the_choice_uses(pa
     assert [box.itemText(i) for i in range(box.count())] == [t.label for t in tasks.TASKS.values()]
     texts = [panel.cell.itemText(i) for i in range(panel.cell.count())]
     assert texts[:2] == ["Elman RNN (tanh)", "Elman RNN (ReLU)"]
-    assert texts[2:] == [c.label for c in cells.CELLS.values() if not c.nonlinearities]
+    gated = [c.label for c in cells.CELLS.values() if not c.nonlinearities]
+    assert texts[2:] == [*gated, "Bag of words (order-blind baseline)"]
     for name, spec in cells.CELLS.items():  # the forget-gate bias needs a forget gate
         panel.set_config(Config(cell=name))
         assert panel.use_forget_bias.isEnabled() == ("f" in spec.gate_names)
@@ -182,3 +192,29 @@ def test_refusals_name_the_settings_a_reason_is_about():
         (cli_message(task="copy", seq_len=3), ("task", "seq_len")),
     ]
     assert refusals(Config().to_dict(), Config()) == []
+
+
+def test_the_tasks_of_words_and_notes_and_the_bag_of_words_are_offered(panel, qtbot):
+    tasks = [panel.task.itemData(i) for i in range(panel.task.count())]
+    for name in ("sentiment", "tagging", "wordlm", "music", "dates", "reverse", "sort"):
+        assert name in tasks
+    bidirectional = Config(task="sentiment", layers=2, bidirectional=True, spectral_radius=0.9)
+    panel.set_config(bidirectional)
+    assert panel.layers.isEnabled() and panel.bidirectional.isEnabled()
+    panel.cell.setCurrentIndex(panel.cell.findData("bow"))
+    # a bag of words has no layers, direction or W_hh: off, each with its reason
+    for field in (panel.layers, panel.bidirectional, panel.use_radius, panel.radius):
+        assert not field.isEnabled()
+    assert "no recurrent layers" in panel.layers.toolTip()
+    assert "no direction" in panel.bidirectional.toolTip()
+    assert "W_hh" in panel.use_radius.toolTip()
+    # the box still ticked is not a refusal: Apply builds the forward-only baseline
+    assert panel.error_text() == "" and panel.apply_button.isEnabled()
+    with qtbot.waitSignal(panel.apply_requested) as sent:
+        panel.step = 0  # no confirmation: nothing trained yet
+        panel.apply()
+    assert sent.args[0].cell == "bow" and not sent.args[0].bidirectional
+    assert sent.args[0].spectral_radius is None
+    panel.cell.setCurrentIndex(panel.cell.findData("lstm"))
+    assert panel.bidirectional.isEnabled() and panel.bidirectional.isChecked()
+    assert panel.layers.toolTip() == ""
