@@ -214,7 +214,29 @@ class SetTemperature:
     temperature: float
 
 
-Command = Run | Pause | Step | SetLearningRate | SetClipping | Reset | Probe | SetTemperature
+@dataclass(frozen=True)
+class SetConnectivity:
+    """Record the connectivity (core/connectivity.py) with each probe, or not: as costly as
+    the rest of a recording, so the window asks for it only while its panel is shown. Turned
+    on, the probe is recorded again at once."""
+
+    record: bool
+
+
+# meta["connectivity"] of a trace recorded while no one watched the connectivity
+CONNECTIVITY_UNWATCHED = "skipped: not recorded while the panel is hidden"
+
+Command = (
+    Run
+    | Pause
+    | Step
+    | SetLearningRate
+    | SetClipping
+    | Reset
+    | Probe
+    | SetTemperature
+    | SetConnectivity
+)
 
 IDLE = "idle"  # yielded when there is nothing to do until the next command
 
@@ -439,6 +461,7 @@ def freeze_trace(trace: Trace) -> Trace:
 
 
 __all__ = [
+    "CONNECTIVITY_UNWATCHED",
     "IDLE",
     "Capture",
     "Captured",
@@ -457,6 +480,7 @@ __all__ = [
     "RunStarted",
     "RunView",
     "SetClipping",
+    "SetConnectivity",
     "SetLearningRate",
     "SetTemperature",
     "Snapshot",

@@ -25,6 +25,7 @@ from rnnviz.core.config import Config, ConfigError, check_temperature
 from rnnviz.core.logs import HistoryLog, ProbeLog
 from rnnviz.core.model import build_model
 from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
+    CONNECTIVITY_UNWATCHED,
     IDLE,
     Command,
     History,  # noqa: F401 (re-exported; core/logs.py builds it)
@@ -35,6 +36,7 @@ from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
     Run,
     RunView,
     SetClipping,
+    SetConnectivity,
     SetLearningRate,
     SetTemperature,
     Snapshot,
@@ -168,21 +170,36 @@ class Trainer:
 
     # -- observing
 
-    def record(self, jacobians: bool = True, jacobian_sequences: int | None = None) -> Trace:
+    def record(
+        self,
+        jacobians: bool = True,
+        jacobian_sequences: int | None = None,
+        skip_connectivity: str | None = None,
+    ) -> Trace:
         """Record the probe batch with the current weights, and log it in the probe history.
 
         `jacobian_sequences` limits ||dh_T/dh_t||, the costly part, to the first sequences.
+        `skip_connectivity`, when given, leaves the connectivity out (as costly again as the
+        rest) and is what meta["connectivity"] says about it.
         """
         self.model.eval()
-        # The encoder-decoder records both halves (core/seq2seq/record.py).
-        recorder = record_seq2seq if self.task.spec.model == "seq2seq" else record_batch
+        meta = {"step": self.step_count, "device": self.device}
+        options = {}
+        if self.task.spec.model == "seq2seq":  # both halves (core/seq2seq/record.py)
+            recorder = record_seq2seq
+        else:
+            recorder = record_batch
+            if skip_connectivity:
+                options["connectivity"] = False
+                meta["connectivity"] = skip_connectivity
         trace = recorder(
             self.model,
             self.task,
             self.probe_batch,
             jacobians=jacobians,
             jacobian_sequences=jacobian_sequences,
-            meta={"step": self.step_count, "device": self.device},
+            meta=meta,
+            **options,
         )
         self.probe_log.append(trace)
         return trace
@@ -285,6 +302,7 @@ def session(
     clock: Callable[[], float] = time.monotonic,
     label: str = "",
     companions: Sequence[tuple[str, Trainer]] = (),
+    connectivity: bool = True,
 ) -> Generator[Snapshot | str | None, Command | None, None]:
     """Drive `trainer`: each `send(command or None)` does at most one training step.
 
@@ -303,11 +321,19 @@ def session(
     `companions` are further (label, trainer) runs compared with this one: each step steps
     every run that has not diverged, each recording records them all, and snapshots list
     them in `runs`. Run/Pause/Step/Reset act on all; live settings on `trainer` alone.
+    Recordings hold the connectivity while `connectivity` (SetConnectivity switches it).
     """
     others = [t for _, t in companions]
     labels = [label, *(lab for lab, _ in companions)]
-    trace = trainer.record(jacobian_sequences=1)
-    other_traces = [t.record(jacobian_sequences=1) for t in others]
+
+    def record_all() -> tuple[Trace, list[Trace]]:
+        skip = None if connectivity else CONNECTIVITY_UNWATCHED  # read at each recording
+        traces = [
+            t.record(jacobian_sequences=1, skip_connectivity=skip) for t in (trainer, *others)
+        ]
+        return traces[0], traces[1:]
+
+    trace, other_traces = record_all()
     probe_cost = 0.0
     sampling = trainer.task.spec.generates
     extras: dict = {}
@@ -368,6 +394,9 @@ def session(
             refused = _refusal(check_temperature, cmd.temperature)
             if not refused:
                 temperature, sampled_step = cmd.temperature, None
+        elif isinstance(cmd, SetConnectivity):
+            probe_now = cmd.record and not connectivity  # the panel waits for it
+            connectivity = cmd.record
         alive = [t for t in (trainer, *others) if not t.diverged]
         if (running or pending) and alive:
             for t in alive:
@@ -388,8 +417,7 @@ def session(
             probe_now = now - last_probe >= max(probe_interval, probe_cost / probe_budget)
         if probe_now:
             t0 = clock()
-            trace = trainer.record(jacobian_sequences=1)
-            other_traces = [t.record(jacobian_sequences=1) for t in others]
+            trace, other_traces = record_all()
             last_probe = clock()
             probe_cost = last_probe - t0
         force = force or due or probe_now

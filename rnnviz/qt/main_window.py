@@ -204,6 +204,8 @@ class MainWindow(QMainWindow):
         self.runner.error.connect(self._on_error)
         self.runner.devices.connect(self.settings.set_devices)
         self.runner.started.connect(self._on_started)
+        # the connectivity, as costly as the rest of a recording, only while it can be seen
+        self.docks["connectivity"].visibilityChanged.connect(self._on_connectivity_shown)
         self.runner.responding.connect(self._on_responding)
         self.transport.train_toggled.connect(self._on_train_toggled)
         self.transport.step_requested.connect(self.step)
@@ -343,8 +345,13 @@ class MainWindow(QMainWindow):
     def _on_temperature(self, temperature: float) -> None:
         self.runner.send(protocol.SetTemperature(temperature))
 
+    @Slot(bool)
+    def _on_connectivity_shown(self, shown: bool) -> None:
+        self.runner.send(protocol.SetConnectivity(shown))
+
     @Slot(object)
     def _on_started(self, config: Config) -> None:
+        self._on_connectivity_shown(self.docks["connectivity"].isVisible())
         self.settings.set_config(config)
         self.statusBar().clearMessage()
         if TASKS[config.task].uses_text:  # a new run samples at the temperature the panel shows

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from rnnviz.core.protocol import CONNECTIVITY_UNWATCHED
 from rnnviz.core.trace import Trace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
@@ -160,6 +161,8 @@ class ConnectivityPanel(Panel):
             name = f"<b>{label}</b>: " if label else ""
             if shares is None:
                 why = trace.meta.get("connectivity", "not recorded")
+                if why == CONNECTIVITY_UNWATCHED:  # the window has asked for it: coming next
+                    why = "recording…"
                 title.setText(f"{name}connectivity {why}")
                 grid.set_fills([[None] * grid.columns])
             else:
