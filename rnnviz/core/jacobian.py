@@ -76,7 +76,9 @@ def jacobian_norms(
     KM = np.zeros((B, H, len(parts) * H), dtype=np.float32)  # [K | M_t], or M_t alone
     KM[:, :, -H:] = np.eye(H, dtype=np.float32)  # M_{T-1} = I
     Mc = np.zeros((B, H, H) if spec.cell_state else (B, H, 1), dtype=np.float32)  # dh/dc_t
-    u = np.full((B, H, 1), H**-0.5, dtype=np.float32)  # top left singular vector of M_t
+    u = np.zeros((B, H, 2), dtype=np.float32)  # top two left singular vectors of M_t
+    u[:, :, 0] = H**-0.5
+    u[:, 1::2, 1], u[:, ::2, 1] = H**-0.5, -(H**-0.5)
     r = H  # rows of the chain: the rank it keeps (see _truncate)
     log_scale = np.zeros(B)
     chunks = [np.ones((B, 1))]  # t = T-1: ||I|| = 1
@@ -88,7 +90,7 @@ def jacobian_norms(
             dhdc, e = _np(coef["dhdc"][:, ts]), _np(coef["e"][:, ts])
         r0 = r
         chain = np.zeros((B, hi - lo + 1, r0, H), dtype=np.float32)
-        guess = np.zeros((B, hi - lo + 1, r0, 1), dtype=np.float32)
+        guess = np.zeros((B, hi - lo + 1, r0, 2), dtype=np.float32)
         scales = np.empty((B, hi - lo + 1))
         with np.errstate(over="ignore", invalid="ignore"):  # as torch: inf/nan propagate
             for j, k in enumerate(range(hi - lo, -1, -1)):  # t = lo + k, from hi down to lo
@@ -107,10 +109,12 @@ def jacobian_norms(
                 log_scale = log_scale + np.log(s)
                 KMr[:, :, -H:] = M
                 scales[:, j] = log_scale
-                # a power step on M M^T keeps the guess for spectral_norms' iteration
-                v = M @ (np.swapaxes(M, 1, 2) @ u[:, :r])  # (B, r, 1)
-                nv = np.linalg.norm(v, axis=1, keepdims=True)
-                u[:, :r] = guess[:, j, :r] = np.where((nv > 0) & np.isfinite(nv), v / nv, u[:, :r])
+                # a step of simultaneous iteration on M M^T keeps the top two left singular
+                # vectors as the guess for spectral_norms (both: when the top two cross,
+                # the new top is the second of the old)
+                u[:, :r] = guess[:, j, :r] = _orthonormal_pair(
+                    M @ (np.swapaxes(M, 1, 2) @ u[:, :r]), u[:, :r]
+                )
                 if j % _TRUNCATE_EVERY == _TRUNCATE_EVERY - 1:
                     r = _truncate(KM, Mc, u, r, spec.cell_state)
         with np.errstate(over="ignore"):
@@ -120,6 +124,16 @@ def jacobian_norms(
         pad = torch.full((B_all - n, T), float("nan"), dtype=torch.float64, device=norms.device)
         norms = torch.cat([norms, pad])
     return order(norms, rev)
+
+
+def _orthonormal_pair(v: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """Columns of v (B, r, 2) made orthonormal, the first kept in direction (Gram-Schmidt);
+    where a column vanishes or is not finite, `old`'s."""
+    a = v[..., 0] / np.linalg.norm(v[..., 0], axis=1, keepdims=True)
+    b = v[..., 1] - (a * v[..., 1]).sum(1, keepdims=True) * a
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    out = np.stack([a, b], -1)
+    return np.where(np.isfinite(out).all(1, keepdims=True), out, old)
 
 
 def _truncate(KM: np.ndarray, Mc: np.ndarray, u: np.ndarray, r: int, cell_state: bool) -> int:

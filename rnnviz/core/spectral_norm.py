@@ -30,9 +30,10 @@ def spectral_norms(M: np.ndarray, start: np.ndarray | None = None) -> np.ndarray
     Without `start`, or for small matrices (m < 48), the exact solver: the square root of the
     largest eigenvalue of M M^T (a symmetric eigenproblem, cheaper than an SVD, which it falls
     back to where the eigensolver fails, e.g. on many repeated eigenvalues). With `start`
-    (..., m, k), a guess of each top left singular vector in its first column, larger ones are
-    iterated (lanczos_norms). Every matrix is scaled to a largest entry of 1 (the iteration
-    scales its thin products instead), so M M^T neither underflows nor overflows in float32.
+    (..., m, k), guesses of each top left singular vector (k = 1) or of the top two (k = 2),
+    larger ones are iterated (lanczos_norms). Every matrix is scaled to a largest entry of 1
+    (the iteration scales its thin products instead), so M M^T neither underflows nor
+    overflows in float32.
     """
     M = np.asarray(M)
     if not np.issubdtype(M.dtype, np.floating):
@@ -50,7 +51,7 @@ def spectral_norms(M: np.ndarray, start: np.ndarray | None = None) -> np.ndarray
             out[idx] = exact_norms(X) * scale[idx]
         else:
             s = np.broadcast_to(start, (*batch, m, np.shape(start)[-1]))
-            guess = s.reshape(-1, m, s.shape[-1])[idx, :, 0]
+            guess = s.reshape(-1, m, s.shape[-1])[idx]
             out[idx] = lanczos_norms(Ai, guess, scale[idx]) * scale[idx]
     return out.reshape(batch)
 
@@ -66,7 +67,8 @@ def exact_norms(X: np.ndarray) -> np.ndarray:
 
 def lanczos_norms(X: np.ndarray, guess: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
     """||X||_2 / scale of each finite matrix of a stack (N, m, n), by lanczos_top on X X^T
-    from `guess` (N, m). `scale` (N,), default 1, is applied to the thin products, so a
+    from `guess` (N, m) or (N, m, 2). `scale` (N,), default 1, is applied to the thin
+    products, so a
     stack of large matrices is not copied to be scaled. The products run in X's dtype."""
     inv = np.ones(len(X)) if scale is None else 1.0 / np.asarray(scale, dtype=np.float64)
     held = {"ids": None, "X": X}  # the stack of the matrices last asked for
@@ -95,52 +97,60 @@ def lanczos_top(
     apply: Callable[[np.ndarray, np.ndarray], np.ndarray], guess: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The largest eigenvalue of each of N symmetric positive semi-definite operators A_i,
-    to SPECTRAL_RTOL relative, by Lanczos from `guess` (N, m); (eigenvalues (N,), converged
-    (N,) bool). apply(V, ids) returns A_ids[k] V[k]^T as rows, V (len(ids), 2, m) float64.
+    to SPECTRAL_RTOL relative, by Lanczos from `guess` (N, m) or (N, m, 2); (eigenvalues (N,),
+    converged (N,) bool). apply(V, ids) returns A_ids[k] V[k]^T as rows, V (len(ids), p, m)
+    float64, p the number of sequences (below).
 
-    Two Lanczos sequences run side by side, one from the guess (plus a little of a fixed
-    random vector), one from another fixed random vector. A sequence whose start has almost
-    no component along the top eigenvector can settle on the second eigenvalue, residual and
-    all (a guess that is the second singular vector, the top 1% above in a crowded spectrum,
-    measured 13 wrong in 20). An operator is done only when both sequences have converged to
-    the same value: both settling on the second eigenvalue is unlikely, the random one
-    needing more steps to get there. After the three-term recurrence the Lanczos vectors are
-    reorthogonalised in full (a few dozen of them: cheap beside the products), so no
-    spurious copies of a Ritz value appear. After each of the steps in _CHECKS a sequence
-    has converged when its top Ritz value theta held still to SPECTRAL_RTOL since the last
-    check and its residual r = beta_k |s_k| has min(r, r^2 / gap) <= SPECTRAL_RTOL * theta,
-    with the gap to the second Ritz value plus its residual (Kato-Temple); a Krylov space
-    that closes (beta = 0) holds exact eigenvalues. Those not done after _MAX_ITER steps are
-    reported so (the caller solves them exactly).
+    A Lanczos sequence starts from the guess (the sum of its columns, plus a little of a
+    fixed random vector). One whose start has almost no component along the top eigenvector
+    can settle on the second eigenvalue, residual and all (from a guess that is the second
+    singular vector, the top 1% above in a crowded spectrum: 13 wrong in 20). So a guess of
+    one column gets a second sequence beside it, from another fixed random vector, and an
+    operator is done only when both have converged to the same value: both settling on the
+    second eigenvalue is unlikely, the random one needing more steps to get there. A guess
+    of two columns, the top two eigenvectors as the Jacobian chain tracks them (when its top
+    two singular values cross, the new top is the old second), runs alone: the top is in its
+    start. After the three-term recurrence the Lanczos vectors are reorthogonalised in full
+    (a few dozen of them: cheap beside the products), so no spurious copies of a Ritz value
+    appear. After each of the steps in _CHECKS a sequence has converged when its top Ritz
+    value theta held still to SPECTRAL_RTOL since the last check and its residual r = beta_k
+    |s_k| has min(r, r^2 / gap) <= SPECTRAL_RTOL * theta, with the gap to the second Ritz
+    value plus its residual (Kato-Temple); a Krylov space that closes (beta = 0) holds exact
+    eigenvalues. Those not done after _MAX_ITER steps are reported so (the caller solves
+    them exactly).
     """
-    N, m = guess.shape
+    g = np.nan_to_num(np.asarray(guess, dtype=np.float64))
+    g = g[..., None] if g.ndim == 2 else g  # (N, m, columns)
+    N, m, pair = *g.shape[:2], g.shape[2] >= 2
     K = min(_MAX_ITER, m)
     rng = np.random.default_rng(0)
-    v = np.nan_to_num(np.asarray(guess, dtype=np.float64))
-    v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-300)
-    v = np.stack([v + _RANDOM_PART * rng.standard_normal(m) / np.sqrt(m),
-                  np.broadcast_to(rng.standard_normal(m), (N, m))], 1)  # fmt: skip
-    v /= np.linalg.norm(v, axis=2, keepdims=True)  # (N, 2, m)
-    Q = np.zeros((N, 2, _CHECKS[1] + 1, m))  # Lanczos vectors; grows as they are needed
-    alpha, beta = np.zeros((N, 2, K)), np.zeros((N, 2, K))
+    v = (g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-300)).sum(-1)
+    starts = [v + _RANDOM_PART * rng.standard_normal(m) / np.sqrt(m)]
+    if not pair:
+        starts.append(np.broadcast_to(rng.standard_normal(m), (N, m)))
+    v = np.stack(starts, 1)
+    v /= np.linalg.norm(v, axis=2, keepdims=True)  # (N, p, m), p sequences
+    p = v.shape[1]
+    Q = np.zeros((N, p, _CHECKS[1] + 1, m))  # Lanczos vectors; grows as they are needed
+    alpha, beta = np.zeros((N, p, K)), np.zeros((N, p, K))
     Q[:, :, 0] = v
     top_all, done_all = np.full(N, np.nan), np.zeros(N, dtype=bool)
     # Rows of Q, alpha, beta: operators still iterating, and some done ones, which iterate
     # on until fewer than half are live (apply may copy what it needs for a new set of ids).
     ids = np.arange(N)  # the operator of each row
-    live, last = np.ones(N, dtype=bool), np.full((N, 2), -1.0)
+    live, last = np.ones(N, dtype=bool), np.full((N, p), -1.0)
     checks = [c for c in _CHECKS if c < K] + [K]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for j in range(K):
             if j + 1 == Q.shape[2]:
                 Q = np.concatenate([Q, np.zeros_like(Q)], 2)[:, :, : K + 1]
-            q = Q[:, :, j]  # (k, 2, m)
+            q = Q[:, :, j]  # (k, p, m)
             w = apply(q, ids)
             alpha[..., j] = (q * w).sum(-1)
             w -= alpha[..., j, None] * q
             if j:
                 w -= beta[..., j - 1, None] * Q[:, :, j - 1]
-            Qj = Q[:, :, : j + 1]  # (k, 2, j+1, m): once more against all, in full
+            Qj = Q[:, :, : j + 1]  # (k, p, j+1, m): once more against all, in full
             w -= np.einsum("kpjm,kpj->kpm", Qj, np.einsum("kpjm,kpm->kpj", Qj, w))
             beta[..., j] = np.linalg.norm(w, axis=-1)
             closed = beta[..., j] <= 1e-12 * np.maximum(np.abs(alpha[..., : j + 1]).max(-1), 1e-300)
@@ -148,22 +158,25 @@ def lanczos_top(
             if j + 1 not in checks and not closed[live].all():
                 continue
             k, L = j + 1, np.flatnonzero(live)  # Ritz values of the live rows only
-            Tk = np.zeros((len(L), 2, k, k))
+            Tk = np.zeros((len(L), p, k, k))
             d = np.arange(k)
             Tk[..., d, d] = alpha[L, :, :k]
             Tk[..., d[1:], d[:-1]] = Tk[..., d[:-1], d[1:]] = beta[L, :, : k - 1]
             theta, S = np.linalg.eigh(Tk)  # Ritz values, ascending
             cl = closed[L]
             res = np.where(cl[..., None], 0.0, np.abs(beta[L, :, j, None] * S[..., -1, :]))
-            top, r = theta[..., -1], res[..., -1]  # (live, 2)
+            top, r = theta[..., -1], res[..., -1]  # (live, p)
             bound = r
             if k > 1:
                 gap = top - theta[..., -2] - res[..., -2]  # to an upper estimate of lambda_2
                 bound = np.where(gap > 0, np.minimum(r, r**2 / gap), r)
             held = (top - last[L] <= SPECTRAL_RTOL * top) | cl
             conv = (bound <= SPECTRAL_RTOL * top) & held
-            best = top.max(1)
-            ok = conv.all(1) & (np.abs(top[:, 0] - top[:, 1]) <= SPECTRAL_RTOL * best)
+            if pair:
+                best, ok = top[:, 0], conv[:, 0]
+            else:
+                best = top.max(1)
+                ok = conv.all(1) & (np.abs(top[:, 0] - top[:, 1]) <= SPECTRAL_RTOL * best)
             top_all[ids[L[ok]]], done_all[ids[L[ok]]] = best[ok], True
             last[L] = top
             done = np.zeros_like(live)

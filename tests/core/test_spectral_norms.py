@@ -219,6 +219,9 @@ def test_a_guess_on_the_second_singular_vector_in_a_crowded_top():
     M = np.stack([U @ V.T for U, V in cases])
     guess = np.stack([U[:, 1:2] for U, _ in cases])
     np.testing.assert_allclose(spectral_norms(M, guess), 1.0, rtol=SPECTRAL_RTOL)
+    # the chain's guess after a crossing: the top two, the old top (now second) first
+    pair = np.stack([U[:, [1, 0]] for U, _ in cases])
+    np.testing.assert_allclose(spectral_norms(M, pair), 1.0, rtol=SPECTRAL_RTOL)
 
 
 def test_what_lanczos_does_not_finish_gets_the_exact_solver(monkeypatch):
