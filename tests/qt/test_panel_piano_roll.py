@@ -88,6 +88,18 @@ def test_other_tasks_show_a_note(make_snapshot, show):
     assert panel.stack.currentIndex() == 0 and panel.note.text() == NEEDS_MUSIC
 
 
+def test_it_saves_what_it_shows_as_midi(music, show, tmp_path):
+    import mido
+
+    panel = show(music)
+    panel.export_midi(tmp_path / "roll.mid")
+    played = [m.note for m in mido.MidiFile(tmp_path / "roll.mid").tracks[0] if m.type == "note_on"]
+    vocab = music.trace.meta["output_vocab"]
+    melody = [parse_notes(vocab[int(i)])[0] for i in music.trace.x_raw[0] if vocab[int(i)] != "|"]
+    composed = [n for _, text in music.extras["samples"] for n in parse_notes(text)]
+    assert played == [n.midi for n in (*melody, *composed) if n.midi is not None]
+
+
 def test_it_exports_png_and_svg(music, show, tmp_path):
     panel = show(music)
     panel.grab()

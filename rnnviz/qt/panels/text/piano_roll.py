@@ -13,12 +13,21 @@ the latest sample at the Training panel's temperature. Dashed lines: ends of mel
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from rnnviz.core.notation import (
     NotationError,
@@ -108,8 +117,15 @@ class PianoRollPanel(Panel):
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
+        self.midi_button = QPushButton("Save as MIDI…")
+        self.midi_button.setToolTip(
+            "The melody and the composed melodies as a standard MIDI file, for a music program"
+        )
+        self.midi_button.clicked.connect(self.export_midi_dialog)
+        self.controls_row.addWidget(self.midi_button)
         self.controls_row.addStretch(1)
         self.view = pg.GraphicsLayoutWidget()
+        self.adopt_plot(self.view)
         self.plot = wrap_title(self.view.addPlot(row=0, col=0))
         plain_axes(self.plot)
         self.plot.setLabel("bottom", "step t (one note a step)")
@@ -211,6 +227,34 @@ class PianoRollPanel(Panel):
         hits = [(start + t, n.midi) for t, n in enumerate(notes) if n and n.midi is not None]
         a = np.array(hits, dtype=float).reshape(-1, 2)
         return a[:, 0], a[:, 1]
+
+    def midi_notes(self) -> list[Note]:
+        """What the roll shows, as one melody: the probe melody (an end mark as a half rest),
+        then each composed melody after a whole rest."""
+        rest, pause = parse_note("R/2"), parse_note("R/1")
+        notes = [rest if n is None else n for n in self.melody_notes]
+        for _, sample in self.samples:
+            notes += [pause, *sample]
+        return notes
+
+    def export_midi(self, path: str | Path) -> None:
+        from rnnviz.core.midi import write_midi  # mido, only when asked for
+
+        write_midi(path, self.midi_notes())
+
+    def export_midi_dialog(self) -> None:
+        if self.trace is None:
+            QMessageBox.information(self, self.title, NEEDS_MUSIC)
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the melodies as MIDI", f"{self.key}.mid", "MIDI file (*.mid)"
+        )
+        if not path:
+            return
+        try:
+            self.export_midi(path)
+        except OSError as e:
+            QMessageBox.warning(self, "Export failed", f"cannot write {path}: {e.strerror or e}")
 
     def show_time(self, t: int) -> None:
         if self.trace is not None:
