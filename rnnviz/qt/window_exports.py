@@ -111,9 +111,10 @@ class WindowExports(QObject):
     ) -> Frames:
         """The window through time as on screen, scaled to `width`, but a slide's: the
         panels without their controls, hints and info buttons; no side bar, menus, transport
-        or status bar (their room goes to the panels). Put back as it was afterwards."""
+        or status bar (their room goes to the panels), no start view over them. Put back
+        as it was afterwards."""
         w = self.window
-        hide = [w.settings_dock, w.centralWidget(), w.statusBar(), w.menuBar()]
+        hide = [w.settings_dock, w.centralWidget(), w.statusBar(), w.menuBar(), w.welcome]
         for panel in w.panels:
             hide += [panel.controls, *panel.hints, panel.info_button]
         state, t0 = w.saveState(), w.cursor.t

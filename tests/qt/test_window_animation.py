@@ -30,6 +30,8 @@ def test_the_window_animates_without_its_controls_and_comes_back(
         for w in bar.findChildren(QWidget)
         if isinstance(w, CONTROLS) and w.isVisible()
     ]
+    assert window.welcome.isVisible()  # a first-time user's start view, over the panels
+    controls.append(window.welcome)
     for w in controls:
         w.setStyleSheet(f"background: {MARK.name()}")
     window.cursor.set(2)
