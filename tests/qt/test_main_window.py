@@ -88,7 +88,7 @@ def test_visible_panels_redraw_and_hidden_ones_wait(qtbot, window, monkeypatch):
     hidden = [k for k in drawn if k not in shown]
     assert "states" in hidden and all(drawn[k] == [] for k in hidden)
     window.docks["states"].show()
-    qtbot.waitUntil(lambda: drawn["states"] and drawn["states"][-1] is snap)
+    qtbot.waitUntil(lambda: bool(drawn["states"]) and drawn["states"][-1] is snap)
 
 
 # ---------------------------------------------------------------------------- side bar
