@@ -13,11 +13,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnviz.core.analysis import rnn_step_jacobian_norms, spectral_norms
+from rnnviz.core import spectral_norm
+from rnnviz.core.analysis import rnn_step_jacobian_norms
 from rnnviz.core.cells import CELLS
 from rnnviz.core.model import RecurrentModel
+from rnnviz.core.spectral_norm import spectral_norms
 from rnnviz.core.timeaxis import order, prev
 
+_MAX = np.maximum.reduce
 _TRUNCATE_EVERY = 16  # steps of the chain between truncations of its rank (_truncate)
 RANK_RTOL = 1e-7  # singular values of the chain kept: the float32 chain's own noise floor
 
@@ -89,10 +92,13 @@ def jacobian_norms(
         if spec.cell_state:
             dhdc, e = _np(coef["dhdc"][:, ts]), _np(coef["e"][:, ts])
         r0 = r
+        # below ITERATE_FROM rows the norms are solved exactly, and rows only ever go: the
+        # guess is no longer needed
+        track = r0 >= spectral_norm.ITERATE_FROM
         chain = np.zeros((B, hi - lo + 1, r0, H), dtype=np.float32)
         guess = np.zeros((B, hi - lo + 1, r0, 2), dtype=np.float32)
         scales = np.empty((B, hi - lo + 1))
-        with np.errstate(over="ignore", invalid="ignore"):  # as torch: inf/nan propagate
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as torch
             for j, k in enumerate(range(hi - lo, -1, -1)):  # t = lo + k, from hi down to lo
                 KMr, Mcr, M = KM[:, :r], Mc[:, :r], chain[:, j, :r]  # M written in place
                 if spec.cell_state:
@@ -102,23 +108,25 @@ def jacobian_norms(
                     np.multiply(K, e[:, k, None, :], out=Mcr)
                 np.matmul(KMr, step[:, k], out=M)
                 # rescale: largest entry 1; zero (a dead ReLU chain) and non-finite stay
-                s = np.maximum(np.abs(M).max((1, 2)), np.abs(Mcr).max((1, 2)))  # (B,)
-                s[~((s > 0) & np.isfinite(s))] = 1.0
+                # (ufuncs' own reduce: the array methods' wrappers cost more than the work)
+                s = np.maximum(_MAX(np.abs(M), axis=(1, 2)), _MAX(np.abs(Mcr), axis=(1, 2)))
+                s = np.where((s > 0) & (s < np.inf), s, 1.0)  # (B,)
                 M /= s[:, None, None]
                 Mcr /= s[:, None, None]
-                log_scale = log_scale + np.log(s)
                 KMr[:, :, -H:] = M
-                scales[:, j] = log_scale
+                scales[:, j] = s
                 # a step of simultaneous iteration on M M^T keeps the top two left singular
                 # vectors as the guess for spectral_norms (both: when the top two cross,
                 # the new top is the second of the old)
-                u[:, :r] = guess[:, j, :r] = _orthonormal_pair(
-                    M @ (np.swapaxes(M, 1, 2) @ u[:, :r]), u[:, :r]
-                )
+                if track:
+                    v = _orthonormal_pair(M @ (np.swapaxes(M, 1, 2) @ u[:, :r]))  # (B, r, 2)
+                    u[:, :r] = guess[:, j, :r] = v
                 if j % _TRUNCATE_EVERY == _TRUNCATE_EVERY - 1:
                     r = _truncate(KM, Mc, u, r, spec.cell_state)
+        scales = log_scale[:, None] + np.cumsum(np.log(scales), 1)  # float64 logarithms
+        log_scale = scales[:, -1]
         with np.errstate(over="ignore"):
-            chunks.append(spectral_norms(chain, guess) * np.exp(scales))
+            chunks.append(spectral_norms(chain, guess if track else None) * np.exp(scales))
     norms = torch.from_numpy(np.concatenate(chunks, 1)[:, ::-1].copy())  # (n, T), t = 0 … T-1
     if n < B_all:
         pad = torch.full((B_all - n, T), float("nan"), dtype=torch.float64, device=norms.device)
@@ -126,14 +134,17 @@ def jacobian_norms(
     return order(norms, rev)
 
 
-def _orthonormal_pair(v: np.ndarray, old: np.ndarray) -> np.ndarray:
-    """Columns of v (B, r, 2) made orthonormal, the first kept in direction (Gram-Schmidt);
-    where a column vanishes or is not finite, `old`'s."""
-    a = v[..., 0] / np.linalg.norm(v[..., 0], axis=1, keepdims=True)
-    b = v[..., 1] - (a * v[..., 1]).sum(1, keepdims=True) * a
-    b /= np.linalg.norm(b, axis=1, keepdims=True)
-    out = np.stack([a, b], -1)
-    return np.where(np.isfinite(out).all(1, keepdims=True), out, old)
+def _orthonormal_pair(v: np.ndarray) -> np.ndarray:
+    """The columns of v (B, r, 2) made orthonormal in place, the first kept in direction
+    (Gram-Schmidt through their 2 x 2 Gram matrix: few operations, it runs at every step).
+    A column that vanishes becomes NaN, which the iteration ignores; the first does only
+    where the chain is 0, and stays 0."""
+    g = np.einsum("bri,brj->bij", v, v)  # (B, 2, 2)
+    a, b = v[..., 0], v[..., 1]
+    b -= (g[:, 0, 1] / g[:, 0, 0])[:, None] * a
+    b /= np.sqrt(g[:, 1, 1] - g[:, 0, 1] ** 2 / g[:, 0, 0])[:, None]
+    a /= np.sqrt(g[:, 0, 0])[:, None]
+    return v
 
 
 def _truncate(KM: np.ndarray, Mc: np.ndarray, u: np.ndarray, r: int, cell_state: bool) -> int:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 SPECTRAL_RTOL = 1e-4  # relative accuracy of an iterated norm against the exact SVD
-_ITERATE_FROM = 48  # below this size m the batched exact eigensolver is as cheap
+ITERATE_FROM = 48  # below this size m the batched exact eigensolver is as cheap
 _MAX_ITER = 40  # Lanczos steps; then the exact solver, for the few that have not converged
 _CHECKS = (3, 5, 8, 12, 16, 24, 32)  # steps after which convergence is checked (and _MAX_ITER)
 _RANDOM_PART = 0.1  # the weight of a fixed random vector mixed into each start (see there)
@@ -46,7 +46,7 @@ def spectral_norms(M: np.ndarray, start: np.ndarray | None = None) -> np.ndarray
     idx = np.flatnonzero(np.isfinite(scale) & (scale > 0))
     if idx.size:
         Ai = A if idx.size == len(A) else A[idx]
-        if start is None or m < _ITERATE_FROM:
+        if start is None or m < ITERATE_FROM:
             X = Ai / scale[idx, None, None].astype(A.dtype)  # largest entry 1
             out[idx] = exact_norms(X) * scale[idx]
         else:
