@@ -77,6 +77,9 @@ OPTION_HELP: dict[str, tuple[str, str, str | None]] = {
     "init": ("model", "weight initialisation", None),
     "spectral_radius": ("model", "rescale every W_hh gate block to this spectral radius", "R"),
     "forget_bias": ("model", "LSTM forget-gate bias (default: the initialiser's)", "X"),
+    "decoder_cell": ("model", "encoder-decoder: the decoder's cell (default: --cell)", None),
+    "attention": ("model", "encoder-decoder: attention (none: the bottleneck)", None),
+    "beam": ("model", "encoder-decoder: beam width when decoding, 1-5 (1: greedy)", "N"),
     "task": ("task", "built-in task", None),
     "text": (
         "task",
@@ -107,6 +110,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "encoder": cfgmod.ENCODERS,
     "init": cfgmod.INITS,
     "task": cfgmod.TASKS,
+    "decoder_cell": cfgmod.CELLS,
+    "attention": cfgmod.ATTENTIONS,
     "optimizer": cfgmod.OPTIMIZERS,
     "clip": cfgmod.CLIPS,
     "device": cfgmod.DEVICES,
