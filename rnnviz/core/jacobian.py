@@ -21,7 +21,8 @@ from rnnviz.core.spectral_norm import spectral_norms
 from rnnviz.core.timeaxis import order, prev
 
 _MAX = np.maximum.reduce
-_TRUNCATE_EVERY = 16  # steps of the chain between truncations of its rank (_truncate)
+_TRUNCATE_EVERY = 16  # steps of the chain between truncations of its rank (_truncate), the
+# interval doubling while a truncation drops nothing (the first few dozen steps keep all)
 RANK_RTOL = 1e-7  # singular values of the chain kept: the float32 chain's own noise floor
 
 
@@ -83,6 +84,7 @@ def jacobian_norms(
     u[:, :, 0] = H**-0.5
     u[:, 1::2, 1], u[:, ::2, 1] = H**-0.5, -(H**-0.5)
     r = H  # rows of the chain: the rank it keeps (see _truncate)
+    steps, every, next_truncation = 0, _TRUNCATE_EVERY, _TRUNCATE_EVERY
     log_scale = np.zeros(B)
     chunks = [np.ones((B, 1))]  # t = T-1: ||I|| = 1
     for hi in range(T - 1, 0, -128):  # steps t = hi … lo give M_{t-1}
@@ -121,8 +123,11 @@ def jacobian_norms(
                 if track:
                     v = _orthonormal_pair(M @ (np.swapaxes(M, 1, 2) @ u[:, :r]))  # (B, r, 2)
                     u[:, :r] = guess[:, j, :r] = v
-                if j % _TRUNCATE_EVERY == _TRUNCATE_EVERY - 1:
-                    r = _truncate(KM, Mc, u, r, spec.cell_state)
+                steps += 1
+                if steps == next_truncation:
+                    r, kept = _truncate(KM, Mc, u, r, spec.cell_state), r
+                    every = _TRUNCATE_EVERY if r < kept else 2 * every
+                    next_truncation += every
         scales = log_scale[:, None] + np.cumsum(np.log(scales), 1)  # float64 logarithms
         log_scale = scales[:, -1]
         with np.errstate(over="ignore"):
