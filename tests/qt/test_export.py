@@ -36,6 +36,9 @@ def exported(show_panel, probed_snapshot, charlm, side_by_side):
         "connectivity": lambda: charlm,
         "comparison": lambda: side_by_side,
         "piano_roll": lambda: probed_snapshot(task="music"),
+        "evidence": lambda: probed_snapshot(task="sentiment"),
+        "attribution": lambda: probed_snapshot(task="sentiment"),
+        "embedding": lambda: probed_snapshot(task="sentiment"),
     }
 
     def make(panel_class):

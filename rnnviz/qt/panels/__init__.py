@@ -22,6 +22,9 @@ from rnnviz.qt.panels.text.char_units import CharUnitsPanel
 from rnnviz.qt.panels.text.connectivity import ConnectivityPanel
 from rnnviz.qt.panels.text.guesses import NextGuessesPanel
 from rnnviz.qt.panels.text.piano_roll import PianoRollPanel
+from rnnviz.qt.panels.words.attribution import AttributionPanel
+from rnnviz.qt.panels.words.embedding import EmbeddingPanel
+from rnnviz.qt.panels.words.evidence import EvidencePanel
 
 PANELS = (
     UnrolledGraphPanel,
@@ -44,15 +47,21 @@ LAB_PANELS = (
     NextGuessesPanel,
     ConnectivityPanel,
     PianoRollPanel,
+    EvidencePanel,
+    AttributionPanel,
+    EmbeddingPanel,
 )
 
 __all__ = [
     "AttentionPanel",
+    "AttributionPanel",
     "CellDiagramPanel",
     "CharUnitsPanel",
     "CliffPanel",
     "ComparisonPanel",
     "ConnectivityPanel",
+    "EmbeddingPanel",
+    "EvidencePanel",
     "LAB_PANELS",
     "PANELS",
     "PianoRollPanel",

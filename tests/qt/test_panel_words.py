@@ -1,0 +1,171 @@
+"""The word panels: evidence over time against the words, the attribution strip coloured on one
+diverging scale, the vocabulary's PCA map with cosine neighbours on hover; each for a
+comparison's runs, and each saying why where it has nothing to show."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import MappingProxyType
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+
+from rnnviz.core.config import Config
+from rnnviz.core.embedding_map import nearest, project, symbol_vectors
+from rnnviz.core.protocol import RunView
+from rnnviz.core.train import Trainer
+from rnnviz.qt.panels.words.attribution import AttributionPanel
+from rnnviz.qt.panels.words.embedding import NO_VOCABULARY, EmbeddingPanel
+from rnnviz.qt.panels.words.evidence import EvidencePanel
+
+
+def trained(steps: int = 3, **kw) -> Trainer:
+    cfg = Config(**{"task": "sentiment", "hidden": 8, "embed_dim": 4, "batch": 4, **kw})
+    trainer = Trainer(cfg.replace(device="cpu"))
+    for _ in range(steps):
+        trainer.train_step()
+    return trainer
+
+
+def snap(trainer: Trainer):
+    return trainer.snapshot(state="paused", trace=trainer.record(jacobians=False), steps_per_s=0)
+
+
+@pytest.fixture(scope="module")
+def sentiment():
+    return snap(trained())
+
+
+@pytest.fixture(scope="module")
+def comparison(sentiment):
+    """The LSTM against the bag of words, the bag's attribution skipped."""
+    bow = snap(trained(cell="bow")).trace
+    meta = MappingProxyType({**bow.meta, "attribution": "skipped: over the budget"})
+    unexplained = dataclasses.replace(bow, attribution=None, meta=meta)
+    runs = tuple(
+        RunView(label, 3, False, sentiment.history, tr)
+        for label, tr in (("LSTM", sentiment.trace), ("bag of words", unexplained))
+    )
+    return dataclasses.replace(sentiment, runs=runs), bow
+
+
+def words_of(trace) -> list[str]:
+    return [str(w) for w in trace.tokens[0, : int(trace.input_mask[0].sum())]]
+
+
+def test_evidence_is_drawn_against_the_words(sentiment, show_panel):
+    trace = sentiment.trace
+    words = words_of(trace)
+    panel = show_panel(EvidencePanel, sentiment, t=2)
+    (curve, *_) = panel.curves
+    x, y = curve.getData()
+    pos = trace.meta["output_vocab"].index("positive")
+    np.testing.assert_array_equal(y, trace.evidence[: len(words), pos])
+    np.testing.assert_array_equal(x, np.arange(len(words)))
+    ticks = panel.plot.getAxis("bottom")._tickLevels[0]
+    assert [label for _, label in ticks] == words
+    assert "P('positive')" in panel.plot.titleLabel.text
+    assert panel.readout.text() == (
+        f"after t = 2 '{words[2]}': P('positive') = {trace.evidence[2, pos]:.2f}"
+    )
+
+
+def test_evidence_of_a_comparison_is_one_curve_a_run(comparison, show_panel):
+    snapshot, bow = comparison
+    panel = show_panel(EvidencePanel, snapshot, t=1)
+    drawn = [c for c in panel.curves if c.isVisible()]
+    assert len(drawn) == 2
+    np.testing.assert_array_equal(
+        drawn[1].getData()[1], bow.evidence[: len(drawn[1].getData()[1]), 1]
+    )
+    assert "LSTM" in panel.readout.text() and "bag of words" in panel.readout.text()
+    assert panel.legend.isVisible()
+
+
+def test_evidence_says_why_a_task_has_none(make_snapshot, show_panel):
+    panel = show_panel(EvidencePanel, make_snapshot(task="tagging", hidden=6, steps=1))
+    assert panel.note.isVisible() and not panel.view.isVisible()
+    assert "many-to-one" in panel.note.text()
+
+
+def test_each_word_is_coloured_by_its_attribution(comparison, show_panel):
+    snapshot, _ = comparison
+    trace = snapshot.runs[0].trace
+    panel = show_panel(AttributionPanel, snapshot, t=1)
+    words = words_of(trace)
+    target = trace.meta["attribution_target"]
+    sign = 1.0 if target["class"] == 1 else -1.0  # coloured towards 'positive' always
+    values = sign * trace.attribution[: len(words)]
+    assert panel.scale == pytest.approx(np.abs(values).max())
+    grid = panel.grids[0]
+    assert list(grid.texts[0]) == words
+    assert list(grid.texts[1]) == [f"{v:+.2f}" for v in values]
+    assert list(grid.fills[0]) == [panel.fill_of(v) for v in values]
+    top = int(np.argmax(values))
+    assert panel.fill_of(values[top]).blue() > panel.fill_of(values[top]).red()  # blue: for
+    assert "towards 'positive'" in panel.heading.text()
+    assert "towards 'negative'" in panel.heading.text()
+    delta = target["f_input"] - target["f_baseline"]
+    assert f"f(x) − f(x′) = {delta:.3g}" in panel.titles[0].text()
+    assert "skipped: over the budget" in panel.titles[1].text()  # the bag's, said
+    assert list(panel.grids[1].texts[0]) == words and grid.marked == 1
+    panel._hover(top)
+    assert panel.hover_label.text().startswith(f"'{words[top]}' towards 'positive': LSTM: ")
+
+
+def test_the_embedding_map_is_the_pca_of_the_vectors(sentiment, show_panel):
+    trace = sentiment.trace
+    panel = show_panel(EmbeddingPanel, sentiment)
+    vectors = symbol_vectors(trace.params, len(trace.meta["input_vocab"])).vectors
+    p = project(vectors)
+    x, y = panel.points.getData()
+    keep = np.isfinite(p.points[:, 0])
+    np.testing.assert_allclose(np.abs(x), np.abs(p.points[keep, 0]))
+    np.testing.assert_allclose(np.abs(y), np.abs(p.points[keep, 1]))
+    assert panel.plot.getAxis("bottom").labelText == (
+        f"axis 1 ({p.explained[0]:.0%} of the variance)"
+    )
+    assert "learned embedding" in panel.plot.titleLabel.text
+    shown = [item.toPlainText() for item in panel.labels if item.isVisible()]
+    assert "<pad>" not in trace.meta["input_vocab"][1:] and len(shown) == keep.sum()
+    v = 5
+    point = panel.plot.vb.mapViewToScene(QPointF(*panel.projection.points[v]))
+    assert panel.hovered_symbol(point) == v
+    panel._hover(point)
+    near = nearest(vectors, v, 5)
+    vocab = trace.meta["input_vocab"]
+    assert panel.hover_label.text() == f"'{vocab[v]}': nearest by cosine " + ", ".join(
+        f"'{vocab[j]}' {c:.2f}" for j, c in near
+    )
+    assert len(panel.rings.getData()[0]) == len(near)
+
+
+def test_the_map_moves_live_without_flipping(show_panel):
+    trainer = trained(steps=1, embed_dim=6)
+    panel = show_panel(EmbeddingPanel, snap(trainer))
+    before = panel.projection
+    for _ in range(3):
+        trainer.train_step()
+    panel.set_snapshot(snap(trainer))
+    assert panel.refresh(force=True)
+    after = panel.projection
+    assert np.all(np.diag(after.axes @ before.axes.T) > 0)  # each axis kept its direction
+    moved = np.nanmax(np.abs(after.points - before.points))
+    assert 0 < moved < 0.5 * np.nanmax(np.abs(before.points))
+
+
+@pytest.mark.parametrize(
+    ("kw", "says"),
+    [
+        ({"task": "copy"}, "columns of layer 0's W_ih"),
+        ({"task": "charlm"}, "learned embedding"),
+        ({"task": "sine"}, None),
+    ],
+)
+def test_the_map_for_other_vocabularies(make_snapshot, show_panel, kw, says):
+    panel = show_panel(EmbeddingPanel, make_snapshot(steps=1, **kw))
+    if says is None:
+        assert panel.note.isVisible() and panel.note.text() == NO_VOCABULARY
+    else:
+        assert says in panel.plot.titleLabel.text and not panel.note.isVisible()
