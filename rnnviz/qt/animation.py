@@ -132,6 +132,9 @@ def snapshot_at(snapshot: Snapshot, step: int) -> Snapshot:
         probes=None if snapshot.probes is None else _cut(snapshot.probes, step),
         runs=runs,
         clip_rate=float(recent.mean()) if len(recent) else 0.0,
+        # as while training: the plots' ranges grow in steps with headroom, rather than
+        # fitting the curve anew at every frame as a paused run's do (axes that jump)
+        state="running",
         **last,
     )
 

@@ -71,6 +71,7 @@ def test_training_steps_animate_the_history_growing(show_panel, make_snapshot, t
     early = snapshot_at(snapshot, 5)
     assert len(early.history) == 5 and early.step == 5
     assert early.loss == snapshot.history.loss[4]
+    assert early.state == "running"  # ranges grow with headroom, not refitted every frame
     path = tmp_path / "t.gif"
     # 640 wide: the training panel laid out at 320 trips a deleted view in FitToView
     write_animation(panel_frames(panel, "steps", frames=4, size=FigureSize(640)), path, "gif")
