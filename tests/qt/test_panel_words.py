@@ -169,3 +169,10 @@ def test_the_map_for_other_vocabularies(make_snapshot, show_panel, kw, says):
         assert panel.note.isVisible() and panel.note.text() == NO_VOCABULARY
     else:
         assert says in panel.plot.titleLabel.text and not panel.note.isVisible()
+
+
+@pytest.mark.parametrize("task", ["sine", "tagging"])
+def test_the_strip_says_why_a_task_has_none(make_snapshot, show_panel, task):
+    panel = show_panel(AttributionPanel, make_snapshot(task=task, hidden=6, steps=1))
+    assert panel.heading.text().startswith("No attribution: only a many-to-one task")
+    assert not any(g.isVisible() for g in panel.grids)

@@ -23,7 +23,7 @@ from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.text.char_units import fixed_font
 from rnnviz.qt.panels.text.token_grid import TokenGrid
-from rnnviz.qt.panels.words.evidence import WAITING, sentence_runs, shown_class
+from rnnviz.qt.panels.words.evidence import NO_DECISION, WAITING, sentence_runs, shown_class
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
@@ -105,6 +105,9 @@ class AttributionPanel(Panel):
         done = [v[np.isfinite(v)] for v in self.values if v is not None]
         top = max((float(np.abs(v).max()) for v in done if v.size), default=0.0)
         self.scale = top if top > 0 else 1.0
+        self._heading(first, bool(done))
+        if not done:  # no sentence to show: the heading says why
+            self.runs, self.values = [], []
         while len(self.grids) < len(self.runs):
             title, grid = QLabel(), TokenGrid()
             title.setTextFormat(Qt.TextFormat.RichText)
@@ -116,7 +119,6 @@ class AttributionPanel(Panel):
             self.runs_box.addWidget(grid)
             self.titles.append(title)
             self.grids.append(grid)
-        self._heading(first, bool(done))
         for i, (title, grid) in enumerate(zip(self.titles, self.grids, strict=True)):
             title.setVisible(i < len(self.runs))
             grid.setVisible(i < len(self.runs))
@@ -125,7 +127,7 @@ class AttributionPanel(Panel):
 
     def _heading(self, first: Trace, any_values: bool) -> None:
         if not any_values:
-            why = first.meta.get("attribution", "not recorded")
+            why = first.meta.get("attribution", NO_DECISION).removeprefix("skipped: ")
             self.heading.setText(f"No attribution: {why}.")
             return
         vocab = first.meta["output_vocab"]

@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # the GUI must not import torch at start-up
 
 WAITING = "Waiting for the first recording of the model…"
 NOT_RECORDED = "No evidence over time: {why}."
+# what a trace says without a word on it (a task that is not a sentence's)
+NO_DECISION = "only a many-to-one task of sentences (sentiment) has one decision to explain"
 
 
 def shown_class(output_vocab: list[str]) -> int:
@@ -120,7 +122,7 @@ class EvidencePanel(Panel):
         if trace is None:
             return
         if not runs:
-            why = trace.meta.get("evidence", "not recorded").removeprefix("skipped: ")
+            why = trace.meta.get("evidence", NO_DECISION).removeprefix("skipped: ")
             self.note.setText(NOT_RECORDED.format(why=why))
             self.note.setVisible(True)
             self.view.setVisible(False)
