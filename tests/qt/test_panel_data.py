@@ -88,6 +88,18 @@ def test_graph_writes_each_rows_values(show_panel, snapshot, tmp_path):
     assert same(table["‖h_t‖ (layer 0)"], panel.values[2])
 
 
+def test_gradient_history_writes_every_recording(show_panel, probed_snapshot, tmp_path):
+    from rnnviz.qt.panels import GradientHistoryPanel
+
+    panel = show_panel(GradientHistoryPanel, probed_snapshot(record_at=(0, 2, 3, 7)))
+    table = read_csv(panel.export_data(tmp_path / "history.csv")[0])
+    assert same(table["step"], [0, 2, 3, 7]) and len(table) == 1 + panel.norms.shape[1]
+    for row, recording in enumerate(panel.rows):  # the heatmap's rows: log10 of recordings
+        for t in (0, 5):
+            logged = np.log10(table[f"‖∂L/∂h_t‖ at t = {t}"][recording])
+            assert logged == pytest.approx(panel.image.image[row, t], rel=1e-6)
+
+
 def test_a_panel_without_a_table_says_so(show_panel, tmp_path):
     panel = show_panel(CliffPanel)
     with pytest.raises(ExportError, match="draws no table of numbers"):

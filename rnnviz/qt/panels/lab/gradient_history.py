@@ -218,6 +218,16 @@ class GradientHistoryPanel(Panel):
             f"{sci(last)} at step {steps[-1]} (× {sci(change)})"
         )
 
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Each recording of the layer shown: its training step, then ‖∂L/∂h_t‖ at every t
+        (the heatmap shows their log₁₀, its rows resampled onto a grid of steps)."""
+        N, T = self.norms.shape
+        if N == 0:
+            return {}
+        table = {"step": self.probes.step[:N]}
+        table.update({f"‖∂L/∂h_t‖ at t = {t}": self.norms[:, t] for t in range(T)})
+        return {"steps": table}
+
     # -- interaction
 
     def _line_dragged(self, line: pg.InfiniteLine) -> None:
