@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
@@ -40,9 +42,14 @@ def test_export_animate_writes_a_video_per_panel(tmp_path):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 
-def test_export_animate_refuses_a_frame_rate_in_one_line(tmp_path):
-    args = ["--preset", "exploding", "--out", "d", "--animate", "gif", "--fps", "0"]
-    result = rnnviz("export", *args, cwd=tmp_path)
-    assert result.returncode == 2
-    [line] = result.stderr.strip().splitlines()
+def test_export_animate_refuses_a_frame_rate_in_one_line(tmp_path, capsys, monkeypatch):
+    from rnnviz.cli import run_command
+
+    monkeypatch.chdir(tmp_path)  # in this process: the check comes before any training
+    args = ["export", "--preset", "exploding", "--out", "d", "--animate", "gif", "--fps", "0"]
+    with pytest.raises(SystemExit) as e:
+        run_command(args)
+    assert e.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
     assert line.endswith("--fps must be between 1 and 60, got 0")
+    assert not (tmp_path / "d").exists()
