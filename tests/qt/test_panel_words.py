@@ -16,7 +16,7 @@ from rnnviz.core.embedding_map import nearest, project, symbol_vectors
 from rnnviz.core.protocol import RunView
 from rnnviz.core.train import Trainer
 from rnnviz.qt.panels.words.attribution import AttributionPanel
-from rnnviz.qt.panels.words.embedding import NO_VOCABULARY, EmbeddingPanel
+from rnnviz.qt.panels.words.embedding import NO_VOCABULARY, EmbeddingPanel, symbol_labels
 from rnnviz.qt.panels.words.evidence import EvidencePanel
 
 
@@ -176,3 +176,15 @@ def test_the_strip_says_why_a_task_has_none(make_snapshot, show_panel, task):
     panel = show_panel(AttributionPanel, make_snapshot(task=task, hidden=6, steps=1))
     assert panel.heading.text().startswith("No attribution: only a many-to-one task")
     assert not any(g.isVisible() for g in panel.grids)
+
+
+def test_a_large_vocabulary_labels_the_probe_sequence_and_whitespace_shows(
+    make_snapshot, show_panel
+):
+    music = make_snapshot(task="music", steps=1)
+    panel = show_panel(EmbeddingPanel, music)
+    vocab = music.trace.meta["input_vocab"]
+    assert len(vocab) > 80
+    labelled = {item.toPlainText() for item in panel.labels if item.isVisible()}
+    assert labelled == {vocab[int(i)] for i in np.unique(music.trace.x_raw[0])}
+    assert symbol_labels([" ", "\n", "<eos>", "a"]) == ["␣", "⏎", "⟨eos⟩", "a"]

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from rnnviz.core.embedding_map import Projection, SymbolVectors, nearest, project, symbol_vectors
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
-from rnnviz.qt.panels.lab.attention import _shown
 from rnnviz.qt.plotkit import plain_axes, wrap_title
 from rnnviz.qt.timeline import TimeCursor
 
@@ -33,6 +32,14 @@ NO_VOCABULARY = "This panel needs a task whose inputs are symbols: words, charac
 NEIGHBOURS = 5
 PICK = 14.0  # px: how near the mouse a point must be to be hovered
 MARGIN = 0.08  # of the points' extent, around them when the view must move
+LABELLED = 80  # a larger vocabulary (notes) labels only the probe sequence's symbols
+UNSEEN = {" ": "␣", "\n": "⏎", "\t": "⇥"}  # characters that print as nothing
+
+
+def symbol_labels(vocab: list[str]) -> list[str]:
+    """What each symbol's point is labelled: whitespace made visible, <eos> as ⟨eos⟩ (a text
+    item reads < as the start of a tag)."""
+    return [UNSEEN.get(s, s).replace("<", "⟨").replace(">", "⟩") for s in vocab]
 
 
 class EmbeddingPanel(Panel):
@@ -113,20 +120,28 @@ class EmbeddingPanel(Panel):
             self.plot.setLabel(side, f"axis {k + 1} ({p.explained[k]:.0%} of the variance)")
         keep = np.isfinite(p.points[:, 0])
         self.points.setData(p.points[keep, 0], p.points[keep, 1])
-        self._place_labels(p.points)
+        labelled = np.ones(len(vocab), bool)
+        if len(vocab) > LABELLED:  # too many to read: the symbols of the probe sequence
+            labelled[:] = False
+            labelled[np.unique(np.asarray(trace.x_raw[0], dtype=np.int64))] = True
+            self.plot.setTitle(
+                f"{len(vocab)} symbols: {vectors.source}, by PCA{at} (labelled: those of the "
+                f"probe sequence)"
+            )
+        self._place_labels(p.points, labelled)
         self._hold_range(p.points[keep])
         self.rings.setData([], [])
 
-    def _place_labels(self, points: np.ndarray) -> None:
-        """One text item per symbol (made once, moved after)."""
-        names = _shown(self.vocab)
+    def _place_labels(self, points: np.ndarray, labelled: np.ndarray) -> None:
+        """One text item per symbol (made once, moved after), shown where `labelled`."""
+        names = symbol_labels(self.vocab)
         while len(self.labels) < len(names):
             item = pg.TextItem(color="k", anchor=(0, 1))  # no ground: it would hide points
             item.setFont(self.font)
             self.plot.addItem(item, ignoreBounds=True)
             self.labels.append(item)
         for i, item in enumerate(self.labels):
-            visible = i < len(names) and bool(np.isfinite(points[i, 0]))
+            visible = i < len(names) and bool(labelled[i] and np.isfinite(points[i, 0]))
             item.setVisible(visible)
             if visible:
                 item.setText(names[i])
