@@ -20,6 +20,7 @@ is renamed at the end and removed when the export is cancelled or fails.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -207,32 +208,35 @@ def animate(frames: Frames, path: str | Path, fmt: str, fps: int = DEFAULT_FPS) 
         raise ExportError("an animation needs at least 1 frame")
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    done = False
+    encoder, done = None, False
     try:
-        with figure_layout(frames.widget, frames.size, hide=frames.hide) as image:
-            if frames.size is None:  # as on screen, scaled to the width asked for
-                shape = frames.widget.size()
-                image = QSize(frames.width, round(frames.width * shape.height() / shape.width()))
-            if fmt == "mp4":  # H.264 in yuv420p wants even sides: lose a pixel if need be
-                image = QSize(image.width() // 2 * 2, image.height() // 2 * 2)
-            background = figure_background(frames.widget, frames.size)
-            encoder = ENCODERS[fmt](tmp, image, fps, background)
-            try:
+        try:
+            with figure_layout(frames.widget, frames.size, hide=frames.hide) as image:
+                if frames.size is None:  # as on screen, scaled to the width asked for
+                    shape = frames.widget.size()
+                    ratio = shape.height() / shape.width()
+                    image = QSize(frames.width, round(frames.width * ratio))
+                if fmt == "mp4":  # H.264 in yuv420p wants even sides: lose a pixel if need be
+                    image = QSize(image.width() // 2 * 2, image.height() // 2 * 2)
+                background = figure_background(frames.widget, frames.size)
+                encoder = ENCODERS[fmt](tmp, image, fps, background)
                 for i, position in enumerate(frames.positions):
                     frames.show(position)
                     settle(frames.widget)
                     encoder.add(render_image(frames.widget, image, background))
                     yield i + 1
-                encoder.finish()
-            finally:
-                encoder.close()
+        finally:
+            frames.restore()  # the window as it was while the file is encoded
+        for _ in encoder.finish():  # a big GIF's encoding: the window keeps turning
+            yield len(frames)
         os.replace(tmp, path)
         done = True
         yield len(frames) + 1
     except OSError as e:
         raise ExportError(f"could not write {path}: {e.strerror or e}") from None
     finally:
-        frames.restore()
+        if encoder is not None:
+            encoder.close()
         if not done:
             tmp.unlink(missing_ok=True)
 
@@ -263,6 +267,7 @@ class _Gif:
         self.background = background.getRgb()[:3]
         self.background_argb = np.uint32(background.rgba())
         self.frames: list = []
+        self.saving: threading.Thread | None = None
 
     def add(self, image: QImage) -> None:
         from PIL import Image
@@ -283,18 +288,37 @@ class _Gif:
         quantized.putpalette(self.palette.getpalette())
         self.frames.append(quantized)
 
-    def finish(self) -> None:
-        first, *rest = self.frames
-        first.save(
-            self.path,
-            format="GIF",
-            save_all=True,
-            append_images=rest,
-            duration=round(1000 / self.fps),  # GIF counts in hundredths: 30 fps plays as 33
-            loop=0,
-        )
+    def finish(self) -> Iterator[None]:
+        """Encode the frames into the file in a thread (Pillow encodes with the interpreter
+        lock released: seconds for a big window), yielding every 20 ms until it is done."""
+        failed: list[BaseException] = []
+
+        def save() -> None:
+            first, *rest = self.frames
+            try:
+                first.save(
+                    self.path,
+                    format="GIF",
+                    save_all=True,
+                    append_images=rest,
+                    duration=round(1000 / self.fps),  # GIF counts in hundredths: 30 fps: 33
+                    loop=0,
+                )
+            except BaseException as e:  # noqa: BLE001 (raised again below, in our thread)
+                failed.append(e)
+
+        self.saving = threading.Thread(target=save, name="rnnviz GIF encoder")
+        self.saving.start()
+        yield
+        while self.saving.is_alive():
+            self.saving.join(0.02)  # blocks 20 ms at most: then the event loop turns
+            yield
+        if failed:
+            raise failed[0]
 
     def close(self) -> None:
+        if self.saving is not None:  # cancelled while encoding: its file is removed after
+            self.saving.join()
         self.frames = []
 
 
@@ -321,8 +345,9 @@ class _Mp4:
     def add(self, image: QImage) -> None:
         self.writer.send(argb(image))  # bgra: as the image holds it, no conversion
 
-    def finish(self) -> None:
+    def finish(self) -> Iterator[None]:
         self.writer.close()  # ffmpeg finishes the file and exits
+        yield
 
     def close(self) -> None:
         self.writer.close()

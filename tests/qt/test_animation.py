@@ -87,6 +87,11 @@ def test_cancelling_leaves_no_file_and_the_panel_as_it_was(gates, tmp_path):
         assert next(steps) == 1 and next(steps) == 2
         steps.close()  # Cancel
     assert list(tmp_path.iterdir()) == []
+    frames = panel_frames(gates, "time", 0, 2, size=SMALL)
+    steps = animate(frames, tmp_path / "g.gif", "gif")
+    assert [next(steps) for _ in range(4)] == [1, 2, 3, 3]  # 3 frames, then encoding
+    steps.close()  # Cancel while the GIF is encoded
+    assert list(tmp_path.iterdir()) == []
     assert gates.cursor.t == 4 and gates.size() == size_before
 
 
