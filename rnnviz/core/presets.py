@@ -35,6 +35,14 @@ from rnnviz.core.analysis import spectral_radii, vector_norms
 from rnnviz.core.config import Config, ConfigError
 from rnnviz.core.notation import pitch_range_and_leap
 from rnnviz.core.protocol import RunView
+from rnnviz.core.sentence_measures import (
+    ambiguous_word,
+    label,
+    largest_turn,
+    positive_evidence,
+    sentence,
+    tag_probability,
+)
 
 
 @dataclass(frozen=True)
@@ -343,6 +351,44 @@ def _composing(preset, s) -> ClaimResult:
     )
 
 
+def _order_matters(preset, s) -> ClaimResult:
+    runs, w = preset_runs(preset, s), _Words()
+    words, truth = sentence(runs[0].trace), label(runs[0].trace)
+    parts, turns = [], []
+    for r in runs:
+        p = positive_evidence(r.trace)
+        turn, t = largest_turn(p)
+        turns.append((turn, p[-1]))
+        parts.append(
+            f"{r.label}: P(positive) moves most, by {w('turn: ' + r.label, turn, '.2f')}, at "
+            f"'{words[t]}' and ends at {w('end: ' + r.label, p[-1], '.2f')}"
+        )
+    (turn, end), (blind_turn, _) = turns[0], turns[1]
+    right = (end > 0.5) == (truth == "positive")
+    return w.result(
+        right and turn > 0.5 and blind_turn < turn,
+        f"probe sentence '{' '.join(words)}' ({truth}). " + "; ".join(parts),
+    )
+
+
+def _why_bidirectional(preset, s) -> ClaimResult:
+    runs, w = preset_runs(preset, s), _Words()
+    words = sentence(runs[0].trace)
+    t = ambiguous_word(runs[0].trace)
+    if t is None:
+        return w.result(False, f"probe sentence '{' '.join(words)}' has no word to decide")
+    p = [tag_probability(r.trace, t) for r in runs]
+    tag = runs[0].trace.meta["output_vocab"][int(runs[0].trace.y[0, t])]
+    quoted = ", ".join(
+        f"{r.label} {w('p: ' + r.label, v, '.2f')}" for r, v in zip(runs, p, strict=True)
+    )
+    return w.result(
+        p[0] >= 0.9 and p[1] <= 0.8,
+        f"in '{' '.join(words)}', '{words[t]}' is {tag} because of '{words[t + 1]}' after it; "
+        f"the probability of its right tag: {quoted}",
+    )
+
+
 CLAIMS: dict[str, Callable[[Preset, object], ClaimResult]] = {
     "vanishing": _vanishing,
     "exploding": _exploding,
@@ -353,6 +399,8 @@ CLAIMS: dict[str, Callable[[Preset, object], ClaimResult]] = {
     "charlm": _charlm,
     "side_by_side": _side_by_side,
     "composing": _composing,
+    "order_matters": _order_matters,
+    "why_bidirectional": _why_bidirectional,
 }
 
 
@@ -360,6 +408,9 @@ def check_claim(preset: Preset, snapshot) -> ClaimResult:
     """Measure the preset's promise on the snapshot its figures show (`preset_snapshot`, or
     the app's at the end of the preset's training): every number quoted is one drawn."""
     return CLAIMS[preset.claim](preset, snapshot)
+
+
+PROBE_ONLY = "skipped: a recording for the probe history"
 
 
 def train_preset(
@@ -387,7 +438,8 @@ def train_preset(
         trainer = Trainer(run.config.replace(**overrides) if overrides else run.config)
         for i in range(steps):
             if i % every == 0:
-                trainer.record(jacobians=False)  # for the probe history only
+                # for the probe history only (radii, gradient norms): no connectivity
+                trainer.record(jacobians=False, skip_connectivity=PROBE_ONLY)
             if not trainer.train_step():
                 break
             if progress is not None and (i + 1) % 10 == 0:

@@ -23,6 +23,7 @@ from rnnviz.core.presets import (
     run_settings,
     train_preset,
 )
+from rnnviz.core.tasks.tagging import AMBIGUOUS
 
 # key -> (training steps, Config overrides) small enough for the suite; the claim must hold
 REDUCED = {
@@ -35,6 +36,8 @@ REDUCED = {
     "charlm": (200, {"hidden": 64, "seq_len": 50}),
     "side_by_side": (800, {"seq_len": 60, "hidden": 32}),
     "composing": (100, {"hidden": 16, "seq_len": 24}),
+    "order_matters": (150, {"hidden": 16}),
+    "why_bidirectional": (100, {"hidden": 16}),
 }
 
 
@@ -176,6 +179,45 @@ def test_composing_a_cold_sample_keeps_close_a_hot_one_wanders(trained):
     assert check_claim(preset, snapshot).ok
 
 
+def test_order_matters_the_lstm_turns_at_not_and_the_bag_of_words_hardly_moves(trained):
+    preset, _, (lstm, bow), snapshot = trained("order_matters")
+    assert (lstm.cell, bow.cell) == ("lstm", "bow")
+    words = list(lstm.tokens[0, : int(lstm.input_mask[0].sum())])
+    assert "not" in words and lstm.meta["output_vocab"][int(lstm.y[0, len(words) - 1])] == (
+        "negative"
+    )
+    pos = lstm.meta["output_vocab"].index("positive")
+    p_lstm, p_bow = (np.asarray(t.evidence)[: len(words), pos] for t in (lstm, bow))
+    after_not = words.index("not") + 1
+    # the LSTM turns negative at the word after 'not' and stays so; the bag of words cannot
+    assert p_lstm[after_not - 1] - p_lstm[after_not] > 0.5 and p_lstm[-1] < 0.5
+    assert np.abs(np.diff(p_bow)).max() < np.abs(np.diff(p_lstm)).max()
+    assert np.isfinite(np.asarray(lstm.attribution)[: len(words)]).all()  # the strip
+    assert check_claim(preset, snapshot).ok
+
+
+def test_why_bidirectional_the_reverse_direction_tags_the_word_the_next_one_decides(trained):
+    preset, _, (both, forward), snapshot = trained("why_bidirectional")
+    words = list(both.tokens[0, : int(both.input_mask[0].sum())])
+    assert words[2:4] == ["sandy", "taylor"]  # seed 3's probe sentence: 'sandy' is a name
+    assert [lt.key for lt in both.layers] == ["l0", "l0_reverse"]
+    p = [np.exp(t.y_hat[0, 2]) / np.exp(t.y_hat[0, 2]).sum() for t in (both, forward)]
+    assert p[0][both.y[0, 2]] >= 0.9 and p[1][forward.y[0, 2]] <= 0.8
+    assert check_claim(preset, snapshot).ok
+
+
+def _sentence_values(trace, what: str) -> float:
+    """The evidence curve's largest move and last value (Evidence over time), or the right
+    tag's probability under the word a later word decides (Next-symbol guesses)."""
+    n = int(trace.input_mask[0].sum())
+    if what == "p":
+        t = next(t for t, w in enumerate(trace.tokens[0, :n]) if w in AMBIGUOUS)
+        y_hat = trace.y_hat[0, t].astype(np.float64)
+        return float(np.exp(y_hat)[trace.y[0, t]] / np.exp(y_hat).sum())
+    p = np.asarray(trace.evidence)[:n, trace.meta["output_vocab"].index("positive")]
+    return float(np.abs(np.diff(p)).max() if what == "turn" else p[-1])
+
+
 def drawn(preset, snapshot, name: str) -> float:
     """The value a figure draws for a claim's quote `name` ("loss", "ratio: GRU", …),
     computed here from the snapshot's arrays the way the panels compute what they draw."""
@@ -184,7 +226,8 @@ def drawn(preset, snapshot, name: str) -> float:
     labels = [r.label for r in preset.runs]
     run = runs[labels.index(label)] if label else runs[0]
     history, trace = run.history, run.trace
-    g = grad_norms(trace)  # Gradient norms and Side by side: ||dL/dh_t|| over t
+    # Gradient norms and Side by side: ||dL/dh_t|| over t (the bag of words has no layers)
+    g = grad_norms(trace) if trace.layers else np.full(2, np.nan)
     chance = snapshot.chance_loss  # the chance line of the Training panel
     samples = snapshot.extras.get("samples") or 2 * ((None, ""),)  # the music preset's
     values = {
@@ -210,6 +253,9 @@ def drawn(preset, snapshot, name: str) -> float:
             f"{name} {what}": (lambda text=text, what=what: melody_stat(text, what))
             for name, (_, text) in zip(("cold", "hot"), samples, strict=True)
             for what in ("pitches", "leap")
+        },
+        **{
+            what: (lambda what=what: _sentence_values(trace, what)) for what in ("turn", "end", "p")
         },
     }
     return float(values[what]())
@@ -259,6 +305,7 @@ def test_run_settings_name_every_setting_a_preset_changes():
                 if f.name in skip or v == getattr(default, f.name):
                     continue
                 shown = format(v, "g") if isinstance(v, float) else str(v)
+                shown = f.name if isinstance(v, bool) else shown  # "bidirectional"
                 assert shown in words, (p.key, f.name, words)
     exploding = load_preset("exploding").runs[0].config
     assert "sgd lr 0.2, momentum 0.9" in run_settings(exploding)
