@@ -36,7 +36,7 @@ from rnnviz.core.bow import BagOfWordsModel
 COMPLETENESS = 0.01  # |Σ A − (f(x) − f(x'))| within this share of |f(x) − f(x')|
 FLOOR = 1e-3  # … or of this much log-odds, where f(x) − f(x') is near 0
 MIN_STEPS, MAX_STEPS = 16, 256
-BASELINE = "every word's input the zero vector (the <pad> embedding)"
+BASELINE = "every word's input zero (a learned embedding's <pad>)"
 
 
 @dataclass(frozen=True)

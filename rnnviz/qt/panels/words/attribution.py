@@ -139,10 +139,12 @@ class AttributionPanel(Panel):
         against = f"towards '{vocab[1 - self.target]}'" if len(vocab) == 2 else f"against '{c}'"
         step = first.meta.get("step")
         at = "" if step is None else f", step {step}"
+        # a learned embedding holds <pad> at 0; a one-hot <pad> is not 0, so say only "0"
+        pad = " (the &lt;pad&gt; embedding)" if first.meta.get("encoder") == "embedding" else ""
         self.heading.setText(
             f"<b>Each word's share of the decision</b> (probe sentence{at}): integrated "
-            f"gradients of the log-odds of '{c}' from the &lt;pad&gt; embedding (all inputs "
-            f"0).<br>{against} −{self.scale:.2g} {scale} +{self.scale:.2g} towards '{c}'"
+            f"gradients of the log-odds of '{c}' from the baseline x′ = 0, every word's input "
+            f"zero{pad}.<br>{against} −{self.scale:.2g} {scale} +{self.scale:.2g} towards '{c}'"
         )
 
     def _draw_run(
