@@ -46,15 +46,17 @@ def jacobian_norms(
 
     The chain runs in float32 and is rescaled at every step (the scale is kept as a float64
     logarithm), so products of a thousand small or large factors neither underflow nor
-    overflow. Every 16 steps its rows turn to the top left singular directions of [M_t |
-    Mc_t] and those below RANK_RTOL of the largest are dropped (_truncate): the running
-    product's singular values spread apart as factors are appended, so a long chain keeps a
-    few dozen rows (measured at H = 64: 44 of 64 after 50 steps, 10 after 200), and its
-    products cost r/H of a full one. The norms of 128 steps at a time come from
-    spectral_norm.spectral_norms, exact to 1e-4 relative: Lanczos from a guess of M_t's top
-    left singular vector that the loop refines by one power step per t (the running product
-    changes slowly, and its top left singular vector settles as factors are appended on the
-    right), beside a sequence from a random vector. The chain is O(T H^2 r): the one part of
+    overflow. Every 16 steps (the interval doubling while nothing is dropped) its rows turn
+    to the top left singular directions of [M_t | Mc_t] and those below RANK_RTOL of the
+    largest are dropped (_truncate): the running product's singular values spread apart as
+    factors are appended, so a long chain keeps a few dozen rows (measured at H = 64: about
+    44 of 64 after 50 steps, 10 after 200), and its products cost r/H of a full one. The
+    norms of 128 steps at a time come from spectral_norm.spectral_norms, exact to 1e-4
+    relative: Lanczos from the top two left singular vectors of M_t as the loop tracks them,
+    one step of simultaneous iteration per t (the running product changes slowly, its left
+    singular vectors settle as factors are appended on the right, and when the top two cross
+    the new top is already in the pair); once fewer than spectral_norm.ITERATE_FROM rows are
+    left, the exact solver, and no pair is tracked. The chain is O(T H^2 r): the one part of
     a recording that cannot ride on the fused kernel.
     """
     rev = lt["reverse"]
