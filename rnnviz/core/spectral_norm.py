@@ -7,7 +7,7 @@ some fifteen matrix products each at H = 128. With a guess of each top left sing
 over the stack, needs a few dozen thin products instead, and checks its own convergence.
 
 Lanczos: Golub & Van Loan, Matrix Computations (4th ed.), section 10.1; the error bound of a
-Ritz value: Parlett, The Symmetric Eigenvalue Problem (1998), sections 11.5 (Kato-Temple).
+Ritz value: the Kato-Temple inequality, in Parlett, The Symmetric Eigenvalue Problem (1998).
 """
 
 from __future__ import annotations
