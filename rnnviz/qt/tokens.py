@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the GUI must not import torch at start-up
 # labels of earlier levels where neighbours would print over one another, so a crowded axis
 # names every 8th word, then every 4th, … as room allows.
 STRIDES = (8, 4, 2, 1)
+NUMBER_FILL = [(0, 0.8), (2, 0.6), (4, 0.4), (6, 0.2)]  # pyqtgraph's defaults, for numbers
 LONGEST = 12  # characters of a token on an axis ("<unk>", "roosevelt"); longer ones end "…"
 
 
@@ -74,11 +75,18 @@ def set_time_axis(axis: pg.AxisItem, trace: Trace | None, T: int) -> None:
     ticks = time_ticks(trace, T)
     axis.setTicks(ticks)
     if ticks is None:
-        axis.setStyle(autoExpandTextSpace=True)
+        axis.setStyle(autoExpandTextSpace=True, textFillLimits=NUMBER_FILL, maxTextLevel=2)
         return
-    # pyqtgraph sizes a horizontal axis for one line of text: room for the second
+    # pyqtgraph sizes a horizontal axis for one line of text: room for the second; and it
+    # would stop at the every-other-word level where a fifth of the axis holds text: let
+    # every word through that fits (plotkit's patch drops the labels that would overlap)
     line = QFontMetricsF(axis.style["tickFont"] or QFont()).height()
-    axis.setStyle(autoExpandTextSpace=False, tickTextHeight=round(2.2 * line))
+    axis.setStyle(
+        autoExpandTextSpace=False,
+        tickTextHeight=round(2.2 * line),
+        textFillLimits=[(0, 0.9)],
+        maxTextLevel=len(STRIDES) - 1,  # pyqtgraph labels three levels at most
+    )
 
 
 def cursor_length(trace: Trace) -> int:
