@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-EMBEDDING = "encoder.weight"  # the learned embedding's parameter, as the trace names it
+# the learned embedding's parameter as a trace names it: a single stack's, an encoder-decoder's
+EMBEDDINGS = ("encoder.weight", "embed.weight")
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,9 @@ class SymbolVectors:
 def symbol_vectors(params: Mapping[str, np.ndarray], vocab_size: int) -> SymbolVectors | None:
     """The first layer's vector of each of `vocab_size` symbols from a trace's parameters, or
     None where the model has none (real-valued inputs)."""
-    if EMBEDDING in params and params[EMBEDDING].shape[0] == vocab_size:
-        return SymbolVectors(np.asarray(params[EMBEDDING], np.float64), "learned embedding E")
+    for name in EMBEDDINGS:
+        if name in params and params[name].shape[0] == vocab_size:
+            return SymbolVectors(np.asarray(params[name], np.float64), "learned embedding E")
     for names, source in (
         (("weight_ih_l0", "weight_ih_l0_reverse"), "one-hot input: columns of layer 0's W_ih"),
         (("head.weight",), "one-hot input: columns of the head's weights"),
