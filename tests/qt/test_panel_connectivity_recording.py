@@ -1,12 +1,15 @@
 """The connectivity panel, shown while the window has only just asked for the connectivity,
-says it is being recorded, not that it was skipped (core/protocol.SetConnectivity)."""
+says it is being recorded, not that it was skipped; the window asks for the connectivity
+while the panel's dock is shown (core/protocol.SetConnectivity)."""
 
 from __future__ import annotations
 
 import dataclasses
 from types import MappingProxyType
 
-from rnnviz.core.protocol import CONNECTIVITY_UNWATCHED
+from windows import open_window  # tests/qt is on sys.path
+
+from rnnviz.core.protocol import CONNECTIVITY_UNWATCHED, SetConnectivity
 from rnnviz.qt.panels.text.connectivity import ConnectivityPanel
 
 
@@ -19,3 +22,16 @@ def test_a_trace_recorded_while_the_panel_was_hidden_reads_recording(charlm, sho
     panel.set_snapshot(charlm)  # the next recording has it
     assert panel.refresh()
     assert "predicting" in panel.titles[0].text()
+
+
+def test_the_window_asks_for_it_while_the_dock_is_shown(qtbot, store, monkeypatch):
+    window = open_window(qtbot, store, wait_snapshot=False)
+    sent = []
+    monkeypatch.setattr(window.runner, "send", sent.append)
+    dock = window.docks["connectivity"]
+    assert not dock.isVisible()  # the laboratory's panel is hidden at first
+    dock.show()
+    qtbot.waitUntil(lambda: sent[-1:] == [SetConnectivity(True)])
+    dock.hide()
+    qtbot.waitUntil(lambda: sent[-1:] == [SetConnectivity(False)])
+    window.close()
