@@ -98,3 +98,16 @@ def test_graph_columns_stop_at_the_last_word(sentence, show_panel):
         f"{panel.rows[-2].label} at t={n - 1} '{words[-1]}'"
     )
     np.testing.assert_array_equal(panel.data_tables()["time"]["t"], np.arange(n))
+
+
+def test_training_rows_show_whole_words_up_to_the_last(sentence, show_panel):
+    from rnnviz.qt.panels.core.training import TrainingPanel
+
+    snapshot, words = sentence
+    panel = show_panel(TrainingPanel, snapshot, t=2)
+    rows = {name: symbols for name, symbols, _ in panel._rows}
+    assert [s.strip() for s in rows["input"]] == words  # not '·' for every word, no <pad>
+    predicted = [s.strip() for s in rows["predicted"]]
+    assert set(predicted) <= {"positive", "negative"} and len(predicted) == len(words)
+    # the columns line up: each as wide in every row
+    assert [len(s) for s in rows["input"]] == [len(s) for s in rows["predicted"]]

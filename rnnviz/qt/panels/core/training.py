@@ -49,6 +49,7 @@ from rnnviz.qt.plotkit import (
 )
 from rnnviz.qt.ranges import Ranger, steps_ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
+from rnnviz.qt.tokens import steps_shown
 
 if TYPE_CHECKING:
     from rnnviz.core.trace import Trace
@@ -63,22 +64,32 @@ STACK_ASPECT = 1.25
 
 
 def symbol_rows(trace: Trace) -> list[tuple[str, list[str], list[str]]]:
-    """(row name, symbol per t, colour per t) for probe sequence 0 of a classification task."""
+    """(row name, symbol per t, colour per t) for probe sequence 0 of a classification task.
+
+    Where inputs and outputs share their steps, every column is as wide as its widest
+    symbol (words and tags: "not", "PER"), and a padded sentence ends at its last word; an
+    encoder-decoder's rows (T_in inputs, T_out outputs) keep one character a step."""
     vocab_in, vocab_out = trace.meta["input_vocab"], trace.meta["output_vocab"]
     x, y = trace.x_raw[0], trace.y[0]  # (T,) ids
     pred = trace.y_hat[0].argmax(axis=-1)  # (T,)
     scored = trace.loss_mask[0] > 0
     right = np.where(scored & (pred == y), theme.GREEN, theme.VERMILION)
-    shown = np.where(scored, right, UNSCORED)
-
-    def glyphs(vocab, ids):  # one character per column keeps the rows aligned
-        return [s if len(s) == 1 else "·" for s in (vocab[int(i)] for i in ids)]
-
+    shown = np.where(scored, right, UNSCORED).tolist()
+    rows = [[vocab[int(i)] for i in ids] for vocab, ids in ((vocab_in, x), (vocab_out, y))]
+    rows.append([vocab_out[int(i)] for i in pred])
+    if len(x) == len(y):
+        n = steps_shown(trace)
+        rows, shown = [row[:n] for row in rows], shown[:n]
+        widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
+        if max(widths, default=1) > 1:  # a space between words keeps them apart
+            rows = [[s.ljust(w) + " " for s, w in zip(row, widths, strict=True)] for row in rows]
+    else:  # one character a column keeps the rows aligned
+        rows = [[s if len(s) == 1 else "·" for s in row] for row in rows]
     next_name = "next" if trace.meta["task"] == "charlm" else "target"
     return [
-        ("input", glyphs(vocab_in, x), ["black"] * len(x)),
-        (next_name, glyphs(vocab_out, y), ["black"] * len(y)),  # an encoder-decoder's y: T_out
-        ("predicted", glyphs(vocab_out, pred), shown.tolist()),
+        ("input", rows[0], ["black"] * len(rows[0])),
+        (next_name, rows[1], ["black"] * len(rows[1])),  # an encoder-decoder's y: T_out
+        ("predicted", rows[2], shown),
     ]
 
 
@@ -358,7 +369,8 @@ class TrainingPanel(Panel):
         self.rows_label.setText(
             f'<pre style="margin:0">{html.escape(header)}\n' + "\n".join(lines) + "</pre>"
         )
-        x = self.rows_label.fontMetrics().horizontalAdvance("M" * (width + t))
+        before = sum(len(s) for s in self._rows[0][1][:t])  # characters left of column t
+        x = self.rows_label.fontMetrics().horizontalAdvance("M" * (width + before))
         self.rows_scroll.ensureVisible(x, 0, 60, 0)
 
     def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
