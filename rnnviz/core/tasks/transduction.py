@@ -23,8 +23,7 @@ from __future__ import annotations
 import torch
 
 from rnnviz.core.tasks.base import Batch, Task
-
-PAD, EOS = "<pad>", "<eos>"
+from rnnviz.core.tasks.symbols import EOS, PAD
 
 
 class Transduction(Task):

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-PAD, UNK, EOS = "<pad>", "<unk>", "<eos>"
+from rnnviz.core.tasks.symbols import EOS, PAD, UNK
+
 PAD_ID, UNK_ID, EOS_ID = 0, 1, 2
 RESERVED = (PAD, UNK, EOS)
 
