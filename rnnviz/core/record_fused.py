@@ -75,7 +75,7 @@ def record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
             outs.append(out)
             us.append(u)
             layer_in = out
-        y_hat = F.linear(layer_in, model.head.weight.detach(), model.head.bias.detach())
+        y_hat = _head(model, layer_in)
         loss = task.loss(y_hat, batch.y, batch.mask)
         loss.backward()
 
@@ -103,6 +103,14 @@ def record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
                     {"layer": k, "reverse": rev, **{n: order(v, rev) for n, v in rec.items()}}
                 )
     return y_hat.detach(), loss.detach(), layers
+
+
+def _head(model: RecurrentModel, h: Tensor) -> Tensor:
+    """The output head on detached weights; an opened model's head is nn.Identity (no weights)."""
+    head = model.head
+    if isinstance(head, torch.nn.Linear):
+        return F.linear(h, head.weight.detach(), head.bias.detach())
+    return head(h)
 
 
 def fused_layer(
