@@ -24,6 +24,14 @@ if TYPE_CHECKING:
     from rnnviz.core.protocol import Snapshot
 
 
+def preset_key(k: int) -> str:
+    """The key of the k-th preset (from 1): Ctrl+1 … Ctrl+9, then Alt+1 … Alt+9 (not
+    Ctrl+Shift+digit, which keyboard layouts deliver as Ctrl+! etc.); none past 18."""
+    if k <= 9:
+        return f"Ctrl+{k}"
+    return f"Alt+{k - 9}" if k <= 18 else ""
+
+
 class PresetMenu(QMenu):
     """One entry per bundled preset, in their order; `chosen(Preset)` when one is picked."""
 
@@ -37,8 +45,8 @@ class PresetMenu(QMenu):
         self.preset_actions: dict[str, QAction] = {}
         for k, preset in enumerate(self.presets, start=1):
             action = QAction(f"{k}. {preset.title}", self)
-            if k <= 9:
-                action.setShortcut(f"Ctrl+{k}")
+            if key := preset_key(k):
+                action.setShortcut(key)
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.setToolTip(preset.explanation)
             action.setCheckable(True)

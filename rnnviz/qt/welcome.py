@@ -1,7 +1,7 @@
 """The start view: what a newcomer sees first, a card over the panels until training starts.
 
 It says what to do ("Press Space to train this LSTM on a sine wave — or start a lesson") and
-offers every lesson (a preset: its title, its one-line summary and its Ctrl+number key) as a
+offers every lesson (a preset: its title, its one-line summary and its Ctrl+ or Alt+number key) as a
 button. It goes as soon as the model trains or a lesson starts, and comes back with the next
 window; closing it (×) is remembered in the window's QSettings (`welcome/dismissed`), so it
 stays closed from then on, until Help → Start view opens it again.
