@@ -1,7 +1,7 @@
 """Time for each lecture preset to reach its promised picture, with its default settings.
 
 Trains every run of a preset (one after another, as `rnnviz export` does), checking the
-preset's claim (rnnviz.core.presets.check_claim) every `--check-every` steps, and reports
+preset's claim (rnnviz.core.claims.check_claim) every `--check-every` steps, and reports
 the steps and wall-clock seconds until the claim first holds, against the bar of 120 s on
 the project's 2-core machine. A preset whose claim does not hold within its default steps
 is reported as such.
@@ -19,7 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import append_json, environment, print_header, table  # noqa: E402
 
-from rnnviz.core.presets import check_claim, list_presets, preset_snapshot  # noqa: E402
+from rnnviz.core.claims import check_claim  # noqa: E402
+from rnnviz.core.presets import list_presets, preset_snapshot  # noqa: E402
 from rnnviz.core.train import Trainer  # noqa: E402
 
 NAME = "bench_presets"

@@ -18,7 +18,8 @@ from rnnviz.core.threads import use_training_threads
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from rnnviz.core.presets import check_claim, load_preset, preset_snapshot, train_preset
+    from rnnviz.core.claims import check_claim
+    from rnnviz.core.presets import load_preset, preset_snapshot, train_preset
 
     preset = load_preset(args.preset)
     steps = preset.steps if args.steps is None else args.steps

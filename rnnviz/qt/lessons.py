@@ -18,7 +18,8 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QDockWidget, QMenu, QTextBrowser, QWidget
 
-from rnnviz.core.presets import Preset, check_claim, list_presets, run_settings
+from rnnviz.core.claims import check_claim
+from rnnviz.core.presets import Preset, list_presets, run_settings
 
 if TYPE_CHECKING:
     from rnnviz.core.protocol import Snapshot

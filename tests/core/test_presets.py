@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from rnnviz.core.analysis import spectrum
+from rnnviz.core.claims import check_claim
 from rnnviz.core.config import Config, ConfigError
 from rnnviz.core.notation import parse_notes
 from rnnviz.core.presets import (
-    check_claim,
     list_presets,
     load_preset,
     preset_snapshot,

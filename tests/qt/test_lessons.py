@@ -12,7 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 from windows import SMALL, TIMEOUT  # tests/qt is on sys.path
 
-from rnnviz.core.presets import PresetRun, check_claim, list_presets, load_preset
+from rnnviz.core.claims import check_claim
+from rnnviz.core.presets import PresetRun, list_presets, load_preset
 from rnnviz.core.train import Step
 from rnnviz.qt.dock_layout import SIDE_WIDTH
 from rnnviz.qt.main_window import MainWindow

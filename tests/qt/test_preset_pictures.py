@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from rnnviz.core.presets import RECENT_STEPS, recent_loss
+from rnnviz.core.claims import RECENT_STEPS, recent_loss
 from rnnviz.qt.panels.core.training import TrainingPanel
 from rnnviz.qt.panels.lab.comparison import ComparisonPanel
 from rnnviz.qt.panels.lab.spectrum import SpectrumPanel

@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.core.claims import RECENT_STEPS, recent_loss
 from rnnviz.core.config import ConfigError, check_temperature
-from rnnviz.core.presets import RECENT_STEPS, recent_loss
 from rnnviz.qt import theme
 from rnnviz.qt.form import refusal_note
 from rnnviz.qt.number_field import NumberField
