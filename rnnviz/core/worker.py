@@ -39,11 +39,11 @@ from rnnviz.core.protocol import (
     RunEnded,
     RunStarted,
     Snapshot,
-    SnapshotEncoder,
     SnapshotPayload,
     StartRun,
     ToWorker,
 )
+from rnnviz.core.stream import SnapshotEncoder
 from rnnviz.core.threads import use_training_threads
 
 log = logging.getLogger(__name__)

@@ -43,14 +43,13 @@ from rnnviz.core.protocol import (
     Pause,
     RunEnded,
     RunStarted,
-    SnapshotDecoder,
     SnapshotPayload,
     StartRun,
     StopWorker,
-    StreamError,
     ToWorker,
 )
 from rnnviz.core.session import RunState
+from rnnviz.core.stream import SnapshotDecoder, StreamError
 from rnnviz.core.worker import serve
 
 log = logging.getLogger(__name__)

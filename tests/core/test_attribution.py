@@ -13,8 +13,8 @@ from rnnviz.core.attribution import COMPLETENESS, integrated_gradients, log_odds
 from rnnviz.core.config import Config
 from rnnviz.core.evidence import evidence_over_time
 from rnnviz.core.model import build_model, run_explicit
-from rnnviz.core.protocol import SnapshotDecoder, SnapshotEncoder
 from rnnviz.core.record_decision import decision_skip_reasons
+from rnnviz.core.stream import SnapshotDecoder, SnapshotEncoder
 from rnnviz.core.tasks import make_task
 from rnnviz.core.trace import Trace
 from rnnviz.core.train import Trainer

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from rnnviz.core.config import Config
 from rnnviz.core.connectivity import connectivity_matrix, connectivity_skip_reason
-from rnnviz.core.protocol import SnapshotDecoder, SnapshotEncoder
+from rnnviz.core.stream import SnapshotDecoder, SnapshotEncoder
 from rnnviz.core.trace import Trace
 from rnnviz.core.train import Trainer
 

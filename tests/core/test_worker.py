@@ -22,14 +22,12 @@ from rnnviz.core.protocol import (
     RunEnded,
     RunStarted,
     Snapshot,
-    SnapshotDecoder,
-    SnapshotEncoder,
     SnapshotPayload,
     StartRun,
     Step,
     StopWorker,
-    StreamError,
 )
+from rnnviz.core.stream import SnapshotDecoder, SnapshotEncoder, StreamError
 from rnnviz.core.train import Trainer, session
 from rnnviz.core.worker import serve
 
