@@ -367,7 +367,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_trace(args: argparse.Namespace) -> int:
-    if args.model is not None or args.input is not None:  # the user's own model
+    if {args.model, args.input, args.vocab} != {None}:  # the user's own model
         return run_model_trace(args)
     config = config_from_args(args, steps=0)
     out = Path(args.out)

@@ -4,7 +4,11 @@ checkpoint, checked key by key and shape by shape before anything is built.
 What opens: the state_dict of one plain `nn.RNN` (tanh or ReLU), `nn.LSTM` or `nn.GRU`, any
 number of layers, bidirectional or not, with or without biases; bare (`weight_ih_l0`, …) or
 under one prefix (`lstm.weight_ih_l0`, as in `model.state_dict()` of a module holding only
-that layer). The architecture follows from the keys and shapes:
+that layer). Beside it, a token model's embedding (EMBEDDING_KEYS: `embedding.weight`, …,
+(V, E), as `nn.Embedding(V, E).state_dict()` names it under its attribute) is the encoder that
+turns token ids into the cells' input, E = I; its V rows are the vocabulary's tokens
+(core/foreign_tokens.py reads the text and the vocabulary). The architecture follows from the
+keys and shapes:
 
     weight_ih_l{k}[_reverse]  (G*H, I) for k = 0, (G*H, D*H) above
     weight_hh_l{k}[_reverse]  (G*H, H)          G = 1 RNN, 3 GRU (r, z, n), 4 LSTM (i, f, g, o)
@@ -48,6 +52,10 @@ _KEY = re.compile(
 # Cells a plain PyTorch state_dict can hold, by the number of gate blocks G.
 _BY_BLOCKS = {1: "rnn", 3: "gru", 4: "lstm"}
 SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
+# What a token model's nn.Embedding is called beside its recurrent layer: the usual attribute
+# names (`self.embedding = nn.Embedding(V, E)`), and no other, so that a stray key stays an
+# error rather than a guess.
+EMBEDDING_KEYS = ("embedding.weight", "embed.weight", "embeddings.weight", "emb.weight")
 
 
 class ForeignModelError(ValueError):
@@ -68,6 +76,15 @@ class ForeignModel:
     nonlinearity: str  # the Elman RNN's activation, as stated by the caller
     state: dict[str, Tensor] = field(repr=False)
     origin: str = "PyTorch state_dict"  # "safetensors", "rnnviz checkpoint (sine, step 500)"
+    # a token model's embedding (V, E) with E = input_size, and its key in the file; None:
+    # the model reads numbers
+    embedding: Tensor | None = field(default=None, repr=False)
+    embedding_key: str = ""
+
+    @property
+    def vocab_size(self) -> int | None:
+        """V, the tokens a token model reads; None for a model of numbers."""
+        return None if self.embedding is None else self.embedding.shape[0]
 
     def describe(self) -> str:
         """One line: "LSTM, 2 layers, bidirectional, input 5, hidden 7"."""
@@ -79,18 +96,23 @@ class ForeignModel:
         parts += [f"input {self.input_size}", f"hidden {self.hidden}"]
         if not self.bias:
             parts.append("no bias")
+        if self.vocab_size is not None:
+            parts.append(f"embedding of {self.vocab_size} tokens")
         return ", ".join(parts)
 
     def config(self, batch: int = 1, seq_len: int = 2) -> Config:
         """The model's settings as rnnviz states them (the task is a placeholder: an opened
-        model has none; the identity encoder passes the user's input to the cells)."""
+        model has none; the identity encoder passes the user's input to the cells, a token
+        model's embedding turns its ids into that input)."""
+        tokens = self.embedding is not None
         return Config(
             cell=self.cell,
             nonlinearity=self.nonlinearity,
             hidden=self.hidden,
             layers=self.layers,
             bidirectional=self.bidirectional,
-            encoder="identity",
+            encoder="embedding" if tokens else "identity",
+            embed_dim=self.input_size,
             probe_batch=batch,
             seq_len=max(2, seq_len),
         )
@@ -99,8 +121,10 @@ class ForeignModel:
         """rnnviz's model with these weights and no head (the recorder's output is then the
         top layer's h_t); bias=False becomes zero biases, which compute the same."""
         torch.manual_seed(0)  # the head's throwaway initialisation: same every time
-        model = RecurrentModel(config or self.config(), self.input_size, 1)
+        model = RecurrentModel(config or self.config(), self.vocab_size or self.input_size, 1)
         model.head = nn.Identity()
+        if self.embedding is not None:
+            model.encoder.weight.data.copy_(self.embedding)
         state = {n: torch.zeros_like(p) for n, p in model.rnn.named_parameters()}
         state.update(self.state)
         model.rnn.load_state_dict(state)
@@ -182,7 +206,9 @@ def _not_a_state_dict(obj: Any) -> str:
 def from_state_dict(
     state: dict[str, Tensor], nonlinearity: str = "tanh", origin: str = "PyTorch state_dict"
 ) -> ForeignModel:
-    """Infer and check the architecture of a plain nn.RNN/LSTM/GRU state_dict."""
+    """Infer and check the architecture of a plain nn.RNN/LSTM/GRU state_dict (with a token
+    model's embedding beside it)."""
+    state, embedding = _without_embedding(state)
     groups: dict[str, list[str]] = {}
     for key in state:
         m = _KEY.match(key)
@@ -226,26 +252,55 @@ def from_state_dict(
             "with G = 1 (RNN), 3 (GRU) or 4 (LSTM)"
         )
     cell = _BY_BLOCKS[G]
+    I = state["weight_ih_l0"].shape[-1]
+    emb_key, emb = embedding or ("", None)
+    if emb is not None:
+        emb = _checked_embedding(emb_key, emb, state["weight_ih_l0"], prefix)
     found = [m for m in map(_KEY.match, state) if m]
     bidirectional = any(m.group(4) for m in found)
     bias = any(m.group(2).startswith("bias") for m in found)
     layers = 1 + max(int(m.group(3)) for m in found)
-    model = ForeignModel(
+    return ForeignModel(
         cell=cell,
-        input_size=state["weight_ih_l0"].shape[-1],
+        input_size=I,
         hidden=H,
         layers=layers,
         bidirectional=bidirectional,
         bias=bias,
         nonlinearity=nonlinearity,
-        state=_checked(
-            state,
-            expected_shapes(cell, state["weight_ih_l0"].shape[-1], H, layers, bidirectional, bias),
-            prefix,
-        ),
+        state=_checked(state, expected_shapes(cell, I, H, layers, bidirectional, bias), prefix),
         origin=origin,
+        embedding=emb,
+        embedding_key=emb_key,
     )
-    return model
+
+
+def _without_embedding(
+    state: dict[str, Tensor],
+) -> tuple[dict[str, Tensor], tuple[str, Tensor] | None]:
+    """The state without a token model's embedding, and the embedding (key, weight) if any."""
+    found = [k for k in EMBEDDING_KEYS if k in state]
+    if len(found) > 1:
+        raise ForeignModelError(f"more than one embedding: {', '.join(found)}; keep one")
+    if not found:
+        return state, None
+    key = found[0]
+    return {k: v for k, v in state.items() if k != key}, (key, state[key])
+
+
+def _checked_embedding(key: str, emb: Tensor, weight_ih: Tensor, prefix: str) -> Tensor:
+    """The embedding as float32, once it is (V, E) with E the recurrent layer's input width."""
+    if emb.dim() != 2 or emb.shape[0] == 0:
+        raise ForeignModelError(f"{key} has shape {tuple(emb.shape)}: not (V, E), a row a token")
+    if emb.shape[1] != weight_ih.shape[-1]:
+        raise ForeignModelError(
+            f"{key} has shape {tuple(emb.shape)}: its {emb.shape[1]} columns must be the "
+            f"recurrent layer's input width, {weight_ih.shape[-1]} ({prefix}weight_ih_l0 "
+            f"{tuple(weight_ih.shape)})"
+        )
+    if not emb.is_floating_point():
+        raise ForeignModelError(f"{key} holds {emb.dtype}, not floating point")
+    return emb.detach().to(torch.float32).contiguous()
 
 
 def expected_shapes(

@@ -1,7 +1,8 @@
 """Record a user's own model (core/foreign.py) on the user's own input: `rnnviz trace --model`.
 
 Input: numbers from .npy, [B, T, I] or [T, I] (one sequence), or CSV with one timestep a row
-(I columns; a first row of names is skipped). Its width must be the model's input width.
+(I columns; a first row of names is skipped). Its width must be the model's input width. A
+token model reads text with a vocabulary instead (core/foreign_tokens.py): ids [B, T].
 
 An opened model has no head and no targets, so there is no loss; the gradients the panels
 show, dL/dh_t, are of a stated scalar L of the top layer's final state h_n (t = T-1 forward,
@@ -103,7 +104,7 @@ class Objective:
     name: str = TASK_NAME
     shape: str = "many-to-one"
     kind: str = "objective"
-    input_vocab: None = None
+    input_vocab: tuple[str, ...] | None = None  # a token model's: the trace's tokens
     output_vocab: None = None
 
     @property
@@ -137,13 +138,14 @@ class Objective:
         return m
 
 
-def objective(spec: str, model: ForeignModel) -> Objective:
-    """Parse "state" or "unit:K" for `model`; ForeignModelError otherwise."""
+def objective(spec: str, model: ForeignModel, vocab: tuple[str, ...] | None = None) -> Objective:
+    """Parse "state" or "unit:K" for `model` (reading `vocab`'s tokens, if a token model);
+    ForeignModelError otherwise."""
     if spec == "state":
-        return Objective(None, model.hidden, model.bidirectional)
+        return Objective(None, model.hidden, model.bidirectional, input_vocab=vocab)
     name, _, k = spec.partition(":")
     if name == "unit" and k.isdigit() and int(k) < model.hidden:
-        return Objective(int(k), model.hidden, model.bidirectional)
+        return Objective(int(k), model.hidden, model.bidirectional, input_vocab=vocab)
     raise ForeignModelError(
         f"objective must be {OBJECTIVE_HELP} with K below the hidden size {model.hidden}, "
         f"got {spec!r}"
@@ -155,14 +157,16 @@ def record_foreign(
     x: np.ndarray,
     objective_spec: str = "state",
     *,
+    vocab: tuple[str, ...] | None = None,
     jacobian_sequences: int | None = None,
     meta: dict | None = None,
 ) -> Trace:
-    """Every internal value of `model` on x [B, T, I], with the gradients of the objective."""
-    B, T, _ = x.shape
+    """Every internal value of `model` on x, with the gradients of the objective: x [B, T, I]
+    numbers, or for a token model [B, T] ids of `vocab`'s tokens (the trace's tokens)."""
+    B, T = x.shape[:2]
     if T < 2:
         raise ForeignModelError("the input needs at least 2 timesteps")
-    obj = objective(objective_spec, model)
+    obj = objective(objective_spec, model, vocab)
     net = model.build(model.config(batch=B, seq_len=T))
     batch = Batch(torch.from_numpy(x), torch.zeros(B, T, 0), obj.mask(B, T))
     return record_trace(
