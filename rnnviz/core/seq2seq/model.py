@@ -122,12 +122,16 @@ class Seq2SeqModel(nn.Module):
         """Teacher forcing: the targets shifted right behind <bos>. (B, T) -> (B, T)."""
         return torch.cat([torch.full_like(y[:, :1], self.bos), y[:, :-1]], 1)
 
-    def readout(self, s: Tensor, h: Tensor, src_mask: Tensor):
+    def readout(self, s: Tensor, h: Tensor, src_mask: Tensor, alpha: Tensor | None = None):
         """Decoder states s (B, T, D·H) and encoder states h (B, N, D·H) -> logits (B, T, O),
-        context (B, T, D·H) and attention (B, T, N); both None without attention."""
+        context (B, T, D·H) and attention (B, T, N); both None without attention. A given
+        `alpha` (B, T, N) replaces the attention's own weights (a pinned row: seq2seq/steps.py)."""
         if self.attention is None:
             return self.head(s), None, None
-        context, alpha = attend(self.attention.scores(s, h), h, src_mask)
+        if alpha is None:
+            context, alpha = attend(self.attention.scores(s, h), h, src_mask)
+        else:
+            context = alpha @ h
         return self.head(torch.cat([s, context], -1)), context, alpha
 
     def forward(self, x_raw: Tensor, y: Tensor) -> Tensor:
@@ -136,11 +140,12 @@ class Seq2SeqModel(nn.Module):
         s, _ = self.dec_rnn(self.dec_embed(self.decoder_inputs(y)), state)  # (B, T, D*H)
         return self.readout(s, h, src_mask)[0]
 
-    def step(self, tokens: Tensor, state, h: Tensor, src_mask: Tensor):
+    def step(self, tokens: Tensor, state, h: Tensor, src_mask: Tensor, alpha: Tensor | None = None):
         """One decoder step from the previous tokens (B,): (logits (B, O), new state,
-        attention (B, N) or None)."""
+        attention (B, N) or None). A given `alpha` (B, N) is used as this step's attention."""
         s, state = self.dec_rnn(self.dec_embed(tokens)[:, None], state)  # (B, 1, D*H)
-        logits, _, alpha = self.readout(s, h, src_mask)
+        forced = None if alpha is None else alpha[:, None]  # (B, 1, N)
+        logits, _, alpha = self.readout(s, h, src_mask, forced)
         return logits[:, 0], state, (alpha[:, 0] if alpha is not None else None)
 
     @torch.no_grad()
