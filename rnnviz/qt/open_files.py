@@ -52,7 +52,9 @@ if TYPE_CHECKING:
     from rnnviz.qt.main_window import MainWindow
 
 MODEL_FILTER = "Models (*.pt *.pth *.bin *.ckpt *.safetensors);;All files (*)"
-INPUT_FILTER = "Sequences (*.npy *.csv);;All files (*)"
+INPUT_FILTER = "Sequences (*.npy *.csv);;Text for a token model (*.txt);;All files (*)"
+VOCAB_FILTER = "Vocabularies (*.json);;All files (*)"
+TOKENIZATIONS = ("auto", "chars", "words")  # core/foreign_tokens.py's (which imports torch)
 TRACE_FILTER = "rnnviz traces (*.npz);;All files (*)"
 # The commands that train; off while a trace is shown.
 TRAINING_COMMANDS = ("train", "step", "reset", "new_seed")
@@ -127,9 +129,9 @@ class OpenFiles(QObject):
     def model_dialog(self) -> None:
         dialog = OpenModelDialog(self.window, self._folder())
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            model, data, nonlinearity, objective = dialog.values()
-            self._remember(model)
-            self.open_model(model, data, nonlinearity, objective)
+            chosen = dialog.values()
+            self._remember(chosen["model"])
+            self.open_model(**chosen)
 
     def open_trace(self, path: str | Path, label: str | None = None) -> bool:
         """Show the trace in `path` in every panel; on failure a message, nothing changed."""
@@ -164,15 +166,23 @@ class OpenFiles(QObject):
         return True
 
     def open_model(
-        self, model: str, data: str, nonlinearity: str = "tanh", objective: str = "state"
+        self,
+        model: str,
+        data: str,
+        nonlinearity: str = "tanh",
+        objective: str = "state",
+        vocab: str | None = None,
+        tokens: str = "auto",
     ) -> None:
-        """Record `model` on `data` in a child process (`rnnviz trace --model`), then show it;
-        `opened` or `failed` follows."""
+        """Record `model` on `data` (a token model: a text, with the `vocab` file) in a child
+        process (`rnnviz trace --model`), then show it; `opened` or `failed` follows."""
         self._stop_process()  # the newer request wins
         self._clock.start()
         out = str(Path(self._tmp.path()) / "model.npz")
         args = ["-m", "rnnviz", "trace", "--model", model, "--input", data, "--out", out]
         args += ["--nonlinearity", nonlinearity, "--objective", objective]
+        if vocab:
+            args += ["--vocab", vocab, "--tokens", tokens]
         args += ["--jacobian-sequences", "1", "--threads", "1"]  # the panels show sequence 0
         process = QProcess(self)
         process.setProperty("label", Path(model).name)
@@ -251,8 +261,8 @@ class OpenFiles(QObject):
 
 
 class OpenModelDialog(QDialog):
-    """The model file, the input, and what a state_dict cannot say (an RNN's activation, the
-    scalar whose gradients are shown)."""
+    """The model file, the input (a token model's: a text and its vocabulary), and what a
+    state_dict cannot say (an RNN's activation, the scalar whose gradients are shown)."""
 
     def __init__(self, parent: QWidget, folder: str) -> None:
         super().__init__(parent)
@@ -260,6 +270,14 @@ class OpenModelDialog(QDialog):
         self.folder = folder
         self.model = self._file_row("Model file", MODEL_FILTER)
         self.data = self._file_row("Input sequences", INPUT_FILTER)
+        self.vocab = self._file_row("Vocabulary", VOCAB_FILTER)
+        self.vocab.setPlaceholderText("a token model's: a JSON list of its tokens in id order")
+        self.tokens = QComboBox()
+        self.tokens.addItems(TOKENIZATIONS)
+        self.tokens.setToolTip(
+            "How the text splits into tokens: chars, words (at whitespace), or auto (chars "
+            "when every token of the vocabulary but <unk>, <pad>, … is one character)"
+        )
         self.nonlinearity = QComboBox()
         self.nonlinearity.addItems(["tanh", "relu"])
         self.nonlinearity.setToolTip("An nn.RNN's activation: a state_dict does not store it")
@@ -271,8 +289,11 @@ class OpenModelDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("Model (state_dict, .safetensors, checkpoint)", self.model.parentWidget())
         form.addRow(
-            "Input (.npy [B, T, I] or [T, I]; CSV: a row a timestep)", self.data.parentWidget()
+            "Input (.npy [B, T, I] or [T, I]; CSV: a row a timestep; a token model: text)",
+            self.data.parentWidget(),
         )
+        form.addRow("Vocabulary (token models, .json)", self.vocab.parentWidget())
+        form.addRow("Tokens of the text", self.tokens)
         form.addRow("nn.RNN activation", self.nonlinearity)
         form.addRow("Gradients of", self.objective)
         buttons = QDialogButtonBox(
@@ -308,10 +329,13 @@ class OpenModelDialog(QDialog):
             return
         super().accept()
 
-    def values(self) -> tuple[str, str, str, str]:
-        return (
-            self.model.text().strip(),
-            self.data.text().strip(),
-            self.nonlinearity.currentText(),
-            self.objective.text().strip() or "state",
-        )
+    def values(self) -> dict[str, str | None]:
+        """What was asked for, as OpenFiles.open_model's arguments."""
+        return {
+            "model": self.model.text().strip(),
+            "data": self.data.text().strip(),
+            "nonlinearity": self.nonlinearity.currentText(),
+            "objective": self.objective.text().strip() or "state",
+            "vocab": self.vocab.text().strip() or None,
+            "tokens": self.tokens.currentText(),
+        }

@@ -61,3 +61,38 @@ def test_open_model_and_trace_show_in_every_panel_without_training(
     process = opener._process
     w.close()  # while it records: the recording ends with the window
     assert opener._process is None and process.state() == process.ProcessState.NotRunning
+
+
+def test_a_token_model_opens_from_the_dialog_with_its_text_and_vocabulary(
+    qtbot, store, tmp_path, monkeypatch
+):
+    import json
+
+    from rnnviz.core.foreign_tokens import TOKENIZATIONS
+    from rnnviz.qt import open_files
+    from rnnviz.qt.open_files import OpenModelDialog
+    from rnnviz.qt.panels import GateActivationsPanel
+
+    assert open_files.TOKENIZATIONS == TOKENIZATIONS  # the window's copy (it has no torch)
+    torch.manual_seed(0)
+    net = nn.ModuleDict({"embed": nn.Embedding(5, 3), "gru": nn.GRU(3, 4, batch_first=True)})
+    torch.save(net.state_dict(), tmp_path / "words.pt")
+    (tmp_path / "vocab.json").write_text(json.dumps(["<unk>", "the", "cat", "sat", "mat"]))
+    (tmp_path / "s.txt").write_text("the cat sat on the mat\n")  # on: <unk>
+    monkeypatch.setattr(MainWindow, "_start_first_run", lambda self: None)
+    w = open_window(qtbot, store, wait_snapshot=False)
+    dialog = OpenModelDialog(w, str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.model.setText(str(tmp_path / "words.pt"))
+    dialog.data.setText(str(tmp_path / "s.txt"))
+    dialog.vocab.setText(str(tmp_path / "vocab.json"))
+    with qtbot.waitSignal(w.open_files.opened, timeout=TIMEOUT):
+        w.open_files.open_model(**dialog.values())
+    trace = w.snapshot.trace
+    assert trace.meta["model"] == "GRU, 1 layer, input 3, hidden 4, embedding of 5 tokens"
+    assert list(trace.tokens[0]) == ["the", "cat", "sat", "<unk>", "the", "mat"]
+    gates = next(p for p in w.panels if isinstance(p, GateActivationsPanel))
+    gates.refresh(force=True)
+    axis = gates.plots[gates.names[-1]].getAxis("bottom")  # the words name the time axis
+    labels = [text for level in axis._tickLevels for _, text in level]
+    assert "0\nthe" in labels and "3\n<unk>" in labels
