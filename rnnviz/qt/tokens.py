@@ -38,12 +38,14 @@ def token(trace: Trace | None, t: int) -> str | None:
     return str(tokens[0, t])
 
 
-def at_t(trace: Trace | None, t: int, compact: bool = False, eq: str = " = ") -> str:
+def at_t(
+    trace: Trace | None, t: int, compact: bool = False, eq: str = " = ", symbol: str = "t"
+) -> str:
     """The t of sequence 0 as a readout says it: "t = 4: 'not'" for a sequence of tokens,
     "t = 4" otherwise; `compact` for hover lines that go on with a value ("t = 4 'not'"),
-    `eq` "=" where the panel writes "t=4"."""
+    `eq` "=" where the panel writes "t=4", `symbol` "j" for an encoder's steps."""
     word = token(trace, t)
-    head = f"t{eq}{t}"
+    head = f"{symbol}{eq}{t}"
     if word is None:
         return head
     return f"{head} '{word}'" if compact else f"{head}: '{word}'"
@@ -90,6 +92,9 @@ def set_time_axis(axis: pg.AxisItem, trace: Trace | None, T: int) -> None:
 
 
 def cursor_length(trace: Trace) -> int:
-    """The time cursor's T: the steps shown, or every input step of an encoder-decoder (the
-    decoder's steps run under the same cursor, and may outnumber the input's words)."""
-    return steps_shown(trace) if trace.y_hat.shape[1] == trace.T else trace.T
+    """The time cursor's T: the steps shown, or an encoder-decoder's decoder steps of sequence
+    0 up to and including <eos> (a panel showing the encoder marks the input step that decoder
+    step t reads: panels/halves.py)."""
+    if hasattr(trace, "dec_layers"):
+        return int(np.asarray(trace.loss_mask[0]).sum())
+    return steps_shown(trace)

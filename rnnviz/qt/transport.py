@@ -49,14 +49,15 @@ def describe_timestep(trace: Trace, t: int, b: int = 0) -> str:
     meta = trace.meta
     head = f"t = {t} / {T - 1}"
     in_vocab, out_vocab = meta.get("input_vocab"), meta.get("output_vocab")
-    x = np.asarray(trace.x_raw[b, t])
-    if in_vocab:
-        inp = f"'{in_vocab[int(x)]}'"
+    if hasattr(trace, "dec_layers"):  # decoder step t reads the previous target token
+        inp = f"'{trace.tokens_out[b, t - 1]}'" if t else "'<bos>'"
+    elif in_vocab:
+        inp = f"'{in_vocab[int(trace.x_raw[b, t])]}'"
     elif meta.get("task") == "adding":
-        value, marker = x.reshape(-1)
+        value, marker = np.asarray(trace.x_raw[b, t]).reshape(-1)
         inp = f"{value:.2f}, marker {int(marker)}"
     else:
-        inp = _values(x)
+        inp = _values(np.asarray(trace.x_raw[b, t]))
     y_hat = np.asarray(trace.y_hat[b, t], dtype=np.float64).reshape(-1)  # (O,)
     if out_vocab:
         p = np.exp(y_hat - y_hat.max())  # softmax, stable

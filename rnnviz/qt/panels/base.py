@@ -35,6 +35,7 @@ from rnnviz.qt import glossary
 from rnnviz.qt.csv_tables import write_tables
 from rnnviz.qt.export import ExportError, FigureSize, export_widget, settle
 from rnnviz.qt.export_dialogs import ExportDialog
+from rnnviz.qt.panels import halves
 from rnnviz.qt.plotkit import FitToView
 from rnnviz.qt.timeline import TimeCursor
 
@@ -97,10 +98,11 @@ class Panel(QWidget):
         return combo
 
     def layer_choices(self, snapshot: Snapshot) -> list[tuple[str, Any]]:
-        """(name, layer key) of what the layer picker offers: the trace's layers. A panel
-        drawing something else than the trace overrides it."""
+        """(name, layer key) of what the layer picker offers: the trace's layers, an
+        encoder-decoder's encoder and decoder layers (halves.py). A panel drawing something
+        else than the trace overrides it."""
         trace = snapshot.trace
-        return [] if trace is None else [(lt.name, lt.key) for lt in trace.layers]
+        return [] if trace is None else halves.layer_choices(trace)
 
     def add_hint(self, text: str) -> QLabel:
         """A line telling the user what to do ("Hover a curve for exact values"): on screen

@@ -26,8 +26,9 @@ from rnnviz.core.cells import GATES
 from rnnviz.core.trace import LayerTrace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.halves import Half, half
 from rnnviz.qt.plotkit import QWIDGETSIZE_MAX
-from rnnviz.qt.tokens import at_t, set_time_axis, steps_shown
+from rnnviz.qt.tokens import set_time_axis
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
@@ -99,7 +100,7 @@ class GateActivationsPanel(Panel):
 
     def __init__(self, cursor, parent=None) -> None:
         super().__init__(cursor, parent)
-        self.layer_combo = self.add_layer_picker("Layer and direction shown")
+        self.layer_combo = self.add_layer_picker("Layer and direction (encoder or decoder) shown")
         self.layer_combo.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.controls_row.addStretch(1)
         self.note = QLabel()  # part of the figure: what an Elman RNN shows instead of gates
@@ -117,7 +118,7 @@ class GateActivationsPanel(Panel):
         self.font = QFont()
         self.font.setPointSize(theme.FONT_PT)
         self.trace = None
-        self.layer: LayerTrace | None = None
+        self.half: Half | None = None  # the layer shown, its steps and tokens
         self.names: tuple[str, ...] = ()  # the heatmaps shown, top to bottom
         self._shape = (0, 0)  # (T, H) the axes are ranged for
         self.data: dict[str, np.ndarray] = {}  # name -> (T, H) values of sequence 0
@@ -132,6 +133,10 @@ class GateActivationsPanel(Panel):
         self.graphics.scene().sigMouseMoved.connect(self._hover)
         self.graphics.installEventFilter(self)
 
+    @property
+    def layer(self) -> LayerTrace | None:
+        return None if self.half is None else self.half.layer
+
     # -- data
 
     def redraw(self, snapshot: Snapshot) -> None:
@@ -139,20 +144,20 @@ class GateActivationsPanel(Panel):
         if trace is None:
             return
         self.trace = trace
-        self._show_layer(trace.layers[self.layer_combo.currentIndex()])
+        self._show_layer(half(trace, self.layer_combo.currentIndex()))
 
     def _layer_changed(self) -> None:
         if self.trace is not None:
-            self._show_layer(self.trace.layers[self.layer_combo.currentIndex()])
+            self._show_layer(half(self.trace, self.layer_combo.currentIndex()))
             self.show_time(self.cursor.t)
 
-    def _show_layer(self, lt: LayerTrace) -> None:
-        self.layer = lt
+    def _show_layer(self, shown: Half) -> None:
+        self.half, lt = shown, shown.layer
         nonlinearity = self.trace.meta.get("nonlinearity")
         self.note.setText(RNN_NOTE.format(f=nonlinearity or "tanh"))
         self.note.setVisible(not lt.gates)
-        n = steps_shown(self.trace)  # a padded sentence up to its last word
-        qs = [(name, v[:n], *scale) for name, v, *scale in quantities(lt, nonlinearity)]
+        steps = slice(shown.start, shown.start + shown.steps)  # a padded sentence's words
+        qs = [(name, v[steps], *scale) for name, v, *scale in quantities(lt, nonlinearity)]
         T, H = qs[0][1].shape
         rebuilt = tuple(q[0] for q in qs) != self.names
         if rebuilt:
@@ -175,7 +180,11 @@ class GateActivationsPanel(Panel):
             self.bar_plots[name].setXRange(*levels, padding=0.2)  # room for the end labels
             zeros = np.zeros(H)  # all at once: a new H must not meet the old widths
             self.bars[name].setOpts(x0=zeros, y=np.arange(H), height=0.8, width=zeros)
-        set_time_axis(self.plots[self.names[-1]].getAxis("bottom"), self.trace, T)
+        last = self.plots[self.names[-1]]
+        set_time_axis(last.getAxis("bottom"), shown, T)
+        last.setLabel("bottom", shown.axis_label)  # the same height whichever half
+        for line in self.cursor_lines.values():  # an encoder's mark follows the cursor only
+            line.setMovable(shown.follows_cursor)
         if not rebuilt and (T, H) == self._shape:
             return  # keep the user's zoom
         self._shape = (T, H)
@@ -245,7 +254,7 @@ class GateActivationsPanel(Panel):
             if i > 0:
                 plot.setXLink(self.plots[names[0]])
             if last:
-                plot.setLabel("bottom", "timestep t")
+                plot.setLabel("bottom", self.half.axis_label)
             self.plots[name], self.images[name] = plot, img
             self.cursor_lines[name], self.bar_plots[name], self.bars[name] = line, bars_plot, bars
         # the bars' column header: which t they show (set by show_time)
@@ -339,14 +348,15 @@ class GateActivationsPanel(Panel):
         return label
 
     def show_time(self, t: int) -> None:
-        if self.layer is None:
+        if self.half is None:
             return
         T = len(self.data[self.names[0]])
-        t = min(t, T - 1)
+        t = self.half.at(t)
         # as wide for every t (figure spaces are as wide as digits): the columns, and the
         # heatmaps with them, hold still as t goes from 9 to 10 (an animation would jump)
         digits = str(t).rjust(len(str(T - 1)), chr(0x2007))
-        self.bars_title.setText(f"<span style='white-space:pre'>at t = {digits}</span>")
+        at = f"at {self.half.symbol} = {digits}"
+        self.bars_title.setText(f"<span style='white-space:pre'>{at}</span>")
         for name in self.names:
             self.cursor_lines[name].setValue(t)
             v = self.data[name][t]  # (H,)
@@ -357,9 +367,9 @@ class GateActivationsPanel(Panel):
 
     def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
         """The heatmaps of the layer shown: t, then each quantity's units ("f unit 3")."""
-        if self.layer is None:
+        if self.half is None:
             return {}
-        table = {"t": np.arange(len(self.data[self.names[0]]))}
+        table = {self.half.symbol: np.arange(len(self.data[self.names[0]]))}
         for name in self.names:
             for unit in range(self.data[name].shape[1]):
                 table[f"{name} unit {unit}"] = self.data[name][:, unit]
@@ -370,7 +380,7 @@ class GateActivationsPanel(Panel):
     def describe(self, name: str, unit: int, t: int) -> str:
         """'f, unit 3, t=17: 0.973' (t=4 'not' for words) — the exact value under the mouse."""
         value = self.data[name][t, unit]
-        return f"{name}, unit {unit}, {at_t(self.trace, t, compact=True, eq='=')}: {value:.4g}"
+        return f"{name}, unit {unit}, {self.half.where(t, compact=True, eq='=')}: {value:.4g}"
 
     def _hover(self, pos) -> None:
         for name in self.names:
@@ -380,7 +390,7 @@ class GateActivationsPanel(Panel):
                     continue
                 p = vb.mapSceneToView(pos)
                 T, H = self.data[name].shape
-                t = self.cursor.t if on_bars else round(p.x())
+                t = self.half.at(self.cursor.t) if on_bars else round(p.x())
                 unit = round(p.y())
                 if 0 <= t < T and 0 <= unit < H:
                     self.hover_label.setText(self.describe(name, unit, min(t, T - 1)))

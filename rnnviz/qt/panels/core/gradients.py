@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.halves import Half, half
 from rnnviz.qt.plotkit import (
     NOT_DRAWABLE,
     LogAxis,
@@ -37,7 +38,7 @@ from rnnviz.qt.plotkit import (
 )
 from rnnviz.qt.ranges import Ranger, steps_ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
-from rnnviz.qt.tokens import at_t, set_time_axis, steps_shown
+from rnnviz.qt.tokens import set_time_axis
 
 if TYPE_CHECKING:
     from rnnviz.core.train import Snapshot
@@ -67,12 +68,17 @@ class GradientNormsPanel(Panel):
         "T − 1). If the one-step Jacobians have norm below 1 the product shrinks exponentially "
         "with T − 1 − t: the vanishing gradient. Bottom: the global gradient norm of every "
         "training step before and after clipping; clipping by norm rescales g to "
-        "threshold·g/‖g‖ when ‖g‖ exceeds the threshold."
+        "threshold·g/‖g‖ when ‖g‖ exceeds the threshold. An encoder-decoder's encoder "
+        "(Layer: encoder …) gets its gradient through the decoder's start state only, its "
+        "last steps first, unless attention gives every input step j a path of one step "
+        "from every decoder step: then ‖∂L/∂h_j‖ does not fade towards j = 0."
     )
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
-        self.layer_combo = self.add_layer_picker("Layer and direction whose gradients are shown")
+        self.layer_combo = self.add_layer_picker(
+            "Layer and direction (encoder or decoder) whose gradients are shown"
+        )
         self.layer_combo.currentIndexChanged.connect(self._draw_trace)
         self.readout = QLabel()  # values at t, and below them the vanishing ratio
         self.readout.setTextFormat(Qt.TextFormat.RichText)
@@ -138,6 +144,7 @@ class GradientNormsPanel(Panel):
         layout.addWidget(self.hover_label)
         self._grad = self._jac = np.zeros(0)
         self._ratio_text = ""
+        self.half: Half | None = None  # the layer shown, its steps and tokens
 
     # -- drawing
 
@@ -153,13 +160,15 @@ class GradientNormsPanel(Panel):
         self._ratio_text = ""
         if trace is None or index < 0:
             self._grad = self._jac = np.zeros(0)
+            self.half = None
         else:
-            lt = trace.layers[index]
-            n = steps_shown(trace)  # a padded sentence up to its last word
-            self._grad = np.linalg.norm(lt.grad_h[0, :n].astype(np.float64), axis=-1)  # (T,)
-            self._jac = np.asarray(lt.jacobian_norm[0, :n], dtype=np.float64)  # (T,)
+            shown = self.half = half(trace, index)  # a padded sentence's words, or a half's
+            lt = shown.layer
+            self._grad = np.linalg.norm(shown.seq(lt.grad_h).astype(np.float64), axis=-1)  # (T,)
+            self._jac = np.asarray(shown.seq(lt.jacobian_norm), dtype=np.float64)  # (T,)
             # The far end is where the direction starts: t = 0 forward, T-1 reverse.
-            first, last = ("T−1", "0") if lt.reverse else ("0", "T−1")
+            end = "N−1" if shown.part == "encoder" else "T−1"
+            first, last = (end, "0") if lt.reverse else ("0", end)
             far, near = (self._grad[-1], self._grad[0]) if lt.reverse else self._grad[[0, -1]]
             ratio = far / near if near > 0 else np.nan
             self._ratio_text = (  # a line of its own
@@ -173,11 +182,16 @@ class GradientNormsPanel(Panel):
         self.grad_ranger.fit(ys=[self._grad], x=timesteps(len(t)))
         self.jacobian_ranger.fit(ys=[self._jac], x=timesteps(len(t)))
         for plot in (self.grad_plot, self.jacobian_plot):
-            set_time_axis(plot.getAxis("bottom"), trace, len(t))
+            set_time_axis(plot.getAxis("bottom"), self.half, len(t))
+            plot.setLabel("bottom", self.half.axis_label if self.half else "timestep t")
+        for line in self.cursor_lines:  # an encoder's mark follows the cursor only
+            line.setMovable(self.half is None or self.half.follows_cursor)
         note = trace.meta.get("jacobian", "") if trace is not None else ""
         self.jacobian_plot.setTitle(self._jacobian_title(self._jac, note))
         objective = trace.meta.get("objective") if trace is not None else None
-        self.grad_plot.setTitle(self._grad_title(self._grad, objective))
+        title = self._grad_title(self._grad, objective)
+        part = self.half.part if self.half is not None else ""
+        self.grad_plot.setTitle(f"{title}, {part}" if part else title)
         self.show_time(self.cursor.t)
 
     @staticmethod
@@ -230,18 +244,18 @@ class GradientNormsPanel(Panel):
         )
 
     def show_time(self, t: int) -> None:
-        for line in self.cursor_lines:
-            line.setValue(t)
         T = len(self._grad)
         if T == 0:
             self.readout.setText("no recording yet")
             return
-        t = min(t, T - 1)
-        where = html.escape(at_t(self._drawn_trace, t))
+        t = self.half.at(t)
+        for line in self.cursor_lines:
+            line.setValue(t)
+        where, s = html.escape(self.half.where(t)), self.half.symbol
         self.readout.setText(
-            unbroken(f"<b>{where}</b>: ‖∂L/∂h<sub>t</sub>‖ = {sci(self._grad[t])},")
+            unbroken(f"<b>{where}</b>: ‖∂L/∂h<sub>{s}</sub>‖ = {sci(self._grad[t])},")
             + " "
-            + unbroken(f"‖∂h<sub>T−1</sub>/∂h<sub>t</sub>‖ = {sci(self._jac[t])}")
+            + unbroken(f"‖∂h<sub>T−1</sub>/∂h<sub>{s}</sub>‖ = {sci(self._jac[t])}")
             + "<br>"
             + self._ratio_text
         )
@@ -286,7 +300,7 @@ class GradientNormsPanel(Panel):
         ):
             if plot.sceneBoundingRect().contains(pos) and len(values):
                 t = int(np.clip(round(plot.vb.mapSceneToView(pos).x()), 0, len(values) - 1))
-                where = at_t(self._drawn_trace, t, compact=True)
+                where = self.half.where(t, compact=True)
                 self.hover_label.setText(f"{where}:  {name} = {values[t]:.4g}")
                 return
         hp = self.history_plot

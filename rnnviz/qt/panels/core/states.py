@@ -28,13 +28,13 @@ from PySide6.QtWidgets import (
 
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.halves import Half, half
 from rnnviz.qt.plotkit import plain_axes, wrap_title
 from rnnviz.qt.ranges import Ranger, timesteps
 from rnnviz.qt.timeline import TimeCursor
-from rnnviz.qt.tokens import at_t, set_time_axis, steps_shown
+from rnnviz.qt.tokens import set_time_axis
 
 if TYPE_CHECKING:
-    from rnnviz.core.trace import LayerTrace
     from rnnviz.core.train import Snapshot
 
 # Series colours legible on white (the palette's yellow is not); later cycles are dashed.
@@ -99,7 +99,9 @@ class StateTrajectoriesPanel(Panel):
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
-        self.layer_combo = self.add_layer_picker("Layer and direction whose states are shown")
+        self.layer_combo = self.add_layer_picker(
+            "Layer and direction (encoder or decoder) whose states are shown"
+        )
         self.k_spin = QSpinBox()
         self.k_spin.setRange(1, 32)
         self.k_spin.setValue(6)
@@ -177,8 +179,7 @@ class StateTrajectoriesPanel(Panel):
         self.units = np.zeros(0, dtype=int)  # the units drawn, in curve order
         self.pca_points = np.zeros((0, 2))  # (T, 2) projection of h[0]
         self.pca_share = np.zeros(2)
-        self._lt: LayerTrace | None = None
-        self._T = 0  # steps of sequence 0 shown (a padded sentence's words)
+        self.half: Half | None = None  # the layer shown, its steps and tokens
         self._brushes: list = []  # one per t, cached while T stays the same
         self._place_plots()
 
@@ -195,12 +196,11 @@ class StateTrajectoriesPanel(Panel):
         index = self.layer_combo.currentIndex()
         if trace is None or index < 0:
             return
-        lt = self._lt = trace.layers[index]
-        self._T = steps_shown(trace)  # a padded sentence up to its last word
-        h, c = self._sequence(lt)  # (T, H), (T, H) or None
+        shown = self.half = half(trace, index)
+        h, c = self._sequence()  # (T, H), (T, H) or None
         T = len(h)
         self.units = self._choose_units(h)
-        self.has_c = lt.c is not None
+        self.has_c = shown.layer.c is not None
         self.c_plot.setVisible(self.has_c)
         self._place_plots()
         self._set_curves(self.h_curves, self.h_plot, h)
@@ -226,9 +226,12 @@ class StateTrajectoriesPanel(Panel):
         self.pca_points_item.setData(px, py, brush=self._brushes)
         self.pca_ranger.fit(xs=[px], ys=[py])
         for plot in (self.c_plot, self.h_plot):
-            set_time_axis(plot.getAxis("bottom"), trace, T)
-        self.start_label.setText(at_t(trace, 0))
-        self.end_label.setText(at_t(trace, T - 1))
+            set_time_axis(plot.getAxis("bottom"), shown, T)
+            plot.setLabel("bottom", shown.axis_label)
+        for line in self.cursor_lines:  # an encoder's mark follows the cursor only
+            line.setMovable(shown.follows_cursor)
+        self.start_label.setText(shown.where(0))
+        self.end_label.setText(shown.where(T - 1))
         self._place_path_labels()
         self.pca_plot.setLabel("bottom", f"PC1 ({self.pca_share[0]:.0%} var)")
         self.pca_plot.setLabel("left", f"PC2 ({self.pca_share[1]:.0%} var)")
@@ -354,10 +357,10 @@ class StateTrajectoriesPanel(Panel):
         self._auto_units = top_units(h, k)
         return self._auto_units
 
-    def _sequence(self, lt: LayerTrace) -> tuple[np.ndarray, np.ndarray | None]:
-        """h and c (None without a cell state) of sequence 0, (T, H), up to its end."""
-        n = self._T
-        return lt.h[0, :n], None if lt.c is None else lt.c[0, :n]
+    def _sequence(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """h and c (None without a cell state) of sequence 0, (T, H), the steps shown."""
+        lt = self.half.layer
+        return self.half.seq(lt.h), None if lt.c is None else self.half.seq(lt.c)
 
     def _set_curves(self, curves: list, plot: pg.PlotItem, values: np.ndarray | None) -> None:
         """One curve per chosen unit of values (T, H); items are reused, never re-created
@@ -380,6 +383,8 @@ class StateTrajectoriesPanel(Panel):
             curve.setData(x, values[:, unit])
 
     def show_time(self, t: int) -> None:
+        if self.half is not None:
+            t = self.half.at(t)
         for line in self.cursor_lines:
             line.setValue(t)
         if len(self.pca_points):
@@ -388,11 +393,10 @@ class StateTrajectoriesPanel(Panel):
 
     def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
         """t, the curves drawn ("c unit 3", "h unit 3") and the PCA path's coordinates."""
-        lt = self._lt
-        if lt is None:
+        if self.half is None:
             return {}
-        h, c = self._sequence(lt)
-        table = {"t": np.arange(len(h))}
+        h, c = self._sequence()
+        table = {self.half.symbol: np.arange(len(h))}
         for name, values in (("c", c), ("h", h)):
             if values is not None:
                 table.update({f"{name} unit {u}": values[:, u] for u in self.units})
@@ -405,17 +409,16 @@ class StateTrajectoriesPanel(Panel):
         self.cursor.set(round(line.value()))
 
     def _hover(self, pos) -> None:
-        lt = self._lt
-        if lt is None:
+        if self.half is None:
             return
-        h, c = self._sequence(lt)
+        h, c = self._sequence()
         for plot, name, values in ((self.h_plot, "h", h), (self.c_plot, "c", c)):
             if values is not None and plot.isVisible() and plot.sceneBoundingRect().contains(pos):
                 p = plot.vb.mapSceneToView(pos)
                 t = int(np.clip(round(p.x()), 0, len(values) - 1))
                 row = values[t, self.units]  # (k,)
                 unit = self.units[int(np.abs(row - p.y()).argmin())]
-                where = at_t(self.snapshot.trace, t, compact=True)
+                where = self.half.where(t, compact=True)
                 self.hover_label.setText(f"unit {unit}, {where}:  {name} = {values[t, unit]:.4f}")
                 return
         if self.pca_plot.sceneBoundingRect().contains(pos) and len(self.pca_points):
@@ -426,5 +429,5 @@ class StateTrajectoriesPanel(Panel):
             dy = (self.pca_points[:, 1] - p.y()) * box.height() / max(view.height(), 1e-12)
             t = int(np.hypot(dx, dy).argmin())
             x, y = self.pca_points[t]
-            where = at_t(self.snapshot.trace, t, compact=True)
+            where = self.half.where(t, compact=True)
             self.hover_label.setText(f"{where}:  PC1 = {x:.4f}, PC2 = {y:.4f}")
