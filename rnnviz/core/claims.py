@@ -85,7 +85,9 @@ def preset_runs(preset, snapshot) -> tuple:
         return tuple(snapshot.runs)
     diverged = snapshot.state == "diverged"
     label = preset.runs[0].label
-    return (RunView(label, snapshot.step, diverged, snapshot.history, snapshot.trace),)
+    return (
+        RunView(label, snapshot.step, diverged, snapshot.history, snapshot.trace, snapshot.probes),
+    )
 
 
 def _vanishing(preset, s) -> ClaimResult:

@@ -173,7 +173,7 @@ def preset_snapshot(preset: Preset, trainers: Sequence, traces: Sequence):
     runs = ()
     if preset.compares:
         runs = tuple(
-            RunView(r.label, t.step_count, t.diverged, t.history.view(), tr)
+            RunView(r.label, t.step_count, t.diverged, t.history.view(), tr, t.probe_log.view())
             for r, t, tr in zip(preset.runs, trainers, traces, strict=True)
         )
     from rnnviz.core.sampling import sample_extras  # torch, as training

@@ -105,6 +105,8 @@ class ProbeHistory:
     grad_norms: Mapping[str, np.ndarray]  # layer key 'l0', 'l1_reverse' -> (N, T) ||dL/dh_t||
     radii: Mapping[str, np.ndarray]  # 'l0 f' (layer key, gate block) -> (N,) spectral radius
     key: int = 0
+    # layer key -> (N, T) distance profile of the itemized gradients (core/memory_reach.py)
+    profiles: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.step)
@@ -114,6 +116,7 @@ class ProbeHistory:
             "step": self.step,
             **{f"g {k}": v for k, v in self.grad_norms.items()},
             **{f"r {k}": v for k, v in self.radii.items()},
+            **{f"m {k}": v for k, v in self.profiles.items()},
         }
 
     @classmethod
@@ -123,6 +126,7 @@ class ProbeHistory:
             grad_norms=MappingProxyType({k[2:]: v for k, v in cols.items() if k[:2] == "g "}),
             radii=MappingProxyType({k[2:]: v for k, v in cols.items() if k[:2] == "r "}),
             key=key,
+            profiles=MappingProxyType({k[2:]: v for k, v in cols.items() if k[:2] == "m "}),
         )
 
 
@@ -138,6 +142,7 @@ class RunView:
     diverged: bool
     history: History
     trace: Trace
+    probes: ProbeHistory | None = None  # its recordings (the memory reach over training)
 
 
 @dataclass(frozen=True, eq=False)

@@ -29,13 +29,8 @@ O(T H^3) against the fused pass's O(T H^2): the app computes it for sequence 0 o
 (`jacobian_sequences=1`), `jacobians=False` skips it, and it is skipped where it would not
 fit the recording budget (core/budget.py; meta["jacobian"]). The chain is in jacobian.py.
 
-Where the itemized gradients dL_j/dh_t (one per loss term L_j, issue 13) would go: in the
-fused pass, not in the Jacobian chain. Repeat the probed sequence once per loss term along
-the batch and give copy j the loss L_j alone (its mask and normalisation); step 1's widened
-input then yields dL_j/da_t for every copy in the same one backward pass, and step 3 turns
-them into dL_j/dh_t, a (T_loss, T, H) array per layer and direction, summing over j to
-grad_h. That costs one fused pass at batch T_loss (batched products, not T_loss passes), and
-the chain stays as it is; record_fused would take the expanded batch and the loss.
+The itemized gradients dL_j/dh_t of sequence 0 (one per loss term L_j) come from the same
+pass run on copies of the sequence, each with one loss term (grad_items.py; meta["grad_items"]).
 """
 
 from __future__ import annotations
@@ -49,6 +44,7 @@ import rnnviz
 from rnnviz.core import budget
 from rnnviz.core.cells import CELLS
 from rnnviz.core.connectivity import CONNECTIVITY, connectivity_matrix, connectivity_skip_reason
+from rnnviz.core.grad_items import with_grad_items
 from rnnviz.core.jacobian import STEP_COEFFICIENTS, jacobian_norms, rnn_step_factors
 from rnnviz.core.model import RecurrentModel
 from rnnviz.core.record_explicit import record_explicit
@@ -67,6 +63,7 @@ def record_trace(
     jacobians: bool = True,
     jacobian_sequences: int | None = None,
     connectivity: bool = True,
+    grad_items: bool = True,
     meta: dict[str, Any] | None = None,
 ) -> Trace:
     """Run `batch` through `model` and return every recorded value as a read-only Trace.
@@ -75,6 +72,7 @@ def record_trace(
     the first n sequences only (the panels show sequence 0), the rest NaN.
     `connectivity=False` skips sequence 0's ||d ln p_t(y_t) / dx_s|| (core/connectivity.py),
     which is also skipped where it would not fit the recording budget (meta["connectivity"]).
+    `grad_items=False` skips sequence 0's itemized dL_j/dh_t (grad_items.py; meta["grad_items"]).
     """
     cfg = model.config
     x_raw = batch.x
@@ -86,6 +84,7 @@ def record_trace(
     else:
         y_hat, loss, layers = record_explicit(model, task, batch, x)
     B, T = x_raw.shape[:2]
+    layers, items = with_grad_items(model, task, batch, x, y_hat, layers, grad_items)
     n_jac = 0 if not jacobians else B if jacobian_sequences is None else min(jacobian_sequences, B)
     paths = cfg.layers * (2 if cfg.bidirectional else 1)
     # O(T H^3): the one part of a recording that could take minutes, so only where it fits
@@ -117,6 +116,7 @@ def record_trace(
         "jacobian_norm": "spectral norm of d h_final / d h_t (final = T-1 forward, 0 reverse)",
         "jacobian": jacobian,  # "skipped: …" says why jacobian_norm is NaN
         "connectivity": conn,  # "skipped: …" says why the trace has no connectivity
+        "grad_items": items,  # "skipped: …" says why the layers have no grad_items
         "input_vocab": list(task.input_vocab) if task.input_vocab else None,
         "output_vocab": list(task.output_vocab) if task.output_vocab else None,
         "seed": cfg.seed,
@@ -143,6 +143,7 @@ def record_trace(
                 c=frozen_array(lt["c"]) if "c" in lt else None,
                 step_factor=frozen_array(lt["step_factor"]) if "step_factor" in lt else None,
                 grad_c=frozen_array(lt["grad_c"]) if "grad_c" in lt else None,
+                grad_items=frozen_array(lt["grad_items"]) if "grad_items" in lt else None,
             )
             for lt in layers
         ),

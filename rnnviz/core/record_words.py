@@ -83,6 +83,7 @@ def record_padded(
             jacobians=k > 0,
             jacobian_sequences=k,
             connectivity=connectivity and int(rows[0]) == 0,
+            grad_items=int(rows[0]) == 0,  # sequence 0's alone
             meta=meta,
         )
         share = float(sub.mask.sum()) / total if total > 0 else 0.0
@@ -108,7 +109,12 @@ def record_padded(
         fields = {}
         for f in dataclasses.fields(LayerTrace):
             v = getattr(lt, f.name)
-            if isinstance(v, np.ndarray):
+            if f.name == "grad_items" and v is not None:  # sequence 0's group's, cut to L0
+                share = next(p[2] for p in parts if p[0][0] == 0)
+                fields[f.name] = frozen_array(
+                    np.pad(v * share, ((0, 0), (0, T - v.shape[1]), (0, 0)))
+                )
+            elif isinstance(v, np.ndarray):
                 fill = np.nan if f.name in _NAN_AT_PADDING else 0.0
                 vals = [getattr(s, f.name) for s in same]
                 fields[f.name] = lay(vals, fill, scale=f.name in _GRADIENTS)

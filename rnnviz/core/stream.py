@@ -54,6 +54,7 @@ class SnapshotEncoder:
                 r.diverged,
                 self._rows(f"run {i}", r.history),
                 self._trace(f"run {i}", r.trace),
+                None if r.probes is None else self._rows(f"run {i} probes", r.probes),
             )
             for i, r in enumerate(s.runs)
         ]
@@ -95,8 +96,9 @@ class SnapshotDecoder:
                 diverged,
                 self._table(f"run {i}", rows, History),
                 self._trace(f"run {i}", trace),
+                None if probes is None else self._table(f"run {i} probes", probes, ProbeHistory),
             )
-            for i, (label, step, diverged, rows, trace) in enumerate(p["runs"])
+            for i, (label, step, diverged, rows, trace, probes) in enumerate(p["runs"])
         )
         return Snapshot(**p)
 
@@ -145,6 +147,7 @@ def freeze_trace(trace: Trace) -> Trace:
             lt.c,
             lt.grad_c,
             lt.step_factor,
+            lt.grad_items,
             *lt.gates.values(),
         ):
             if a is not None:

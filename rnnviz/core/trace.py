@@ -13,6 +13,8 @@ NPZ layout (plain numpy, `np.load(path)` is all a notebook needs; see README):
     strings, from x_raw and meta["input_vocab"])
     h_l{k}{s}, c_l{k}{s}, gate_{name}_l{k}{s}, a_l{k}{s} (Elman pre-activation),
     grad_h_l{k}{s}, grad_c_l{k}{s}, jacobian_norm_l{k}{s} [B,T]
+    grad_items_l{k}{s} [T_loss,T,H] sequence 0's dL_j/dh_t, row j for its j-th loss step (where
+    loss_mask[0] != 0; core/grad_items.py; absent when meta["grad_items"] says it was skipped)
     param.<torch name>, param.head.weight, param.head.bias, …
     connectivity [T,T] sequence 0's ‖∂ ln p_t(y_t) / ∂x_s‖ (core/connectivity.py; absent when
     meta["connectivity"] says it was skipped)
@@ -64,6 +66,8 @@ class LayerTrace:
     preact: np.ndarray | None = None  # Elman RNN: a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
     c: np.ndarray | None = None  # LSTM cell state c_t
     grad_c: np.ndarray | None = None  # LSTM total dL/dc_t
+    # [T_loss, T, H] sequence 0's dL_j/dh_t, one row per loss step j (core/grad_items.py)
+    grad_items: np.ndarray | None = None
     # Elman RNN: ||diag(f'(a_t)) W_hh||_2 per step [B, T] (NaN where not computed); not in NPZ
     step_factor: np.ndarray | None = None
 
@@ -202,6 +206,8 @@ def layer_arrays(lt: LayerTrace, prefix: str = "") -> dict[str, np.ndarray]:
         out[f"grad_c_{k}"] = lt.grad_c
     if lt.preact is not None:
         out[f"a_{k}"] = lt.preact
+    if lt.grad_items is not None:
+        out[f"grad_items_{k}"] = lt.grad_items
     for g, v in lt.gates.items():
         out[f"gate_{g}_{k}"] = v
     return {prefix + name: v for name, v in out.items()}
@@ -226,6 +232,7 @@ def load_layers(
                     preact=d.get(s.format("a_")),
                     c=d.get(s.format("c_")),
                     grad_c=d.get(s.format("grad_c_")),
+                    grad_items=d.get(s.format("grad_items_")),
                 )
             )
     return tuple(out)

@@ -359,7 +359,7 @@ def session(
             runs = ()
             if others:
                 runs = tuple(
-                    RunView(lab, t.step_count, t.diverged, t.history.view(), tr)
+                    RunView(lab, t.step_count, t.diverged, t.history.view(), tr, t.probe_log.view())
                     for lab, t, tr in zip(
                         labels, [trainer, *others], [trace, *other_traces], strict=True
                     )
