@@ -4,7 +4,7 @@ A table is {column name: values}, one value per row, its first column the row's 
 training step ("t", "step"); the names say the quantity, the unit it belongs to and, where
 it has one, its unit of measure ("h unit 3", "loss (nats)"). Numbers are written with 9
 significant digits (float32 round-trips), booleans as 0 and 1, missing values (NaN) as
-empty cells. Each file is written atomically.
+empty cells, text (a token column beside t) as it is. Each file is written atomically.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ def csv_text(table: Mapping[str, np.ndarray]) -> str:
 
 
 def _cells(values: np.ndarray) -> list[str]:
+    if values.dtype.kind in "UO":  # tokens
+        return [str(v) for v in values]
     if values.dtype == bool:
         return [str(int(v)) for v in values]
     if np.issubdtype(values.dtype, np.integer):
@@ -59,3 +61,30 @@ def write_tables(tables: Mapping[str, Mapping[str, np.ndarray]], path: str | Pat
         text = csv_text(table).encode("utf-8")
         write_atomic(target, lambda f, text=text: f.write(text))
     return paths
+
+
+def padded(table: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The table with every column as long as its longest, empty cells (NaN) at the end of
+    the shorter ones (runs of different lengths side by side)."""
+    n = max((len(v) for v in table.values()), default=0)
+    return {
+        name: np.concatenate([np.asarray(v, np.float64), np.full(n - len(v), np.nan)])
+        if len(v) < n
+        else np.asarray(v)
+        for name, v in table.items()
+    }
+
+
+def on_common_rows(
+    key: str, series: Mapping[str, tuple[np.ndarray, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """Series of (row keys, values) in one table: a row for every key any of them has (the
+    training steps of several runs), the column `key` first, empty cells where a series has
+    no value."""
+    rows = np.unique(np.concatenate([np.asarray(k) for k, _ in series.values()] or [[]]))
+    table = {key: rows.astype(np.int64)}
+    for name, (keys, values) in series.items():
+        column = np.full(len(rows), np.nan)
+        column[np.searchsorted(rows, keys)] = values
+        table[name] = column
+    return table

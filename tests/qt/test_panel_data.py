@@ -10,7 +10,7 @@ import pytest
 
 from rnnviz.qt.export import ExportError
 from rnnviz.qt.panels import (
-    CliffPanel,
+    EvidencePanel,
     GateActivationsPanel,
     GradientNormsPanel,
     StateTrajectoriesPanel,
@@ -100,8 +100,8 @@ def test_gradient_history_writes_every_recording(show_panel, probed_snapshot, tm
             assert logged == pytest.approx(panel.image.image[row, t], rel=1e-6)
 
 
-def test_a_panel_without_a_table_says_so(show_panel, tmp_path):
-    panel = show_panel(CliffPanel)
+def test_a_panel_without_a_table_says_so(show_panel, snapshot, tmp_path):
+    panel = show_panel(EvidencePanel, snapshot)  # sine: no sentence, no evidence
     with pytest.raises(ExportError, match="draws no table of numbers"):
-        panel.export_data(tmp_path / "cliff.csv")
+        panel.export_data(tmp_path / "evidence.csv")
     assert list(tmp_path.iterdir()) == []

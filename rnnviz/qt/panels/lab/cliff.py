@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from rnnviz.core.analysis import DescentPath, cliff_descent, cliff_error
 from rnnviz.qt import theme
+from rnnviz.qt.csv_tables import padded
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import coloured, sci
 from rnnviz.qt.timeline import TimeCursor
@@ -454,6 +455,15 @@ class CliffPanel(Panel):
 
     def redraw(self, snapshot: Snapshot) -> None:
         """The cliff does not depend on training."""
+
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Both descents whole, by step (0: the start): (w, b), E, and ‖g‖ before clipping
+        of the step taken from there; empty cells past a path that ended."""
+        table = {"step": np.arange(self.n_frames + 1)}
+        for name, path in (("unclipped", self.free_path), ("clipped", self.clip_path)):
+            table[f"w, {name}"], table[f"b, {name}"] = path.points[:, 0], path.points[:, 1]
+            table[f"E, {name}"], table[f"‖g‖, {name}"] = path.errors, path.grad_norms
+        return {"steps": padded(table)}
 
     # -- interaction
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from rnnviz.core.claims import RECENT_STEPS
 from rnnviz.qt import theme
+from rnnviz.qt.csv_tables import on_common_rows, padded
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import (
     LogAxis,
@@ -288,6 +289,30 @@ class ComparisonPanel(Panel):
             if len(n) or run.diverged
         ]
         self.readout.setText(f"<b>t = {t}</b>: ‖∂L/∂h<sub>t</sub>‖ " + ", ".join(parts))
+
+    # -- export
+
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Over t, each run's ‖∂L/∂h_t‖ (layer 0, sequence 0; empty for a diverged run);
+        over training steps, each run's loss and its running mean (empty cells where a run
+        has no such step)."""
+        if not self.runs:
+            return {}
+        T = max((len(n) for n in self.norms), default=0)
+        time = {"t": np.arange(T)}
+        time.update(
+            {f"‖∂L/∂h_t‖ of {r.name}": n for r, n in zip(self.runs, self.norms, strict=False)}
+        )
+        series = {}
+        with np.errstate(invalid="ignore"):
+            for r in self.runs:
+                h = r.history
+                series[f"loss of {r.name}"] = (h.step, h.loss)
+                series[f"mean loss of the last {RECENT_STEPS} steps, {r.name}"] = (
+                    h.step,
+                    running_mean(h.loss, RECENT_STEPS),
+                )
+        return {"time": padded(time), "steps": on_common_rows("step", series)}
 
     # -- interaction
 

@@ -286,6 +286,28 @@ class GradientFactorsPanel(Panel):
             f"‖∂h<sub>{self._end}</sub>/∂h<sub>t</sub>‖ = {sci(pf.exact[t])}"
         )
 
+    # -- export
+
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Over t, sequence 0: the one-step factor (a gate's: its geometric mean over units),
+        its running product back to the end, the exact Jacobian norm, and the single units
+        drawn thin. Values as computed: a product that underflowed is 0 here, a gap on the
+        log axis."""
+        pf = self.factors
+        if pf is None:
+            return {}
+        mean = " (geometric mean over units)" if pf.units else ""
+        table = {
+            "t": np.arange(len(pf.factor)),
+            f"one-step factor {pf.short}{mean}": pf.factor,
+            f"product back to t = {self._end}": pf.product,
+            f"‖∂h_{self._end}/∂h_t‖ (spectral norm)": pf.exact,
+        }
+        for i, u in enumerate(pf.units):
+            table[f"{pf.short} of unit {u}"] = pf.unit_factor[:, i]
+            table[f"product back to t = {self._end}, unit {u}"] = pf.unit_product[:, i]
+        return {"time": table}
+
     # -- interaction
 
     def _line_dragged(self, line: pg.InfiniteLine) -> None:

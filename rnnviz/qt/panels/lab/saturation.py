@@ -185,6 +185,23 @@ class GateSaturationPanel(Panel):
     def show_time(self, t: int) -> None:
         self.cursor_line.setValue(t)
 
+    # -- export
+
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """The scatter (each unit's fractions of steps shut and open, per gate) and the shown
+        unit's gate over t, every sequence of the probe batch."""
+        if not self.saturation:
+            return {}
+        units = {"unit": np.arange(len(self.saturation[0].left))}
+        for s in self.saturation:
+            units[f"{s.gate} fraction shut (γ < 0.1)"] = s.left
+            units[f"{s.gate} fraction open (γ > 0.9)"] = s.right
+        g, k = self.shown
+        v = self.layer.gates[g][..., k]  # (B, T)
+        time = {"t": np.arange(v.shape[1])}
+        time.update({f"{g} of unit {k}, sequence {b}": v[b] for b in range(v.shape[0])})
+        return {"units": units, "time": time}
+
     # -- interaction
 
     def _hover(self, pos) -> None:

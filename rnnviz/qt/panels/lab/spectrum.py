@@ -341,6 +341,35 @@ class SpectrumPanel(Panel):
         top = max(radii.values())
         return f"{at}{parts} — largest <b>{top:.3g}</b> {verdict(top)}"
 
+    # -- export
+
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """The gate blocks shown: their eigenvalues λ_k (Re and Im; the true values, not the
+        log radius a diverged run is drawn on), singular values σ_k by k, and ρ at every
+        recording by training step."""
+        if not self.spectra:
+            return {}
+        k = np.arange(1, len(self.spectra[0].eigenvalues) + 1)
+        eig, sv = {"k": k}, {"k": np.arange(1, len(self.spectra[0].singular_values) + 1)}
+        for s in self.spectra:
+            name = matrix_name(s.block, html=False)
+            eig[f"Re λ_k of {name}"] = s.eigenvalues.real
+            eig[f"Im λ_k of {name}"] = s.eigenvalues.imag
+            sv[f"σ_k of {name}"] = s.singular_values
+        tables = {"eigenvalues": eig, "singular_values": sv}
+        probes, key = self.snapshot.probes, self.layer_combo.currentData()
+        radii = {
+            s.block: probes.radii[f"{key} {s.block}"]
+            for s in self.spectra
+            if probes is not None and f"{key} {s.block}" in probes.radii
+        }
+        if radii:
+            tables["steps"] = {"step": probes.step[: len(next(iter(radii.values())))]}
+            tables["steps"].update(
+                {f"ρ({matrix_name(b, html=False)})": r for b, r in radii.items()}
+            )
+        return tables
+
     # -- interaction
 
     def _hover(self, pos) -> None:

@@ -357,6 +357,22 @@ class CharUnitsPanel(Panel):
         b0, start, stop = self.segments[0]
         self.text_view.mark(t - start if b0 == 0 and start <= t < stop else -1)
 
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Every character the text shows, in order: its t and sequence, itself, and the
+        activation of the unit that colours it."""
+        if self.trace is None or self._drawn is None:
+            return {}
+        where = np.array(self.where, dtype=np.int64).reshape(-1, 2)  # (N, 2): sequence, t
+        unit = self._drawn[2]
+        return {
+            "time": {
+                "t": where[:, 1],
+                "sequence": where[:, 0],
+                "character": np.array(self.labels),
+                f"h_t[{unit}] ({self.layer.name})": self.layer.h[where[:, 0], where[:, 1], unit],
+            }
+        }
+
     # -- the unit search
 
     def find(self) -> None:

@@ -131,6 +131,21 @@ class ConnectivityPanel(Panel):
                 grid.set_cells([labels], [[None] * len(labels)])
         self._colour()
 
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Each run's whole connectivity C (the panel shades row t of it, t the cursor): a
+        row per input step s with its symbol, a column per prediction step t. Tables are
+        named by run ("run1", …) where a comparison has several."""
+        tables = {}
+        for i, (_, trace) in enumerate(self.runs):
+            if trace.connectivity is None:
+                continue
+            n = data_steps(trace)
+            C = np.asarray(trace.connectivity, dtype=np.float64)[:n, :n]  # [t, s]
+            table = {"s": np.arange(n), "input x_s": np.array(input_labels(trace)[:n])}
+            table.update({f"‖∂ ln p_t(y_t)/∂x_s‖ for t = {t}": C[t] for t in range(n)})
+            tables["matrix" if len(self.runs) == 1 else f"run{i + 1}"] = table
+        return tables
+
     def show_time(self, t: int) -> None:
         self.query = t
         self._colour()

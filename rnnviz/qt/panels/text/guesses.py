@@ -149,6 +149,24 @@ class NextGuessesPanel(Panel):
             f"p: 0 {scale} 1"
         )
 
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Under each input t of sequence 0: the top guesses for the next symbol with their
+        probabilities, the true next symbol, its probability and rank (1: the top guess),
+        and whether the loss counts there (1) or not (0)."""
+        g = self.guesses if self.trace is not None else None
+        if g is None:
+            return {}
+        vocab, T = self.trace.meta["output_vocab"], len(self.labels)
+        table = {"t": np.arange(T), "input x_t": np.array(self.labels)}
+        for r in range(g.ids.shape[1]):
+            table[f"{ORDINALS[r]} guess"] = np.array([vocab[int(i)] for i in g.ids[:, r]])
+            table[f"p of the {ORDINALS[r]} guess"] = g.p[:, r]
+        table["next symbol y_t"] = np.array([vocab[int(i)] for i in self.trace.y[0, :T]])
+        table["p of y_t"] = g.target_p
+        table["rank of y_t"] = g.target_rank + 1
+        table["loss counts"] = np.asarray(self.trace.loss_mask[0, :T]) > 0
+        return {"time": table}
+
     def show_time(self, t: int) -> None:
         if self.trace is not None:
             self.grid.mark(t if 0 <= t < len(self.labels) else -1)

@@ -256,6 +256,20 @@ class PianoRollPanel(Panel):
         except OSError as e:
             QMessageBox.warning(self, "Export failed", f"cannot write {path}: {e.strerror or e}")
 
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """The probe melody by t (its MIDI pitch; empty for a rest or the end mark) and the
+        model's probability of each next pitch, of a rest and of the end (the heatmap's
+        column t + 1). The composed melodies go out as MIDI (Save as MIDI…)."""
+        if self.trace is None:
+            return {}
+        pitch = [np.nan if n is None or n.midi is None else n.midi for n in self.melody_notes]
+        table = {"t": np.arange(len(self.p)), "melody x_t (MIDI pitch)": np.array(pitch)}
+        for k in range(self.p.shape[1]):
+            table[f"p(next = MIDI {self.lo + k})"] = self.p[:, k]
+        table["p(next = rest)"] = self.p_rest
+        table["p(next = end)"] = self.p_end
+        return {"time": table}
+
     def show_time(self, t: int) -> None:
         if self.trace is not None:
             self.cursor_line.setValue(t)

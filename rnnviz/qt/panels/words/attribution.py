@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.trace import Trace
 from rnnviz.qt import theme
+from rnnviz.qt.csv_tables import padded
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.text.char_units import fixed_font
 from rnnviz.qt.panels.text.token_grid import TokenGrid
@@ -183,6 +184,21 @@ class AttributionPanel(Panel):
             self.hover_label.setText(
                 f"'{word}' towards '{vocab[self.target]}': " + ";  ".join(lines)
             )
+
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Each word's attribution A_t towards the class of the colour scale, per run (in
+        log-odds: they add up to f(x) − f(x′))."""
+        if not self.runs or all(v is None for v in self.values):
+            return {}
+        first = self.runs[0][1]
+        n = int(first.input_mask[0].sum())
+        c = first.meta["output_vocab"][self.target]
+        table = {"t": np.arange(n), "word": np.array([str(w) for w in first.tokens[0, :n]])}
+        for (label, tr), values in zip(self.runs, self.values, strict=True):
+            if values is not None:
+                m = int(tr.input_mask[0].sum())
+                table[f"A_t towards '{c}' (log-odds){', ' + label if label else ''}"] = values[:m]
+        return {"time": padded(table)}
 
     def show_time(self, t: int) -> None:
         for (_, tr), grid in zip(self.runs, self.grids, strict=False):

@@ -132,6 +132,17 @@ class EmbeddingPanel(Panel):
         self._hold_range(p.points[keep])
         self.rings.setData([], [])
 
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Each symbol's place on the map: its id, itself, its two coordinates (empty for a
+        zero vector, which the map leaves out)."""
+        p = self.projection if self.vectors is not None else None
+        if p is None:
+            return {}
+        table = {"id": np.arange(len(self.vocab)), "symbol": np.array(self.vocab)}
+        for k in range(2):
+            table[f"axis {k + 1} ({p.explained[k]:.0%} of the variance)"] = p.points[:, k]
+        return {"symbols": table}
+
     def _place_labels(self, points: np.ndarray, labelled: np.ndarray) -> None:
         """One text item per symbol (made once, moved after), shown where `labelled`."""
         names = symbol_labels(self.vocab)

@@ -175,6 +175,20 @@ class EvidencePanel(Panel):
         self.legend.setVisible(len(runs) > 1 or bool(runs[0][0]))
         self.show_time(self.cursor.t)
 
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """After each word t of the probe sentence, each run's probability of the class
+        drawn."""
+        if not self.runs:
+            return {}
+        n = len(self.words)
+        name = self.runs[0][1].meta["output_vocab"][self.shown]
+        table = {"t": np.arange(n), "word": np.array(self.words)}
+        for label, tr in self.runs:
+            table[f"P('{name}' | x_0 … x_t){', ' + label if label else ''}"] = tr.evidence[
+                :n, self.shown
+            ]
+        return {"time": table}
+
     def show_time(self, t: int) -> None:
         self.cursor_line.setValue(t)
         if not self.runs or not 0 <= t < len(self.words):
