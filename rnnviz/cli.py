@@ -8,6 +8,7 @@
     rnnviz trace [OPTIONS] --out F.npz  train --steps K (default 0), record the probe batch
     rnnviz presets                      list the lecture presets
     rnnviz export --preset NAME --out DIR [--steps K] [--animate {gif,mp4}]
+                  [--animate-over {time,steps}] [--frames N]
                                         train a preset, write its panels as PNG and SVG
     rnnviz sample --checkpoint CK [--length N] [--temperature X] [--seed S] [--out FILE]
                                         generate text or a melody (MIDI) from a checkpoint
@@ -213,6 +214,22 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         default=None,
         help="also write each panel as an animation: t moving through the sequence (the "
         "training panel: the training steps going by)",
+    )
+    export.add_argument(
+        "--animate-over",
+        choices=("time", "steps"),
+        default=None,
+        help="what the animations move through: time (t across the sequence) or steps "
+        "(training going by: the panels that draw a history); only the panels that move "
+        "through it are animated (default: each panel's own, time where it has both)",
+    )
+    export.add_argument(
+        "--frames",
+        type=int,
+        default=None,
+        metavar="N",
+        help="through training steps: N steps spread evenly over the run (default: 100, "
+        "or every step of a shorter run)",
     )
     export.add_argument(
         "--fps", type=int, default=10, metavar="N", help="animation frame rate (default: 10)"

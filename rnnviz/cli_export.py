@@ -18,6 +18,14 @@ from rnnviz.core.threads import use_training_threads
 
 
 def run_export(args: argparse.Namespace) -> int:
+    # before torch is imported: a mistake in the options is said at once
+    if (args.animate_over or args.frames is not None) and not args.animate:
+        option = "--animate-over" if args.animate_over else "--frames"
+        raise UsageError(f"{option} needs --animate gif or --animate mp4")
+    if args.frames is not None and args.animate_over == "time":
+        raise UsageError("--frames counts training steps: through time there is one a timestep")
+    if args.frames is not None and args.frames < 1:
+        raise UsageError(f"--frames must be 1 or more, got {args.frames}")
     from rnnviz.core.claims import check_claim
     from rnnviz.core.presets import load_preset, preset_snapshot, train_preset
 
@@ -77,9 +85,19 @@ def run_export(args: argparse.Namespace) -> int:
         written = export_panels(snapshot, preset.panels, out, size=size)
         if args.animate:
             print(f"writing the animations ({args.animate})", flush=True)
-            written += animate_panels(
-                snapshot, preset.panels, out, args.animate, size=moving, fps=args.fps
+            animations = animate_panels(
+                snapshot,
+                preset.panels,
+                out,
+                args.animate,
+                size=moving,
+                fps=args.fps,
+                axis=args.animate_over,
+                frames=args.frames,
             )
+            if not animations:
+                print(f"no panel of the preset changes over {args.animate_over}", flush=True)
+            written += animations
     except (ExportError, OSError) as e:
         raise UsageError(f"cannot write the images: {e}") from None
     text = out / "explanation.txt"

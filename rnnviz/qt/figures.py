@@ -47,22 +47,36 @@ def animate_panels(
     *,
     size: FigureSize | None = None,
     fps: int | None = None,
+    axis: str | None = None,
+    frames: int | None = None,
 ) -> list[Path]:
     """Draw `snapshot` in the panels named by `keys` and write each that changes over time
-    or training as <folder>/<key>.<fmt> (gif or mp4), moving through what its animation
-    moves through first (Panel.animation_axes). Needs a QApplication. The paths written."""
-    from rnnviz.qt.animation import DEFAULT_FPS, panel_frames, write_animation
+    or training as <folder>/<key>.<fmt> (gif or mp4), moving through `axis` ("time" or
+    "steps": only the panels that move through it; None: what each moves through first,
+    Panel.animation_axes), `frames` training steps at most through steps. Needs a
+    QApplication. The paths written."""
+    from rnnviz.qt.animation import (
+        DEFAULT_FPS,
+        DEFAULT_STEP_FRAMES,
+        panel_frames,
+        write_animation,
+    )
 
     folder = make_folder(folder)
     return [
         write_animation(
-            panel_frames(panel, panel.animation_axes()[0], size=size),
+            panel_frames(
+                panel,
+                axis or panel.animation_axes()[0],
+                size=size,
+                frames=frames or DEFAULT_STEP_FRAMES,
+            ),
             folder / f"{panel.key}.{fmt}",
             fmt,
             fps or DEFAULT_FPS,
         )
         for panel in drawn_panels(snapshot, keys)
-        if panel.animation_axes()
+        if (axis in panel.animation_axes() if axis else panel.animation_axes())
     ]
 
 

@@ -53,3 +53,37 @@ def test_export_animate_refuses_a_frame_rate_in_one_line(tmp_path, capsys, monke
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.endswith("--fps must be between 1 and 60, got 0")
     assert not (tmp_path / "d").exists()
+
+
+def test_export_animates_the_training_steps_of_the_history_panels(tmp_path):
+    import numpy as np
+    from PIL import Image, ImageSequence
+
+    args = ["--preset", "vanishing", "--out", "slides", "--steps", "3", "--width", "200"]
+    args += ["--animate", "gif", "--animate-over", "steps", "--frames", "4"]
+    result = rnnviz("export", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "slides"
+    # the panels that draw a history; the factors panel draws one recording: no animation
+    assert sorted(p.name for p in out.glob("*.gif")) == [
+        "gradient_history.gif",
+        "gradients.gif",
+        "training.gif",
+    ]
+    with Image.open(out / "training.gif") as gif:  # steps 0, 1, 2, 3: the loss curve grows
+        frames = [np.asarray(f.convert("RGB"), dtype=np.int16) for f in ImageSequence.Iterator(gif)]
+    assert len(frames) == 4
+    assert all(np.abs(a - b).sum() > 0 for a, b in zip(frames, frames[1:], strict=False))
+
+
+def test_frames_without_steps_is_one_line(tmp_path, capsys, monkeypatch):
+    from rnnviz.cli import run_command
+
+    monkeypatch.chdir(tmp_path)
+    args = ["export", "--preset", "vanishing", "--out", "d", "--animate", "gif"]
+    with pytest.raises(SystemExit) as e:
+        run_command([*args, "--animate-over", "time", "--frames", "5"])
+    assert e.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.endswith("--frames counts training steps: through time there is one a timestep")
+    assert not (tmp_path / "d").exists()
