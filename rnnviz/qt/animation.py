@@ -124,7 +124,15 @@ def snapshot_at(snapshot: Snapshot, step: int) -> Snapshot:
     }
     recent = history.clipped[-100:]
     runs = tuple(
-        replace(r, history=_cut(r.history, step), step=min(r.step, step)) for r in snapshot.runs
+        replace(
+            r,
+            history=_cut(r.history, step),
+            probes=None if r.probes is None else _cut(r.probes, step),
+            step=min(r.step, step),
+            # r.step counts the steps applied: the one that diverged was the next
+            diverged=r.diverged and step > r.step,
+        )
+        for r in snapshot.runs
     )
     return replace(
         snapshot,

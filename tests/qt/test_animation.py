@@ -80,6 +80,22 @@ def test_training_steps_animate_the_history_growing(show_panel, make_snapshot, t
     assert len(panel.loss_curve.xData) == 12
 
 
+def test_a_run_that_diverged_later_has_not_diverged_in_an_earlier_frame(make_snapshot):
+    import dataclasses
+
+    from rnnviz.core.protocol import RunView
+
+    snapshot = make_snapshot(steps=6, task="sine")
+    runs = (  # the second run's 4th step diverged: 3 steps applied, as the trainer counts
+        RunView("clipped", 6, False, snapshot.history, snapshot.trace),
+        RunView("free", 3, True, snapshot.history, snapshot.trace),
+    )
+    snapshot = dataclasses.replace(snapshot, runs=runs)
+    before, after = snapshot_at(snapshot, 3).runs[1], snapshot_at(snapshot, 4).runs[1]
+    assert not before.diverged and before.step == 3 and len(before.history) == 3
+    assert after.diverged and after.step == 3
+
+
 def test_cancelling_leaves_no_file_and_the_panel_as_it_was(gates, tmp_path):
     size_before = gates.size()
     for fmt in ("gif", "mp4"):
