@@ -20,6 +20,9 @@ from rnnviz.core.sentence_measures import (
     sentence,
     tag_probability,
 )
+from rnnviz.core.seq2seq.bottleneck import EXTRAS_KEY as BOTTLENECK
+from rnnviz.core.seq2seq.bottleneck import RunCurve
+from rnnviz.core.tasks.symbols import PAD
 
 RECENT_STEPS = 50  # the loss a preset quotes, and the Training panel's title, is this mean
 
@@ -294,3 +297,81 @@ def check_claim(preset, snapshot) -> ClaimResult:
     """Measure the preset's promise on the snapshot its figures show (`preset_snapshot`, or
     the app's at the end of the preset's training): every number quoted is one drawn."""
     return CLAIMS[preset.claim](preset, snapshot)
+
+
+# ---------------------------------------------------------------------------- encoder-decoder
+
+
+def long_half(curve: RunCurve) -> tuple[int, float]:
+    """The first length of the longer half of the curve's lengths and the mean exact match
+    over that half (the right half of the Bottleneck panel's curve)."""
+    half = len(curve.lengths) // 2
+    return curve.lengths[half], float(np.mean(curve.exact[half:]))
+
+
+def _bottleneck(preset, s) -> ClaimResult:
+    w = _Words()
+    curves = s.extras.get(BOTTLENECK)
+    if curves is None or not curves.done:
+        return w.result(False, "the bottleneck curve is not measured yet (the Bottleneck panel)")
+    bare, attended = curves.runs  # without attention first: the preset's order
+    lo, hi = bare.lengths[0], bare.lengths[-1]
+    # in the order of the text: each quote is written where it is measured
+    text = (
+        f"held-out exact match from input length {w('shortest', lo, 'd')} to "
+        f"{w('longest', hi, 'd')}: "
+    )
+    text += "; ".join(
+        f"{r.label} {w('short: ' + r.label, r.at(lo), '.2f')} → "
+        f"{w('long: ' + r.label, r.at(hi), '.2f')}"
+        for r in curves.runs
+    )
+    start, bare_long = long_half(bare)
+    attended_long = long_half(attended)[1]
+    text += (
+        f"; mean over the lengths from {w('half from', start, 'd')} on: {bare.label} "
+        f"{w('long mean: ' + bare.label, bare_long, '.2f')}, {attended.label} "
+        f"{w('long mean: ' + attended.label, attended_long, '.2f')}"
+    )
+    below = [n for n, e in zip(bare.lengths, bare.exact, strict=True) if e < 0.5]
+    if below:
+        length = w("below half", below[0], "d")
+        text += f"; {bare.label} first falls below one half at length {length}"
+    ok = bare.at(lo) >= 0.9 and bare_long <= 0.5 * bare.at(lo) and attended_long >= bare_long + 0.3
+    return w.result(ok, text)
+
+
+def mirrored_alignment(trace) -> tuple[int, int, float]:
+    """Reverse: over every probe sequence's decoder steps (the Attention panel's heatmaps, one
+    per sequence; the <eos> row aside), how many put their largest weight on the mirrored
+    input position (output step t of n reads input n-1-t), of how many, and the mean weight
+    there."""
+    hits = total = 0
+    weights = []
+    for b in range(trace.attn.shape[0]):
+        columns = np.flatnonzero(trace.tokens_in[b] != PAD)  # the input, without padding
+        n = len(columns)
+        a = np.asarray(trace.attn[b, :n][:, columns], dtype=np.float64)  # (n, n)
+        mirrored = np.arange(n)[::-1]
+        hits += int((a.argmax(-1) == mirrored).sum())
+        total += n
+        weights.extend(a[np.arange(n), mirrored])
+    return hits, total, float(np.mean(weights))
+
+
+def _attention_aligns(preset, s) -> ClaimResult:
+    (run,) = preset_runs(preset, s)
+    w = _Words()
+    if getattr(run.trace, "attn", None) is None:
+        return w.result(False, "this run has no attention to align")
+    hits, total, weight = mirrored_alignment(run.trace)
+    return w.result(
+        hits >= 0.9 * total,
+        f"the largest attention weight of {w('mirrored', hits, 'd')} of the "
+        f"{w('decoder steps', total, 'd')} decoder steps of the probe sequences (<eos> aside) "
+        f"sits on the mirrored input position, with a mean weight there of "
+        f"{w('mirrored weight', weight, '.2f')}",
+    )
+
+
+CLAIMS.update(bottleneck=_bottleneck, attention_aligns=_attention_aligns)

@@ -32,6 +32,7 @@ import tomllib
 from rnnviz.core.claims import CLAIMS
 from rnnviz.core.config import Config, ConfigError
 from rnnviz.core.protocol import RunView
+from rnnviz.core.seq2seq.bottleneck import BottleneckWatch
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,9 @@ def run_settings(config: Config) -> str:
     parts += [f"init {c.init}"] if c.init != "default" else []
     parts += [f"spectral radius {c.spectral_radius:g}"] if c.spectral_radius else []
     parts += [f"forget bias {c.forget_bias:g}"] if c.forget_bias is not None else []
+    if c.model_kind == "seq2seq":
+        parts += [f"decoder {c.decoder_cell}"] if c.decoder_cell else []
+        parts += [f"attention {c.attention}"] + ([f"beam {c.beam}"] if c.beam > 1 else [])
     parts += [f"{c.task} T={c.seq_len}", f"batch {c.batch}", f"{c.optimizer} lr {c.lr:g}"]
     parts += [f"momentum {c.momentum:g}"] if c.optimizer == "sgd" else []
     parts += [f"clip {c.clip}" + ("" if c.clip == "none" else f" at {c.clip_threshold:g}")]
@@ -168,7 +172,8 @@ def train_preset(
 def preset_snapshot(preset: Preset, trainers: Sequence, traces: Sequence):
     """The Snapshot the app would show after `train_preset`: the first run in detail and, for
     comparisons, every run in `runs`. Presets of a task that generates (char LM, music) carry
-    its samples in `extras` (core/sampling.sample_extras)."""
+    its samples in `extras` (core/sampling.sample_extras); presets that show the Bottleneck
+    panel, every run's bottleneck curve (as the panel's Measure asks the app's session)."""
     main = trainers[0]
     runs = ()
     if preset.compares:
@@ -179,4 +184,9 @@ def preset_snapshot(preset: Preset, trainers: Sequence, traces: Sequence):
     from rnnviz.core.sampling import sample_extras  # torch, as training
 
     extras = sample_extras(main, 0.8, 300) if main.task.spec.generates else {}
+    if "bottleneck" in preset.panels:
+        watch = BottleneckWatch([(r.label, t) for r, t in zip(preset.runs, trainers, strict=True)])
+        watch.ask()
+        while watch.busy:
+            extras = watch.step(extras)
     return main.snapshot(state="paused", trace=traces[0], steps_per_s=0.0, extras=extras, runs=runs)

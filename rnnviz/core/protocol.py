@@ -225,6 +225,16 @@ class SetConnectivity:
     record: bool
 
 
+@dataclass(frozen=True)
+class MeasureBottleneck:
+    """Encoder-decoder: measure every run's held-out exact match by input length now
+    (core/seq2seq/bottleneck.py), one run per step of the session; the snapshots that follow
+    carry the curves found so far in extras["bottleneck"], `request` among them (so the asker
+    knows its answer). Ignored for other models."""
+
+    request: int = 0
+
+
 # meta["connectivity"] of a trace recorded while no one watched the connectivity
 CONNECTIVITY_UNWATCHED = "skipped: not recorded while the panel is hidden"
 
@@ -238,6 +248,7 @@ Command = (
     | Probe
     | SetTemperature
     | SetConnectivity
+    | MeasureBottleneck
 )
 
 IDLE = "idle"  # yielded when there is nothing to do until the next command
@@ -335,6 +346,7 @@ __all__ = [
     "ForRun",
     "FromWorker",
     "History",
+    "MeasureBottleneck",
     "Pause",
     "Probe",
     "ProbeHistory",

@@ -29,6 +29,7 @@ from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
     IDLE,
     Command,
     History,  # noqa: F401 (re-exported; core/logs.py builds it)
+    MeasureBottleneck,
     Pause,
     Probe,
     ProbeHistory,  # noqa: F401 (re-exported; core/logs.py builds it)
@@ -44,6 +45,7 @@ from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
 )
 from rnnviz.core.record_words import record_batch
 from rnnviz.core.sampling import sample_extras, sample_ids
+from rnnviz.core.seq2seq.bottleneck import BottleneckWatch
 from rnnviz.core.seq2seq.live import DecodingWatch
 from rnnviz.core.seq2seq.record import record_seq2seq
 from rnnviz.core.seq2seq.whatif import WhatIf
@@ -339,6 +341,7 @@ def session(
     probe_cost = 0.0
     sampling = trainer.task.spec.generates
     extras: dict = {}
+    bottleneck = BottleneckWatch([(label, trainer), *companions])  # measured on demand
     decoding = DecodingWatch(trainer)  # an encoder-decoder's decoding panels
     temperature, sampled_step, last_sample = 1.0, None, -math.inf
     refused = ""  # why the last command's value was refused, for the next snapshot
@@ -400,6 +403,8 @@ def session(
                 temperature, sampled_step = cmd.temperature, None
         elif isinstance(cmd, WhatIf):
             decoding.ask(cmd)
+        elif isinstance(cmd, MeasureBottleneck):
+            bottleneck.ask(cmd.request)
         elif isinstance(cmd, SetConnectivity):
             probe_now = cmd.record and not connectivity  # the panel waits for it
             connectivity = cmd.record
@@ -426,6 +431,8 @@ def session(
             trace, other_traces = record_all()
             last_probe = clock()
             probe_cost = last_probe - t0
+        if bottleneck.busy:  # one run a step: the snapshot after each shows the progress
+            extras, force = bottleneck.step(extras), True
         force = force or due or probe_now
 
 

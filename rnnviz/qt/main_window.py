@@ -166,6 +166,8 @@ class MainWindow(QMainWindow):
         panel.scheduled = True  # _refresh_panels redraws it, one panel a tick
         if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:
             panel.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click selects it for Ctrl+E
+        if hasattr(panel, "command_requested"):  # it asks the training process (Bottleneck)
+            panel.command_requested.connect(self.runner.send)
 
     @Slot()
     def build_lab_panels(self) -> None:

@@ -40,6 +40,7 @@ from rnnviz.qt.settings_choices import (
     nonlinearity_chosen,
     unused_settings,
 )
+from rnnviz.qt.settings_seq2seq import Seq2SeqFields
 
 OPTIMIZER_LABELS = {"sgd": "SGD (momentum)", "adam": "Adam", "rmsprop": "RMSprop"}
 CLIP_LABELS = {"none": "none", "norm": "by global norm", "value": "by value"}
@@ -86,6 +87,7 @@ class SettingsPanel(QWidget):
         self.use_forget_bias = QCheckBox()
         self.use_forget_bias.setToolTip("LSTM: set the forget-gate bias (else the initialiser's)")
         self.forget_bias = NumberField(step=0.5)
+        self.seq2seq = Seq2SeqFields()  # attention, beam, decoder cell: encoder-decoder tasks
 
         self.optimizer = combo(OPTIMIZER_LABELS)
         self.momentum = NumberField(step=0.05)
@@ -129,6 +131,7 @@ class SettingsPanel(QWidget):
             ("init", self.init, ("init",)),
             ("spectral radius", row(self.use_radius, self.radius), ("spectral_radius",)),
             ("forget-gate bias", row(self.use_forget_bias, self.forget_bias), ("forget_bias",)),
+            *self.seq2seq.rows(),
             ("Optimisation", "learning rate and clipping apply live"),
             ("optimiser", self.optimizer, ("optimizer",)),
             ("momentum", self.momentum, ("momentum",)),
@@ -307,6 +310,7 @@ class SettingsPanel(QWidget):
             self.clip_threshold: "clip_threshold",
             self.device: "device",
             self.seed: "seed",
+            **self.seq2seq.inputs(),
         }
 
     def _read_form(self) -> dict:
@@ -335,6 +339,7 @@ class SettingsPanel(QWidget):
             "clip_threshold": self.clip_threshold.value(),
             "device": self.device.currentData(),
             "seed": self.seed.value(),
+            **self.seq2seq.read(self.task.currentData(), self._applied),
         }
 
     def _write_form(self, cfg: Config) -> None:
@@ -364,6 +369,7 @@ class SettingsPanel(QWidget):
             self.device.addItem(cfg.device, cfg.device)
         select(self.device, cfg.device)
         self.seed.setValue(cfg.seed)
+        self.seq2seq.write(cfg)
         self._loading = False
 
     # -- reacting to edits
@@ -443,6 +449,7 @@ class SettingsPanel(QWidget):
         self.forget_bias.setEnabled(forget_gate and self.use_forget_bias.isChecked())
         self.momentum.setEnabled(self.optimizer.currentData() == "sgd")
         self.clip_threshold.setEnabled(self.clip.currentData() != "none")
+        self.seq2seq.show_for(self.form, self.task.currentData())
 
     @Slot()
     def _choose_text(self) -> None:

@@ -15,6 +15,7 @@ import torch
 from rnnviz.core.analysis import spectrum
 from rnnviz.core.claims import check_claim
 from rnnviz.core.config import Config, ConfigError
+from rnnviz.core.heldout import heldout_score
 from rnnviz.core.notation import parse_notes
 from rnnviz.core.presets import (
     list_presets,
@@ -38,6 +39,8 @@ REDUCED = {
     "composing": (100, {"hidden": 16, "seq_len": 24}),
     "order_matters": (150, {"hidden": 16}),
     "why_bidirectional": (100, {"hidden": 16}),
+    "bottleneck": (500, {"seq_len": 10, "hidden": 16}),
+    "attention_aligns": (400, {"seq_len": 8}),
 }
 
 
@@ -206,6 +209,31 @@ def test_why_bidirectional_the_reverse_direction_tags_the_word_the_next_one_deci
     assert check_claim(preset, snapshot).ok
 
 
+def test_bottleneck_without_attention_long_inputs_fail_and_with_attention_they_hold(trained):
+    preset, (bare, attended), _, snapshot = trained("bottleneck")
+    assert (bare.config.attention, attended.config.attention) == ("none", "additive")
+    curves = snapshot.extras["bottleneck"]
+    assert curves.done and [c.label for c in curves.runs] == [r.label for r in preset.runs]
+    none, attention = curves.runs
+    assert none.lengths == attention.lengths == tuple(range(1, 11))  # 1 .. --seq-len
+    assert none.exact[0] >= 0.9 and none.exact[-1] < 0.5 * none.exact[0]
+    assert np.mean(attention.exact[5:]) >= np.mean(none.exact[5:]) + 0.3
+    # by length, the --report score: weighted by the sequences of each length, it is that
+    score = heldout_score(attended.model, attended.task, chunk=256)
+    assert np.average(attention.exact, weights=attention.sequences) == pytest.approx(score.value)
+    assert sum(attention.sequences) == score.sequences
+    assert check_claim(preset, snapshot).ok
+
+
+def test_attention_aligns_each_output_step_reads_the_mirrored_input(trained):
+    preset, _, (trace,), snapshot = trained("attention_aligns")
+    assert np.allclose(trace.attn.sum(-1), 1, atol=1e-6)
+    hits, steps = (_alignment_values(trace, what) for what in ("mirrored", "decoder steps"))
+    assert steps == int(trace.loss_mask.sum()) - len(trace.loss_mask)  # every row but <eos>
+    assert hits >= 0.9 * steps
+    assert check_claim(preset, snapshot).ok
+
+
 def _sentence_values(trace, what: str) -> float:
     """The evidence curve's largest move and last value (Evidence over time), or the right
     tag's probability under the word a later word decides (Next-symbol guesses)."""
@@ -216,6 +244,41 @@ def _sentence_values(trace, what: str) -> float:
         return float(np.exp(y_hat)[trace.y[0, t]] / np.exp(y_hat).sum())
     p = np.asarray(trace.evidence)[:n, trace.meta["output_vocab"].index("positive")]
     return float(np.abs(np.diff(p)).max() if what == "turn" else p[-1])
+
+
+def _bottleneck_values(snapshot, label: str, what: str) -> float:
+    """The Bottleneck panel's points (exact match by input length) of the run `label` (the
+    first run's for the lengths), read as its figure shows them."""
+    curves = snapshot.extras["bottleneck"].runs
+    curve = next((c for c in curves if c.label == label), curves[0])
+    lengths, exact = np.array(curve.lengths), np.array(curve.exact)
+    half = len(lengths) // 2
+    values = {
+        "shortest": lengths[0],
+        "longest": lengths[-1],
+        "short": exact[0],
+        "long": exact[-1],
+        "half from": lengths[half],
+        "long mean": exact[half:].mean(),
+        "below half": lengths[exact < 0.5][0] if (exact < 0.5).any() else np.nan,
+    }
+    return float(values[what])
+
+
+def _alignment_values(trace, what: str) -> float:
+    """The Attention panel's heatmaps, one per probe sequence (padding and the <eos> row
+    left out): decoder steps, those whose largest weight is on the mirrored input, the mean
+    weight there."""
+    hits, weights = 0, []
+    for b in range(trace.attn.shape[0]):
+        real = trace.tokens_in[b] != "<pad>"
+        n = int(real.sum())
+        a = trace.attn[b, :n][:, real].astype(np.float64)  # (n, n)
+        mirror = n - 1 - np.arange(n)
+        hits += int((a.argmax(1) == mirror).sum())
+        weights.extend(a[np.arange(n), mirror])
+    values = {"mirrored": hits, "decoder steps": len(weights), "mirrored weight": np.mean(weights)}
+    return float(values[what])
 
 
 def drawn(preset, snapshot, name: str) -> float:
@@ -256,6 +319,15 @@ def drawn(preset, snapshot, name: str) -> float:
         },
         **{
             what: (lambda what=what: _sentence_values(trace, what)) for what in ("turn", "end", "p")
+        },
+        **{
+            what: (lambda what=what: _bottleneck_values(snapshot, label, what))
+            for what in ("shortest", "longest", "short", "long", "half from", "long mean")
+        },
+        "below half": lambda: _bottleneck_values(snapshot, labels[0], "below half"),
+        **{
+            what: (lambda what=what: _alignment_values(trace, what))
+            for what in ("mirrored", "decoder steps", "mirrored weight")
         },
     }
     return float(values[what]())

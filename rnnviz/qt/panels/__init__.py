@@ -18,6 +18,7 @@ from rnnviz.qt.panels.lab.gate_weights import GateWeightsPanel
 from rnnviz.qt.panels.lab.gradient_history import GradientHistoryPanel
 from rnnviz.qt.panels.lab.saturation import GateSaturationPanel
 from rnnviz.qt.panels.lab.spectrum import SpectrumPanel
+from rnnviz.qt.panels.seq2seq.bottleneck import BottleneckPanel
 from rnnviz.qt.panels.text.char_units import CharUnitsPanel
 from rnnviz.qt.panels.text.connectivity import ConnectivityPanel
 from rnnviz.qt.panels.text.guesses import NextGuessesPanel
@@ -42,6 +43,7 @@ LAB_PANELS = (
     CliffPanel,
     GateSaturationPanel,
     AttentionPanel,
+    BottleneckPanel,
     CellDiagramPanel,
     CharUnitsPanel,
     NextGuessesPanel,
@@ -55,6 +57,7 @@ LAB_PANELS = (
 __all__ = [
     "AttentionPanel",
     "AttributionPanel",
+    "BottleneckPanel",
     "CellDiagramPanel",
     "CharUnitsPanel",
     "CliffPanel",
