@@ -18,7 +18,8 @@ from rnnviz.qt.panels.lab.gate_weights import GateWeightsPanel
 from rnnviz.qt.panels.lab.gradient_history import GradientHistoryPanel
 from rnnviz.qt.panels.lab.saturation import GateSaturationPanel
 from rnnviz.qt.panels.lab.spectrum import SpectrumPanel
-from rnnviz.qt.panels.seq2seq.bottleneck import BottleneckPanel
+from rnnviz.qt.panels.seq2seq.decoding import DecodingPanel
+from rnnviz.qt.panels.seq2seq.whatif import WhatIfPanel
 from rnnviz.qt.panels.text.char_units import CharUnitsPanel
 from rnnviz.qt.panels.text.connectivity import ConnectivityPanel
 from rnnviz.qt.panels.text.guesses import NextGuessesPanel
@@ -43,7 +44,8 @@ LAB_PANELS = (
     CliffPanel,
     GateSaturationPanel,
     AttentionPanel,
-    BottleneckPanel,
+    DecodingPanel,
+    WhatIfPanel,
     CellDiagramPanel,
     CharUnitsPanel,
     NextGuessesPanel,
@@ -57,12 +59,12 @@ LAB_PANELS = (
 __all__ = [
     "AttentionPanel",
     "AttributionPanel",
-    "BottleneckPanel",
     "CellDiagramPanel",
     "CharUnitsPanel",
     "CliffPanel",
     "ComparisonPanel",
     "ConnectivityPanel",
+    "DecodingPanel",
     "EmbeddingPanel",
     "EvidencePanel",
     "LAB_PANELS",
@@ -79,4 +81,5 @@ __all__ = [
     "StateTrajectoriesPanel",
     "TrainingPanel",
     "UnrolledGraphPanel",
+    "WhatIfPanel",
 ]

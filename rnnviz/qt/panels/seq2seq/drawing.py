@@ -1,0 +1,165 @@
+"""What the two decoding panels draw alike, on pyqtgraph plots: the top-k next tokens of one
+decoder step as bars, and the beam search tree (a Decoded from core/seq2seq/decoded.py).
+
+Tokens are drawn as plain text (TextItem), big enough to read from the back of a room; on an
+axis (rich text) through `shown`, so that <eos> shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QFont
+
+from rnnviz.core.seq2seq.decoded import Decoded
+from rnnviz.qt import theme
+from rnnviz.qt.plotkit import LABEL_FILL, plain_axes, wrap_title
+
+GREY = "#999999"
+TOKEN_SCALE = 1.6  # token labels against the theme's font
+
+
+def shown(token: str) -> str:
+    """A token as a label shows it: a space as '␣', <eos> as ⟨eos⟩ (an axis draws rich text,
+    where <eos> would be a tag)."""
+    return "␣" if token == " " else token.replace("<", "⟨").replace(">", "⟩")
+
+
+def token_font(scale: float = TOKEN_SCALE, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSizeF(theme.FONT_PT * scale)
+    font.setBold(bold)
+    return font
+
+
+def still_plot(plot: pg.PlotItem) -> pg.PlotItem:
+    """A plot that holds still (no mouse pan/zoom, no menu) with a wrapping title."""
+    wrap_title(plot)
+    plot.setMenuEnabled(False)
+    plot.setMouseEnabled(False, False)
+    plot.hideButtons()
+    plain_axes(plot)
+    return plot
+
+
+class TextPool:
+    """TextItems on a plot, reused from one drawing to the next (a tree has ~100 labels)."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = plot
+        self.items: list[pg.TextItem] = []
+
+    def show(self, labels: Sequence[tuple[str, float, float, QFont, str, tuple]]) -> None:
+        """(text, x, y, font, colour, anchor) per label; the rest hide."""
+        while len(self.items) < len(labels):
+            item = pg.TextItem(fill=pg.mkBrush(LABEL_FILL))
+            self.plot.addItem(item, ignoreBounds=True)
+            self.items.append(item)
+        for item, (text, x, y, font, colour, anchor) in zip(self.items, labels, strict=False):
+            item.setText(text, color=colour)
+            item.setFont(font)
+            item.setAnchor(anchor)
+            item.setPos(x, y)
+            item.setVisible(True)
+        for item in self.items[len(labels) :]:
+            item.setVisible(False)
+
+
+class TopKBars:
+    """The k most likely next tokens of one step as horizontal bars, most likely on top, the
+    token the decoding chose in blue; the x axis is p, fixed 0 … 1."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = still_plot(plot)
+        plot.invertY(True)
+        plot.setLabel("bottom", "p(next token)")
+        plot.getAxis("left").setStyle(tickFont=token_font())
+        plot.setXRange(0, 1.12, padding=0)  # room for the values after the longest bar
+        self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[])
+        plot.addItem(self.bars)
+        self.values = TextPool(plot)
+        self.tokens: list[str] = []
+        self.p = np.zeros(0)
+
+    def show(self, top: Sequence[tuple[str, float]], chosen: str | None) -> None:
+        self.tokens = [tok for tok, _ in top]
+        self.p = np.array([p for _, p in top], dtype=np.float64)
+        k = len(top)
+        colours = [theme.BLUE if tok == chosen else GREY for tok in self.tokens]
+        self.bars.setOpts(x0=np.zeros(k), y=np.arange(k), width=self.p, brushes=colours)
+        self.plot.getAxis("left").setTicks([[(i, shown(t)) for i, t in enumerate(self.tokens)]])
+        self.plot.setYRange(-0.5, max(k, 1) - 0.5, padding=0.02)
+        font = token_font(1.0)
+        self.values.show(
+            [(f"{p:.3f}", p, i, font, theme.BLACK, (-0.05, 0.5)) for i, p in enumerate(self.p)]
+        )
+
+    def clear(self) -> None:
+        self.show([], None)
+
+
+class BeamTree:
+    """The hypotheses of a beam search: decoder step t across, the hypotheses of each step
+    down (kept ones first, best first), an edge from each prefix to its extension. Kept
+    hypotheses are orange, dropped ones grey, the best finished hypothesis a thick blue
+    path; each node has its token above and its log p below."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = still_plot(plot)
+        plot.invertY(True)
+        plot.setLabel("bottom", "decoder step t")
+        plot.setLabel("left", "hypotheses (kept first)")
+        plot.getAxis("left").setTicks([[]])
+        self.edges = pg.PlotDataItem(connect="pairs", pen=theme.pen(GREY, 1.2))
+        self.kept_edges = pg.PlotDataItem(connect="pairs", pen=theme.pen(theme.ORANGE, 2.0))
+        self.best_edges = pg.PlotDataItem(connect="pairs", pen=theme.pen(theme.BLUE, 5.0))
+        self.points = pg.ScatterPlotItem(size=14, pen=pg.mkPen(theme.BLACK, width=0.5))
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=theme.pen(theme.CURSOR, 2))
+        for item in (self.edges, self.kept_edges, self.best_edges, self.points):
+            plot.addItem(item)
+        plot.addItem(self.cursor, ignoreBounds=True)
+        self.token_labels, self.logp_labels = TextPool(plot), TextPool(plot)
+        self.xy = np.zeros((0, 2))  # each node's (t, row)
+
+    def show(self, decoded: Decoded) -> None:
+        nodes = decoded.nodes
+        row_of: dict[int, int] = {}
+        per_step: dict[int, list[int]] = {}
+        for i, n in enumerate(nodes):  # kept before dropped, then by log p
+            per_step.setdefault(n.step, []).append(i)
+        for ids in per_step.values():
+            ids.sort(key=lambda i: (not nodes[i].kept, -nodes[i].logp))
+            row_of.update({i: r for r, i in enumerate(ids)})
+        self.xy = np.array([(n.step, row_of[i]) for i, n in enumerate(nodes)], float)
+        lines: dict[str, list] = {"best": [], "kept": [], "dropped": []}
+        for i, n in enumerate(nodes):
+            if n.parent < 0:
+                continue
+            kind = "best" if n.best else "kept" if n.kept else "dropped"
+            lines[kind] += [self.xy[n.parent], self.xy[i]]
+        for item, kind in (
+            (self.best_edges, "best"),
+            (self.kept_edges, "kept"),
+            (self.edges, "dropped"),
+        ):
+            xy = np.array(lines[kind]).reshape(-1, 2)
+            item.setData(xy[:, 0], xy[:, 1])
+        colour = [theme.BLUE if n.best else theme.ORANGE if n.kept else "#DDDDDD" for n in nodes]
+        self.points.setData(pos=self.xy, brush=colour, size=[16 if n.best else 11 for n in nodes])
+        bold, plain, small = token_font(bold=True), token_font(1.3), token_font(0.9)
+        tokens, logps = [], []
+        for n, (x, y) in zip(nodes, self.xy, strict=True):
+            ink = theme.BLACK if n.kept else GREY
+            tokens.append((shown(n.token), x, y, bold if n.best else plain, ink, (0.5, 1.3)))
+            logps.append((f"{n.logp:.2f}", x, y, small, ink, (0.5, -0.35)))
+        self.token_labels.show(tokens)  # above the node, its log p below: edges stay clear
+        self.logp_labels.show(logps)
+        rows = max((len(v) for v in per_step.values()), default=1)
+        steps = max(per_step, default=0) + 1
+        self.plot.setXRange(-0.5, steps - 0.5, padding=0)
+        self.plot.setYRange(-0.75, rows - 0.4, padding=0)  # room for the top row's tokens
+
+    def mark(self, t: int) -> None:
+        self.cursor.setValue(t)

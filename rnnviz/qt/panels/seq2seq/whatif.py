@@ -1,0 +1,229 @@
+"""What if: type an input, see at once how the encoder-decoder decodes it with the weights it
+has now: the output, the attention of every decoder step over the typed characters, and the
+top-5 next tokens at the step under the time cursor.
+
+Beyond Seq2Seq-Vis (Strobelt et al. 2018): click a cell (t, j) to put all of step t's
+attention on input character j (Shift+click shares it with more characters) and the decoder
+writes on from there; the steps before t stay as they were (core/seq2seq/steps.py). The
+question goes to the training process as a WhatIf command (the window sends what
+`command_requested` carries); the answer comes back in snapshot.extras["whatif"]. A new run
+has not heard the question: the panel asks again while the snapshots carry no answer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from rnnviz.core.seq2seq.whatif import WhatIf, WhatIfAnswer
+from rnnviz.core.tasks.symbols import PAD
+from rnnviz.qt import theme
+from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.seq2seq.decoding import NOT_SEQ2SEQ, written
+from rnnviz.qt.panels.seq2seq.drawing import TopKBars, shown, still_plot, token_font
+from rnnviz.qt.panels.seq2seq.tables import decoded_tables
+from rnnviz.qt.timeline import TimeCursor
+
+if TYPE_CHECKING:  # the GUI must not import torch at start-up
+    from rnnviz.core.train import Snapshot
+
+DECODING = "Decoding…"
+NO_ATTENTION = "no attention (--attention none): nothing to pin"
+
+
+class WhatIfPanel(Panel):
+    title = "What if"
+    key = "whatif"
+    draws = ("trace", "extras")
+    info = (
+        "Type an input and press Enter: the model decodes it at once with its current weights "
+        "(no retraining), with the Beam setting's width. The heatmap is the attention α_t,j "
+        "of each output step t (rows) over the typed characters j (columns); the bars the "
+        "top-5 next tokens at the step under the time cursor. Click a cell (t, j) to pin step "
+        "t's attention on character j (Shift+click shares it with more): the context vector "
+        "becomes c_t = Σ_j α_t,j h_j with your weights, and the decoder writes on from there; "
+        "the steps before t are unchanged. Clear pin goes back."
+    )
+    command_requested = Signal(object)  # a WhatIf for the training process
+
+    def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
+        super().__init__(cursor, parent)
+        self.input = QLineEdit()
+        self.input.setToolTip("An input for the model: a date in any format, a symbol string")
+        self.input.setMinimumWidth(260)
+        label = QLabel("Input:")
+        label.setBuddy(self.input)
+        self.decode_button = QPushButton("Decode")
+        self.clear_button = QPushButton("Clear pin")
+        self.clear_button.setToolTip("Let every step attend on its own again")
+        for w in (label, self.input, self.decode_button, self.clear_button):
+            self.controls_row.addWidget(w)
+        self.controls_row.addStretch(1)
+        self.input.returnPressed.connect(self.decode_typed)
+        self.decode_button.clicked.connect(self.decode_typed)
+        self.clear_button.clicked.connect(self.clear_pin)
+        self.answer_label = QLabel(" ")  # part of the figure: the output, or why there is none
+        self.answer_label.setTextFormat(Qt.TextFormat.PlainText)  # "<eos>" is a token
+        self.answer_label.setWordWrap(True)
+        self.answer_label.setFont(token_font(1.3))
+        self.view = pg.GraphicsLayoutWidget()
+        self.adopt_plot(self.view)
+        self.plot = still_plot(self.view.addPlot(row=0, col=0))
+        self.plot.invertY(True)  # step 0 at the top, as the output is read
+        self.plot.setLabel("bottom", "input character j (click a cell to pin)")
+        self.plot.setLabel("left", "decoder step t: output token")
+        for side in ("left", "bottom"):
+            self.plot.getAxis(side).setStyle(tickFont=token_font(1.2))
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        bar = pg.ColorBarItem(
+            values=(0, 1), colorMap=theme.cmap(theme.SEQUENTIAL), interactive=False, width=16
+        )
+        bar.setImageItem(self.image, insert_in=self.plot)
+        self.row_box = pg.PlotDataItem(pen=theme.pen(theme.CURSOR, 3))
+        self.pin_box = pg.PlotDataItem(pen=theme.pen(theme.ORANGE, 4, Qt.PenStyle.DashLine))
+        for box in (self.row_box, self.pin_box):
+            self.plot.addItem(box, ignoreBounds=True)
+        self.topk = TopKBars(self.view.addPlot(row=0, col=1))
+        self.view.ci.layout.setColumnStretchFactor(0, 3)
+        self.view.ci.layout.setColumnStretchFactor(1, 1)
+        self.view.scene().sigMouseClicked.connect(self._clicked)
+        hint = self.add_hint("Click a cell to pin that step's attention; Shift+click adds to it.")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.answer_label)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(hint)
+        self.question: WhatIf | None = None  # the latest question asked
+        self.answer: WhatIfAnswer | None = None  # its answer, once it came
+        self.task: str | None = None
+        self.weights = np.zeros((0, 0))  # (steps, input characters) shown
+
+    # -- asking
+
+    def ask(self, question: WhatIf) -> None:
+        """Send `question` to the training process (through the window)."""
+        self.question, self.answer = question, None
+        self.command_requested.emit(question)
+        self._draw()
+
+    def decode_typed(self) -> None:
+        self.ask(WhatIf(self.input.text()))
+
+    def clear_pin(self) -> None:
+        if self.question is not None and self.question.pin_step is not None:
+            self.ask(WhatIf(self.question.text))
+
+    def pin(self, t: int, j: int, add: bool = False) -> None:
+        """Put step t's attention on input character j (`add`: share it with the characters
+        already pinned at t) and decode again."""
+        a = self.answer
+        if a is None or a.decoded is None or a.decoded.attn is None:
+            return
+        q = self.question
+        chars = {j}
+        if add and q.pin_step == t:
+            chars |= {i for i, w in enumerate(q.pin_row) if w > 0}
+        row = tuple(1.0 / len(chars) if i in chars else 0.0 for i in range(len(a.read)))
+        self.cursor.set(t)
+        self.ask(WhatIf(a.read, t, row))
+
+    def _clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or not self.weights.size:
+            return
+        pos = self.plot.vb.mapSceneToView(event.scenePos())
+        t, j = round(pos.y()), round(pos.x())
+        rows, n = self.weights.shape
+        if 0 <= t < rows and 0 <= j < n:
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            self.pin(t, j, add=shift)
+
+    # -- drawing
+
+    def redraw(self, snapshot: Snapshot) -> None:
+        trace = snapshot.trace
+        if trace is None:
+            return
+        if trace.meta.get("model") != "seq2seq":
+            self.task, self.question, self.answer = None, None, None
+            self._draw(NOT_SEQ2SEQ)
+            return
+        if trace.meta["task"] != self.task:  # a new task: its first probe input to begin with
+            self.task = trace.meta["task"]
+            self.input.setText("".join(s for s in trace.tokens_in[0] if s != PAD))
+            self.decode_typed()
+            return
+        answer = snapshot.extras.get("whatif")
+        if answer is None and self.question is not None:  # a new run: it has not heard it
+            self.command_requested.emit(self.question)
+        if answer is not None and answer.question == self.question:
+            self.answer = answer
+        self._draw()
+
+    def _draw(self, note: str | None = None) -> None:
+        a = self.answer
+        d = None if a is None else a.decoded
+        if note is None:
+            note = DECODING if a is None else a.message
+        if d is None:
+            self.answer_label.setText(note)
+            self.weights = np.zeros((0, 0))
+            self.image.clear()
+            self.plot.setTitle(None)
+            self.topk.clear()
+            self.show_time(self.cursor.t)
+            return
+        kind = "greedy" if d.width == 1 else f"beam width {d.width}"
+        self.answer_label.setText(
+            f"'{a.read}'  →  '{written(d.tokens)}'   ({kind}, weights of training step {a.step})"
+        )
+        if d.attn is None:
+            self.weights = np.zeros((0, 0))
+            self.image.clear()
+            self.plot.setTitle(NO_ATTENTION)
+        else:
+            self.weights = np.array(d.attn, dtype=np.float64)  # (steps, input characters)
+            rows, n = self.weights.shape
+            self.image.setImage(self.weights, levels=(0, 1))
+            self.image.setRect(QRectF(-0.5, -0.5, n, rows))  # cell (t, j) centred on (j, t)
+            self.plot.getAxis("bottom").setTicks([list(enumerate(map(shown, d.inputs)))])
+            self.plot.getAxis("left").setTicks([list(enumerate(map(shown, d.tokens)))])
+            self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, rows - 0.5), padding=0)
+            pinned = "" if d.pinned is None else f"; step {d.pinned} pinned (dashed)"
+            self.plot.setTitle(f"Attention α<sub>t,j</sub> over the typed input{pinned}")
+        _outline(self.pin_box, None if d.pinned is None else d.pinned, self.weights.shape[1])
+        self.show_time(self.cursor.t)
+
+    def show_time(self, t: int) -> None:
+        d = None if self.answer is None else self.answer.decoded
+        if d is None:
+            _outline(self.row_box, None, 0)
+            return
+        s = d.at(t)
+        _outline(self.row_box, s if self.weights.size else None, self.weights.shape[1])
+        self.topk.show(d.topk[s], d.tokens[s])
+        self.topk.plot.setTitle(f"Step t = {s}: next token after '{shown(written(d.tokens[:s]))}'")
+
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        d = None if self.answer is None else self.answer.decoded
+        if d is None:
+            return {}
+        tables = decoded_tables(d)
+        if d.attn is not None:
+            columns = {f"α '{c}' j={j}": self.weights[:, j] for j, c in enumerate(d.inputs)}
+            tables["attention"] = {"t": np.arange(d.steps), **columns}
+        return tables
+
+
+def _outline(box: pg.PlotDataItem, row: int | None, n: int) -> None:
+    """Outline row `row` of an n-column heatmap (nothing for None)."""
+    if row is None or not n:
+        box.setData([], [])
+        return
+    x0, x1, y0, y1 = -0.5, n - 0.5, row - 0.5, row + 0.5
+    box.setData([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0])

@@ -1,0 +1,114 @@
+"""The What-if panel: a typed input is decoded by the current weights and shown with its
+attention and top-5; clicking a cell pins that step's attention on that character and the
+decoding goes on from there; what cannot be decoded is one line, never a traceback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from rnnviz.core.config import Config
+from rnnviz.core.seq2seq.live import DecodingWatch
+from rnnviz.core.seq2seq.whatif import WhatIf
+from rnnviz.core.train import Trainer
+from rnnviz.qt.panels.seq2seq.whatif import DECODING, WhatIfPanel
+
+
+class Worker:
+    """The training process's part, in-process: answers the panel's questions in snapshots."""
+
+    def __init__(self, **overrides) -> None:
+        cfg = {"task": "dates", "hidden": 16, "batch": 16, "device": "cpu", "beam": 2}
+        self.trainer = Trainer(Config(**{**cfg, **overrides}))
+        for _ in range(10):
+            self.trainer.train_step()
+        self.trace = self.trainer.record()
+        self.watch = DecodingWatch(self.trainer, interval=0.0)
+        self.asked: list[WhatIf] = []
+
+    def snapshot(self):
+        extras = self.watch.extras(self.trace, 0.0)
+        return self.trainer.snapshot(state="paused", trace=self.trace, steps_per_s=0, extras=extras)
+
+    def hear(self, question: WhatIf) -> None:
+        self.asked.append(question)
+        self.watch.ask(question)
+
+    def answer(self, panel) -> None:
+        panel.set_snapshot(self.snapshot())
+        assert panel.refresh()
+
+
+@pytest.fixture
+def panel_and_worker(show_panel):
+    worker = Worker()
+    panel = show_panel(WhatIfPanel, size=(1200, 600))
+    panel.command_requested.connect(worker.hear)
+    worker.answer(panel)  # the first probe input is asked at once
+    assert worker.asked and panel.answer_label.text() == DECODING
+    worker.answer(panel)
+    return panel, worker
+
+
+def test_typed_date_is_decoded_with_its_attention_and_top5(panel_and_worker, qtbot):
+    panel, worker = panel_and_worker
+    panel.input.clear()
+    qtbot.keyClicks(panel.input, "Thursday January 26 1995")
+    qtbot.keyClick(panel.input, Qt.Key.Key_Return)
+    assert worker.asked[-1] == WhatIf("Thursday January 26 1995")
+    worker.answer(panel)
+    d = panel.answer.decoded
+    assert panel.answer.read == "thursday january 26 1995" and d.inputs == tuple(panel.answer.read)
+    out = "".join(t for t in d.tokens if t != "<eos>")
+    assert f"→  '{out}'" in panel.answer_label.text()
+    np.testing.assert_array_equal(panel.image.image, np.array(d.attn))
+    np.testing.assert_allclose(panel.image.image.sum(1), 1.0, atol=1e-6)
+    panel.cursor.set_length(30)
+    panel.cursor.set(2)
+    assert [tok for tok, _ in d.topk[2]] == panel.topk.tokens
+    np.testing.assert_allclose(panel.topk.p, [p for _, p in d.topk[2]])
+    assert panel.data_tables()["attention"]["t"].tolist() == list(range(d.steps))
+
+
+def test_clicking_a_cell_pins_that_steps_attention_and_decodes_on(panel_and_worker, qtbot):
+    panel, worker = panel_and_worker
+    panel.cursor.set_length(30)
+    before = panel.answer.decoded
+    view, vb = panel.view, panel.plot.vb
+    at = view.mapFromScene(vb.mapViewToScene(QPointF(3, 1)))  # cell (t = 1, j = 3)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    q = worker.asked[-1]
+    assert q.pin_step == 1 and q.pin_row[3] == 1.0 and sum(q.pin_row) == 1.0
+    worker.answer(panel)
+    d = panel.answer.decoded
+    assert d.pinned == 1 and d.attn[1] == q.pin_row and d.attn[0] == before.attn[0]
+    assert d.tokens[0] == before.tokens[0] and panel.cursor.t == 1
+    np.testing.assert_array_equal(panel.image.image[1], q.pin_row)
+    assert max(panel.pin_box.getData()[1]) == 1.5  # the pinned row is outlined
+    panel.pin(1, 0, add=True)  # Shift+click: shared with character 0
+    assert worker.asked[-1].pin_row[0] == worker.asked[-1].pin_row[3] == 0.5
+    panel.clear_button.click()
+    assert worker.asked[-1] == WhatIf(q.text)  # the same input, no pin
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("26 jän 1995", "Unknown character 'ä': this model reads only"),
+        ("wednesday, september 27, 1995 at noon", "this model reads at most 30"),
+    ],
+)
+def test_what_cannot_be_decoded_is_one_line(panel_and_worker, text, says, tmp_path):
+    panel, worker = panel_and_worker
+    panel.input.setText(text)
+    panel.decode_button.click()
+    worker.answer(panel)
+    shown = panel.answer_label.text()
+    assert says in shown and "\n" not in shown and "Traceback" not in shown
+    assert panel.image.image is None and panel.data_tables() == {}
+    panel.input.setText("05/03/79")
+    panel.decode_button.click()
+    worker.answer(panel)
+    for suffix in ("png", "svg"):
+        assert panel.export(tmp_path / f"whatif.{suffix}").stat().st_size > 1000
