@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QDockWidget, QMenu, QTextBrowser, QWidget
 
 from rnnviz.core.claims import check_claim
 from rnnviz.core.presets import Preset, list_presets, run_settings
+from rnnviz.core.seq2seq.bottleneck import EXTRAS_KEY as BOTTLENECK
 
 if TYPE_CHECKING:
     from rnnviz.core.protocol import Snapshot
@@ -74,10 +75,10 @@ class LessonDock(QDockWidget):
         self.setWidget(self.text)
         self.preset: Preset | None = None
         self.measured = ""  # the claim's text at the last pause, rich text
-        self._measured_step = -1
+        self._measured: tuple | None = None  # (step, bottleneck curves) measured last
 
     def show_preset(self, preset: Preset) -> None:
-        self.preset, self.measured, self._measured_step = preset, "", -1
+        self.preset, self.measured, self._measured = preset, "", None
         self.setWindowTitle(f"Lesson: {preset.title}")
         self._render()
 
@@ -95,12 +96,14 @@ class LessonDock(QDockWidget):
         ):
             return  # not the preset's runs
         if snapshot.step == 0:
-            self._measured_step = -1  # reset: measure the next pause again
+            self._measured = None  # reset: measure the next pause again
         if snapshot.state == "running" or snapshot.trace is None:
             return
-        if snapshot.step in (0, self._measured_step):
+        # the bottleneck curve is measured after the pause: its arrival is measured again
+        measured = (snapshot.step, snapshot.extras.get(BOTTLENECK))
+        if snapshot.step == 0 or measured == self._measured:
             return
-        self._measured_step = snapshot.step
+        self._measured = measured
         claim = check_claim(p, snapshot)
         more = "" if claim.ok else " (not shown yet: <b>Space</b> trains on)"
         self.measured = f"<b>Measured at step {snapshot.step}:</b> {html.escape(claim.text)}{more}"

@@ -91,3 +91,27 @@ def test_a_model_without_a_decoder_is_not_measured(show_panel, qtbot, make_snaps
         panel.measure_button.click()
     assert panel.refresh(force=True)
     assert panel.note.text() == NOT_SEQ2SEQ and not panel.measure_button.isEnabled()
+
+
+def test_the_lesson_quotes_the_curve_once_it_arrives_after_the_pause(qtbot):
+    from rnnviz.core.presets import load_preset
+    from rnnviz.qt.lessons import LessonDock
+
+    preset = load_preset("bottleneck")
+    (first, bare), (second, attended) = (
+        (r.label, Trainer(Config(**TINY, attention=r.config.attention))) for r in preset.runs
+    )
+    steps = session(bare, label=first, companions=[(second, attended)], clock=lambda: 0.0)
+    next(steps)
+    snap = steps.send(Step(1))
+    while snap is None or snap.state != "paused" or snap.step < 1:
+        snap = steps.send(None)
+    dock = LessonDock()
+    qtbot.addWidget(dock)
+    dock.show_preset(preset)
+    dock.measure(snap)  # the pause: no curve yet
+    assert "not measured yet" in dock.measured
+    steps.send(MeasureBottleneck(1))
+    dock.measure(steps.send(None))  # the same step, with both curves
+    assert "held-out exact match from input length 1 to 5" in dock.measured
+    steps.close()
