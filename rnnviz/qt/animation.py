@@ -187,16 +187,24 @@ def panel_frames(
             size,
         )
 
-    def show(step: int) -> None:
-        panel.set_snapshot(snapshot_at(snapshot, step))
-        panel.refresh(force=True)
-
-    def restore() -> None:
-        panel.set_snapshot(snapshot)
-        panel.refresh(force=True)
-
+    show, restore = steps_shown_by([panel], snapshot)
     positions = step_positions(step_span(snapshot), first, last, frames)
     return Frames(panel, positions, show, restore, hide, size)
+
+
+def steps_shown_by(
+    panels: list[Panel], snapshot: Snapshot
+) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """show(step), which draws `snapshot` as it was after training step `step` in each of
+    `panels` that is visible, and restore(), which draws the whole snapshot again."""
+
+    def draw(shown: Snapshot) -> None:
+        for panel in panels:
+            panel.set_snapshot(shown)
+            if panel.isVisible():
+                panel.refresh(force=True)
+
+    return (lambda step: draw(snapshot_at(snapshot, step))), (lambda: draw(snapshot))
 
 
 # ---------------------------------------------------------------------------- writing

@@ -95,7 +95,7 @@ class AnimationDialog(FigureDialog):
     @Slot()
     def _source_changed(self) -> None:
         source = self._chosen_source()
-        axes = ("time",) if source == WINDOW else source.animation_axes()
+        axes = self._window_axes() if source == WINDOW else source.animation_axes()
         self.axis.blockSignals(True)
         self.axis.clear()
         for axis in axes:
@@ -106,6 +106,14 @@ class AnimationDialog(FigureDialog):
         name = WINDOW if source == WINDOW else source.key
         self.target.setText(str(target.parent / f"{name}{target.suffix or '.gif'}"))
         self._axis_changed()
+
+    def _window_axes(self) -> tuple[str, ...]:
+        """The window moves through time, and through training steps where one of its
+        panels draws a history."""
+        panels = [self.source.itemData(i) for i in range(self.source.count() - 1)]
+        return ("time",) + (
+            ("steps",) if any("steps" in p.animation_axes() for p in panels) else ()
+        )
 
     @Slot()
     def _axis_changed(self) -> None:

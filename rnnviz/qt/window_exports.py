@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QObject, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from rnnviz.qt.animation import DEFAULT_WIDTH, Frames, panel_frames, time_positions
+from rnnviz.qt.animation import (
+    DEFAULT_STEP_FRAMES,
+    DEFAULT_WIDTH,
+    Frames,
+    panel_frames,
+    step_positions,
+    step_span,
+    steps_shown_by,
+    time_positions,
+)
 from rnnviz.qt.animation_dialog import WINDOW, AnimationChoice, AnimationDialog, AnimationJob
 from rnnviz.qt.export import ExportError, FigureSize, make_folder
 from rnnviz.qt.export_dialogs import ExportAllDialog, export_window
@@ -96,7 +105,9 @@ class WindowExports(QObject):
     def frames(self, choice: AnimationChoice) -> Frames:
         """The frames `choice` asks for: a panel's, or the whole window's."""
         if choice.source == WINDOW:
-            return self.window_frames(choice.first, choice.last, choice.size.width)
+            return self.window_frames(
+                choice.first, choice.last, choice.size.width, choice.axis, choice.frames
+            )
         return panel_frames(
             choice.source,
             choice.axis,
@@ -107,12 +118,18 @@ class WindowExports(QObject):
         )
 
     def window_frames(
-        self, first: int | None = None, last: int | None = None, width: int = DEFAULT_WIDTH
+        self,
+        first: int | None = None,
+        last: int | None = None,
+        width: int = DEFAULT_WIDTH,
+        axis: str = "time",
+        frames: int = DEFAULT_STEP_FRAMES,
     ) -> Frames:
-        """The window through time as on screen, scaled to `width`, but a slide's: the
-        panels without their controls, hints and info buttons; no side bar, menus, transport
-        or status bar (their room goes to the panels), no start view over them. Put back
-        as it was afterwards."""
+        """The window through time (or through training steps: the panels that draw a
+        history grow, `frames` steps spread over first … last) as on screen, scaled to
+        `width`, but a slide's: the panels without their controls, hints and info buttons;
+        no side bar, menus, transport or status bar (their room goes to the panels), no
+        start view over them. Put back as it was afterwards."""
         w = self.window
         hide = [w.settings_dock, w.centralWidget(), w.statusBar(), w.menuBar(), w.welcome]
         for panel in w.panels:
@@ -124,6 +141,17 @@ class WindowExports(QObject):
             w.restoreState(state)
             w.cursor.set(t0)
 
+        if axis == "steps":
+            if w.snapshot is None:
+                raise ExportError("nothing has trained yet: no training steps to go through")
+            show, redraw = steps_shown_by(w.panels, w.snapshot)
+
+            def restore_all() -> None:
+                redraw()
+                restore()
+
+            positions = step_positions(step_span(w.snapshot), first, last, frames)
+            return Frames(w, positions, show, restore_all, hide, None, width)
         positions = time_positions(w.cursor.T, first, last)
         return Frames(w, positions, w.cursor.set, restore, hide, None, width)
 

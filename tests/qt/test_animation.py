@@ -172,3 +172,26 @@ def test_the_dialog_offers_what_the_source_moves_through(gates, qtbot, monkeypat
     choice = AnimationDialog.ask(None, [gates], gates, str(tmp_path))
     assert (choice.source, choice.axis, choice.first, choice.last) == (WINDOW, "time", 2, 9)
     assert choice.path == tmp_path / "window.gif" and choice.size.width == 960
+
+
+def test_the_window_goes_through_training_steps_where_a_panel_draws_a_history(
+    gates, show_panel, monkeypatch, tmp_path
+):
+    from PySide6.QtWidgets import QDialog
+
+    from rnnviz.qt.animation_dialog import WINDOW, AnimationDialog
+
+    training = show_panel(TrainingPanel, gates.snapshot, size=(640, 360))
+
+    def accept(dialog):
+        dialog.source.setCurrentIndex(dialog.source.findData(WINDOW))
+        axes = [dialog.axis.itemData(i) for i in range(dialog.axis.count())]
+        assert axes == ["time", "steps"]
+        dialog.axis.setCurrentIndex(1)
+        dialog.frames.setValue(3)
+        assert dialog.count.text() == "3 frames, 0.3 s"
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(AnimationDialog, "exec", accept)
+    choice = AnimationDialog.ask(None, [gates, training], gates, str(tmp_path))
+    assert (choice.source, choice.axis, choice.frames) == (WINDOW, "steps", 3)

@@ -60,6 +60,22 @@ def test_the_window_animates_without_its_controls_and_comes_back(
         assert abs(a.width() - rect.width()) + abs(a.height() - rect.height()) <= 1, key
     assert window.settings_dock.isVisible() and all(w.isVisible() for w in controls)
 
+    # through training steps: the panels that draw a history grow, then come back whole
+    shown = window.snapshot
+    frames = window.exports.window_frames(width=400, axis="steps", frames=3)
+    assert frames.positions == [0, 4, 8]
+    path = write_animation(frames, tmp_path / "steps.gif", "gif")
+    with Image.open(path) as gif:
+        pictures = []
+        for i in range(gif.n_frames):
+            gif.seek(i)
+            pictures.append(np.asarray(gif.convert("RGB"), dtype=np.int16))
+    assert len(pictures) == 3
+    assert all(np.abs(a - b).sum() > 0 for a, b in zip(pictures, pictures[1:], strict=False))
+    assert all(p.snapshot is shown for p in window.panels)
+    training = next(p for p in window.panels if p.key == "training")
+    assert len(training.loss_curve.xData) == len(shown.history)
+
     # the File command, with what a user would choose in its dialog
     target = tmp_path / "gates.mp4"
     choice = AnimationChoice(target, window.panels[1], "time", 0, 4, 100, 10, FigureSize(400))
