@@ -116,7 +116,7 @@ def run_model_trace(args: argparse.Namespace) -> int:
     B, T = trace.loss_mask.shape
     print(f"{model.describe()} ({model.origin}), opened in {opened:.2f} s")
     print(
-        f"wrote {out}: {len(trace.to_arrays())} arrays, {B} sequences x {T} steps, "
+        f"wrote {out}: {len(trace.to_arrays())} arrays, {B} sequence{'s' * (B != 1)} x {T} steps, "
         f"gradients of {trace.meta['objective']} = {trace.loss:.6g}, "
         f"{time.perf_counter() - start:.2f} s in all"
     )
