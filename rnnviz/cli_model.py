@@ -73,6 +73,8 @@ def run_model_trace(args: argparse.Namespace) -> int:
         raise UsageError(
             "--model needs --input (a .npy or .csv file of the sequences; a text with --vocab)"
         )
+    if args.tokens != "auto" and args.vocab is None:
+        raise UsageError("--tokens applies to a token model's text: give its --vocab too")
     if args.jacobian_sequences is not None and args.jacobian_sequences < 0:
         raise UsageError(f"--jacobian-sequences must be 0 or more, got {args.jacobian_sequences}")
     typed = {f.name for f in fields(Config) if getattr(args, f.name) is not None}

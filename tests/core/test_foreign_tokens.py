@@ -155,3 +155,13 @@ def test_numbers_for_a_token_model_and_a_vocabulary_for_numbers_are_one_line(fil
     torch.save(wide, files / "w.pt")
     with pytest.raises(ForeignModelError, match=r"embedding.weight has shape \(7, 6\): its 6"):
         load_model(files / "w.pt")
+
+
+def test_tokens_without_a_vocabulary_is_one_line(files, capsys, monkeypatch):
+    monkeypatch.chdir(files)
+    args = ["trace", "--model", "m.pt", "--input", "text.txt", "--tokens", "words"]
+    with pytest.raises(SystemExit) as e:
+        run_command([*args, "--out", "t.npz"])
+    assert e.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.endswith("--tokens applies to a token model's text: give its --vocab too")
