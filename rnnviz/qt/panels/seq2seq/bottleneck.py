@@ -112,7 +112,7 @@ class BottleneckPanel(Panel):
         for side in ("left", "bottom"):
             plot.getAxis(side).setStyle(tickFont=font)
         plot.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in np.linspace(0, 1, 6)]])
-        plot.setYRange(0, 1.04, padding=0)
+        plot.setYRange(-0.03, 1.04, padding=0)  # 0% and 100% labelled, the points whole
         self.curves: list[pg.PlotDataItem] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
