@@ -102,10 +102,10 @@ def test_the_memory_estimate_is_within_a_factor_of_two_of_what_a_run_takes():
 def test_the_trace_says_when_the_jacobians_are_skipped():
     from rnnviz.core.train import Trainer
 
-    big = Trainer(Config(hidden=256, seq_len=200, batch=2, device="cpu")).record(
+    big = Trainer(Config(hidden=256, seq_len=400, batch=2, device="cpu")).record(
         jacobian_sequences=1
     )
-    assert big.meta["jacobian"].startswith("skipped: H = 256, T = 200")
+    assert big.meta["jacobian"].startswith("skipped: H = 256, T = 400")
     assert "recording budget" in big.meta["jacobian"]
     assert np.isnan(big.layer(0).jacobian_norm).all()
     small = Trainer(Config(hidden=8, seq_len=20, batch=2, device="cpu")).record(
@@ -113,3 +113,12 @@ def test_the_trace_says_when_the_jacobians_are_skipped():
     )
     assert small.meta["jacobian"] == "computed for the first 1 of 4 sequences"
     assert np.isfinite(small.layer(0).jacobian_norm[0]).all()
+
+
+def test_the_jacobian_chain_fits_for_every_model_of_issue_14():
+    """||dh_T/dh_t|| is recorded for every cell at H <= 128, T <= 1000 (one sequence, one
+    layer): the panels show it there."""
+    from rnnviz.core import budget
+
+    assert budget.jacobian_skip_reason(128, 1000, 1, 1) is None
+    assert budget.jacobian_skip_reason(256, 400, 1, 1) is not None
