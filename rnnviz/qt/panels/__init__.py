@@ -18,6 +18,7 @@ from rnnviz.qt.panels.lab.gate_weights import GateWeightsPanel
 from rnnviz.qt.panels.lab.gradient_history import GradientHistoryPanel
 from rnnviz.qt.panels.lab.saturation import GateSaturationPanel
 from rnnviz.qt.panels.lab.spectrum import SpectrumPanel
+from rnnviz.qt.panels.seq2seq.bottleneck import BottleneckPanel
 from rnnviz.qt.panels.seq2seq.decoding import DecodingPanel
 from rnnviz.qt.panels.seq2seq.whatif import WhatIfPanel
 from rnnviz.qt.panels.text.char_units import CharUnitsPanel
@@ -44,6 +45,7 @@ LAB_PANELS = (
     CliffPanel,
     GateSaturationPanel,
     AttentionPanel,
+    BottleneckPanel,
     DecodingPanel,
     WhatIfPanel,
     CellDiagramPanel,
@@ -59,6 +61,7 @@ LAB_PANELS = (
 __all__ = [
     "AttentionPanel",
     "AttributionPanel",
+    "BottleneckPanel",
     "CellDiagramPanel",
     "CharUnitsPanel",
     "CliffPanel",
