@@ -13,6 +13,7 @@ import pytest
 from rnnviz.qt.panels.core.gates import GateActivationsPanel
 from rnnviz.qt.panels.core.gradients import GradientNormsPanel
 from rnnviz.qt.panels.core.states import StateTrajectoriesPanel
+from rnnviz.qt.panels.lab.saturation import GateSaturationPanel
 from rnnviz.qt.tokens import cursor_length
 from rnnviz.qt.transport import describe_timestep
 
@@ -152,3 +153,11 @@ def test_without_attention_the_encoder_mark_sits_on_the_final_state(reverse_none
     for t in range(panel.cursor.T):  # every decoder step starts from h_{N-1} alone
         panel.cursor.set(t)
         assert panel.cursor_lines[0].value() == len(words) - 1
+
+
+def test_a_panel_that_draws_the_encoder_only_offers_its_layers_only(dates, show_panel):
+    """The saturation panel indexes the trace's (the encoder's) layers: a decoder entry in its
+    picker would raise IndexError when chosen."""
+    panel = shown(show_panel(GateSaturationPanel), dates)
+    combo = panel.layer_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["layer 0"]

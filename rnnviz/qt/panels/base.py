@@ -52,6 +52,9 @@ class Panel(QWidget):
     # The Snapshot fields the panel draws: a snapshot that changes none of them (most carry
     # only a few more training steps) does not make the panel redraw.
     draws: ClassVar[tuple[str, ...]] = ("trace",)
+    # The layer picker offers an encoder-decoder's decoder layers after its encoder's (the
+    # panel draws either half: halves.py); otherwise the encoder's, or the stack's, only.
+    picks_halves: ClassVar[bool] = False
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,11 +101,11 @@ class Panel(QWidget):
         return combo
 
     def layer_choices(self, snapshot: Snapshot) -> list[tuple[str, Any]]:
-        """(name, layer key) of what the layer picker offers: the trace's layers, an
-        encoder-decoder's encoder and decoder layers (halves.py). A panel drawing something
-        else than the trace overrides it."""
+        """(name, layer key) of what the layer picker offers: the trace's layers (and an
+        encoder-decoder's decoder layers: `picks_halves`). A panel drawing something else than
+        the trace overrides it."""
         trace = snapshot.trace
-        return [] if trace is None else halves.layer_choices(trace)
+        return [] if trace is None else halves.layer_choices(trace, self.picks_halves)
 
     def add_hint(self, text: str) -> QLabel:
         """A line telling the user what to do ("Hover a curve for exact values"): on screen

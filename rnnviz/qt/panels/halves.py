@@ -31,11 +31,11 @@ def is_seq2seq(trace: Trace | None) -> bool:
     return trace is not None and hasattr(trace, "dec_layers")
 
 
-def layer_choices(trace: Trace) -> list[tuple[str, str]]:
+def layer_choices(trace: Trace, both: bool = True) -> list[tuple[str, str]]:
     """(name, key) of each layer and direction: "layer 0 ←", "l0_reverse"; for an
-    encoder-decoder the encoder's then the decoder's, "encoder layer 0", "decoder layer 0",
-    "dec_l0"."""
-    if not is_seq2seq(trace):
+    encoder-decoder (and `both`) the encoder's then the decoder's, "encoder layer 0",
+    "decoder layer 0", "dec_l0"."""
+    if not both or not is_seq2seq(trace):
         return [(lt.name, lt.key) for lt in trace.layers]
     return [(f"encoder {lt.name}", lt.key) for lt in trace.layers] + [
         (f"decoder {lt.name}", DEC + lt.key) for lt in trace.dec_layers

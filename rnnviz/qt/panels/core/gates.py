@@ -91,6 +91,7 @@ def quantities(lt: LayerTrace, nonlinearity: str | None) -> list[tuple]:
 class GateActivationsPanel(Panel):
     title = "Gate activations"
     key = "gates"
+    picks_halves = True
     info = (
         "Each heatmap is one gate of the chosen layer: units down, time across, fixed colour "
         "levels (0..1 for the sigmoid gates i, f, o, r, z; -1..1 for the tanh candidates g, "

@@ -60,6 +60,7 @@ def _zero_title(name: str, values: np.ndarray) -> str | None:
 class GradientNormsPanel(Panel):
     title = "Gradient norms through time"
     key = "gradients"
+    picks_halves = True
     draws = ("trace", "history", "clip", "clip_threshold", "state")
     info = (
         "Top: the norm of the total BPTT gradient ‖∂L/∂h_t‖ at each timestep of probe "

@@ -84,7 +84,11 @@ class UnrolledGraphPanel(Panel):
         "LSTM). Every column uses the same W_xh, W_hh, W_hy. Forward: node colour = ‖h_t‖ or "
         "one unit's value. Backward: node and edge colour = log10 ‖∂L/∂h_t‖ — watch it fade "
         "going back in time. Vertical arrows show the flow up the stack; in a bidirectional "
-        "model both directions of a layer read the layer below."
+        "model both directions of a layer read the layer below. An encoder-decoder: the "
+        "encoder's input steps j on the left, the decoder's steps t on the right; the bridge "
+        "carries h_{N-1} into the decoder's start state (all it gets without attention: the "
+        "bottleneck), and with attention a fan of edges as wide as α_{t,j} carries every h_j "
+        "into the context c_t = Σ_j α_{t,j} h_j."
     )
 
     def __init__(self, cursor, parent=None) -> None:

@@ -89,6 +89,7 @@ def pca_path(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class StateTrajectoriesPanel(Panel):
     title = "Cell and hidden states"
     key = "states"
+    picks_halves = True
     info = (
         "Left: the cell state c_t (LSTMs) and hidden state h_t = o_t ⊙ tanh(c_t) of selected "
         "units over time for probe sequence 0; by default the k units with the largest mean "
