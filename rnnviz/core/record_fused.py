@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
-from torch import _VF, Tensor
+from torch import _VF, Tensor, nn
 from torch.nn import functional as F
 
 from rnnviz.core.cells import CELLS
-from rnnviz.core.model import RecurrentModel
+from rnnviz.core.model import RecurrentModel, cell_name
 from rnnviz.core.tasks.base import Batch, Task
 from rnnviz.core.timeaxis import next_step, order, prev, scan
 
@@ -30,30 +31,45 @@ def _fused_kernel(cell: str, nonlin: str) -> Callable:
 
 
 def _probe_width(cell: str, hidden: int) -> int:
-    """Zero input columns per direction whose gradient the recorder reads (see record_fused)."""
+    """Zero input columns per direction whose gradient the recorder reads (probed_stack)."""
     return len(CELLS[cell].blocks) * hidden if cell == "gru" else hidden
 
 
-def record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
-    """(y_hat, loss, layers) of `batch` (encoded input x (B, T, I)): one dict per layer and
-    direction with h, gates, a or c, dL/dh_t (and dL/dc_t), all (B, T, ·) in time order.
+class Probed(NamedTuple):
+    """One layer's fused pass with its probe columns, kept to read its gradients."""
 
-    Each layer's input is widened by zero columns u_t, P per direction, whose gradient is read:
-    for the RNN and LSTM (a_t = W_ih x_t + W_hh h_{t-1} + b) the widened W_ih holds W_hh
-    there (P = H), so u_t enters exactly as h_{t-1} does and its gradient is the part of the
-    total dL/dh_{t-1} that flows through step t. The GRU's h_{t-1} reaches its candidate only
-    through r_t * (W_hn h_{t-1} + b_hn), which an input column cannot mimic: it gets an
-    identity block (P = G*H) and its gradient is dL/d(gate pre-activation). P = H keeps the
-    widened input product 4x smaller for the LSTM than the identity block would.
+    inp: Tensor  # (B, T, In) the layer's input, detached
+    out: Tensor  # (B, T, D*H) its output
+    u: Tensor  # (B, T, D*P) the probe columns, zeros (a leaf)
+    h0: Tensor  # (D, B, H) its initial state, detached
+    c0: Tensor | None  # (D, B, H) the LSTM's initial cell state
+    h_n: Tensor  # (D, B, H) its final state (of each direction's last processed step)
+    c_n: Tensor | None
+
+
+def probed_stack(rnn: nn.Module, x: Tensor, hx=None) -> list[Probed]:
+    """Each layer of the torch stack `rnn` (nn.RNN/LSTM/GRU) through its fused kernel, its
+    input widened by zero probe columns u_t, P per direction, whose gradient is read (see
+    probed_layers): for the RNN and LSTM (a_t = W_ih x_t + W_hh h_{t-1} + b) the widened
+    W_ih holds W_hh there (P = H), so u_t enters exactly as h_{t-1} does and its gradient is
+    the part of the total dL/dh_{t-1} that flows through step t. The GRU's h_{t-1} reaches
+    its candidate only through r_t * (W_hn h_{t-1} + b_hn), which an input column cannot
+    mimic: it gets an identity block (P = G*H) and its gradient is dL/d(gate
+    pre-activation). P = H keeps the widened input product 4x smaller for the LSTM than the
+    identity block would.
+
+    x (B, T, I); hx None (zeros) or torch's initial state (L*D, B, H), a tuple (h, c) for an
+    LSTM, whose gradient flows on to whatever made it. The weights are detached: only the
+    gradients the recorder reads are computed.
     """
-    cfg, rnn = model.config, model.rnn
-    G, H, D = len(CELLS[cfg.cell].blocks), cfg.hidden, model.directions
-    P = _probe_width(cfg.cell, H)
-    kernel = _fused_kernel(cfg.cell, cfg.nonlinearity)
-    layer_in, inputs, outs, us = x, [], [], []
-    with warnings.catch_warnings():
+    cell = cell_name(rnn)
+    G, H, D = len(CELLS[cell].blocks), rnn.hidden_size, 2 if rnn.bidirectional else 1
+    P = _probe_width(cell, H)
+    kernel = _fused_kernel(cell, getattr(rnn, "nonlinearity", "tanh"))
+    layer_in, passes = x, []
+    with warnings.catch_warnings(), torch.enable_grad():
         warnings.simplefilter("ignore")  # cuDNN's "weights not contiguous" note on GPUs
-        for k in range(cfg.layers):
+        for k in range(rnn.num_layers):
             B, T, In = layer_in.shape
             u = layer_in.new_zeros(B, T, D * P, requires_grad=True)  # (B, T, D*P)
             weights = []  # torch's flat order: w_ih, w_hh, b_ih, b_hh per direction
@@ -66,43 +82,86 @@ def record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
                 wide[:, In + d * P : In + (d + 1) * P] = probe
                 biases = [getattr(rnn, f"{n}_l{k}{s}").detach() for n in ("bias_ih", "bias_hh")]
                 weights += [wide, w_hh, *biases]
-            h0 = layer_in.new_zeros(D, B, H)
-            hx = (h0, h0) if cfg.cell == "lstm" else h0
-            out = kernel(torch.cat([layer_in, u], -1), hx, weights, True, 1, 0.0, False,
-                         cfg.bidirectional, True)[0]  # fmt: skip
-            out.retain_grad()
-            inputs.append(layer_in.detach())
-            outs.append(out)
-            us.append(u)
+            zeros = layer_in.new_zeros(D, B, H)
+            h0 = zeros if hx is None else (hx[0] if cell == "lstm" else hx)[k * D : (k + 1) * D]
+            c0 = (zeros if hx is None else hx[1][k * D : (k + 1) * D]) if cell == "lstm" else None
+            res = kernel(torch.cat([layer_in, u], -1), (h0, c0) if cell == "lstm" else h0,
+                         weights, True, 1, 0.0, False, D == 2, True)  # fmt: skip
+            out, h_n = res[0], res[1]
+            c_n = res[2] if cell == "lstm" else None
+            detached = c0.detach() if c0 is not None else None
+            passes.append(Probed(layer_in.detach(), out, u, h0.detach(), detached, h_n, c_n))
             layer_in = out
-        y_hat = _head(model, layer_in)
-        loss = task.loss(y_hat, batch.y, batch.mask)
-        loss.backward()
+    return passes
 
+
+def probed_grads(loss: Tensor, stacks: list[list[Probed]]) -> list[list[tuple]]:
+    """The gradients of `loss` the recorder reads, per stack and layer: (dL/d out,
+    dL/d u, dL/d h_n, dL/d c_n), None where the loss does not depend on one (a single
+    stack's final state); no parameter gradient is computed or accumulated."""
+    wanted = [(p.out, p.u, p.h_n, p.c_n) for passes in stacks for p in passes]
+    flat = [t for group in wanted for t in group if t is not None]
+    got = iter(torch.autograd.grad(loss, flat, allow_unused=True))
+    grads = [tuple(None if t is None else next(got) for t in group) for group in wanted]
+    # an encoder's top outputs without attention reach the loss only through h_n
+    grads = [(_or_zeros(go, p[0]), _or_zeros(gu, p[1]), gh, gc) for (go, gu, gh, gc), p in
+             zip(grads, wanted, strict=True)]  # fmt: skip
+    out, i = [], 0
+    for passes in stacks:
+        out.append(grads[i : i + len(passes)])
+        i += len(passes)
+    return out
+
+
+def _or_zeros(g: Tensor | None, like: Tensor) -> Tensor:
+    return torch.zeros_like(like) if g is None else g
+
+
+def probed_layers(rnn: nn.Module, passes: list[Probed], grads: list[tuple]) -> list[dict]:
+    """One dict per layer and direction with h, gates, a or c, dL/dh_t (and dL/dc_t), all
+    (B, T, ·) in time order, from the passes of probed_stack and their probed_grads."""
+    cell = cell_name(rnn)
+    H, D = rnn.hidden_size, 2 if rnn.bidirectional else 1
+    P = _probe_width(cell, H)
     layers = []
     with torch.no_grad():
-        for k in range(cfg.layers):
+        for k, (p, (g_out, g_u, g_hn, g_cn)) in enumerate(zip(passes, grads, strict=True)):
             for d in range(D):
                 rev = d == 1
                 s = "_reverse" if rev else ""
                 sl = slice(d * H, (d + 1) * H)
-                psl = slice(d * P, (d + 1) * P)
                 rec = fused_layer(
-                    cfg.cell,
-                    cfg.nonlinearity,
-                    inp=order(inputs[k], rev),
-                    h=order(outs[k].detach()[..., sl], rev),
-                    e=order(outs[k].grad[..., sl], rev),
-                    gu=order(us[k].grad[..., psl], rev),
+                    cell,
+                    getattr(rnn, "nonlinearity", "tanh"),
+                    inp=order(p.inp, rev),
+                    h=order(p.out.detach()[..., sl], rev),
+                    e=order(g_out[..., sl], rev),
+                    gu=order(g_u[..., d * P : (d + 1) * P], rev),
                     w_ih=getattr(rnn, f"weight_ih_l{k}{s}").detach(),
                     w_hh=getattr(rnn, f"weight_hh_l{k}{s}").detach(),
                     b_ih=getattr(rnn, f"bias_ih_l{k}{s}").detach(),
                     b_hh=getattr(rnn, f"bias_hh_l{k}{s}").detach(),
+                    h0=p.h0[d],
+                    c0=p.c0[d] if p.c0 is not None else None,
+                    g_end=g_hn[d] if g_hn is not None else None,
+                    gc_end=g_cn[d] if g_cn is not None else None,
                 )
                 layers.append(
                     {"layer": k, "reverse": rev, **{n: order(v, rev) for n, v in rec.items()}}
                 )
-    return y_hat.detach(), loss.detach(), layers
+    return layers
+
+
+def record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
+    """(y_hat, loss, layers) of `batch` (encoded input x (B, T, I)): one dict per layer and
+    direction with h, gates, a or c, dL/dh_t (and dL/dc_t), all (B, T, ·) in time order,
+    from one fused pass of the stack with probe columns (probed_stack)."""
+    passes = probed_stack(model.rnn, x)
+    with torch.enable_grad():
+        y_hat = _head(model, passes[-1].out)
+        loss = task.loss(y_hat, batch.y, batch.mask)
+    (grads,) = probed_grads(loss, [passes])
+    return y_hat.detach(), loss.detach(), probed_layers(model.rnn, passes, grads)
 
 
 def _head(model: RecurrentModel, h: Tensor) -> Tensor:
@@ -114,16 +173,22 @@ def _head(model: RecurrentModel, h: Tensor) -> Tensor:
 
 
 def fused_layer(
-    cell: str, nonlin: str, *, inp, h, e, gu, w_ih, w_hh, b_ih, b_hh
-) -> dict[str, Tensor]:
+    cell: str, nonlin: str, *, inp, h, e, gu, w_ih, w_hh, b_ih, b_hh,
+    h0=None, c0=None, g_end=None, gc_end=None,
+) -> dict[str, Tensor]:  # fmt: skip
     """Per-step values of one direction from its fused pass, all in processing order.
 
     inp (B, T, In) layer input, h (B, T, H) hidden states, e (B, T, H) direct dL/dh_t,
-    gu the probe columns' gradient (record_fused): (B, T, H) W_hh^T dL/da_t for the RNN and
-    LSTM, (B, T, G*H) the total dL/d(gate pre-activation) for the GRU.
+    gu the probe columns' gradient (probed_stack): (B, T, H) W_hh^T dL/da_t for the RNN and
+    LSTM, (B, T, G*H) the total dL/d(gate pre-activation) for the GRU. h0, c0 (B, H): the
+    initial state (None: 0); g_end, gc_end (B, H): the gradient of the final state h_n, c_n
+    (an encoder's, through the decoder's start state), added at the last step.
     """
     H = h.shape[-1]
-    hp = prev(h)
+    hp = prev(h, h0)
+    if g_end is not None:
+        e = e.clone()
+        e[:, -1] += g_end
     gi = inp @ w_ih.T + b_ih  # (B, T, G*H)
     gh = hp @ w_hh.T + b_hh  # (B, T, G*H)
     out: dict[str, Tensor] = {"h": h, "h_prev": hp}
@@ -133,10 +198,16 @@ def fused_layer(
     elif cell == "lstm":
         ai, af, ag, ao = (gi + gh).chunk(4, -1)
         i, f, g, o = torch.sigmoid(ai), torch.sigmoid(af), torch.tanh(ag), torch.sigmoid(ao)
-        c = scan(f, i * g, backward=False)
+        b = i * g
+        if c0 is not None:
+            b[:, 0] += f[:, 0] * c0
+        c = scan(f, b, backward=False)
         dh = e + next_step(gu)
-        out.update(i=i, f=f, g=g, o=o, c=c, c_prev=prev(c), grad_h=dh)
-        out["grad_c"] = scan(next_step(f), dh * o * (1 - torch.tanh(c) ** 2), backward=True)
+        out.update(i=i, f=f, g=g, o=o, c=c, c_prev=prev(c, c0), grad_h=dh)
+        bc = dh * o * (1 - torch.tanh(c) ** 2)
+        if gc_end is not None:
+            bc[:, -1] += gc_end
+        out["grad_c"] = scan(next_step(f), bc, backward=True)
     else:  # gru
         r = torch.sigmoid(gi[..., :H] + gh[..., :H])
         z = torch.sigmoid(gi[..., H : 2 * H] + gh[..., H : 2 * H])

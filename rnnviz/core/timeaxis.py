@@ -12,9 +12,10 @@ def order(a: Tensor, reverse: bool) -> Tensor:
     return torch.flip(a, (1,)) if reverse else a
 
 
-def prev(h: Tensor) -> Tensor:
-    """h_{t-1} in processing order, with h_{-1} = 0.  (B, T, H) -> (B, T, H)."""
-    return torch.cat([torch.zeros_like(h[:, :1]), h[:, :-1]], 1)
+def prev(h: Tensor, first: Tensor | None = None) -> Tensor:
+    """h_{t-1} in processing order, with h_{-1} = `first` (B, H), or 0.  (B, T, H) -> (B, T, H)."""
+    start = torch.zeros_like(h[:, :1]) if first is None else first[:, None].to(h.dtype)
+    return torch.cat([start, h[:, :-1]], 1)
 
 
 def next_step(a: Tensor) -> Tensor:

@@ -55,6 +55,7 @@ CASES = [
     ("gru", "lstm", "dot", 1, False),
     ("peephole-lstm", "rnn", "none", 1, True),
     ("simple-gru", "peephole-lstm", "additive", 2, False),
+    ("lstm", "rnn", "none", 2, True),  # fused: the top outputs reach the loss only via h_n
 ]
 
 

@@ -1,16 +1,20 @@
 """Record one encoder-decoder batch under teacher forcing: both halves' states and gates, the
 attention, the context vectors, the outputs, the loss, and dL/dh_t (dL/dc_t) of both halves.
 
-Both stacks run through the textbook loop (model.run_explicit) with zero perturbations added
-to every h_t and c_t as they leave step t; autograd's gradient of the loss with respect to
-them is the total gradient dL/dh_t (as core/record_explicit.py does for the single stack).
-For the encoder that gradient arrives through the decoder's start state (the bridge) and,
-with attention, directly from every decoder step through the context vectors: the shorter
-path attention gives the gradient shows in ‖dL/dh_t‖ over the encoder's steps.
+Where both stacks' cells have a fused kernel (RNN, LSTM, GRU), each layer runs through it
+with probe columns (core/record_fused.py: probed_stack), the decoder from the encoder's
+final states through the bridge, and everything is rebuilt from the fused passes as for the
+single stack, the final states' gradients added at each direction's last step: about twice
+a fused forward+backward (benchmarks/bench_record_seq2seq.py; the loop below was 3.3-5.3x).
+Otherwise both stacks run through the textbook loop (model.run_explicit) with zero
+perturbations added to every h_t and c_t as they leave step t; autograd's gradient of the
+loss with respect to them is the total gradient dL/dh_t (as core/record_explicit.py does for
+the single stack). For the encoder that gradient arrives through the decoder's start state
+(the bridge) and, with attention, directly from every decoder step through the context
+vectors: the shorter path attention gives the gradient shows in ‖dL/dh_t‖ over the
+encoder's steps.
 
-The probe batches are small (a few sequences of a few dozen steps), so the loop's cost
-(several times a fused pass) stays within a few milliseconds; ||dh_T/dh_t|| is not computed
-for an encoder-decoder (NaN, and meta["jacobian"] says so).
+||dh_T/dh_t|| is not computed for an encoder-decoder (NaN, and meta["jacobian"] says so).
 
 Shapes: B batch, N encoder steps, T decoder steps, H hidden units of a stack.
 """
@@ -27,6 +31,7 @@ from torch import Tensor, nn
 import rnnviz
 from rnnviz.core.cells import CELLS
 from rnnviz.core.model import cell_name, run_explicit
+from rnnviz.core.record_fused import probed_grads, probed_layers, probed_stack
 from rnnviz.core.seq2seq.model import PAD, Seq2SeqModel
 from rnnviz.core.seq2seq.trace import DEC, Seq2SeqTrace
 from rnnviz.core.tasks.base import Batch
@@ -52,21 +57,9 @@ def record_seq2seq(
     with torch.no_grad():
         x = model.encode(x_raw)  # (B, N, I)
         dec_x = model.dec_embed(model.decoder_inputs(y))  # (B, T, E)
-    enc_pert, dec_pert = _perturbations(model.rnn, x), _perturbations(model.dec_rnn, dec_x)
-    enc_rec: dict = {}
-    dec_rec: dict = {}
-    with torch.enable_grad():
-        h, h_n, c_n = run_explicit(model.rnn, x, perturb=enc_pert, record=enc_rec)  # (B, N, DH)
-        start = model.bridge(h_n, c_n)
-        s, _, _ = run_explicit(model.dec_rnn, dec_x, hx=start, perturb=dec_pert, record=dec_rec)
-        y_hat, context, attn = model.readout(s, h, x_raw != PAD)  # (B, T, O)
-        loss = task.loss(y_hat, y, batch.mask)
-        leaves = [
-            t for p in (enc_pert, dec_pert) for pair in p.values() for t in pair if t is not None
-        ]
-        grads = iter(torch.autograd.grad(loss, leaves))
-    layers = _layers(model.rnn, enc_pert, enc_rec, grads)
-    dec_layers = _layers(model.dec_rnn, dec_pert, dec_rec, grads)
+    fused = CELLS[cfg.cell].fused and CELLS[model.dec_config.cell].fused
+    record = _record_fused if fused else _record_explicit
+    y_hat, loss, context, attn, layers, dec_layers = record(model, task, batch, x, dec_x)
     dec_cfg = model.dec_config
     full_meta = {
         "model": "seq2seq",
@@ -112,6 +105,61 @@ def record_seq2seq(
         tokens_in=_tokens(task.input_vocab, x_raw),
         tokens_out=_tokens(task.output_vocab, y),
     )
+
+
+def _record_fused(model: Seq2SeqModel, task: Transduction, batch: Batch, x, dec_x):
+    """(y_hat, loss, context, attention, encoder layers, decoder layers) from one fused pass
+    of each stack with probe columns (module docstring)."""
+    enc = probed_stack(model.rnn, x)
+    h_n = torch.cat([p.h_n for p in enc])  # (L*D, B, H)
+    c_n = torch.cat([p.c_n for p in enc]) if enc[0].c_n is not None else None
+    with torch.enable_grad():
+        dec = probed_stack(model.dec_rnn, dec_x, hx=model.bridge(h_n, c_n))
+        y_hat, context, attn = model.readout(dec[-1].out, enc[-1].out, batch.x != PAD)
+        loss = task.loss(y_hat, batch.y, batch.mask)
+    enc_grads, dec_grads = probed_grads(loss, [enc, dec])
+    layers = [_layer_trace(model.rnn, lt) for lt in probed_layers(model.rnn, enc, enc_grads)]
+    dec_layers = [
+        _layer_trace(model.dec_rnn, lt) for lt in probed_layers(model.dec_rnn, dec, dec_grads)
+    ]
+    return y_hat, loss, context, attn, tuple(layers), tuple(dec_layers)
+
+
+def _layer_trace(rnn: nn.Module, lt: dict) -> LayerTrace:
+    """A LayerTrace from one of probed_layers' dicts."""
+    spec = CELLS[cell_name(rnn)]
+    B, T = lt["h"].shape[:2]
+    return LayerTrace(
+        layer=lt["layer"],
+        reverse=lt["reverse"],
+        h=frozen_array(lt["h"]),
+        grad_h=frozen_array(lt["grad_h"]),
+        jacobian_norm=frozen_array(np.full((B, T), np.nan)),
+        gates=MappingProxyType({g: frozen_array(lt[g]) for g in spec.gate_names}),
+        preact=frozen_array(lt["a"]) if "a" in lt else None,
+        c=frozen_array(lt["c"]) if "c" in lt else None,
+        grad_c=frozen_array(lt["grad_c"]) if "grad_c" in lt else None,
+    )
+
+
+def _record_explicit(model: Seq2SeqModel, task: Transduction, batch: Batch, x, dec_x):
+    """As _record_fused, from the textbook loop with perturbations (module docstring)."""
+    enc_pert, dec_pert = _perturbations(model.rnn, x), _perturbations(model.dec_rnn, dec_x)
+    enc_rec: dict = {}
+    dec_rec: dict = {}
+    with torch.enable_grad():
+        h, h_n, c_n = run_explicit(model.rnn, x, perturb=enc_pert, record=enc_rec)  # (B, N, DH)
+        start = model.bridge(h_n, c_n)
+        s, _, _ = run_explicit(model.dec_rnn, dec_x, hx=start, perturb=dec_pert, record=dec_rec)
+        y_hat, context, attn = model.readout(s, h, batch.x != PAD)  # (B, T, O)
+        loss = task.loss(y_hat, batch.y, batch.mask)
+        leaves = [
+            t for p in (enc_pert, dec_pert) for pair in p.values() for t in pair if t is not None
+        ]
+        grads = iter(torch.autograd.grad(loss, leaves))
+    layers = _layers(model.rnn, enc_pert, enc_rec, grads)
+    dec_layers = _layers(model.dec_rnn, dec_pert, dec_rec, grads)
+    return y_hat, loss, context, attn, layers, dec_layers
 
 
 def _perturbations(rnn: nn.Module, x: Tensor) -> dict:
