@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 END = "|"  # the end of a melody, and the start of the next
 HELDOUT_EVERY = 5  # the 5th, 10th, … melody is held out
 TRANSPOSE = range(-6, 6)  # semitones a training window is moved by: each key once
+NOTE_NOISE = 0.3  # the fraction of training input notes replaced by random notes
 CONTRAST = (0.5, 1.5)  # temperatures sampled side by side: careful, then adventurous
 
 
@@ -107,6 +108,17 @@ class MusicTask(Task):
         b = random_windows(self.train_ids, batch, self.seq_len, gen)
         k = torch.randint(0, len(TRANSPOSE), (batch, 1), generator=gen)  # (B, 1)
         return Batch(self.shift[k, b.x], self.shift[k, b.y], b.mask)
+
+    def model_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
+        """The training input with NOTE_NOISE of its notes replaced by random notes ("|" kept:
+        where a melody ends stays known); the targets, the probe and the held-out melodies
+        stay clean. The noise is drawn from the window's own notes, so a run that is reset
+        repeats it as it repeats its batches."""
+        x = batch.x.cpu()  # (B, T)
+        gen = torch.Generator().manual_seed(hash(tuple(x.reshape(-1).tolist())) % 2**63)
+        noisy = (torch.rand(x.shape, generator=gen) < NOTE_NOISE) & (x != 0)
+        random_notes = torch.randint(1, len(self.notes), x.shape, generator=gen)
+        return (torch.where(noisy, random_notes, x).to(batch.x.device),)
 
     def heldout(self) -> Batch:
         return consecutive_windows(self.heldout_ids, self.seq_len)
