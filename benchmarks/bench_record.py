@@ -7,9 +7,11 @@ sequence (batch B = 1 by default) from the task are timed five ways, on the same
     fused      model(x) -> task loss -> loss.backward(): one fused forward+backward, the
                cost of a training step's gradient for this sequence (the reference, 1x)
     rec+jac    record_trace(..., jacobians=True): states, gates, dL/dh_t, dL/dc_t and the
-               Jacobian norms ||dh_final/dh_t|| -- everything the panels show
+               Jacobian norms ||dh_final/dh_t|| -- everything the panels show but the items
     rec        record_trace(..., jacobians=False): the same without the Jacobian norms
     jac        the Jacobian-norm chain alone (jacobian.jacobian_norms on every layer)
+    items      sequence 0's itemized gradients dL_j/dh_t alone (grad_items.grad_items), where
+               they fit their budget (else "skipped"); record_trace adds them to rec+jac
     explicit   the naive design: the per-timestep loop of rnnviz.core.model.run_explicit with
                autograd (zero perturbations on h_t and c_t, gates recorded), then the loss and
                torch.autograd.grad to the perturbations, which gives dL/dh_t and dL/dc_t
@@ -48,6 +50,7 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
+from rnnviz.core import grad_items  # noqa: E402
 from rnnviz.core import record as rec_mod  # noqa: E402
 from rnnviz.core.cells import CELLS  # noqa: E402
 from rnnviz.core.config import Config  # noqa: E402
@@ -58,7 +61,7 @@ from rnnviz.core.tasks import TASKS, make_task  # noqa: E402
 
 NAME = "bench_record"
 TARGETS = {"rec+jac": 10.0, "rec": 2.0}
-METHODS = ("fused", "rec+jac", "rec", "jac", "explicit")
+METHODS = ("fused", "rec+jac", "rec", "jac", "items", "explicit")
 DEFAULT_CELLS = [  # issue 14's table
     (cell, h, t) for cell in ("lstm", "gru", "rnn") for h in (64, 128) for t in (50, 200, 1000)
 ]
@@ -86,10 +89,19 @@ def methods(cfg, task, model, batch) -> dict:
         loss.backward()
 
     def rec_jac():
-        record_trace(model, task, batch, jacobians=True)
+        record_trace(model, task, batch, jacobians=True, grad_items=False)
 
     def rec_nojac():
-        record_trace(model, task, batch, jacobians=False)
+        record_trace(model, task, batch, jacobians=False, grad_items=False)
+
+    items = None
+    with torch.no_grad():
+        x, y_hat = model.encode(batch.x), model(batch.x)
+    steps = grad_items.loss_steps(batch.mask).tolist()
+    if not grad_items.grad_items_skip_reason(cfg, x.shape[-1], steps, x.shape[1]):
+
+        def items():
+            grad_items.grad_items(model, task, batch, x, y_hat)
 
     # The Jacobian part alone: the per-layer dicts the recorder builds, then the chain.
     # (If record_fused changes, fall back to rec+jac minus rec.)
@@ -131,7 +143,7 @@ def methods(cfg, task, model, batch) -> dict:
             {key: {n: torch.stack(v, 1) for n, v in r.items()} for key, r in record.items()}
         return grads
 
-    return {"fused": fused, "rec+jac": rec_jac, "rec": rec_nojac, "jac": jac,
+    return {"fused": fused, "rec+jac": rec_jac, "rec": rec_nojac, "jac": jac, "items": items,
             "explicit": explicit}  # fmt: skip
 
 
@@ -189,6 +201,9 @@ def bench_cell(cell: str, hidden: int, seq_len: int, args, device: str) -> dict:
         "samples_s": samples,
     }
     for name in METHODS:
+        if not samples[name]:  # the items, where they do not fit their budget
+            res[f"{name}_ms"] = res[f"{name}_ratio"] = math.nan
+            continue
         res[f"{name}_ms"] = 1e3 * C.median(samples[name])
         if name != "fused":
             res[f"{name}_ratio"] = C.median(
@@ -259,6 +274,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def fmt_ratio(x: float) -> str:
+    if math.isnan(x):
+        return "skipped"
     return f"{x:.2f}x" if x < 100 else f"{x:.0f}x"
 
 
@@ -287,7 +304,7 @@ def main(argv=None) -> list[dict]:
     print("milliseconds per call (median)")
     print(
         C.table(
-            ["cell", "H", "T", "reps", "fused", "rec+jac", "rec", "jac", "explicit"],
+            ["cell", "H", "T", "reps", "fused", "rec+jac", "rec", "jac", "items", "explicit"],
             [
                 [r["cell"], r["hidden"], r["seq_len"], r["reps"]]
                 + [f"{r[f'{m}_ms']:.2f}" for m in METHODS]
@@ -300,7 +317,7 @@ def main(argv=None) -> list[dict]:
           f"rec+jac <= {TARGETS['rec+jac']:g}x, rec <= {TARGETS['rec']:g}x)")  # fmt: skip
     print(
         C.table(
-            ["cell", "H", "T", "rec+jac", "rec", "jac", "explicit", "rec+jac", "rec"],
+            ["cell", "H", "T", "rec+jac", "rec", "jac", "items", "explicit", "rec+jac", "rec"],
             [
                 [r["cell"], r["hidden"], r["seq_len"]]
                 + [fmt_ratio(r[f"{m}_ratio"]) for m in METHODS[1:]]
@@ -310,8 +327,10 @@ def main(argv=None) -> list[dict]:
         )
     )
     print(
-        "rec+jac = record_trace(jacobians=True); rec = record_trace(jacobians=False); "
-        "jac = the Jacobian-norm chain alone; explicit = run_explicit loop + autograd.grad."
+        "rec+jac = record_trace(jacobians=True), rec = record_trace(jacobians=False), both "
+        "without the itemized gradients; jac = the Jacobian-norm chain alone; items = the "
+        "itemized gradients alone (skipped: over their budget); explicit = run_explicit loop "
+        "+ autograd.grad."
     )
     load = C.load_average()
     if load is not None:

@@ -46,7 +46,7 @@ DEFAULT_SETTINGS = [
 
 def bench_setting(task: str, cell: str, attention: str, args) -> dict:
     trainer = Trainer(
-        Config(task=task, cell=cell, attention=attention, seed=args.seed, device="cpu")
+        Config(task=task, cell=cell, attention=attention, seed=args.seed, device=args.device)
     )
     model, tk, batch = trainer.model, trainer.task, trainer.probe_batch
     model.eval()  # as Trainer.record does
@@ -70,7 +70,7 @@ def bench_setting(task: str, cell: str, attention: str, args) -> dict:
         for name, fn in fns.items():
             n = inner[name]
             samples[name].append(
-                C.time_call(lambda fn=fn, n=n: [fn() for _ in range(n)], "cpu") / n
+                C.time_call(lambda fn=fn, n=n: [fn() for _ in range(n)], args.device) / n
             )
     ratios = [r / f for r, f in zip(samples["record"], samples["fused"], strict=True)]
     return {
@@ -89,7 +89,9 @@ def bench_setting(task: str, cell: str, attention: str, args) -> dict:
 
 def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    ap.add_argument("--full", action="store_true", help="more repetitions")
+    ap.add_argument("--reps", type=int, default=None, help="default 7 (15 with --full)")
     ap.add_argument("--min-rep-s", type=float, default=0.03)
     ap.add_argument("--threads", type=int, default=None, help="default: machine default")
     ap.add_argument("--seed", type=int, default=0)
@@ -100,8 +102,9 @@ def main(argv=None) -> list[dict]:
     )  # fmt: skip
     ap.add_argument("--json", default=None, help=f"results file (default results/{NAME}.json)")
     args = ap.parse_args(argv)
+    args.reps = args.reps or (15 if args.full else 7)
     settings = [tuple(s.split(",")) for s in args.settings] if args.settings else DEFAULT_SETTINGS
-    env = C.environment("cpu", args.threads)
+    env = C.environment(C.resolve_device(args.device), args.threads)
     C.print_header(
         f"bench_record_seq2seq: recording an encoder-decoder's probe batch vs one fused "
         f"forward+backward ({args.reps} reps, median of paired ratios)",

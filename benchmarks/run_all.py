@@ -5,12 +5,12 @@
     .venv/bin/python benchmarks/run_all.py --device cuda
     .venv/bin/python benchmarks/run_all.py --only record   # one benchmark
 
-Runs bench_train, bench_record, bench_app (the desktop app's quality bars) and bench_presets
-(time for each lecture preset to reach its promised picture): about five minutes on two
-cores. The robustness runs take longer and run only when named: `--only monkey` (2,000
-random user actions on the real window, bench_monkey) and `--only soak` (30 minutes of
-training, memory of both processes, bench_soak). Results are appended to
-benchmarks/results/<name>.json (or to files in --json-dir).
+Runs bench_train, bench_record and bench_record_seq2seq, bench_app (the desktop app's
+quality bars) and bench_presets (time for each lecture preset to reach its promised
+picture): about five minutes on two cores. The robustness runs take longer and run only
+when named: `--only monkey` (2,000 random user actions on the real window, bench_monkey)
+and `--only soak` (30 minutes of training, memory of both processes, bench_soak). Results
+are appended to benchmarks/results/<name>.json (or to files in --json-dir).
 Exit status 0 whatever the numbers: the targets are reported, not enforced (timings on a
 shared machine are too noisy to fail a build on).
 """
@@ -27,6 +27,7 @@ import bench_app  # noqa: E402
 import bench_monkey  # noqa: E402
 import bench_presets  # noqa: E402
 import bench_record  # noqa: E402
+import bench_record_seq2seq  # noqa: E402
 import bench_soak  # noqa: E402
 import bench_train  # noqa: E402
 
@@ -55,12 +56,14 @@ def main(argv=None) -> int:
         return ["--json", str(Path(args.json_dir) / f"{name}.json")] if args.json_dir else []
 
     t0 = time.perf_counter()
-    train_rows = record_rows = None
+    train_rows = record_rows = seq2seq_rows = None
     if args.only in (None, "train"):
         train_rows = bench_train.main(common + json_arg(bench_train.NAME))
         print()
     if args.only in (None, "record"):
         record_rows = bench_record.main(common + json_arg(bench_record.NAME))
+        print()
+        seq2seq_rows = bench_record_seq2seq.main(common + json_arg(bench_record_seq2seq.NAME))
         print()
     app = presets = None
     if args.only in (None, "app") and args.device == "cpu":
@@ -82,15 +85,24 @@ def main(argv=None) -> int:
             f"worst H={worst['hidden']} T={worst['seq_len']} clip={worst['clip']}"
         )
     if record_rows:
-        for key, label in (("rec_ratio", "without Jacobians"), ("rec+jac_ratio", "with Jacobians")):
+        for method, label in (("rec", "without Jacobians"), ("rec+jac", "with Jacobians")):
+            key, target = f"{method}_ratio", bench_record.TARGETS[method]
             worst = max(record_rows, key=lambda r: r[key])
-            over = [r for r in record_rows if r[key] > bench_record.TARGET]
+            over = [r for r in record_rows if r[key] > target]
             print(
                 f"recording {label}, x one fused fwd+bwd: "
                 f"{min(r[key] for r in record_rows):.2f}..{worst[key]:.2f} "
-                f"(target <= {bench_record.TARGET:g}); worst {worst['cell']} H={worst['hidden']} "
+                f"(target <= {target:g}); worst {worst['cell']} H={worst['hidden']} "
                 f"T={worst['seq_len']}; {len(over)} of {len(record_rows)} cells over"
             )
+    if seq2seq_rows:
+        worst = max(seq2seq_rows, key=lambda r: r["ratio"])
+        print(
+            f"recording an encoder-decoder, x one fused fwd+bwd: "
+            f"{min(r['ratio'] for r in seq2seq_rows):.2f}..{worst['ratio']:.2f} (target <= "
+            f"{bench_record_seq2seq.TARGET:g}); worst {worst['task']} {worst['cell']} "
+            f"{worst['attention']}"
+        )
     if app:
         hz = min(app["refresh_hz"].values())
         print(
