@@ -6,6 +6,8 @@
                                         train --steps K steps, showing progress; the report
                                         holds the held-out score
     rnnviz trace [OPTIONS] --out F.npz  train --steps K (default 0), record the probe batch
+    rnnviz trace --model FILE --input X.npy|X.csv|TEXT.txt [--vocab VOCAB.json] --out F.npz
+                                        record your own model on your input (cli_model.py)
     rnnviz presets                      list the lecture presets
     rnnviz export --preset NAME --out DIR [--steps K] [--animate {gif,mp4}]
                   [--animate-over {time,steps}] [--frames N]
