@@ -8,6 +8,8 @@
    - event-loop latency: a 10 ms QTimer records how late each tick fires; p50/p99/max
      (bar: p99 <= 50 ms);
    - panel refresh rate: redraws with new data per second, per visible panel (bar: >= 10 Hz);
+   - recordings per second: new recordings of the probe batch reaching the window (what the
+     status bar's "recordings/s" counts; issue 14: >= 5 for LSTM H = 128, T = 200);
    - training throughput: steps/s in the app against `Trainer.train_step()` in a plain loop
      on the same config, measured for half as long before the app opens and after it
      closes, the two averaged (this shared machine's speed drifts) (bar: >= 0.7x).
@@ -136,7 +138,14 @@ def measure_running(args) -> dict:
 
     Panel.refresh = counting_refresh
     snapshots = []
-    window.runner.snapshot.connect(lambda s: snapshots.append((time.perf_counter(), s.step)))
+    recordings = []  # arrival times of new recordings (a new trace object)
+
+    def arrived(s) -> None:
+        snapshots.append((time.perf_counter(), s.step))
+        if s.trace is not None and (not recordings or s.trace is not recordings[-1][1]):
+            recordings.append((time.perf_counter(), s.trace))
+
+    window.runner.snapshot.connect(arrived)
 
     def run_event_loop(seconds: float, until=lambda: False) -> None:
         """The event loop as the app runs it (sleeping when idle), for `seconds` at most."""
@@ -175,6 +184,7 @@ def measure_running(args) -> dict:
     timer.stop()
     t_end, steps_end = snapshots[-1]
     app_rate = (steps_end - steps_start) / max(t_end - t_start, 1e-9)
+    recs = sum(t_start < t <= t_end for t, _ in recordings) / max(t_end - t_start, 1e-9)
     # the panels with live data (the cliff draws its own toy problem, not the training run)
     visible = [p.key for p in window.panels if window.docks[p.key].isVisible() and p.draws]
     rates = {k: redraws.get(k, 0) / args.seconds for k in visible}
@@ -198,6 +208,7 @@ def measure_running(args) -> dict:
         "ticks": len(lat),
         "refresh_hz": rates,
         "app_steps_per_s": app_rate,
+        "recordings_per_s": recs,
         "headless_steps_per_s": headless_rate,
         "headless_before_after_steps_per_s": (before, after),
         "throughput_ratio": app_rate / headless_rate,
@@ -247,6 +258,12 @@ def main(argv=None) -> dict:
         ],
         ["  (p50, max)", f"{r['latency_ms_p50']:.0f}, {r['latency_ms_max']:.0f} ms", "", ""],
         ["slowest panel refresh", f"{worst:.1f} Hz", ">= 10 Hz", "yes" if worst >= 10 else "NO"],
+        [
+            "recordings per second",
+            f"{r['recordings_per_s']:.1f}",
+            ">= 5 (LSTM H 128, T 200)",
+            "yes" if r["recordings_per_s"] >= 5 else "NO",
+        ],
         [
             "training in the app / headless",
             f"{r['throughput_ratio']:.2f} ({r['app_steps_per_s']:.0f} vs "
