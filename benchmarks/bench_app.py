@@ -16,7 +16,8 @@
 3. closing mid-training: seconds from close() to the worker joined (bar: <= 1 s).
 
 Runs headless with QT_QPA_PLATFORM=offscreen unless a display is set. Model: the app's
-default (LSTM, H=32, T=50, sine) unless --cell/--hidden/--seq-len say otherwise.
+default (LSTM, H=32, T=50, sine) unless --task/--cell/--hidden/--seq-len say otherwise;
+--panels KEY … shows those docks too (the word panels on sentiment, the piano roll on music).
 
     .venv/bin/python benchmarks/bench_app.py [--seconds 10] [--all-panels]
 """
@@ -115,7 +116,9 @@ def measure_running(args) -> dict:
     from rnnviz.qt.main_window import MainWindow
     from rnnviz.qt.panels.base import Panel
 
-    config = Config(cell=args.cell, hidden=args.hidden, seq_len=args.seq_len, device="cpu")
+    config = Config(
+        task=args.task, cell=args.cell, hidden=args.hidden, seq_len=args.seq_len, device="cpu"
+    )
     before = headless(config, args.seconds / 2)
     _app = QApplication.instance() or QApplication([sys.argv[0]])  # noqa: F841 (kept alive)
     theme.apply()
@@ -126,6 +129,8 @@ def measure_running(args) -> dict:
     if args.all_panels:
         for dock in window.docks.values():
             dock.show()
+    for key in args.panels:  # shown beside the default layout's
+        window.docks[key].show()
 
     redraws: dict[str, int] = {}
     original = Panel.refresh
@@ -229,6 +234,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--cell", default="lstm")
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--seq-len", type=int, default=50)
+    ap.add_argument("--task", default="sine")
+    ap.add_argument(
+        "--panels", nargs="*", default=[], metavar="KEY", help="docks to show too: evidence …"
+    )
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     env = environment("cpu")
