@@ -37,31 +37,18 @@ class HistoryLog:
         return History.from_columns(self.key, {name: c.view() for name, c in self.cols.items()})
 
 
-# The spectral radii are computed at every RADII_EVERY-th recording (and the first); the
-# rows between repeat the last. Why: the weights move little between recordings, and the
-# eigenvalues of every W_hh block cost a quarter of a recording at every one (LSTM H = 128:
-# 21 ms of 88), the difference between 2 and 5 recordings a second.
-RADII_EVERY = 5
-
-
 class ProbeLog:
     """One row per recording of the probe batch: sequence 0's ‖dL/dh_t‖ and the distance
     profile of its itemized gradients (core/memory_reach.py) per layer, and every W_hh gate
-    block's spectral radius (ProbeHistory's columns; see RADII_EVERY)."""
+    block's spectral radius (ProbeHistory's columns)."""
 
     def __init__(self) -> None:
         self.cols: dict[str, Column] | None = None
         self.key = new_key()
-        self._radii: dict[str, float] = {}  # the last computed
-        self._since = 0  # recordings since they were computed
 
     def append(self, trace: Trace) -> None:
         keys = [lt.key for lt in trace.layers]
-        if not self._radii or self._since >= RADII_EVERY - 1:
-            self._radii, self._since = spectral_radii(trace.params, trace.cell, keys), 0
-        else:
-            self._since += 1
-        radii = self._radii
+        radii = spectral_radii(trace.params, trace.cell, keys)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's huge values
             norms = {lt.key: vector_norms(lt.grad_h[0]) for lt in trace.layers}
             profiles = {lt.key: layer_profile(trace, lt) for lt in trace.layers}

@@ -1,13 +1,9 @@
 """How often the probe batch is recorded: the session's budget of recording time between
-training steps (train.session) and the spectral radii's cadence in the probe log (logs.py)."""
+training steps (train.session)."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from rnnviz.core.analysis import spectral_radii
 from rnnviz.core.config import Config
-from rnnviz.core.logs import RADII_EVERY
 from rnnviz.core.train import Trainer, session
 
 
@@ -36,20 +32,3 @@ def test_recordings_take_their_budget_between_training_steps(monkeypatch):
         run.send(None)
     share = 0.035 * count[0] / now[0]
     assert 0.17 <= share <= 0.21, (count[0], now[0])
-
-
-def test_spectral_radii_are_computed_at_every_fifth_recording():
-    """The rows between repeat the last computed radii; the fifth after is computed anew on
-    the weights of its own step."""
-    trainer = Trainer(Config(task="sine", hidden=6, seq_len=8, batch=2, lr=0.05))
-    for _ in range(RADII_EVERY + 1):
-        trainer.train_step()
-        trace = trainer.record(jacobians=False)
-    radii = trainer.probe_log.view().radii
-    keys = [lt.key for lt in trace.layers]
-    now = spectral_radii(trace.params, trace.cell, keys)
-    for k, column in radii.items():
-        assert len(column) == RADII_EVERY + 1
-        np.testing.assert_array_equal(column[1:RADII_EVERY], column[0])
-        assert column[RADII_EVERY] == now[k]
-    assert any(column[RADII_EVERY] != column[0] for column in radii.values())
