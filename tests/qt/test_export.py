@@ -27,6 +27,18 @@ CONTROLS = (QComboBox, QAbstractButton, QAbstractSpinBox, QLineEdit)
 MARK = QColor(1, 254, 3)
 
 
+def decoded_snapshot():
+    """An encoder-decoder with the decoding the training process adds (extras["decoding"])."""
+    from rnnviz.core.config import Config
+    from rnnviz.core.seq2seq.live import DecodingWatch
+    from rnnviz.core.train import Trainer
+
+    trainer = Trainer(Config(task="reverse", seq_len=5, hidden=8, batch=8, device="cpu", beam=2))
+    trace = trainer.record()
+    extras = DecodingWatch(trainer).extras(trace, 0.0)
+    return trainer.snapshot(state="paused", trace=trace, steps_per_s=0.0, extras=extras)
+
+
 @pytest.fixture
 def exported(show_panel, probed_snapshot, charlm, side_by_side):
     """exported(PanelClass) -> the panel on screen, drawing a snapshot it has something for."""
@@ -38,6 +50,7 @@ def exported(show_panel, probed_snapshot, charlm, side_by_side):
         "piano_roll": lambda: probed_snapshot(task="music"),
         "evidence": lambda: probed_snapshot(task="sentiment"),
         "attribution": lambda: probed_snapshot(task="sentiment"),
+        "decoding": decoded_snapshot,
         "embedding": lambda: probed_snapshot(task="sentiment"),
     }
 

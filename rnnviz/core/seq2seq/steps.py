@@ -11,6 +11,7 @@ Shapes: B batch, K beam width, N encoder steps, O output classes, T decoder step
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,8 +37,8 @@ def decode_steps(
     `pin` forces one step's attention (decoding.Pin)."""
     was_training = model.training
     model.eval()
-    try:
-        trail = list(beam_steps(model, x_raw, steps, width, pin))
+    try:  # every step's beams as numpy: read element by element below, as Python numbers
+        trail = [_numpy(step) for step in beam_steps(model, x_raw, steps, width, pin)]
     finally:
         model.train(was_training)
     x = x_raw.cpu().numpy()
@@ -75,12 +76,12 @@ def _decoded(
     shown = ids.index(eos) + 1 if eos in ids else len(ids)
     topk, attn = [], []
     for t in range(shown):
-        p = trail[t].logp[b, src[t]].exp().cpu().numpy()  # (O,)
+        p = np.exp(trail[t].logp[b, src[t]].astype(np.float64))  # (O,)
         order = np.argsort(-p, kind="stable")[:TOP_K]
         topk.append(tuple((vocab[int(i)], float(p[i])) for i in order))
         alpha = trail[t].alpha
         if alpha is not None:
-            attn.append(tuple(float(a) for a in alpha[b, src[t]].cpu().numpy()[real]))
+            attn.append(tuple(float(a) for a in alpha[b, src[t]][real]))
     nodes = _tree(trail, b, K, vocab)
     return Decoded(
         inputs=inputs,
@@ -93,6 +94,15 @@ def _decoded(
         logp=float(trail[-1].score[b, 0]),
         pinned=pinned,
     )
+
+
+def _numpy(step: BeamStep) -> BeamStep:
+    """The step with numpy arrays in place of tensors."""
+    return BeamStep(**{f.name: _array(getattr(step, f.name)) for f in dataclasses.fields(step)})
+
+
+def _array(t: Tensor | None) -> np.ndarray | None:
+    return None if t is None else t.cpu().numpy()
 
 
 def _slots(trail: list[BeamStep], b: int) -> list[int]:
@@ -122,9 +132,9 @@ def _tree(trail: list[BeamStep], b: int, K: int, vocab: Sequence[str]) -> tuple[
                 continue
             nodes.append(_node(t, beam_node[parent], vocab[token], step.score[b, k], True))
             new_node[k] = len(nodes) - 1
-        scores, order = step.candidates[b].topk(min(2 * K, step.candidates.shape[1]))
-        for score, flat in zip(scores.tolist(), order.tolist(), strict=True):
-            parent, token = divmod(int(flat), O)
+        order = np.argsort(-step.candidates[b], kind="stable")[: 2 * K]
+        for flat in order.tolist():
+            parent, token, score = *divmod(flat, O), float(step.candidates[b, flat])
             if flat in kept or not np.isfinite(score) or done[parent]:
                 continue  # kept above, an empty beam at t = 0, or a finished prefix
             nodes.append(_node(t, beam_node[parent], vocab[token], score, False))

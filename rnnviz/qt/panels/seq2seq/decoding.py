@@ -100,8 +100,10 @@ class DecodingPanel(Panel):
     def _draw(self) -> None:
         d = self.decoded
         self.note.setVisible(d is None)
-        self.view.setVisible(d is not None)
-        if d is None:
+        if d is None:  # empty axes under the note that says why
+            self.tree.clear()
+            self.topk.clear()
+            self.topk.plot.setTitle(None)
             return
         self.tree.show(d)
         b = self.sequence.currentIndex()
@@ -114,7 +116,7 @@ class DecodingPanel(Panel):
         at = "" if self.step is None else f", weights of step {self.step}"
         self.tree.plot.setTitle(
             f"Sequence {b}: '{''.join(d.inputs)}' → <b>'{out}'</b>{verdict}<br>"
-            f"{kind}{at}; above each node its token, below its log p"
+            f"{kind}{at}; in each node its token, below it log p"
         )
         self.show_time(self.cursor.t)
 

@@ -19,6 +19,7 @@ from rnnviz.qt.plotkit import LABEL_FILL, plain_axes, wrap_title
 
 GREY = "#999999"
 TOKEN_SCALE = 1.6  # token labels against the theme's font
+NODE_PX = 34  # a kept hypothesis' disc in the beam tree, its token inside
 
 
 def shown(token: str) -> str:
@@ -47,14 +48,15 @@ def still_plot(plot: pg.PlotItem) -> pg.PlotItem:
 class TextPool:
     """TextItems on a plot, reused from one drawing to the next (a tree has ~100 labels)."""
 
-    def __init__(self, plot: pg.PlotItem) -> None:
+    def __init__(self, plot: pg.PlotItem, fill: bool = True) -> None:
         self.plot = plot
+        self.fill = pg.mkBrush(LABEL_FILL) if fill else None
         self.items: list[pg.TextItem] = []
 
     def show(self, labels: Sequence[tuple[str, float, float, QFont, str, tuple]]) -> None:
         """(text, x, y, font, colour, anchor) per label; the rest hide."""
         while len(self.items) < len(labels):
-            item = pg.TextItem(fill=pg.mkBrush(LABEL_FILL))
+            item = pg.TextItem(fill=self.fill)
             self.plot.addItem(item, ignoreBounds=True)
             self.items.append(item)
         for item, (text, x, y, font, colour, anchor) in zip(self.items, labels, strict=False):
@@ -76,7 +78,8 @@ class TopKBars:
         plot.invertY(True)
         plot.setLabel("bottom", "p(next token)")
         plot.getAxis("left").setStyle(tickFont=token_font())
-        plot.setXRange(0, 1.12, padding=0)  # room for the values after the longest bar
+        plot.setXRange(0, 1.0, padding=0.02)
+        plot.getAxis("bottom").setTicks([[(v, f"{v:g}") for v in (0, 0.5, 1)]])
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[])
         plot.addItem(self.bars)
         self.values = TextPool(plot)
@@ -92,8 +95,11 @@ class TopKBars:
         self.plot.getAxis("left").setTicks([[(i, shown(t)) for i, t in enumerate(self.tokens)]])
         self.plot.setYRange(-0.5, max(k, 1) - 0.5, padding=0.02)
         font = token_font(1.0)
-        self.values.show(
-            [(f"{p:.3f}", p, i, font, theme.BLACK, (-0.05, 0.5)) for i, p in enumerate(self.p)]
+        self.values.show(  # after a short bar, inside the end of a long one
+            [
+                (f"{p:.3f}", p, i, font, theme.BLACK, (1.05, 0.5) if p > 0.6 else (-0.05, 0.5))
+                for i, p in enumerate(self.p)
+            ]
         )
 
     def clear(self) -> None:
@@ -104,7 +110,7 @@ class BeamTree:
     """The hypotheses of a beam search: decoder step t across, the hypotheses of each step
     down (kept ones first, best first), an edge from each prefix to its extension. Kept
     hypotheses are orange, dropped ones grey, the best finished hypothesis a thick blue
-    path; each node has its token above and its log p below."""
+    path; each node has its token inside and its log p below."""
 
     def __init__(self, plot: pg.PlotItem) -> None:
         self.plot = still_plot(plot)
@@ -115,12 +121,14 @@ class BeamTree:
         self.edges = pg.PlotDataItem(connect="pairs", pen=theme.pen(GREY, 1.2))
         self.kept_edges = pg.PlotDataItem(connect="pairs", pen=theme.pen(theme.ORANGE, 2.0))
         self.best_edges = pg.PlotDataItem(connect="pairs", pen=theme.pen(theme.BLUE, 5.0))
-        self.points = pg.ScatterPlotItem(size=14, pen=pg.mkPen(theme.BLACK, width=0.5))
+        # drawn as paths, not from pyqtgraph's pixmap cache: an SVG then holds circles, not
+        # one embedded image a node (8.6 MB for a tree of 66)
+        self.points = pg.ScatterPlotItem(pen=pg.mkPen(theme.BLACK, width=0.5), useCache=False)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=theme.pen(theme.CURSOR, 2))
         for item in (self.edges, self.kept_edges, self.best_edges, self.points):
             plot.addItem(item)
         plot.addItem(self.cursor, ignoreBounds=True)
-        self.token_labels, self.logp_labels = TextPool(plot), TextPool(plot)
+        self.token_labels, self.logp_labels = TextPool(plot, fill=False), TextPool(plot)
         self.xy = np.zeros((0, 2))  # each node's (t, row)
 
     def show(self, decoded: Decoded) -> None:
@@ -146,20 +154,30 @@ class BeamTree:
         ):
             xy = np.array(lines[kind]).reshape(-1, 2)
             item.setData(xy[:, 0], xy[:, 1])
-        colour = [theme.BLUE if n.best else theme.ORANGE if n.kept else "#DDDDDD" for n in nodes]
-        self.points.setData(pos=self.xy, brush=colour, size=[16 if n.best else 11 for n in nodes])
-        bold, plain, small = token_font(bold=True), token_font(1.3), token_font(0.9)
+        colour = [theme.BLUE if n.best else theme.ORANGE if n.kept else "#EEEEEE" for n in nodes]
+        size = [NODE_PX if n.kept else NODE_PX * 0.8 for n in nodes]
+        self.points.setData(pos=self.xy, brush=colour, size=size)
+        bold, plain, small = token_font(1.1, bold=True), token_font(1.0), token_font(0.8)
         tokens, logps = [], []
         for n, (x, y) in zip(nodes, self.xy, strict=True):
-            ink = theme.BLACK if n.kept else GREY
-            tokens.append((shown(n.token), x, y, bold if n.best else plain, ink, (0.5, 1.3)))
-            logps.append((f"{n.logp:.2f}", x, y, small, ink, (0.5, -0.35)))
-        self.token_labels.show(tokens)  # above the node, its log p below: edges stay clear
+            ink = "#FFFFFF" if n.best else theme.BLACK if n.kept else GREY
+            tokens.append((shown(n.token), x, y, bold if n.best else plain, ink, (0.5, 0.5)))
+            logp_ink = theme.BLACK if n.kept else GREY
+            logps.append((f"{n.logp:.2f}", x, y, small, logp_ink, (0.5, -0.6)))
+        self.token_labels.show(tokens)  # in the node, its log p below: edges stay clear
         self.logp_labels.show(logps)
         rows = max((len(v) for v in per_step.values()), default=1)
         steps = max(per_step, default=0) + 1
         self.plot.setXRange(-0.5, steps - 0.5, padding=0)
         self.plot.setYRange(-0.75, rows - 0.4, padding=0)  # room for the top row's tokens
+
+    def clear(self) -> None:
+        for item in (self.edges, self.kept_edges, self.best_edges):
+            item.setData([], [])
+        self.points.setData(pos=np.zeros((0, 2)))
+        self.token_labels.show([])
+        self.logp_labels.show([])
+        self.plot.setTitle(None)
 
     def mark(self, t: int) -> None:
         self.cursor.setValue(t)

@@ -76,8 +76,8 @@ class WhatIfPanel(Panel):
         self.plot.invertY(True)  # step 0 at the top, as the output is read
         self.plot.setLabel("bottom", "input character j (click a cell to pin)")
         self.plot.setLabel("left", "decoder step t: output token")
-        for side in ("left", "bottom"):
-            self.plot.getAxis(side).setStyle(tickFont=token_font(1.2))
+        self.plot.getAxis("left").setStyle(tickFont=token_font(1.2))
+        self.plot.getAxis("bottom").setStyle(tickFont=token_font(1.0))  # up to 30 characters
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         bar = pg.ColorBarItem(
