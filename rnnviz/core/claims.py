@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnviz.core.analysis import spectral_radii, vector_norms
+from rnnviz.core.memory_reach import REACH_FRACTION, layer_profile, memory_reach
 from rnnviz.core.notation import pitch_range_and_leap
 from rnnviz.core.protocol import RunView
 from rnnviz.core.sentence_measures import (
@@ -375,3 +376,26 @@ def _attention_aligns(preset, s) -> ClaimResult:
 
 
 CLAIMS.update(bottleneck=_bottleneck, attention_aligns=_attention_aligns)
+
+
+def final_reach(run) -> float:
+    """The memory reach of layer 0 at the run's last recording (the Memory reach panel's
+    last point; its legend's "now"), at the default fraction."""
+    return memory_reach(layer_profile(run.trace, run.trace.layer(0)), REACH_FRACTION)
+
+
+def _where_gradient(preset, s) -> ClaimResult:
+    runs, w = preset_runs(preset, s), _Words()
+    reach = [final_reach(r) for r in runs]
+    rnn, gru = reach[0], reach[-1]
+    words = ", ".join(
+        f"{r.label} {w('reach: ' + r.label, v, '.0f')}" for r, v in zip(runs, reach, strict=True)
+    )
+    return w.result(
+        gru >= 3 * max(rnn, 1),
+        f"memory reach (the largest j − t with ‖∂L_j/∂h_t‖ ≥ {REACH_FRACTION:.0%} of the near "
+        f"field): {words} steps; the GRU's at least 3× the RNN's",
+    )
+
+
+CLAIMS["where_gradient"] = _where_gradient

@@ -39,6 +39,13 @@ TERMS: tuple[Term, ...] = (
         "cannot be learned (vanishing gradients).",
     ),
     Term(
+        "‖∂L_j/∂h_t‖",
+        rf"‖∂L\w+/∂h{SUB}‖",
+        "The size of the gradient of one loss term L_j (the loss at output step j) with "
+        "respect to the hidden state at t: the part of ∂L/∂h_t that the loss at j sends back. "
+        "Summed over j it gives ∂L/∂h_t; it is 0 where h_t comes after j (causality).",
+    ),
+    Term(
         "‖∂h_{T−1}/∂h_t‖",
         rf"‖∂h{SUB}/∂h{SUB}‖₂?",
         "The spectral norm of the Jacobian of the last hidden state with respect to the state "

@@ -16,6 +16,7 @@ from rnnviz.core.analysis import spectrum
 from rnnviz.core.claims import check_claim
 from rnnviz.core.config import Config, ConfigError
 from rnnviz.core.heldout import heldout_score
+from rnnviz.core.memory_reach import reach_over_training
 from rnnviz.core.notation import parse_notes
 from rnnviz.core.presets import (
     list_presets,
@@ -39,6 +40,7 @@ REDUCED = {
     "composing": (100, {"hidden": 16, "seq_len": 24}),
     "order_matters": (150, {"hidden": 16}),
     "why_bidirectional": (100, {"hidden": 16}),
+    "where_gradient": (60, {}),  # a GRU of 32 units reaches far only later
     "bottleneck": (500, {"seq_len": 10, "hidden": 16}),
     "attention_aligns": (400, {"seq_len": 8}),
 }
@@ -209,6 +211,15 @@ def test_why_bidirectional_the_reverse_direction_tags_the_word_the_next_one_deci
     assert check_claim(preset, snapshot).ok
 
 
+def test_where_the_gradient_comes_from_the_grus_reaches_far_the_rnns_near(trained):
+    preset, _, traces, snapshot = trained("where_gradient")
+    reach = [reach_over_training(r.probes.profiles["l0"], 0.01)[-1] for r in snapshot.runs]
+    assert reach[0] <= 10 and reach[2] >= 30  # of 49 steps back: the RNN's 5, the GRU's 49
+    gru = traces[2].layer(0)
+    assert gru.grad_items.shape == (50, 50, 64)  # a loss at every character
+    assert check_claim(preset, snapshot).ok
+
+
 def test_bottleneck_without_attention_long_inputs_fail_and_with_attention_they_hold(trained):
     preset, (bare, attended), _, snapshot = trained("bottleneck")
     assert (bare.config.attention, attended.config.attention) == ("none", "additive")
@@ -311,6 +322,8 @@ def drawn(preset, snapshot, name: str) -> float:
         "rho": lambda: max(b.radius for b in spectrum(trace.params["weight_hh_l0"], trace.cell)),
         "clipped steps": lambda: history.clipped.mean(),  # the gradient-norm plot's title
         "diverged at": lambda: run.step + 1,  # the Side by side legend
+        # the Memory reach panel's last point (its legend's "now") at the default 1%
+        "reach": lambda: reach_over_training(run.probes.profiles["l0"], 0.01)[-1],
         # the piano roll's composed melodies: distinct pitches and mean |interval|
         **{
             f"{name} {what}": (lambda text=text, what=what: melody_stat(text, what))
@@ -336,6 +349,7 @@ def drawn(preset, snapshot, name: str) -> float:
 # numbers a claim writes that are thresholds or notation, not measurements
 CONSTANTS = {"0", "1", "4", "1e-4", "1e-3", "0.8", "0.1", "10", "1000", "20", "50", "5"}
 CONSTANTS |= {"0.5", "1.5"}  # the music preset's two temperatures
+CONSTANTS |= {"3"}  # where_gradient: the gated cells' reach at least 3x the RNN's
 
 
 def melody_stat(text: str, what: str) -> float:

@@ -16,6 +16,8 @@ from rnnviz.qt.panels.lab.comparison import ComparisonPanel
 from rnnviz.qt.panels.lab.factors import GradientFactorsPanel
 from rnnviz.qt.panels.lab.gate_weights import GateWeightsPanel
 from rnnviz.qt.panels.lab.gradient_history import GradientHistoryPanel
+from rnnviz.qt.panels.lab.itemized import ItemizedPanel
+from rnnviz.qt.panels.lab.memory_reach import MemoryReachPanel
 from rnnviz.qt.panels.lab.saturation import GateSaturationPanel
 from rnnviz.qt.panels.lab.spectrum import SpectrumPanel
 from rnnviz.qt.panels.seq2seq.bottleneck import BottleneckPanel
@@ -44,6 +46,8 @@ LAB_PANELS = (
     ComparisonPanel,
     CliffPanel,
     GateSaturationPanel,
+    ItemizedPanel,
+    MemoryReachPanel,
     AttentionPanel,
     BottleneckPanel,
     DecodingPanel,
@@ -79,6 +83,8 @@ __all__ = [
     "GradientFactorsPanel",
     "GradientHistoryPanel",
     "GradientNormsPanel",
+    "ItemizedPanel",
+    "MemoryReachPanel",
     "NextGuessesPanel",
     "SpectrumPanel",
     "StateTrajectoriesPanel",

@@ -1,0 +1,111 @@
+"""'Where the gradient comes from' stacks each step's bar to the true ‖∂L/∂h_t‖ in bands by
+distance, draws one column per run, traces a hovered loss back in time and exports; 'Memory
+reach' draws one curve per run over training at the chosen fraction."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+
+from rnnviz.core.config import Config
+from rnnviz.core.memory_reach import distance_bands, item_norms, reach_over_training
+from rnnviz.core.protocol import RunView
+from rnnviz.core.train import Trainer
+from rnnviz.qt.panels.lab.itemized import SEQ2SEQ, ItemizedPanel
+from rnnviz.qt.panels.lab.memory_reach import MemoryReachPanel
+
+
+@pytest.fixture(scope="module")
+def compared():
+    """A snapshot of an RNN and a GRU on the sine task, three recordings each."""
+    trainers = []
+    for cell in ("rnn", "gru"):
+        t = Trainer(Config(task="sine", cell=cell, hidden=6, seq_len=16, batch=4, device="cpu"))
+        for _ in range(3):
+            t.record(jacobians=False)
+            t.train_step()
+        trainers.append(t)
+    traces = [t.record(jacobians=False) for t in trainers]
+    runs = tuple(
+        RunView(
+            t.config.cell.upper(), t.step_count, False, t.history.view(), tr, t.probe_log.view()
+        )
+        for t, tr in zip(trainers, traces, strict=True)
+    )
+    return trainers[0].snapshot(state="paused", trace=traces[0], steps_per_s=0.0, runs=runs)
+
+
+def bar_tops(column) -> np.ndarray:
+    top = np.zeros(len(column.grad))
+    for bar in column.bars:
+        o = bar.opts
+        top = np.maximum(top, np.asarray(o["y0"]) + np.asarray(o["height"]))
+    return top
+
+
+def test_bars_stack_to_the_true_norm_one_column_per_run(compared, show_panel, tmp_path):
+    panel = show_panel(ItemizedPanel, compared, size=(1400, 800))
+    assert [c.label for c in panel.columns] == ["RNN", "GRU"]
+    for column, run in zip(panel.columns, compared.runs, strict=True):
+        lt = run.trace.layer(0)
+        g = np.linalg.norm(lt.grad_h[0].astype(np.float64), axis=-1)
+        np.testing.assert_allclose(bar_tops(column), g, rtol=1e-9)
+        steps = np.flatnonzero(run.trace.loss_mask[0])
+        expected = distance_bands(item_norms(lt.grad_items), g, steps, False)
+        np.testing.assert_allclose(column.bands, expected)
+    legend = [label.text for _, label in panel.legend.items]
+    assert legend[0] == "d = 0" and "behind (d < 0)" not in legend  # one-way: nothing behind
+    assert not panel.note.isVisible()
+    for suffix in ("png", "svg"):
+        assert panel.export(tmp_path / f"itemized.{suffix}").stat().st_size > 1000
+    tables = panel.data_tables()
+    assert list(tables["time"])[:2] == ["t", "RNN: ‖∂L/∂h_t‖"]
+    gru = item_norms(compared.runs[1].trace.layer(0).grad_items)
+    np.testing.assert_allclose(tables["items"]["GRU: ‖∂L_j/∂h_t‖ j = 3"], gru[3])
+
+
+def test_hovering_a_loss_step_traces_it_back(compared, show_panel):
+    panel = show_panel(ItemizedPanel, compared, size=(1400, 800))
+    column = panel.columns[0]
+    j = 10
+    scene = column.matrix_plot.vb.mapViewToScene(QPointF(4.0, float(j)))
+    panel._hover(scene)
+    x, y = column.horizon_curve.getData()
+    np.testing.assert_allclose(y, column.norms[j])  # loss j's gradient over t (sine: j = row)
+    assert column.row_line.value() == j and f"j = {j}" in panel.hover_label.text()
+    assert (y[j + 1 :] == 0).all()  # causality: loss j does not reach later states
+
+
+def test_encoder_decoder_and_skipped_recordings_say_why(compared, show_panel):
+    meta = {**compared.trace.meta, "task_shape": "sequence-to-sequence"}
+    s2s = dataclasses.replace(
+        compared, trace=dataclasses.replace(compared.trace, meta=meta), runs=()
+    )
+    panel = show_panel(ItemizedPanel, s2s)
+    assert panel.note.isVisible() and panel.note.text() == SEQ2SEQ and not panel.data_tables()
+    lt = dataclasses.replace(compared.trace.layers[0], grad_items=None)
+    meta = {**compared.trace.meta, "grad_items": "skipped: too long"}
+    skipped = dataclasses.replace(compared.trace, layers=(lt,), meta=meta)
+    panel.set_snapshot(dataclasses.replace(compared, trace=skipped, runs=()))
+    assert panel.refresh(force=True)
+    assert "skipped: too long" in panel.note.text()
+
+
+def test_memory_reach_one_curve_per_run_at_the_chosen_fraction(compared, show_panel, tmp_path):
+    panel = show_panel(MemoryReachPanel, compared, size=(900, 500))
+    for curve, run in zip(panel.curves, compared.runs, strict=True):
+        x, y = curve.getData()
+        np.testing.assert_array_equal(x, run.probes.step)
+        np.testing.assert_array_equal(y, reach_over_training(run.probes.profiles["l0"], 0.01))
+    panel.fraction.setValue(50.0)
+    assert panel.refresh(force=True) is not None
+    x, y = panel.curves[0].getData()
+    np.testing.assert_array_equal(
+        y, reach_over_training(compared.runs[0].probes.profiles["l0"], 0.5)
+    )
+    table = panel.data_tables()["steps"]
+    assert list(table) == ["step", "RNN: memory reach (steps)", "GRU: memory reach (steps)"]
+    assert panel.export(tmp_path / "reach.png").stat().st_size > 1000
