@@ -12,7 +12,7 @@ from rnnviz.core.config import Config
 from rnnviz.core.seq2seq.live import DecodingWatch
 from rnnviz.core.seq2seq.whatif import WhatIf
 from rnnviz.core.train import Trainer
-from rnnviz.qt.panels.seq2seq.whatif import DECODING, WhatIfPanel
+from rnnviz.qt.panels.seq2seq.whatif import DECODING, NO_ATTENTION, WhatIfPanel
 
 
 class Worker:
@@ -112,3 +112,18 @@ def test_what_cannot_be_decoded_is_one_line(panel_and_worker, text, says, tmp_pa
     worker.answer(panel)
     for suffix in ("png", "svg"):
         assert panel.export(tmp_path / f"whatif.{suffix}").stat().st_size > 1000
+
+
+def test_without_attention_there_is_nothing_to_pin(show_panel):
+    worker = Worker(task="reverse", seq_len=6, attention="none", beam=1)
+    panel = show_panel(WhatIfPanel, size=(900, 500))
+    panel.command_requested.connect(worker.hear)
+    worker.answer(panel)
+    panel.input.setText("abcabc")
+    panel.decode_button.click()
+    worker.answer(panel)
+    assert panel.answer.read == "ABCABC" and panel.answer.decoded.attn is None
+    assert panel.plot.titleLabel.text == NO_ATTENTION and panel.image.image is None
+    asked = len(worker.asked)
+    panel.pin(0, 1)
+    assert len(worker.asked) == asked  # nothing asked

@@ -89,7 +89,7 @@ class WhatIfPanel(Panel):
         for box in (self.row_box, self.pin_box):
             self.plot.addItem(box, ignoreBounds=True)
         self.topk = TopKBars(self.view.addPlot(row=0, col=1))
-        self.view.ci.layout.setColumnStretchFactor(0, 3)
+        self.view.ci.layout.setColumnStretchFactor(0, 4)  # up to 30 characters across
         self.view.ci.layout.setColumnStretchFactor(1, 1)
         self.view.scene().sigMouseClicked.connect(self._clicked)
         hint = self.add_hint("Click a cell to pin that step's attention; Shift+click adds to it.")
