@@ -109,3 +109,15 @@ def test_memory_reach_one_curve_per_run_at_the_chosen_fraction(compared, show_pa
     table = panel.data_tables()["steps"]
     assert list(table) == ["step", "RNN: memory reach (steps)", "GRU: memory reach (steps)"]
     assert panel.export(tmp_path / "reach.png").stat().st_size > 1000
+
+
+def test_a_comparison_after_a_single_run_puts_the_colour_bar_right_of_every_column(
+    compared, show_panel
+):
+    single = dataclasses.replace(compared, runs=())
+    panel = show_panel(ItemizedPanel, single, size=(1400, 800))
+    assert [c.label for c in panel.columns] == ["this run"]
+    panel.set_snapshot(compared)  # a grid cell taken twice would be a Qt warning: a failure
+    assert panel.refresh(force=True)
+    assert len(panel.columns) == 2
+    assert panel.view.ci.items[panel.colorbar] == [(2, 2)]

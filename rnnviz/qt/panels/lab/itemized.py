@@ -102,7 +102,8 @@ class ItemizedColumn:
             self.bars_plot.addItem(bar)
             self.bars.append(bar)
             base += self.bands[b]
-        self.bars_plot.setTitle(f"{label}, {lt.name}: ‖∂L/∂h<sub>t</sub>‖ by distance j − t")
+        where = f", {lt.name}" if len(trace.layers) > 1 else ""  # the picker is not exported
+        self.bars_plot.setTitle(f"{label}{where}: ‖∂L/∂h<sub>t</sub>‖ by distance j − t")
         with np.errstate(divide="ignore"):
             img = np.log10(self.norms)
         img[~np.isfinite(img)] = np.nan  # an exact zero (causality) stays blank
@@ -221,6 +222,8 @@ class ItemizedPanel(Panel):
         self.view.setVisible(not why)
         if why:
             return
+        if self.colorbar.scene() is not None:  # right of the last column: placed again below
+            self.view.removeItem(self.colorbar)
         while len(self.columns) < len(runs):
             self.columns.append(ItemizedColumn(self.view, len(self.columns), self.font))
         for column in self.columns[len(runs) :]:
@@ -233,8 +236,7 @@ class ItemizedPanel(Panel):
         for column, (label, tr) in zip(self.columns, runs, strict=True):
             column.show(label, tr, key, levels)
         self.colorbar.setImageItem([c.image for c in self.columns])
-        if self.colorbar.scene() is None:
-            self.view.addItem(self.colorbar, row=2, col=len(self.columns))
+        self.view.addItem(self.colorbar, row=2, col=len(self.columns))
         self._fill_legend(runs[0][1].T)
 
     def _why_not(self, runs: list) -> str:

@@ -67,7 +67,12 @@ class MemoryReachPanel(Panel):
         font.setPointSize(theme.FONT_PT)
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
-        self.plot = wrap_title(self.view.addPlot(axisItems={"bottom": StepAxis("bottom")}))
+        # The legend is a row of its own above the plot: it covers no curve.
+        self.legend = pg.LegendItem(labelTextSize=f"{theme.FONT_PT}pt", colCount=4)
+        self.view.addItem(self.legend, row=0, col=0)
+        self.plot = wrap_title(
+            self.view.addPlot(row=1, col=0, axisItems={"bottom": StepAxis("bottom")})
+        )
         self.plot.setLabel("bottom", "training step")
         self.plot.setLabel("left", "memory reach (steps back)")
         self.plot.setMenuEnabled(False)
@@ -75,7 +80,6 @@ class MemoryReachPanel(Panel):
         plain_axes(self.plot)
         for side in ("left", "bottom"):
             self.plot.getAxis(side).setStyle(tickFont=font)
-        self.legend = self.plot.addLegend(offset=(10, 10), labelTextSize=f"{theme.FONT_PT}pt")
         self.curves: list[pg.PlotDataItem] = []
         self.reaches: list[tuple[str, np.ndarray, np.ndarray]] = []  # (label, steps, reach)
         layout = QVBoxLayout(self)
@@ -114,6 +118,9 @@ class MemoryReachPanel(Panel):
                 self.legend.addItem(curve, label + tail)
             else:
                 curve.setData([], [])
+        finite = [r[np.isfinite(r)] for _, _, r in self.reaches]
+        top = max((float(r.max()) for r in finite if len(r)), default=1.0)
+        self.plot.setYRange(0, top + 1, padding=0.02)  # a reach of 0 steps is on the plot
         where = layer_name(key) if key else ""
         self.plot.setTitle(
             f"Memory reach, {where}: the largest j − t with ‖∂L<sub>j</sub>/∂h<sub>t</sub>‖ "
