@@ -117,7 +117,9 @@ class EmbeddingPanel(Panel):
         at = "" if step is None else f", step {step}"
         self.plot.setTitle(f"{len(vocab)} symbols: {vectors.source}, by PCA{at}")
         for k, side in enumerate(("bottom", "left")):
-            self.plot.setLabel(side, f"axis {k + 1} ({p.explained[k]:.0%} of the variance)")
+            label = f"axis {k + 1} ({p.explained[k]:.0%} of the variance)"
+            if self.plot.getAxis(side).labelText != label:  # else the axis lays out again
+                self.plot.setLabel(side, label)
         keep = np.isfinite(p.points[:, 0])
         self.points.setData(p.points[keep, 0], p.points[keep, 1])
         labelled = np.ones(len(vocab), bool)

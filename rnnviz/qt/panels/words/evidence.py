@@ -113,6 +113,7 @@ class EvidencePanel(Panel):
         self.runs: list[tuple[str, Trace]] = []
         self.words: list[str] = []
         self.shown = 0  # the class whose probability is drawn
+        self._axes: tuple[str, tuple[str, ...]] | None = None  # (class, words) they show
 
     # -- data
 
@@ -143,9 +144,12 @@ class EvidencePanel(Panel):
             f"P('{vocab[self.shown]}') if the sentence stopped after each word "
             f"(probe sentence{at}; dashed: 0.5)"
         )
-        self.plot.setLabel("left", f"P('{vocab[self.shown]}' | x<sub>0</sub> … x<sub>t</sub>)")
-        self.plot.getAxis("bottom").setTicks([list(enumerate(_shown(self.words)))])
-        self.plot.setXRange(-0.5, n - 0.5, padding=0.02)
+        axes = (vocab[self.shown], tuple(self.words))
+        if axes != self._axes:  # the axes repaint only when their words change
+            self._axes = axes
+            self.plot.setLabel("left", f"P('{axes[0]}' | x<sub>0</sub> … x<sub>t</sub>)")
+            self.plot.getAxis("bottom").setTicks([list(enumerate(_shown(self.words)))])
+            self.plot.setXRange(-0.5, n - 0.5, padding=0.02)
         other = vocab[1 - self.shown] if len(vocab) == 2 else "another class"
         for (side, y), name in zip(self.sides, (vocab[self.shown], other), strict=True):
             side.setText(f"answer '{name}'")
