@@ -43,8 +43,10 @@ from rnnviz.core.record_fused import record_fused
 from rnnviz.core.tasks.base import Batch, Task
 
 # Multiply-adds of the recurrent layers over all copies, forward and backward (about 4x the
-# forward: the backward, and the recorder rebuilding the gates): see README's cost table.
-GRAD_ITEMS_BUDGET = 2e9
+# forward: the backward, and the recorder rebuilding the gates). 4.1e8 took 0.29 s on one core
+# (LSTM, H = 64, T = 100; README's cost table): every recording pays it, so a third of a second
+# at most (the character-LM preset, H = 128 and T = 100 at 1.5e9, records without them).
+GRAD_ITEMS_BUDGET = 5e8
 GRAD_ITEMS = "computed for sequence 0: grad_items[j, t] = dL_j/dh_t at its loss steps j"
 ROWS_PER_BLOCK = 32  # copies per pass: bounds the memory (copies x T x the recorder's arrays)
 
@@ -71,7 +73,7 @@ def grad_items_skip_reason(config: Any, input_size: int, steps: list[int], seq_l
         return (
             f"skipped: {len(steps)} loss steps, T = {seq_len}, H = {config.hidden} would cost "
             f"{work:.2g} multiply-adds, over the recording budget of {GRAD_ITEMS_BUDGET:.0g} "
-            "(about half a second of one core)"
+            "(about a third of a second of one core)"
         )
     return None
 
