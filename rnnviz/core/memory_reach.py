@@ -53,18 +53,22 @@ def memory_reach(profile: np.ndarray, fraction: float = REACH_FRACTION) -> float
     """The largest distance d at which profile[d] >= fraction * profile[0] (the near field,
     the loss at the state's own step); NaN when there is no near field to compare with (no
     loss at distance 0, a zero or non-finite gradient there)."""
-    profile = np.asarray(profile, dtype=np.float64)
-    near = profile[0] if len(profile) else np.nan
-    if not (np.isfinite(near) and near > 0):
-        return float("nan")
-    with np.errstate(invalid="ignore"):
-        above = np.flatnonzero(profile >= fraction * near)
-    return float(above[-1])
+    return float(reach_over_training(np.asarray(profile)[None, :], fraction)[0])
 
 
 def reach_over_training(profiles: np.ndarray, fraction: float = REACH_FRACTION) -> np.ndarray:
-    """memory_reach of every recording's profile (N, T): (N,)."""
-    return np.array([memory_reach(p, fraction) for p in profiles], dtype=np.float64)
+    """memory_reach of every recording's profile (N, T): (N,), in whole-array operations (the
+    panel recomputes it for every recording when the fraction changes)."""
+    profiles = np.asarray(profiles, dtype=np.float64)
+    N, T = profiles.shape
+    if T == 0:
+        return np.full(N, np.nan)
+    near = profiles[:, :1]  # (N, 1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        above = profiles >= fraction * near  # (N, T); NaN compares False
+        valid = np.isfinite(near[:, 0]) & (near[:, 0] > 0)
+    last = T - 1 - np.argmax(above[:, ::-1], axis=1)  # the last d above (d = 0 when valid)
+    return np.where(valid, last, np.nan).astype(np.float64)
 
 
 def bucket_labels(T: int) -> list[str]:
