@@ -238,6 +238,7 @@ class BottleneckPanel(Panel):
         self.curves = []
         self.legend.clear()
         self.shown = None
+        self.plot.getAxis("bottom").setTicks([[]])  # no lengths to mark before a measurement
         self.plot.setTitle(" ")
 
     def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
