@@ -73,6 +73,7 @@ def pitch_name(midi: int) -> str:
     return f"{SHARP_NAMES[midi % 12]}{midi // 12 - 1}"
 
 
+@lru_cache(maxsize=64)  # a handful of lengths, printed for every note of every redraw
 def length_text(beats: Fraction) -> str:
     """'' for a quarter, '/8' for an eighth, '/4.' for a dotted quarter."""
     for n in LENGTHS:
@@ -84,6 +85,7 @@ def length_text(beats: Fraction) -> str:
     raise ValueError(f"{beats} beats is no length of the notation")
 
 
+@lru_cache(maxsize=4096)  # a vocabulary's few hundred notes, read again at every redraw
 def parse_note(token: str) -> Note:
     """One note ('C#4/8.'), or NotationError saying what is wrong with it."""
     m = _NOTE.match(token)
