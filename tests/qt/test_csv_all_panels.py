@@ -26,7 +26,6 @@ from rnnviz.qt.plotkit import positive_or_nan
 
 # Panels without a table, and why: each other registered panel must write one.
 WITHOUT_TABLE = {
-    "attention": "left to the attention panel's own work (not this change's)",
     "cell_diagram": "a diagram of one unit at t: its numbers are the gates' panel's",
 }
 

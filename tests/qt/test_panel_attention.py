@@ -4,6 +4,8 @@ for a model without attention."""
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 
@@ -56,3 +58,23 @@ def test_training_panel_shows_an_encoder_decoders_input_and_output_rows(make_sna
     panel = show_panel(TrainingPanel, snap, t=1)  # input 5 steps, output 6 (with <eos>)
     text = panel.rows_label.text()
     assert "scored steps right" in text and "target" in text
+
+
+def test_writes_the_weights_it_draws_with_the_tokens(make_snapshot, show, tmp_path):
+    snap = make_snapshot(task="reverse", seq_len=5, attention="dot", hidden=6, batch=4)
+    panel = show(snap)
+    panel.sequence.setCurrentIndex(2)
+    assert list(panel.data_tables()) == ["sequence 2"]
+    (path,) = panel.export_data(tmp_path / "attention.csv")
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    trace = snap.trace
+    real = trace.tokens_in[2] != "<pad>"
+    steps = int(trace.loss_mask[2].sum())
+    assert [int(r["t"]) for r in rows] == list(range(steps))
+    assert [r["output token"] for r in rows] == list(trace.tokens_out[2][:steps])
+    alphas = [f"α '{tok}' j={j}" for j, tok in enumerate(trace.tokens_in[2][real])]
+    assert [c for c in rows[0] if c.startswith("α ")] == alphas
+    written = np.array([[float(r[c]) for c in alphas] for r in rows])
+    np.testing.assert_allclose(written, panel.image.image, rtol=1e-7, atol=1e-12)
+    panel.set_snapshot(make_snapshot(task="sort", seq_len=4, attention="none"))
+    assert panel.refresh() and panel.data_tables() == {}

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 from rnnviz.core.tasks.symbols import PAD
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
+from rnnviz.qt.panels.seq2seq.drawing import shown
+from rnnviz.qt.panels.seq2seq.tables import attention_table
 from rnnviz.qt.plotkit import plain_axes, wrap_title
 from rnnviz.qt.timeline import TimeCursor
 
@@ -135,8 +137,8 @@ class AttentionPanel(Panel):
         n = len(columns)
         self.image.setImage(self.weights, levels=(0, 1))
         self.image.setRect(QRectF(-0.5, -0.5, n, rows))  # cell (t, j) centred on (j, t)
-        self.plot.getAxis("bottom").setTicks([list(enumerate(_shown(self.inputs)))])
-        self.plot.getAxis("left").setTicks([list(enumerate(_shown(self.outputs)))])
+        self.plot.getAxis("bottom").setTicks([list(enumerate(map(shown, self.inputs)))])
+        self.plot.getAxis("left").setTicks([list(enumerate(map(shown, self.outputs)))])
         self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, rows - 0.5), padding=0)
         step = trace.meta.get("step")
         at = "" if step is None else f", step {step}"
@@ -161,8 +163,8 @@ class AttentionPanel(Panel):
             f"token {j} '{self.inputs[j]}': α = {self.weights[row, j]:.2f}"
         )
 
-
-def _shown(tokens: list[str]) -> list[str]:
-    """Axis labels: a space as '␣' and <eos> as ⟨eos⟩, so that they show (pyqtgraph draws a
-    tick label as rich text, where <eos> is a tag)."""
-    return ["␣" if s == " " else s.replace("<", "⟨").replace(">", "⟩") for s in tokens]
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        if not self.weights.size:
+            return {}
+        b = max(self.sequence.currentIndex(), 0)
+        return {f"sequence {b}": attention_table(self.weights, self.inputs, self.outputs)}

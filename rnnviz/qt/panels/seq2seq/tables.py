@@ -1,7 +1,10 @@
-"""A Decoded as CSV tables (Panel.data_tables): the top-k of every step, one column per token
-that is ever among them, and the beam search tree, one row per hypothesis."""
+"""Seq2seq CSV tables (Panel.data_tables): a Decoded's top-k of every step, one column per
+token that is ever among them, and its beam search tree, one row per hypothesis; attention
+weights, a row per decoder step and a column per input token."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -26,3 +29,17 @@ def decoded_tables(decoded: Decoded) -> dict[str, dict[str, np.ndarray]]:
         "best": np.array([n.best for n in nodes], dtype=bool),
     }
     return {"topk": topk, "tree": tree}
+
+
+def attention_table(
+    weights: np.ndarray, inputs: Sequence[str], outputs: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Weights α (decoder steps, input tokens) as drawn: t, the output token of each step,
+    then one column per input token j, named by the token and j (a token may repeat)."""
+    table: dict[str, np.ndarray] = {
+        "t": np.arange(len(outputs)),
+        "output token": np.array(outputs, dtype=str),
+    }
+    for j, tok in enumerate(inputs):
+        table[f"α '{tok}' j={j}"] = weights[:, j]
+    return table

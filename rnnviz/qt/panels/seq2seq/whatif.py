@@ -25,7 +25,7 @@ from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.seq2seq.decoding import NOT_SEQ2SEQ, written
 from rnnviz.qt.panels.seq2seq.drawing import TopKBars, shown, still_plot, token_font
-from rnnviz.qt.panels.seq2seq.tables import decoded_tables
+from rnnviz.qt.panels.seq2seq.tables import attention_table, decoded_tables
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
@@ -215,8 +215,7 @@ class WhatIfPanel(Panel):
             return {}
         tables = decoded_tables(d)
         if d.attn is not None:
-            columns = {f"α '{c}' j={j}": self.weights[:, j] for j, c in enumerate(d.inputs)}
-            tables["attention"] = {"t": np.arange(d.steps), **columns}
+            tables["attention"] = attention_table(self.weights, d.inputs, d.tokens)
         return tables
 
 

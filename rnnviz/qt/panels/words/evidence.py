@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from rnnviz.core.trace import Trace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
-from rnnviz.qt.panels.lab.attention import _shown
+from rnnviz.qt.panels.seq2seq.drawing import shown as token_label
 from rnnviz.qt.plotkit import plain_axes, wrap_title
 from rnnviz.qt.timeline import TimeCursor
 
@@ -148,7 +148,7 @@ class EvidencePanel(Panel):
         if axes != self._axes:  # the axes repaint only when their words change
             self._axes = axes
             self.plot.setLabel("left", f"P('{axes[0]}' | x<sub>0</sub> … x<sub>t</sub>)")
-            self.plot.getAxis("bottom").setTicks([list(enumerate(_shown(self.words)))])
+            self.plot.getAxis("bottom").setTicks([list(enumerate(map(token_label, self.words)))])
             self.plot.setXRange(-0.5, n - 0.5, padding=0.02)
         other = vocab[1 - self.shown] if len(vocab) == 2 else "another class"
         for (side, y), name in zip(self.sides, (vocab[self.shown], other), strict=True):
