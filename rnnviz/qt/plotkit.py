@@ -4,8 +4,8 @@ Number formatters for rich-text labels (`sci`, `coloured`, `unbroken`), values a
 draw, a log axis whose labels stay legible (`LogAxis`), tick labels that never print over one
 another on any axis (`legible_tick_labels`), a figure that shrinks to fit its panel rather
 than being cut off (`FitToView`), plot titles that wrap instead of pushing their
-neighbours out of the panel (`wrap_title`), and the dashed level line a curve is read against
-(a clip threshold, the chance loss).
+neighbours out of the panel (`wrap_title`), a plot that holds still (`still_plot`), and the
+dashed level line a curve is read against (a clip threshold, the chance loss).
 """
 
 from __future__ import annotations
@@ -166,6 +166,21 @@ def wrap_title(plot: pg.PlotItem) -> pg.PlotItem:
         title.setText(text, **args)
 
     plot.setTitle = set_title
+    return plot
+
+
+def still_plot(plot: pg.PlotItem, tick_font: QFont | None = None) -> pg.PlotItem:
+    """A plot that holds still (no mouse pan or zoom, no menu, no auto-range button: the panel
+    sets its ranges) with a wrapping title, plain tick labels, and `tick_font` on its left and
+    bottom axes where given; returns it."""
+    wrap_title(plot)
+    plot.setMenuEnabled(False)
+    plot.setMouseEnabled(False, False)
+    plot.hideButtons()
+    plain_axes(plot)
+    if tick_font is not None:
+        for side in ("left", "bottom"):
+            plot.getAxis(side).setStyle(tickFont=tick_font)
     return plot
 
 

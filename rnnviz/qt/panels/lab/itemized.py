@@ -29,7 +29,7 @@ from rnnviz.core.memory_reach import (
 )
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
-from rnnviz.qt.plotkit import plain_axes, sci, wrap_title
+from rnnviz.qt.plotkit import sci, still_plot
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
@@ -45,19 +45,12 @@ class ItemizedColumn:
     """One run's bars and matrix (two plots in a column of the panel's view)."""
 
     def __init__(self, view: pg.GraphicsLayoutWidget, col: int, font: QFont) -> None:
-        self.bars_plot = wrap_title(view.addPlot(row=1, col=col))
-        self.matrix_plot = wrap_title(view.addPlot(row=2, col=col))
+        self.bars_plot = still_plot(view.addPlot(row=1, col=col), font)
+        self.matrix_plot = still_plot(view.addPlot(row=2, col=col), font)
         self.bars_plot.setLabel("left", "‖∂L/∂h<sub>t</sub>‖")
         self.matrix_plot.setLabel("left", "loss step j")
         self.matrix_plot.setLabel("bottom", "source step t")
         self.matrix_plot.setXLink(self.bars_plot)
-        for plot in (self.bars_plot, self.matrix_plot):
-            plot.setMenuEnabled(False)
-            plot.setMouseEnabled(False, False)
-            plot.hideButtons()
-            plain_axes(plot)
-            for side in ("left", "bottom"):
-                plot.getAxis(side).setStyle(tickFont=font)
         self.bars: list[pg.BarGraphItem] = []
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(theme.cmap(theme.SEQUENTIAL))

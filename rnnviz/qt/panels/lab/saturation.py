@@ -25,7 +25,7 @@ from rnnviz.core.saturation import LEFT, RIGHT, GateSaturation, gate_saturation
 from rnnviz.core.trace import LayerTrace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
-from rnnviz.qt.plotkit import level_line, plain_axes, wrap_title
+from rnnviz.qt.plotkit import level_line, still_plot
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
@@ -64,21 +64,14 @@ class GateSaturationPanel(Panel):
         font.setPointSize(theme.FONT_PT)
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
-        self.scatter = wrap_title(self.view.addPlot(row=0, col=0))
+        self.scatter = still_plot(self.view.addPlot(row=0, col=0), font)
         self.scatter.setLabel("bottom", f"fraction of steps left-saturated (γ &lt; {LEFT:g})")
         self.scatter.setLabel("left", f"fraction of steps right-saturated (γ &gt; {RIGHT:g})")
         self.scatter.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.03)
-        self.trace_plot = wrap_title(self.view.addPlot(row=0, col=1))
+        self.trace_plot = still_plot(self.view.addPlot(row=0, col=1), font)
         self.trace_plot.setLabel("bottom", "t")
         self.trace_plot.setLabel("left", "γ<sub>t</sub>")
         self.trace_plot.setYRange(0, 1, padding=0.04)
-        for plot in (self.scatter, self.trace_plot):
-            plot.setMenuEnabled(False)
-            plot.setMouseEnabled(False, False)
-            plot.hideButtons()
-            plain_axes(plot)
-            for side in ("left", "bottom"):
-                plot.getAxis(side).setStyle(tickFont=font)
         self.view.ci.layout.setColumnStretchFactor(0, 1)
         self.view.ci.layout.setColumnStretchFactor(1, 1)
         dash = theme.pen("#999999", 1.5, Qt.PenStyle.DashLine)

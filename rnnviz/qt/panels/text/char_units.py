@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
-    QStackedWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -38,6 +37,8 @@ from rnnviz.core.trace import LayerTrace, Trace
 from rnnviz.core.units import FEATURES, LABEL_CHARS, decode_labels, feature_signals, find_units
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.text.note_stack import NoteStack
+from rnnviz.qt.panels.text.token_grid import swatches
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
@@ -49,7 +50,6 @@ NEEDS_CHARLM = (
     "This panel needs the character-language-model task; choose it in Settings or the "
     "Character language model preset."
 )
-WAITING = "Waiting for the first recording of the model…"
 HINT = "Hover a character to read its activation."
 # How characters show: a newline as ↵ before the line break, a tab as ⇥.
 SHOWN = {"\n": "↵", "\t": "⇥", "\r": "␍"}
@@ -227,12 +227,8 @@ class CharUnitsPanel(Panel):
         content_layout.addWidget(self.legend)
         content_layout.addWidget(self.splitter, 1)
         content_layout.addWidget(self.hover_label)
-        self.note = QLabel(WAITING)
-        self.note.setWordWrap(True)
-        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.note)
-        self.stack.addWidget(content)
+        self.stack = NoteStack(content)
+        self.note = self.stack.note
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.stack)
@@ -264,10 +260,9 @@ class CharUnitsPanel(Panel):
             return
         if trace.meta.get("task") != "charlm" or not trace.meta.get("input_vocab"):
             self.trace = None
-            self.note.setText(NEEDS_CHARLM)
-            self.stack.setCurrentIndex(0)
+            self.stack.show_note(NEEDS_CHARLM)
             return
-        self.stack.setCurrentIndex(1)
+        self.stack.show_figure()
         self.trace = trace
         for w in (self.layer_combo, self.unit_spin):
             w.blockSignals(True)
@@ -343,10 +338,7 @@ class CharUnitsPanel(Panel):
         return self._fills[int(np.clip((value + 1) / 2 * 255, 0, 255))]
 
     def _legend(self, unit: int) -> None:
-        cells = "".join(
-            f'<span style="background-color:{self._fills[i].name()}">&nbsp;&nbsp;</span>'
-            for i in np.linspace(0, 255, 11).astype(int)
-        )
+        cells = swatches([self._fills[i] for i in np.linspace(0, 255, 11).astype(int)])
         self.legend.setText(f"h<sub>t</sub>[{unit}]: −1 {cells} +1")
 
     def show_time(self, t: int) -> None:

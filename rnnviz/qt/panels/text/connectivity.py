@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.protocol import CONNECTIVITY_UNWATCHED
 from rnnviz.core.trace import Trace
@@ -23,13 +23,13 @@ from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.text.char_units import fixed_font
 from rnnviz.qt.panels.text.guesses import NEEDS_SYMBOLS, data_steps, input_labels, symbol_task
-from rnnviz.qt.panels.text.token_grid import TokenGrid, ramp
+from rnnviz.qt.panels.text.note_stack import NoteStack
+from rnnviz.qt.panels.text.token_grid import TokenGrid, ramp, shade, swatches
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
 
-WAITING = "Waiting for the first recording of the model…"
 SYMBOL = "‖∂ ln p<sub>t</sub>(y<sub>t</sub>) / ∂x<sub>s</sub>‖"
 REACH = 0.1  # an input this share of the largest still counts as used
 
@@ -79,12 +79,8 @@ class ConnectivityPanel(Panel):
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addWidget(self.heading)
         inner.addLayout(self.runs_box, 1)
-        self.note = QLabel(WAITING)
-        self.note.setWordWrap(True)
-        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.note)
-        self.stack.addWidget(content)
+        self.stack = NoteStack(content)
+        self.note = self.stack.note
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.controls)
@@ -96,8 +92,8 @@ class ConnectivityPanel(Panel):
         self.titles: list[QLabel] = []
         self.query = 0  # the step t whose prediction is explained
 
-    def fill_of(self, share: float) -> QColor:
-        return self._ramp[int(np.clip(share, 0.0, 1.0) * (len(self._ramp) - 1))]
+    def fill_of(self, share: float) -> QColor | None:
+        return shade(self._ramp, share)
 
     # -- data
 
@@ -107,10 +103,9 @@ class ConnectivityPanel(Panel):
             return
         if not symbol_task(trace):
             self.runs = []
-            self.note.setText(NEEDS_SYMBOLS)
-            self.stack.setCurrentIndex(0)
+            self.stack.show_note(NEEDS_SYMBOLS)
             return
-        self.stack.setCurrentIndex(1)
+        self.stack.show_figure()
         runs = [(r.label, r.trace) for r in snapshot.runs if r.trace is not None]
         self.runs = runs or [("", trace)]
         while len(self.grids) < len(self.runs):
@@ -162,10 +157,7 @@ class ConnectivityPanel(Panel):
         t = self.query
         step = self.runs[0][1].meta.get("step")
         at = "" if step is None else f", step {step}"
-        scale = "".join(
-            f'<span style="background-color:{c.name()}">&nbsp;&nbsp;</span>'
-            for c in self._ramp[:: len(self._ramp) // 10]
-        )
+        scale = swatches(self._ramp[:: len(self._ramp) // 10])
         self.heading.setText(
             f"<b>What the prediction at t = {t} depends on</b> (sequence 0{at}): each input "
             f"x<sub>s</sub> shaded by {SYMBOL} as a share of the row's largest: 0 {scale} 1"

@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.guesses import TOP, Guesses, top_guesses
 from rnnviz.core.trace import Trace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.text.char_units import fixed_font
-from rnnviz.qt.panels.text.token_grid import TokenGrid, ramp
+from rnnviz.qt.panels.text.note_stack import NoteStack
+from rnnviz.qt.panels.text.token_grid import TokenGrid, ramp, shade, swatches
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
@@ -32,7 +33,6 @@ NEEDS_SYMBOLS = (
     "This panel needs a task whose outputs are named symbols: the character language model, "
     "the copy task, …"
 )
-WAITING = "Waiting for the first recording of the model…"
 ORDINALS = ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th")
 
 
@@ -84,12 +84,8 @@ class NextGuessesPanel(Panel):
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addWidget(self.heading)
         inner.addWidget(self.grid, 1)
-        self.note = QLabel(WAITING)
-        self.note.setWordWrap(True)
-        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.note)
-        self.stack.addWidget(content)
+        self.stack = NoteStack(content)
+        self.note = self.stack.note
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.controls)
@@ -103,9 +99,7 @@ class NextGuessesPanel(Panel):
 
     def fill_of(self, p: float) -> QColor | None:
         """The ground of a guess of probability p (None where p is not finite)."""
-        if not np.isfinite(p):
-            return None
-        return self._ramp[int(np.clip(p, 0.0, 1.0) * (len(self._ramp) - 1))]
+        return shade(self._ramp, p)
 
     def redraw(self, snapshot: Snapshot) -> None:
         trace = snapshot.trace
@@ -113,10 +107,9 @@ class NextGuessesPanel(Panel):
             return
         if not symbol_task(trace):
             self.trace = None
-            self.note.setText(NEEDS_SYMBOLS)
-            self.stack.setCurrentIndex(0)
+            self.stack.show_note(NEEDS_SYMBOLS)
             return
-        self.stack.setCurrentIndex(1)
+        self.stack.show_figure()
         self.trace = trace
         vocab = trace.meta["output_vocab"]
         T = data_steps(trace)
@@ -137,10 +130,7 @@ class NextGuessesPanel(Panel):
         )
         step = trace.meta.get("step")
         at = "" if step is None else f" at step {step}"
-        scale = "".join(
-            f'<span style="background-color:{c.name()}">&nbsp;&nbsp;</span>'
-            for c in self._ramp[:: len(self._ramp) // 10]
-        )
+        scale = swatches(self._ramp[:: len(self._ramp) // 10])
         hit = float(np.mean(g.target_rank[counted > 0] < TOP)) if counted.any() else 0.0
         self.heading.setText(
             f"<b>Top {k} guesses for the next symbol</b> under each input of sequence 0{at}; "

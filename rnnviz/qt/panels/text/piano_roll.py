@@ -21,10 +21,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import (
     QFileDialog,
-    QLabel,
     QMessageBox,
     QPushButton,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +39,7 @@ from rnnviz.core.notation import (
 from rnnviz.core.trace import Trace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.text.note_stack import NoteStack
 from rnnviz.qt.plotkit import plain_axes, wrap_title
 from rnnviz.qt.timeline import TimeCursor
 
@@ -48,7 +47,6 @@ if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
 
 NEEDS_MUSIC = "This panel needs the music task; choose it in Settings."
-WAITING = "Waiting for the first recording of the model…"
 MARGIN = 2  # semitones shown above and below the notes
 MAX_SAMPLE = 64  # notes of a sample shown after the melody
 MELODY, SAMPLED = theme.BLACK, (theme.ORANGE, theme.VERMILION, theme.GREEN)
@@ -147,12 +145,8 @@ class PianoRollPanel(Panel):
         self.ends: list[pg.InfiniteLine] = []
         self.cursor_line = pg.InfiniteLine(angle=90, pen=theme.pen(theme.CURSOR))
         self.plot.addItem(self.cursor_line)
-        self.note = QLabel(WAITING)
-        self.note.setWordWrap(True)
-        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.note)
-        self.stack.addWidget(self.view)
+        self.stack = NoteStack(self.view)
+        self.note = self.stack.note
         self.hover_label = self.add_hint("Hover a column for the note and the model's guesses.")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -173,10 +167,9 @@ class PianoRollPanel(Panel):
             return
         if trace.meta.get("task") != "music":
             self.trace = None
-            self.note.setText(NEEDS_MUSIC)
-            self.stack.setCurrentIndex(0)
+            self.stack.show_note(NEEDS_MUSIC)
             return
-        self.stack.setCurrentIndex(1)
+        self.stack.show_figure()
         self.trace = trace
         notes = vocab_notes(list(trace.meta["output_vocab"]))
         self.melody_notes = [notes[int(i)] for i in trace.x_raw[0]]

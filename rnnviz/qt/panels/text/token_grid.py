@@ -43,6 +43,20 @@ def ramp(colour: str, steps: int = 256) -> list[QColor]:
     ]
 
 
+def shade(colours: list[QColor], value: float) -> QColor | None:
+    """The colour of `value` in 0..1 (clipped) on a ramp; None where it is not finite."""
+    if not np.isfinite(value):
+        return None
+    return colours[int(np.clip(value, 0.0, 1.0) * (len(colours) - 1))]
+
+
+def swatches(colours: Sequence[QColor]) -> str:
+    """A colour scale for a rich-text heading: a small square of each colour, in order."""
+    return "".join(
+        f'<span style="background-color:{c.name()}">&nbsp;&nbsp;</span>' for c in colours
+    )
+
+
 class TokenGrid(QAbstractScrollArea):
     """Rows × T cells, wrapped into lines of as many columns as the width holds."""
 

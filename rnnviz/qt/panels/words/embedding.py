@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from rnnviz.core.embedding_map import Projection, SymbolVectors, nearest, project, symbol_vectors
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
-from rnnviz.qt.plotkit import plain_axes, wrap_title
+from rnnviz.qt.plotkit import still_plot
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
@@ -65,15 +65,9 @@ class EmbeddingPanel(Panel):
         self.hover_label = self.add_hint("Hover a symbol to see its nearest neighbours.")
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
-        self.plot = wrap_title(self.view.addPlot())
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(False, False)
-        self.plot.hideButtons()
-        plain_axes(self.plot)
         self.font = QFont()
         self.font.setPointSize(theme.FONT_PT)
-        for side in ("left", "bottom"):
-            self.plot.getAxis(side).setStyle(tickFont=self.font)
+        self.plot = still_plot(self.view.addPlot(), self.font)
         self.points = self.plot.plot(
             pen=None, symbol="o", symbolSize=6, symbolBrush=theme.BLUE, symbolPen=None
         )

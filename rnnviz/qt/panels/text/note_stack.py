@@ -1,0 +1,33 @@
+"""A text panel's figure behind a note: the note (waiting for the first recording, or why this
+task has nothing to show) until the figure can be drawn, then the figure.
+
+The text panels (guesses, connectivity, character units, piano roll) show one or the other,
+never both: a figure for the wrong task would be empty or misleading.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
+
+WAITING = "Waiting for the first recording of the model…"
+
+
+class NoteStack(QStackedWidget):
+    """Page 0: `note`, a centred, wrapping line (WAITING at first); page 1: the figure."""
+
+    def __init__(self, figure: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.note = QLabel(WAITING)
+        self.note.setWordWrap(True)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.addWidget(self.note)
+        self.addWidget(figure)
+
+    def show_note(self, text: str) -> None:
+        """Say `text` in place of the figure."""
+        self.note.setText(text)
+        self.setCurrentIndex(0)
+
+    def show_figure(self) -> None:
+        self.setCurrentIndex(1)
