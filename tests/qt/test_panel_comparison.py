@@ -173,3 +173,15 @@ def test_the_legend_wraps_in_a_narrow_panel_instead_of_running_off_its_edge(
     assert panel.legend.columnCount < 3
     view = panel.view.mapFromScene(panel.legend.sceneBoundingRect()).boundingRect()
     assert panel.view.rect().adjusted(-1, -1, 1, 1).contains(view)
+
+
+def test_a_diverged_run_whose_last_loss_is_not_finite_gets_no_cross(side_by_side, show):
+    """A cross at a NaN loss is no place on a log axis (and a NaN scatter point makes pyqtgraph
+    warn): no cross then; a finite last loss keeps its cross."""
+    lstm = side_by_side.runs[1]
+    loss = np.array(lstm.history.loss, dtype=np.float64)
+    loss[-1] = np.nan
+    history = dataclasses.replace(lstm.history, loss=loss)
+    panel = show(with_run(side_by_side, 1, diverged=True, history=history))
+    x, _ = panel.end_markers[1].getData()
+    assert x is None or len(x) == 0

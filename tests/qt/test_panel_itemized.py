@@ -121,3 +121,19 @@ def test_a_comparison_after_a_single_run_puts_the_colour_bar_right_of_every_colu
     assert panel.refresh(force=True)
     assert len(panel.columns) == 2
     assert panel.view.ci.items[panel.colorbar] == [(2, 2)]
+
+
+def test_a_run_without_any_reach_draws_no_points_and_says_so(compared, show_panel):
+    """A run whose gradient has no near field (all zero) has no reach at any recording: its
+    curve is empty (not a scatter of NaN, on which pyqtgraph warns) and its legend says so."""
+    gru = compared.runs[1]
+    flat = {k: np.zeros_like(v) for k, v in gru.probes.profiles.items()}
+    runs = (
+        compared.runs[0],
+        dataclasses.replace(gru, probes=dataclasses.replace(gru.probes, profiles=flat)),
+    )
+    panel = show_panel(MemoryReachPanel, dataclasses.replace(compared, runs=runs), size=(900, 500))
+    x, _ = panel.curves[1].getData()
+    assert x is None or len(x) == 0
+    assert len(panel.curves[0].getData()[0]) == len(compared.runs[0].probes.step)
+    assert panel.legend.items[1][1].text == "GRU (no reach)"

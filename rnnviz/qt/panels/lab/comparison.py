@@ -211,10 +211,11 @@ class ComparisonPanel(Panel):
             with np.errstate(invalid="ignore"):
                 mean = positive_or_nan(running_mean(h.loss, window))
                 self.mean_curves[i].setData(*envelope(h.step, mean))
-            ended = run.diverged and len(h)
-            self.end_markers[i].setData(
-                h.step[-1:] if ended else [], positive_or_nan(h.loss[-1:]) if ended else []
-            )
+            # A diverged run's cross at its last step, where its last loss can be drawn (an
+            # infinite or NaN loss has no place on a log axis: no cross, not a NaN point).
+            last = positive_or_nan(h.loss[-1:]) if run.diverged and len(h) else np.zeros(0)
+            drawn = len(last) and np.isfinite(last[0])
+            self.end_markers[i].setData(h.step[-1:] if drawn else [], last if drawn else [])
         chance = snapshot.chance_loss
         self.chance_line.setVisible(chance is not None and chance > 0)
         if chance is not None and chance > 0:

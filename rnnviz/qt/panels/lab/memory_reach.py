@@ -112,8 +112,11 @@ class MemoryReachPanel(Panel):
         for i, curve in enumerate(self.curves):
             if i < len(self.reaches):
                 label, steps, reach = self.reaches[i]
-                curve.setData(steps.astype(np.float64), reach)
                 last = reach[np.isfinite(reach)]
+                # No reach at all: no points (pyqtgraph warns on a scatter of only NaN).
+                curve.setData(
+                    steps.astype(np.float64) if len(last) else [], reach if len(last) else []
+                )
                 tail = f" (now {last[-1]:.0f})" if len(last) else " (no reach)"
                 self.legend.addItem(curve, label + tail)
             else:
