@@ -8,9 +8,9 @@ from types import MappingProxyType, SimpleNamespace
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QColor, QMouseEvent, QTextCursor
-from PySide6.QtWidgets import QApplication
+from mouse import move_mouse  # tests/qt is on sys.path
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QTextCursor
 
 from rnnviz.core.trace import LayerTrace, Trace
 from rnnviz.core.units import feature_signals
@@ -163,16 +163,7 @@ def test_hover_reads_the_character_and_its_activation(show):
     panel.unit_spin.setValue(5)
     view = panel.text_view
     for j, (b, t) in ((7, (0, 7)), (snap.trace.T + 2, (1, 2))):
-        point = QPointF(view.char_rect(j).center())
-        event = QMouseEvent(
-            QEvent.Type.MouseMove,
-            point,
-            view.viewport().mapToGlobal(point),
-            Qt.MouseButton.NoButton,
-            Qt.MouseButton.NoButton,
-            Qt.KeyboardModifier.NoModifier,
-        )
-        QApplication.sendEvent(view.viewport(), event)
+        move_mouse(view.viewport(), QPointF(view.char_rect(j).center()))
         label = snap.trace.meta["input_vocab"][int(snap.trace.x_raw[b, t])]
         value = snap.trace.layer(0).h[b, t, 5]
         seq = f"sequence {b}, " if b else ""

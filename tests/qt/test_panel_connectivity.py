@@ -8,9 +8,8 @@ from types import MappingProxyType
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication
+from mouse import move_mouse  # tests/qt is on sys.path
+from PySide6.QtCore import QPointF
 
 from rnnviz.core.protocol import RunView
 from rnnviz.qt.panels.text.connectivity import ConnectivityPanel
@@ -23,16 +22,7 @@ def show(show_panel):
 
 
 def hover(grid, t: int) -> None:
-    point = QPointF(grid.cell_rect(0, t).center())
-    event = QMouseEvent(
-        QEvent.Type.MouseMove,
-        point,
-        grid.viewport().mapToGlobal(point),
-        Qt.MouseButton.NoButton,
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(grid.viewport(), event)
+    move_mouse(grid.viewport(), QPointF(grid.cell_rect(0, t).center()))
 
 
 def test_inputs_are_shaded_by_the_row_of_the_chosen_step(charlm, show):

@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication
+from mouse import move_mouse  # tests/qt is on sys.path
+from PySide6.QtCore import QPointF
 
 from rnnviz.qt.panels.text.guesses import NEEDS_SYMBOLS, NextGuessesPanel
 
@@ -19,16 +18,7 @@ def show(show_panel):
 
 
 def hover(grid, t: int) -> None:
-    point = QPointF(grid.cell_rect(2, t).center())
-    event = QMouseEvent(
-        QEvent.Type.MouseMove,
-        point,
-        grid.viewport().mapToGlobal(point),
-        Qt.MouseButton.NoButton,
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(grid.viewport(), event)
+    move_mouse(grid.viewport(), QPointF(grid.cell_rect(2, t).center()))
 
 
 def test_the_top_five_under_every_input_shaded_by_probability(charlm, show):
