@@ -25,9 +25,7 @@ from rnnviz.qt.panels.words.evidence import EvidencePanel
 from rnnviz.qt.plotkit import positive_or_nan
 
 # Panels without a table, and why: each other registered panel must write one.
-WITHOUT_TABLE = {
-    "cell_diagram": "a diagram of one unit at t: its numbers are the gates' panel's",
-}
+WITHOUT_TABLE: dict[str, str] = {}
 
 
 def read_csv(path) -> dict[str, np.ndarray]:

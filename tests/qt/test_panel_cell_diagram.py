@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 
 import numpy as np
@@ -207,3 +208,42 @@ def test_labels_shrink_with_a_small_panel_and_never_grow_past_the_theme(make_sna
     box = panel.boxes["f"].shape.sceneBoundingRect()
     assert box.contains(panel.boxes["f"].value.sceneBoundingRect().center())
     assert panel.boxes["f"].value.sceneBoundingRect().width() < box.width()
+
+
+def test_the_csv_holds_the_values_drawn_at_the_cursor(make_snapshot, show, tmp_path):
+    snap = make_snapshot(cell="lstm", hidden=5, seq_len=12, steps=1)
+    lt = snap.trace.layer(0)
+    panel = show(snap, t=7)
+    k = panel.unit_spin.value()
+    (path,) = panel.export_data(tmp_path / "cell.csv")
+    with open(path, newline="", encoding="utf-8") as f:
+        header, row = csv.reader(f)
+    written = dict(zip(header, map(float, row), strict=True))
+    at = f"(unit {k}, layer 0)"
+    assert written["t"] == 7 and len(written) == 1 + len(panel.values.v)
+    for g in "ifgo":  # the gate boxes' numbers
+        assert written[f"{g}_t {at}"] == pytest.approx(lt.gates[g][0, 7, k], rel=1e-7)
+        assert label(panel, g) == f"{g} = {fmt(written[f'{g}_t {at}'])}"
+    assert written[f"c_t−1 {at}"] == pytest.approx(lt.c[0, 6, k], rel=1e-7)
+    assert written[f"c_t {at}"] == pytest.approx(lt.c[0, 7, k], rel=1e-7)
+    assert written[f"h_t {at}"] == pytest.approx(lt.h[0, 7, k], rel=1e-7)
+    assert text(panel, "h") == f"ht = {fmt(written[f'h_t {at}'])}"
+    f, c_prev = written[f"f_t {at}"], written[f"c_t−1 {at}"]
+    assert written[f"f_t ⊙ c_t−1 {at}"] == pytest.approx(f * c_prev, rel=1e-6)
+    assert panel.flow("belt").width == pytest.approx(flow_width(f), rel=1e-6)
+    panel.cursor.set(3)  # the table follows the cursor, as the diagram does
+    assert panel.data_tables()["time"]["t"][0] == 3
+
+
+def test_the_csv_of_a_reverse_gru_layer_names_the_next_step(make_snapshot, show):
+    snap = make_snapshot(cell="gru", bidirectional=True, hidden=4, seq_len=10, steps=1)
+    panel = show(snap, t=4)
+    panel.layer_combo.setCurrentIndex(1)
+    lt = snap.trace.layer(0, reverse=True)
+    k = panel.unit_spin.value()
+    (table,) = panel.data_tables().values()
+    at = f"(unit {k}, layer 0 ←)"
+    assert table[f"h_t+1 {at}"][0] == pytest.approx(lt.h[0, 5, k])
+    z = lt.gates["z"][0, 4, k]
+    assert table[f"1 − z_t {at}"][0] == pytest.approx(1 - z)
+    assert table[f"z_t ⊙ h_t+1 {at}"][0] == pytest.approx(z * lt.h[0, 5, k], rel=1e-6)

@@ -98,6 +98,20 @@ def cell_values(lt: LayerTrace, t: int, unit: int) -> Values:
     return Values(t, unit, prev, v)
 
 
+def value_names(lt: LayerTrace) -> dict[str, str]:
+    """What each of `cell_values`' keys is, in the lecture's symbols (t−1: the step the state
+    comes from, t+1 in a reverse direction); the keys in the order a table lists them."""
+    p = "t+1" if lt.reverse else "t−1"
+    gates = {g: f"{g}_t" for g in lt.gates}
+    if lt.c is not None:  # the LSTMs
+        states = {"c_prev": f"c_{p}", "c": "c_t", "tanh_c": "tanh(c_t)", "h_prev": f"h_{p}"}
+        paths = {"keep": f"f_t ⊙ c_{p}", "store": "i_t ⊙ g_t", "stored": "i_t·|g_t|"}
+    else:  # the GRUs and the Elman RNN
+        states = {"h_prev": f"h_{p}", "1-z": "1 − z_t"}
+        paths = {"keep": f"z_t ⊙ h_{p}", "store": "(1 − z_t) ⊙ n_t", "written": "(1 − z_t)·|n_t|"}
+    return {**gates, **states, **paths, "h": "h_t", "a": "a_t"}
+
+
 def most_active_unit(lt: LayerTrace) -> int:
     """The unit with the largest mean |h_t| over sequence 0."""
     with np.errstate(all="ignore"):
@@ -208,6 +222,19 @@ class CellDiagramPanel(CellLayouts, Panel):
         numbers = {k: fmt(v) for k, v in vals.v.items()}
         for item, template in self.texts.values():
             item.setHtml(TEMPLATE.format(template, **subs, **numbers))
+
+    def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """The numbers the diagram shows at the cursor: one row, its t, then each gate and
+        state of the unit drawn (sequence 0), named with the unit and the layer."""
+        vals, lt = self.values, self.layer
+        if vals is None or lt is None:
+            return {}
+        where = f"unit {vals.unit}, {lt.name}"
+        table = {"t": np.array([vals.t])}
+        for key, name in value_names(lt).items():
+            if key in vals.v:
+                table[f"{name} ({where})"] = np.array([vals[key]])
+        return {"time": table}
 
     def _subscripts(self) -> dict[str, str]:
         """Template fields: the previous step's subscript, the title and the input."""
