@@ -9,7 +9,7 @@ import torch
 from rnnviz.core.config import Config
 from rnnviz.core.seq2seq.decoded import Decoded
 from rnnviz.core.seq2seq.decoding import beam_search
-from rnnviz.core.seq2seq.whatif import WhatIf, WhatIfAnswer, read_input
+from rnnviz.core.seq2seq.whatif import WhatIf, WhatIfAnswer, check_pin, read_input, reweighted
 from rnnviz.core.train import Trainer, session
 
 DATES = " ,-./0123456789abcdefghijklmnopqrstuvwxyz"
@@ -74,3 +74,19 @@ def test_a_single_stack_has_no_decoding_extras():
     assert "decoding" not in next(steps).extras
     assert "whatif" not in steps.send(WhatIf("abc")).extras
     steps.close()
+
+
+@pytest.mark.parametrize(
+    ("row", "j", "weight", "expected"),
+    [
+        ((0.5, 0.3, 0.2), 0, 0.8, (0.8, 0.12, 0.08)),  # the others keep their 3 : 2
+        ((1.0, 0.0, 0.0), 0, 0.4, (0.4, 0.3, 0.3)),  # all others 0: shared equally
+        ((0.2, 0.8), 1, 1.7, (0.0, 1.0)),  # dragged past the top: clipped to 1
+        ((0.2, 0.8), 1, -0.5, (1.0, 0.0)),
+        ((1.0,), 0, 0.3, (1.0,)),  # one input character takes it all
+    ],
+)
+def test_a_dragged_weight_keeps_the_row_a_distribution(row, j, weight, expected):
+    got = reweighted(row, j, weight)
+    assert got == pytest.approx(expected) and sum(got) == pytest.approx(1.0, abs=1e-12)
+    assert check_pin(WhatIf("x" * len(row), 0, got), "x" * len(row), 3) == ""

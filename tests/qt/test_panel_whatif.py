@@ -92,6 +92,42 @@ def test_clicking_a_cell_pins_that_steps_attention_and_decodes_on(panel_and_work
     assert worker.asked[-1] == WhatIf(q.text)  # the same input, no pin
 
 
+def test_dragging_a_weight_pins_the_row_and_decodes_on(panel_and_worker, qtbot):
+    panel, worker = panel_and_worker
+    panel.cursor.set_length(30)
+    panel.cursor.set(1)
+    before = panel.answer.decoded
+    np.testing.assert_allclose(panel.row_bars.opts["height"], before.attn[1])
+    view, vb = panel.view, panel.row_plot.vb
+    qtbot.waitUntil(lambda: vb.sceneBoundingRect().height() > 50)
+
+    def at(x, y):
+        return view.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
+
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=at(2, 0.2))
+    qtbot.mouseMove(view.viewport(), pos=at(2, 0.5))
+    asked = len(worker.asked)
+    assert panel.image.image[1, 2] == pytest.approx(0.5, abs=0.03)  # shown while dragging
+    qtbot.mouseMove(view.viewport(), pos=at(2, 0.9))
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=at(2, 0.9))
+    assert len(worker.asked) == asked + 1  # asked once, when the drag ended
+    q = worker.asked[-1]
+    assert q.pin_step == 1 and q.pin_row[2] == pytest.approx(0.9, abs=0.03)
+    assert sum(q.pin_row) == pytest.approx(1.0, abs=1e-9)
+    others = [i for i in range(len(q.pin_row)) if i != 2]
+    old = np.array(before.attn[1])[others]
+    np.testing.assert_allclose(np.array(q.pin_row)[others], old * (1 - q.pin_row[2]) / old.sum())
+    worker.answer(panel)
+    d = panel.answer.decoded
+    assert panel.answer.question == q and d.pinned == 1
+    assert all(type(w) is float for w in q.pin_row)  # plain values cross the pipe
+    np.testing.assert_allclose(d.attn[1], q.pin_row, atol=1e-6)  # as float32 decodes it
+    assert d.attn[0] == before.attn[0]  # the steps before the pinned one as they were
+    assert d.topk[1] != before.topk[1]  # decoded again: step 1 reads the pinned context
+    np.testing.assert_allclose(panel.row_bars.opts["height"], q.pin_row)
+    assert "pinned" in panel.row_plot.titleLabel.text
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [

@@ -76,3 +76,16 @@ def check_pin(question: WhatIf, read: str, steps: int) -> str:
     if min(row) < 0 or abs(sum(row) - 1.0) > ROW_SUM_TOLERANCE:
         return "The pinned row's weights must be ≥ 0 and sum to 1."
     return ""
+
+
+def reweighted(row: Sequence[float], j: int, weight: float) -> tuple[float, ...]:
+    """`row` with weight j set to `weight` (clipped to 0 … 1) and the others scaled to share
+    the rest in their old proportions (equally where they were all 0): a person drags one
+    weight and the row stays a distribution."""
+    w = min(max(float(weight), 0.0), 1.0)
+    if len(row) == 1:
+        return (1.0,)
+    row = [float(v) for v in row]  # plain floats: the question crosses the pipe
+    rest = sum(v for i, v in enumerate(row) if i != j)
+    share = [(1.0 - w) * v / rest if rest > 0 else (1.0 - w) / (len(row) - 1) for v in row]
+    return tuple(w if i == j else s for i, s in enumerate(share))

@@ -3,8 +3,10 @@ has now: the output, the attention of every decoder step over the typed characte
 top-5 next tokens at the step under the time cursor.
 
 Beyond Seq2Seq-Vis (Strobelt et al. 2018): click a cell (t, j) to put all of step t's
-attention on input character j (Shift+click shares it with more characters) and the decoder
-writes on from there; the steps before t stay as they were (core/seq2seq/steps.py). The
+attention on input character j (Shift+click shares it with more characters), or drag a bar
+of the step's weights under the heatmap up or down (the others keep their proportions and
+share the rest), and the decoder writes on from there when the drag ends; the steps before
+t stay as they were (core/seq2seq/steps.py). The
 question goes to the training process as a WhatIf command (the window sends what
 `command_requested` carries); the answer comes back in snapshot.extras["whatif"]. A new run
 has not heard the question: the panel asks again while the snapshots carry no answer.
@@ -19,7 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from rnnviz.core.seq2seq.whatif import WhatIf, WhatIfAnswer
+from rnnviz.core.seq2seq.whatif import WhatIf, WhatIfAnswer, reweighted
 from rnnviz.core.tasks.symbols import PAD
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
@@ -33,6 +35,7 @@ if TYPE_CHECKING:  # the GUI must not import torch at start-up
 
 DECODING = "Decoding…"
 NO_ATTENTION = "no attention (--attention none): nothing to pin"
+AXIS_PX = 80  # the left axes of the heatmap and of the bars below: one width, columns align
 
 
 class WhatIfPanel(Panel):
@@ -44,7 +47,8 @@ class WhatIfPanel(Panel):
         "(no retraining), with the Beam setting's width. The heatmap is the attention α_t,j "
         "of each output step t (rows) over the typed characters j (columns); the bars the "
         "top-5 next tokens at the step under the time cursor. Click a cell (t, j) to pin step "
-        "t's attention on character j (Shift+click shares it with more): the context vector "
+        "t's attention on character j (Shift+click shares it with more), or drag a bar of the "
+        "weights below it up or down (the others share the rest): the context vector "
         "becomes c_t = Σ_j α_t,j h_j with your weights, and the decoder writes on from there; "
         "the steps before t are unchanged. Clear pin goes back."
     )
@@ -73,6 +77,7 @@ class WhatIfPanel(Panel):
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
         self.plot = still_plot(self.view.addPlot(row=0, col=0))
+        self.plot.getAxis("left").setWidth(AXIS_PX)  # columns line up with the bars below
         self.plot.invertY(True)  # step 0 at the top, as the output is read
         self.plot.setLabel("bottom", "input character j (click a cell to pin)")
         self.plot.setLabel("left", "decoder step t: output token")
@@ -83,16 +88,32 @@ class WhatIfPanel(Panel):
         bar = pg.ColorBarItem(
             values=(0, 1), colorMap=theme.cmap(theme.SEQUENTIAL), interactive=False, width=16
         )
-        bar.setImageItem(self.image, insert_in=self.plot)
+        bar.setImageItem(self.image)
+        self.view.addItem(bar, row=0, col=1)  # beside, not inside: the bars below line up
         self.row_box = pg.PlotDataItem(pen=theme.pen(theme.CURSOR, 3))
         self.pin_box = pg.PlotDataItem(pen=theme.pen(theme.ORANGE, 4, Qt.PenStyle.DashLine))
         for box in (self.row_box, self.pin_box):
             self.plot.addItem(box, ignoreBounds=True)
-        self.topk = TopKBars(self.view.addPlot(row=0, col=1))
+        box = RowDragBox(self._dragged)
+        self.row_plot = still_plot(self.view.addPlot(row=1, col=0, viewBox=box))
+        self.row_plot.setXLink(self.plot)
+        self.row_plot.getAxis("left").setWidth(AXIS_PX)
+        self.row_plot.setYRange(0, 1, padding=0.02)
+        self.row_plot.setLabel("left", "α<sub>t,j</sub>")
+        self.row_plot.getAxis("bottom").setStyle(tickFont=token_font(1.0))
+        self.row_bars = pg.BarGraphItem(x=[], height=[], width=0.8)
+        self.row_plot.addItem(self.row_bars)
+        self.dragged_row: tuple[float, ...] | None = None  # while a bar is dragged
+        self.topk = TopKBars(self.view.addPlot(row=0, col=2, rowspan=2))
         self.view.ci.layout.setColumnStretchFactor(0, 4)  # up to 30 characters across
-        self.view.ci.layout.setColumnStretchFactor(1, 1)
+        self.view.ci.layout.setColumnStretchFactor(2, 1)
+        self.view.ci.layout.setRowStretchFactor(0, 3)
+        self.view.ci.layout.setRowStretchFactor(1, 1)
         self.view.scene().sigMouseClicked.connect(self._clicked)
-        hint = self.add_hint("Click a cell to pin that step's attention; Shift+click adds to it.")
+        hint = self.add_hint(
+            "Click a cell to pin that step's attention (Shift+click adds to it), or drag a "
+            "bar of its weights below."
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.controls)
@@ -136,12 +157,31 @@ class WhatIfPanel(Panel):
     def _clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or not self.weights.size:
             return
+        if not self.plot.vb.sceneBoundingRect().contains(event.scenePos()):
+            return  # a click on the bars below
         pos = self.plot.vb.mapSceneToView(event.scenePos())
         t, j = round(pos.y()), round(pos.x())
         rows, n = self.weights.shape
         if 0 <= t < rows and 0 <= j < n:
             shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             self.pin(t, j, add=shift)
+
+    def _dragged(self, j: int, weight: float, finished: bool) -> None:
+        """Bar j of the row under the time cursor dragged to `weight`: show the row, and pin
+        it and decode again when the drag ends."""
+        a = self.answer
+        rows, n = self.weights.shape
+        if a is None or a.decoded is None or not 0 <= j < n:
+            return
+        t = a.decoded.at(self.cursor.t)
+        self.dragged_row = reweighted(self.weights[t], j, weight)
+        shown_now = self.weights.copy()
+        shown_now[t] = self.dragged_row
+        self.image.setImage(shown_now, levels=(0, 1))
+        self._show_row(t)
+        if finished:
+            row, self.dragged_row = self.dragged_row, None
+            self.ask(WhatIf(a.read, t, row))
 
     # -- drawing
 
@@ -191,7 +231,9 @@ class WhatIfPanel(Panel):
             rows, n = self.weights.shape
             self.image.setImage(self.weights, levels=(0, 1))
             self.image.setRect(QRectF(-0.5, -0.5, n, rows))  # cell (t, j) centred on (j, t)
-            self.plot.getAxis("bottom").setTicks([list(enumerate(map(shown, d.inputs)))])
+            ticks = [list(enumerate(map(shown, d.inputs)))]
+            self.plot.getAxis("bottom").setTicks(ticks)
+            self.row_plot.getAxis("bottom").setTicks(ticks)
             self.plot.getAxis("left").setTicks([list(enumerate(map(shown, d.tokens)))])
             self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, rows - 0.5), padding=0)
             pinned = "" if d.pinned is None else f"; step {d.pinned} pinned (dashed)"
@@ -203,11 +245,28 @@ class WhatIfPanel(Panel):
         d = None if self.answer is None else self.answer.decoded
         if d is None:
             _outline(self.row_box, None, 0)
+            self._show_row(None)
             return
         s = d.at(t)
         _outline(self.row_box, s if self.weights.size else None, self.weights.shape[1])
+        self._show_row(s if self.weights.size else None)
         self.topk.show(d.topk[s], d.tokens[s])
         self.topk.plot.setTitle(f"Step t = {s}: next token after '{shown(written(d.tokens[:s]))}'")
+
+    def _show_row(self, t: int | None) -> None:
+        """The weights of step t as bars (the dragged row while a drag lasts), orange where
+        they are pinned."""
+        if t is None:
+            self.row_bars.setOpts(x=[], height=[])
+            self.row_plot.setTitle(None)
+            return
+        row = self.weights[t] if self.dragged_row is None else np.array(self.dragged_row)
+        d = self.answer.decoded
+        pinned = self.dragged_row is not None or d.pinned == t
+        colour = theme.ORANGE if pinned else theme.BLUE
+        self.row_bars.setOpts(x=np.arange(len(row)), height=row, brush=colour)
+        state = "pinned" if pinned else "drag a bar to pin it"
+        self.row_plot.setTitle(f"Step t = {t}: its weights α<sub>t,j</sub> ({state})")
 
     def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
         d = None if self.answer is None else self.answer.decoded
@@ -217,6 +276,24 @@ class WhatIfPanel(Panel):
         if d.attn is not None:
             tables["attention"] = attention_table(self.weights, d.inputs, d.tokens)
         return tables
+
+
+class RowDragBox(pg.ViewBox):
+    """A still view box that reports a left-button drag as (the column j where it began, the
+    y under the mouse now, whether it ended) to `on_drag`."""
+
+    def __init__(self, on_drag) -> None:
+        super().__init__(enableMenu=False)
+        self.on_drag = on_drag
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 (pyqtgraph API)
+        if ev.button() != Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        ev.accept()
+        start = self.mapSceneToView(ev.buttonDownScenePos())
+        now = self.mapSceneToView(ev.scenePos())
+        self.on_drag(round(start.x()), now.y(), ev.isFinish())
 
 
 def _outline(box: pg.PlotDataItem, row: int | None, n: int) -> None:
