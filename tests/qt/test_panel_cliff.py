@@ -13,7 +13,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from rnnviz.core.analysis import cliff_descent, cliff_error
-from rnnviz.qt.panels.lab.cliff import (
+from rnnviz.qt.panels.lab.cliff import CliffPanel
+from rnnviz.qt.panels.lab.cliff_surface import (
     B_RANGE,
     DEFAULT_LR,
     DEFAULT_START,
@@ -21,7 +22,6 @@ from rnnviz.qt.panels.lab.cliff import (
     DEFAULT_THRESHOLD,
     GRID,
     W_RANGE,
-    CliffPanel,
     contour_lines,
     step_lengths,
 )

@@ -11,12 +11,12 @@ the same step keeps its direction but is at most lr·θ long.
 
 The panel draws log₁₀ E over a grid of (w, b) with contour lines (bunched contours are the
 wall), and animates both descents from a start point the user drops by clicking. It does not
-depend on training: the surface is computed once, in numpy, when the module first needs it.
+depend on training: the surface is computed once, in numpy, when the panel first needs it
+(cliff_surface.py).
 """
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,66 +36,33 @@ from rnnviz.core.analysis import DescentPath, cliff_descent, cliff_error
 from rnnviz.qt import theme
 from rnnviz.qt.csv_tables import padded
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.lab.cliff_surface import (
+    B_RANGE,
+    DEFAULT_LR,
+    DEFAULT_START,
+    DEFAULT_STEPS,
+    DEFAULT_THRESHOLD,
+    GRID,
+    W_RANGE,
+    contour_lines,
+    error_surface,
+    step_lengths,
+    wall_at,
+)
 from rnnviz.qt.plotkit import coloured, sci
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:
     from rnnviz.core.train import Snapshot
 
-# The square of (w, b) that holds the valley of zero error, the wall along b ≈ −w/2 for
-# w > 4.4, both plateaus, and where the default unclipped jump lands.
-W_RANGE = (0.0, 10.0)
-B_RANGE = (-6.0, 4.0)
-GRID = 200  # samples along each axis
 E_FLOOR = 1e-12  # log10 needs E > 0; the grid's smallest E is ~1e-8
 LEVELS = (-4.0, float(np.log10(0.5)))  # colour range of log10 E: valley ... lower plateau
 # Log10 E of the contour lines: the valley's sides, then four levels that all run along the
 # wall, where E steps from ~0.01 to 0.49 within one grid cell.
 CONTOURS = (-3.0, -2.0, -1.5, -1.0, -0.8, -0.6, -0.4)
-# From here descent climbs out of the high-error side onto the wall and slides along it
-# towards the valley; at step 35 the unclipped step is ~5.7 long and lands on the flat
-# plateau near (6.5, 3), where the gradient vanishes. The clipped path reaches E ≈ 0.
-DEFAULT_START = (5.0, -3.5)
-DEFAULT_LR, DEFAULT_THRESHOLD, DEFAULT_STEPS = 1.0, 1.0, 80
 FRAME_MS = 60  # one descent step per frame
 WALL_LABEL_W = 8.0  # where along the wall its label sits
 DRAW_LIMIT = 1e4  # coordinates drawn beyond ±this are clamped (an exploded step can be 1e20)
-
-
-@functools.cache
-def error_surface() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(w (N,), b (N,), E (N, N)) with E[i, j] = cliff_error(w[j], b[i]): rows are b."""
-    w = np.linspace(*W_RANGE, GRID)
-    b = np.linspace(*B_RANGE, GRID)
-    E = cliff_error(w[None, :], b[:, None])  # (N_b, N_w)
-    for a in (w, b, E):
-        a.setflags(write=False)
-    return w, b, E
-
-
-def contour_lines(z: np.ndarray, level: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Isolines of z (rows along y, columns along x) at `level` as (K, 2) points (x, y), the
-    separate lines joined by NaN rows (draw with connect="finite")."""
-    dx, dy = x[1] - x[0], y[1] - y[0]
-    pieces = []
-    for line in pg.functions.isocurve(z, level, connected=True):
-        rc = np.asarray(line, dtype=np.float64) - 0.5  # isocurve puts sample (i, j) at +0.5
-        pieces += [np.column_stack([x[0] + rc[:, 1] * dx, y[0] + rc[:, 0] * dy]), [[np.nan] * 2]]
-    return np.concatenate(pieces) if pieces else np.zeros((0, 2))
-
-
-def step_lengths(path: DescentPath) -> np.ndarray:
-    """‖Δ(w, b)‖ of every step taken, (N,)."""
-    return np.linalg.norm(np.diff(path.points, axis=0), axis=1)
-
-
-def wall_at(w: float) -> tuple[float, float, float]:
-    """(b, E below, E above): where E jumps most along b in the grid column nearest w, and
-    the error on either side of the jump."""
-    ws, bs, E = error_surface()
-    j = int(np.abs(ws - w).argmin())
-    i = int(np.abs(np.diff(E[:, j])).argmax())
-    return float((bs[i] + bs[i + 1]) / 2), float(E[i, j]), float(E[i + 1, j])
 
 
 class CliffPanel(Panel):
