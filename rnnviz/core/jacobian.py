@@ -7,6 +7,7 @@ held fixed. See jacobian_norms for the chain and how its norms are found.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -20,10 +21,10 @@ from rnnviz.core.model import RecurrentModel
 from rnnviz.core.spectral_norm import spectral_norms
 from rnnviz.core.timeaxis import order, prev
 
-_MAX = np.maximum.reduce
 _TRUNCATE_EVERY = 16  # steps of the chain between truncations of its rank (_truncate), the
 # interval doubling while a truncation drops nothing (the first few dozen steps keep all)
 RANK_RTOL = 1e-7  # singular values of the chain kept: the float32 chain's own noise floor
+BUILD_FROM = 32  # rows of the chain from which a chunk's J_t are built (_sequence_norms)
 
 
 def jacobian_norms(
@@ -31,18 +32,21 @@ def jacobian_norms(
 ) -> Tensor:
     """||dh_final/dh_t||_2 for every t, (B, T) float64, by the chain M_{t-1} = M_t J_t.
 
-    M is the (B, H, H) Jacobian of the final hidden state w.r.t. h_t. One step back:
+    M is the (H, H) Jacobian of the final hidden state w.r.t. h_t. One step back:
 
         RNN, GRU, simplified GRU   M_{t-1} = M_t J_t, with J_t = dh_t/dh_{t-1} (H, H)
         LSTM (and peephole)        K = M_t diag(dh_t/dc_t) + Mc_t
                                    M_{t-1} = K A_t + M_t D_t,   Mc_{t-1} = K diag(e_t)
 
     where Mc is the Jacobian w.r.t. c_t, A_t = sum over the gates i, f, g of diag(d gate
-    term) W_block, D_t the same for the output gate, and e_t = dc_t/dc_{t-1} (the forget gate,
-    plus the peephole terms). The per-step matrices are built for 128 steps at a time in
-    batched operations, so each step of the loop is one matrix product ([K | M_t] [A_t; D_t]
-    for the LSTM). Works in processing order. Only the first `sequences` sequences are
-    computed (None: all); the others are NaN.
+    term) W_block, D_t the same for the output gate, e_t = dc_t/dc_{t-1} (the forget gate,
+    plus the peephole terms), and the GRU's J_t adds the carry diag(z_t). No J_t is built:
+    sum_g (M diag(coef_g)) W_g is one product of the coefficient-scaled copies of M (of K
+    for the gates on the cell state) side by side with the constant W_hh (G H, H), whose
+    cost r G H^2 stays below building the step's matrices (memory-bound, G H^2 per step)
+    once the chain's rank r is small (below). Works in processing order, one sequence at a
+    time (each keeps its own rank, and the loop's bookkeeping is Python scalars). Only the
+    first `sequences` sequences are computed (None: all); the others are NaN.
 
     The chain runs in float32 and is rescaled at every step (the scale is kept as a float64
     logarithm), so products of a thousand small or large factors neither underflow nor
@@ -50,7 +54,7 @@ def jacobian_norms(
     to the top left singular directions of [M_t | Mc_t] and those below RANK_RTOL of the
     largest are dropped (_truncate): the running product's singular values spread apart as
     factors are appended, so a long chain keeps a few dozen rows (measured at H = 64: about
-    44 of 64 after 50 steps, 10 after 200), and its products cost r/H of a full one. The
+    40 of 64 after 50 steps, 10 after 200), and its products cost r/H of a full one. The
     norms of 128 steps at a time come from spectral_norm.spectral_norms, exact to 1e-4
     relative: Lanczos from the top two left singular vectors of M_t as the loop tracks them,
     one step of simultaneous iteration per t (the running product changes slowly, its left
@@ -65,131 +69,142 @@ def jacobian_norms(
     if n == 0:
         return torch.full(lt["h"].shape[:2], float("nan"), dtype=torch.float64)
     suffix = f"_l{lt['layer']}{'_reverse' if rev else ''}"
-    W = getattr(model.rnn, "weight_hh" + suffix).detach().float()  # (G*H, H)
+    W = _np(getattr(model.rnn, "weight_hh" + suffix).float())  # (G*H, H)
     q = {k: order(v[:n], rev).float() for k, v in lt.items() if isinstance(v, Tensor)}
-    B, T, H = q["h"].shape
-    blocks = W.view(-1, H, H)  # (G, H, H)
-    coef = STEP_COEFFICIENTS[cell](model, q, suffix)  # name -> (B, T, H), processing order
     spec = CELLS[cell]
-    # The output gate, last in torch's order, acts on h_t = o_t tanh(c_t), the others on c_t:
-    # M_{t-1} = [K | M_t] [A_t; D_t], one product with the inner size 2H.
-    parts = [list(enumerate(spec.blocks))]
-    if spec.cell_state:
-        parts = [parts[0][:-1], parts[0][-1:]]
-    # The loop runs in numpy: its many small operations cost a microsecond there, several
-    # in torch. The per-step matrices are built in torch, on the model's device. Rows
-    # r … H-1 of every buffer are unused once the rank is truncated to r.
-    KM = np.zeros((B, H, len(parts) * H), dtype=np.float32)  # [K | M_t], or M_t alone
-    KM[:, :, -H:] = np.eye(H, dtype=np.float32)  # M_{T-1} = I
-    Mc = np.zeros((B, H, H) if spec.cell_state else (B, H, 1), dtype=np.float32)  # dh/dc_t
-    u = np.zeros((B, H, 2), dtype=np.float32)  # top two left singular vectors of M_t
-    u[:, :, 0] = H**-0.5
-    u[:, 1::2, 1], u[:, ::2, 1] = H**-0.5, -(H**-0.5)
+    coef = STEP_COEFFICIENTS[cell](model, q, suffix)  # name -> (n, T, H), processing order
+    c = _np(torch.stack([coef[b] for b in spec.blocks], 2))  # (n, T, G, H)
+    extra = {k: _np(coef[k]) for k in ("carry", "dhdc", "e") if k in coef}  # (n, T, H) each
+    norms = np.full(lt["h"].shape[:2], np.nan)
+    for b in range(n):
+        norms[b] = _sequence_norms(W, c[b], **{k: v[b] for k, v in extra.items()})
+    return order(torch.from_numpy(norms), rev)
+
+
+def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None) -> np.ndarray:
+    """||dh_final/dh_t|| of one sequence, (T,) in processing order, from W_hh (G H, H) and its
+    step coefficients (jacobian_norms): c (T, G, H) per gate block, carry (T, H) the GRU's
+    direct path, dhdc and e (T, H) a cell state's."""
+    T, G, H = c.shape
+    cs = dhdc is not None
+    on_k = G - 1 if cs else 0  # gate blocks acting through the cell state (K), not M
+    P = 2 if cs else 1  # [K | M], the left factor of the step matrices' product
+    Z = np.zeros((H, 3 * H if cs else H), dtype=np.float32)  # [K | M_t | Mc_t], or M_t
+    S = Z[:, (P - 1) * H :]  # [M_t | Mc_t]: what the chain carries, rows 0 … r-1
+    S[:, :H] = np.eye(H, dtype=np.float32)  # M_{T-1} = I
+    X = np.empty((H, G, H), dtype=np.float32)  # [K diag(c_i) | … | M diag(c_o)]
+    blocks = W.reshape(G, H, H)
+    u = np.zeros((H, 2), dtype=np.float32)  # top two left singular vectors of M_t
+    u[:, 0] = H**-0.5
+    u[1::2, 1], u[::2, 1] = H**-0.5, -(H**-0.5)
     r = H  # rows of the chain: the rank it keeps (see _truncate)
     steps, every, next_truncation = 0, _TRUNCATE_EVERY, _TRUNCATE_EVERY
-    log_scale = np.zeros(B)
-    chunks = [np.ones((B, 1))]  # t = T-1: ||I|| = 1
+    log_scale = 0.0  # log of the scale S was divided by in all, float64
+    out = [np.ones(1)]  # t = T-1: ||I|| = 1
     for hi in range(T - 1, 0, -128):  # steps t = hi … lo give M_{t-1}
         lo = max(1, hi - 127)
-        ts = slice(lo, hi + 1)
-        step = _np(_step_matrices(coef, blocks, parts, ts))  # (B, n, P*H, H)
-        if spec.cell_state:
-            dhdc, e = _np(coef["dhdc"][:, ts]), _np(coef["e"][:, ts])
         r0 = r
         # below ITERATE_FROM rows the norms are solved exactly, and rows only ever go: the
         # guess is no longer needed
         track = r0 >= spectral_norm.ITERATE_FROM
-        chain = np.zeros((B, hi - lo + 1, r0, H), dtype=np.float32)
-        guess = np.zeros((B, hi - lo + 1, r0, 2), dtype=np.float32)
-        scales = np.empty((B, hi - lo + 1))
+        # many rows: J_t built (product inner size P H); few, or a single block: from W_hh
+        # (inner size G H; see jacobian_norms)
+        step = None
+        if r0 >= BUILD_FROM and G > 1:
+            ts = slice(lo, hi + 1)
+            step = _step_matrices(c[ts], None if carry is None else carry[ts], blocks, on_k)
+        chain = np.zeros((hi - lo + 1, r0, H), dtype=np.float32)  # M_{t-1} before rescaling
+        guess = np.zeros((hi - lo + 1, r0, 2), dtype=np.float32) if track else None
+        logs = np.empty(hi - lo + 1)  # log_scale before each step: chain[j]'s scale
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as torch
-            for j, k in enumerate(range(hi - lo, -1, -1)):  # t = lo + k, from hi down to lo
-                KMr, Mcr, M = KM[:, :r], Mc[:, :r], chain[:, j, :r]  # M written in place
-                if spec.cell_state:
-                    K = KMr[:, :, :H]  # K = M_t diag(dh_t/dc_t) + Mc_t
-                    np.multiply(KMr[:, :, H:], dhdc[:, k, None, :], out=K)
-                    K += Mcr
-                    np.multiply(K, e[:, k, None, :], out=Mcr)
-                np.matmul(KMr, step[:, k], out=M)
+            for j, t in enumerate(range(hi, lo - 1, -1)):
+                Zr, Sr, Mn = Z[:r], S[:r], chain[j, :r]
+                M = Sr[:, :H]
+                if cs:
+                    K, Mc = Zr[:, :H], Sr[:, H:]  # K = M_t diag(dh_t/dc_t) + Mc_t
+                    np.multiply(M, dhdc[t], out=K)
+                    K += Mc
+                    if step is None:
+                        np.multiply(K[:, None, :], c[t, :on_k], out=X[:r, :on_k])
+                    np.multiply(K, e[t], out=Mc)  # Mc_{t-1} = K diag(e_t)
+                if step is not None:
+                    np.matmul(Zr[:, : P * H], step[t - lo], out=Mn)
+                else:
+                    np.multiply(M[:, None, :], c[t, on_k:], out=X[:r, on_k:])
+                    np.matmul(X[:r].reshape(r, G * H), W, out=Mn)
+                    if carry is not None:
+                        Mn += M * carry[t]
+                M[...] = Mn
+                logs[j] = log_scale
                 # rescale: largest entry 1; zero (a dead ReLU chain) and non-finite stay
-                # (ufuncs' own reduce: the array methods' wrappers cost more than the work)
-                s = np.maximum(_MAX(np.abs(M), axis=(1, 2)), _MAX(np.abs(Mcr), axis=(1, 2)))
-                s = np.where((s > 0) & (s < np.inf), s, 1.0)  # (B,)
-                M /= s[:, None, None]
-                Mcr /= s[:, None, None]
-                KMr[:, :, -H:] = M
-                scales[:, j] = s
+                s = max(Sr.max(), -Sr.min())
+                if 0 < s < np.inf:
+                    Sr *= 1 / s
+                    log_scale += math.log(s)
                 # a step of simultaneous iteration on M M^T keeps the top two left singular
                 # vectors as the guess for spectral_norms (both: when the top two cross,
                 # the new top is the second of the old)
                 if track:
-                    v = _orthonormal_pair(M @ (np.swapaxes(M, 1, 2) @ u[:, :r]))  # (B, r, 2)
-                    u[:, :r] = guess[:, j, :r] = v
+                    v = _orthonormal_pair(M @ (M.T @ u[:r]))  # (r, 2)
+                    u[:r] = guess[j, :r] = v
                 steps += 1
                 if steps == next_truncation:
-                    r, kept = _truncate(KM, Mc, u, r, spec.cell_state), r
+                    r, kept = _truncate(S, u, r), r
                     every = _TRUNCATE_EVERY if r < kept else 2 * every
                     next_truncation += every
-        scales = log_scale[:, None] + np.cumsum(np.log(scales), 1)  # float64 logarithms
-        log_scale = scales[:, -1]
         with np.errstate(over="ignore"):
-            chunks.append(spectral_norms(chain, guess if track else None) * np.exp(scales))
-    norms = torch.from_numpy(np.concatenate(chunks, 1)[:, ::-1].copy())  # (n, T), t = 0 … T-1
-    if n < B_all:
-        pad = torch.full((B_all - n, T), float("nan"), dtype=torch.float64, device=norms.device)
-        norms = torch.cat([norms, pad])
-    return order(norms, rev)
+            out.append(spectral_norms(chain, guess) * np.exp(logs))
+    return np.concatenate(out)[::-1]
+
+
+def _step_matrices(c: np.ndarray, carry, blocks: np.ndarray, on_k: int) -> np.ndarray:
+    """The one-step matrices of the steps of c (n, G, H), (n, P H, H): [A_t; D_t] with a cell
+    state (A_t the sum over its gate blocks of diag(c_g) W_g, D_t the output gate's), else
+    J_t (with the carry diag(z_t) of a GRU). In torch: its fused multiply-add."""
+    n, G, H = c.shape
+    ct, Wb = torch.from_numpy(c), torch.from_numpy(blocks)
+    parts = [range(on_k), range(on_k, G)] if on_k else [range(G)]
+    out = torch.empty(n, len(parts), H, H)
+    for p, (g0, *rest) in enumerate(parts):
+        torch.mul(ct[:, g0, :, None], Wb[g0], out=out[:, p])
+        for g in rest:
+            out[:, p].addcmul_(ct[:, g, :, None], Wb[g])
+    if carry is not None:  # the GRU's direct path z_t h_{t-1}
+        out[:, 0].diagonal(dim1=-2, dim2=-1).add_(torch.from_numpy(carry))
+    return out.view(n, len(parts) * H, H).numpy()
 
 
 def _orthonormal_pair(v: np.ndarray) -> np.ndarray:
-    """The columns of v (B, r, 2) made orthonormal in place, the first kept in direction
+    """The columns of v (r, 2) made orthonormal in place, the first kept in direction
     (Gram-Schmidt through their 2 x 2 Gram matrix: few operations, it runs at every step).
     A column that vanishes becomes NaN, which the iteration ignores; the first does only
     where the chain is 0, and stays 0."""
-    g = np.einsum("bri,brj->bij", v, v)  # (B, 2, 2)
-    a, b = v[..., 0], v[..., 1]
-    b -= (g[:, 0, 1] / g[:, 0, 0])[:, None] * a
-    b /= np.sqrt(g[:, 1, 1] - g[:, 0, 1] ** 2 / g[:, 0, 0])[:, None]
-    a /= np.sqrt(g[:, 0, 0])[:, None]
+    (g00, g01), (_, g11) = v.T @ v
+    a, b = v[:, 0], v[:, 1]
+    b -= (g01 / g00) * a
+    b *= 1 / np.sqrt(g11 - g01**2 / g00)
+    a *= 1 / np.sqrt(g00)
     return v
 
 
-def _truncate(KM: np.ndarray, Mc: np.ndarray, u: np.ndarray, r: int, cell_state: bool) -> int:
-    """Keep the chain's top left singular directions: rows 0 … r-1 of [M_t | Mc_t] become
-    P^T [M_t | Mc_t] with P the eigenvectors of their Gram matrix whose singular values reach
-    RANK_RTOL of the largest (in every sequence); the guess u turns with them. Returns the
-    new row count, in place. Norms are unchanged (P has orthonormal columns), later products
-    cost r/H of a full one, and what is dropped lies below the noise the float32 chain adds
-    at every step anyway. Skipped where the chain is not finite (NaN must propagate)."""
-    H = KM.shape[-1] // (2 if cell_state else 1)
-    M, C = KM[:, :r, -H:], Mc[:, :r]
-    if not (np.isfinite(M).all() and np.isfinite(C).all()):
+def _truncate(S: np.ndarray, u: np.ndarray, r: int) -> int:
+    """Keep the chain's top left singular directions: rows 0 … r-1 of S = [M_t | Mc_t] become
+    P^T S with P the eigenvectors of their Gram matrix whose singular values reach RANK_RTOL
+    of the largest; the guess u turns with them. Returns the new row count, in place. Norms
+    are unchanged (P has orthonormal columns), later products cost r/H of a full one, and
+    what is dropped lies below the noise the float32 chain adds at every step anyway.
+    Skipped where the chain is not finite (NaN must propagate)."""
+    F = S[:r].astype(np.float64)
+    if not np.isfinite(F).all():
         return r
-    F = np.concatenate([M, C], -1).astype(np.float64) if cell_state else M.astype(np.float64)
-    lam, P = np.linalg.eigh(F @ np.swapaxes(F, 1, 2))  # (B, r), ascending
-    keep = max(1, int((lam > RANK_RTOL**2 * lam[:, -1:]).sum(1).max()))
+    lam, P = np.linalg.eigh(F @ F.T)  # (r,), ascending
+    keep = max(1, int((lam > RANK_RTOL**2 * lam[-1]).sum()))
     if keep == r:
         return r
-    Pt = np.swapaxes(P[:, :, -keep:], 1, 2).astype(np.float32)  # (B, keep, r)
-    KM[:, :keep, -H:] = Pt @ M
-    if cell_state:
-        Mc[:, :keep] = Pt @ C
-    u[:, :keep] = Pt @ u[:, :r]
+    Pt = P[:, -keep:].T.astype(np.float32)  # (keep, r)
+    S[:keep] = Pt @ S[:r]
+    u[:keep] = Pt @ u[:r]
     return keep
-
-
-def _step_matrices(coef: dict, blocks: Tensor, parts: list, ts: slice) -> Tensor:
-    """The one-step matrices of steps `ts`, (B, n, P*H, H): for each part, the sum over its
-    gate blocks of diag(coef_t) W_block (plus the carry diag(z_t) of a GRU), stacked."""
-    B, n, H = coef[parts[0][0][1]][:, ts].shape
-    out = torch.empty(B, n, len(parts), H, H, dtype=blocks.dtype, device=blocks.device)
-    for p, names in enumerate(parts):
-        torch.mul(coef[names[0][1]][:, ts, :, None], blocks[names[0][0]], out=out[:, :, p])
-        for g, k in names[1:]:
-            out[:, :, p].addcmul_(coef[k][:, ts, :, None], blocks[g])
-    if "carry" in coef:  # the GRU's direct path z_t h_{t-1}
-        out[:, :, 0].diagonal(dim1=-2, dim2=-1).add_(coef["carry"][:, ts])
-    return out.view(B, n, len(parts) * H, H)
 
 
 def _np(t: Tensor) -> np.ndarray:
