@@ -2,7 +2,7 @@
 
 Each edit builds a candidate Config with `Config.replace` (which validates: the same rules and
 words as the command line). A refused value stays in its field with the reason in red beside
-it (`refusals` finds which fields a reason is about), and nothing is applied. Learning rate and
+it (refusals.py finds which fields a reason is about), and nothing is applied. Learning rate and
 clipping apply live (`learning_rate_changed`, `clipping_changed`); everything else needs a new
 model and waits for "Apply (new model)", which asks first when training has progressed past
 step 0 and then emits `apply_requested(config)`.
@@ -32,7 +32,6 @@ from rnnviz.core.config import ENCODERS, INITS, LIVE_FIELDS, Config, ConfigError
 from rnnviz.core.tasks import TASKS
 from rnnviz.qt.form import combo, refusal_note, row, section, select, whole_number
 from rnnviz.qt.number_field import NumberField
-from rnnviz.qt.refusals import refusals  # noqa: F401 (the tests' name for it)
 from rnnviz.qt.settings_choices import (
     CELL_LABELS,
     TASK_LABELS,

@@ -18,7 +18,8 @@ from rnnviz.core.config import (
     ConfigError,
 )
 from rnnviz.qt.number_field import NumberField
-from rnnviz.qt.settings import CELL_LABELS, SettingsPanel, refusals
+from rnnviz.qt.refusals import refusals
+from rnnviz.qt.settings import CELL_LABELS, SettingsPanel
 
 # Every setting the side bar shows, away from its default (charlm needs no text: bundled).
 UNUSUAL = Config(
