@@ -3,7 +3,7 @@ and the menus, wired to one TrainingRunner.
 
 Data flows one way: runner snapshots go to every panel's `set_snapshot` (cheap: store and
 mark dirty) and to the time cursor; one ~60 Hz timer lets one dirty, visible panel redraw per
-tick (each at most PANEL_MAX_HZ), so the event loop stays responsive. User input goes back
+tick (redraw_ticks.py), so the event loop stays responsive. User input goes back
 as `core.protocol` commands through the runner.
 
 The window never imports torch: it paints itself first, then the runner starts the training
@@ -13,7 +13,6 @@ process, which imports torch there while the laboratory's panels are built here.
 from __future__ import annotations
 
 import html
-import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
@@ -44,6 +43,7 @@ from rnnviz.qt.open_files import OpenFiles
 from rnnviz.qt.panels import LAB_PANELS, PANELS, TrainingPanel
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.presentation import PresentationMode
+from rnnviz.qt.redraw_ticks import RedrawTicks
 from rnnviz.qt.runner import TrainingRunner
 from rnnviz.qt.sessions import Sessions
 from rnnviz.qt.settings import SettingsPanel
@@ -57,12 +57,6 @@ from rnnviz.qt.window_exports import WindowExports
 if TYPE_CHECKING:
     from rnnviz.core.protocol import Snapshot
 
-# Panels redraw from a ~60 Hz tick (at most once per snapshot each), a few milliseconds of
-# redrawing per tick: the rest waits for the next tick, so input and paints interleave.
-REFRESH_MS = 8
-# A panel redraws at most this often: new data arrives faster (snapshots at 20 Hz), and every
-# redraw costs a repaint on the window's one core.
-PANEL_MAX_HZ = 12.5
 BANNER_STYLE = (
     "#banner { background: #FDECEA; border: 2px solid #D55E00; border-radius: 4px; }"
     "#banner QLabel { color: #5F1500; font-size: 13pt; }"
@@ -82,8 +76,6 @@ class MainWindow(QMainWindow):
         self.snapshot: Snapshot | None = None
         self._started = False
         self._closed = False
-        self._next_panel = 0  # round-robin start of the next refresh tick
-        self._drawn_at: dict[str, float] = {}  # panel key -> when it last redrew
 
         self.cursor = TimeCursor(self)
         self.runner = TrainingRunner(self)
@@ -119,10 +111,7 @@ class MainWindow(QMainWindow):
         self._layout_restored = self.layout_.restore()
         self.welcome = WelcomeView(self)  # what to do first, over the panels
 
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setInterval(REFRESH_MS)
-        self._refresh_timer.timeout.connect(self._refresh_panels)
-        self._refresh_timer.start()
+        self.redraws = RedrawTicks(self.panels, self)
 
     # ------------------------------------------------------------------ construction
 
@@ -163,7 +152,7 @@ class MainWindow(QMainWindow):
 
     def _dock_panel(self, panel: Panel) -> None:
         self.docks[panel.key].setWidget(panel)
-        panel.scheduled = True  # _refresh_panels redraws it, one panel a tick
+        panel.scheduled = True  # self.redraws redraws it, one panel a tick
         if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:
             panel.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click selects it for Ctrl+E
         if hasattr(panel, "command_requested"):  # it asks the training process (Bottleneck)
@@ -409,22 +398,6 @@ class MainWindow(QMainWindow):
         self.banner_reset.setVisible(reset)
         self.banner.show()
 
-    @Slot()
-    def _refresh_panels(self) -> None:
-        """Let the next dirty, visible panel redraw (round-robin): one a tick, so that the
-        event loop never holds more than one panel's redraw and repaint at a time."""
-        now = time.perf_counter()
-        n = len(self.panels)
-        for i in range(n):
-            k = (self._next_panel + i) % n
-            panel = self.panels[k]
-            if now - self._drawn_at.get(panel.key, -1.0) < 1.0 / PANEL_MAX_HZ:
-                continue
-            if panel.refresh():
-                self._drawn_at[panel.key] = now
-                self._next_panel = (k + 1) % n
-                return  # one panel a tick: its repaint follows before the next one redraws
-
     # ------------------------------------------------------------------ export
 
     @Slot(QWidget, QWidget)
@@ -455,7 +428,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         if not self._closed:
             self._closed = True
-            self._refresh_timer.stop()
+            self.redraws.stop()
             self.transport.stop_playing()
             self.runner.stop()  # join the worker before any widget goes away
             self.presentation.leave()  # the layout saved is the normal one
