@@ -1,6 +1,7 @@
 """The encoder-decoder's recording against an explicit step-by-step computation written here
 from the equations (cells.step, the attention formulas), and its dL/dh_t and dL/dc_t of both
-halves against autograd's gradients of the very states of that computation."""
+halves and dL/dc_t of the context vectors against autograd's gradients of the very states of
+that computation."""
 
 import numpy as np
 import pytest
@@ -110,6 +111,7 @@ def test_recording_equals_the_explicit_computation_and_autograd(
         w = torch.exp(e - e.max(1, keepdim=True).values) * real  # softmax over real inputs
         alpha = w / w.sum(1, keepdim=True)
         c = (alpha[..., None] * enc_out).sum(1)
+        c.retain_grad()
         alphas.append(alpha)
         contexts.append(c)
         logits.append(model.head(torch.cat([s[:, t], c], -1)))
@@ -124,9 +126,11 @@ def test_recording_equals_the_explicit_computation_and_autograd(
     assert trace.loss == pytest.approx(loss.item(), abs=1e-5)
     if attention == "none":
         assert trace.attn is None and "attn" not in trace.to_arrays()
+        assert trace.grad_context is None and "grad_context" not in trace.to_arrays()
     else:
         close(trace.attn, torch.stack(alphas, 1), "attention")
         close(trace.context, torch.stack(contexts, 1), "context")
+        close(trace.grad_context, torch.stack([c.grad for c in contexts], 1), "dL/dcontext")
         np.testing.assert_allclose(trace.attn.sum(-1), 1.0, atol=1e-6)
         assert (trace.attn.transpose(0, 2, 1)[~real.numpy()] == 0).all()  # none on <pad>
     for layers_traced, kept, c_cell in (
@@ -153,6 +157,7 @@ def test_trace_file_holds_both_halves_under_the_documented_keys(tmp_path):
         keys = set(z.files)
         B, T, N = 4, task.out_len + 1, task.in_len
         assert z["attn"].shape == (B, T, N) and z["context"].shape == (B, T, 4)
+        assert z["grad_context"].shape == (B, T, 4)
         assert z["y_hat"].shape == (B, T, task.output_size) and z["loss_mask"].shape == (B, T)
         assert z["tokens_in"].shape == (B, N) and z["tokens_out"].shape == (B, T)
         assert "".join(z["tokens_out"][0][:10]) == task.output_text(trainer.probe_batch.y[0])
@@ -162,4 +167,5 @@ def test_trace_file_holds_both_halves_under_the_documented_keys(tmp_path):
     loaded = Seq2SeqTrace.load_npz(path)
     np.testing.assert_array_equal(loaded.dec_layers[0].grad_h, trace.dec_layers[0].grad_h)
     np.testing.assert_array_equal(loaded.attn, trace.attn)
+    np.testing.assert_array_equal(loaded.grad_context, trace.grad_context)
     assert loaded.meta["attention"] == "additive" and loaded.meta["decoder_cell"] == "lstm"

@@ -106,8 +106,9 @@ def test_backward_view_shows_both_halves_gradients(additive, show):
     np.testing.assert_allclose(panel.values[enc], norms(trace.layer(0).grad_h[0, start:]), 1e-5)
     np.testing.assert_allclose(panel.values[dec], norms(trace.dec_layers[0].grad_h[0, :rows]), 1e-5)
     ctx = row_of(panel, "ctx", 1)
-    assert node_text(panel, ctx, panel.x0[1]) == "–"  # its gradient is not recorded
-    assert "not recorded" in panel.describe(ctx, 0)
+    np.testing.assert_allclose(panel.values[ctx], norms(trace.grad_context[0, :rows]), 1e-5)
+    assert node_text(panel, ctx, panel.x0[1]) == fmt(panel.values[ctx][0], True)
+    assert f"‖∂L/∂ctx‖ = {panel.values[ctx][0]:.3e}" in panel.describe(ctx, 0)
     assert "'<bos>'" in panel.describe(row_of(panel, "x", 1), 0)
 
 

@@ -1,5 +1,6 @@
 """Record one encoder-decoder batch under teacher forcing: both halves' states and gates, the
-attention, the context vectors, the outputs, the loss, and dL/dh_t (dL/dc_t) of both halves.
+attention, the context vectors, the outputs, the loss, and dL/dh_t (dL/dc_t) of both halves
+and dL/dctx_t of the context vectors.
 
 Where both stacks' cells have a fused kernel (RNN, LSTM, GRU), each layer runs through it
 with probe columns (core/record_fused.py: probed_stack), the decoder from the encoder's
@@ -12,7 +13,9 @@ loss with respect to them is the total gradient dL/dh_t (as core/record_explicit
 the single stack). For the encoder that gradient arrives through the decoder's start state
 (the bridge) and, with attention, directly from every decoder step through the context
 vectors: the shorter path attention gives the gradient shows in ‖dL/dh_t‖ over the
-encoder's steps.
+encoder's steps. The context vector ctx_t reaches the loss only through step t's logits
+(ŷ_t = W_o [s_t; ctx_t] + b_o), so dL/dctx_t is read first, from the loss back to the
+contexts alone (the read-out: a few multiply-adds), before the stacks' gradients.
 
 ||dh_T/dh_t|| is not computed for an encoder-decoder (NaN, and meta["jacobian"] says so).
 
@@ -59,7 +62,9 @@ def record_seq2seq(
         dec_x = model.dec_embed(model.decoder_inputs(y))  # (B, T, E)
     fused = CELLS[cfg.cell].fused and CELLS[model.dec_config.cell].fused
     record = _record_fused if fused else _record_explicit
-    y_hat, loss, context, attn, layers, dec_layers = record(model, task, batch, x, dec_x)
+    y_hat, loss, context, grad_context, attn, layers, dec_layers = record(
+        model, task, batch, x, dec_x
+    )
     dec_cfg = model.dec_config
     full_meta = {
         "model": "seq2seq",
@@ -102,14 +107,15 @@ def record_seq2seq(
         dec_layers=dec_layers,
         attn=frozen_array(attn.detach()) if attn is not None else None,
         context=frozen_array(context.detach()) if context is not None else None,
+        grad_context=frozen_array(grad_context) if grad_context is not None else None,
         tokens_in=_tokens(task.input_vocab, x_raw),
         tokens_out=_tokens(task.output_vocab, y),
     )
 
 
 def _record_fused(model: Seq2SeqModel, task: Transduction, batch: Batch, x, dec_x):
-    """(y_hat, loss, context, attention, encoder layers, decoder layers) from one fused pass
-    of each stack with probe columns (module docstring)."""
+    """(y_hat, loss, context, dL/dcontext, attention, encoder layers, decoder layers) from
+    one fused pass of each stack with probe columns (module docstring)."""
     enc = probed_stack(model.rnn, x)
     h_n = torch.cat([p.h_n for p in enc])  # (L*D, B, H)
     c_n = torch.cat([p.c_n for p in enc]) if enc[0].c_n is not None else None
@@ -117,12 +123,13 @@ def _record_fused(model: Seq2SeqModel, task: Transduction, batch: Batch, x, dec_
         dec = probed_stack(model.dec_rnn, dec_x, hx=model.bridge(h_n, c_n))
         y_hat, context, attn = model.readout(dec[-1].out, enc[-1].out, batch.x != PAD)
         loss = task.loss(y_hat, batch.y, batch.mask)
+    grad_context = _grad_context(loss, context)
     enc_grads, dec_grads = probed_grads(loss, [enc, dec])
     layers = [_layer_trace(model.rnn, lt) for lt in probed_layers(model.rnn, enc, enc_grads)]
     dec_layers = [
         _layer_trace(model.dec_rnn, lt) for lt in probed_layers(model.dec_rnn, dec, dec_grads)
     ]
-    return y_hat, loss, context, attn, tuple(layers), tuple(dec_layers)
+    return y_hat, loss, context, grad_context, attn, tuple(layers), tuple(dec_layers)
 
 
 def _layer_trace(rnn: nn.Module, lt: dict) -> LayerTrace:
@@ -153,13 +160,23 @@ def _record_explicit(model: Seq2SeqModel, task: Transduction, batch: Batch, x, d
         s, _, _ = run_explicit(model.dec_rnn, dec_x, hx=start, perturb=dec_pert, record=dec_rec)
         y_hat, context, attn = model.readout(s, h, batch.x != PAD)  # (B, T, O)
         loss = task.loss(y_hat, batch.y, batch.mask)
+        grad_context = _grad_context(loss, context)
         leaves = [
             t for p in (enc_pert, dec_pert) for pair in p.values() for t in pair if t is not None
         ]
         grads = iter(torch.autograd.grad(loss, leaves))
     layers = _layers(model.rnn, enc_pert, enc_rec, grads)
     dec_layers = _layers(model.dec_rnn, dec_pert, dec_rec, grads)
-    return y_hat, loss, context, attn, layers, dec_layers
+    return y_hat, loss, context, grad_context, attn, layers, dec_layers
+
+
+def _grad_context(loss: Tensor, context: Tensor | None) -> Tensor | None:
+    """dL/dctx_t (B, T, D·H), the graph kept for the stacks' gradients (None without
+    attention)."""
+    if context is None:
+        return None
+    (grad,) = torch.autograd.grad(loss, context, retain_graph=True)
+    return grad
 
 
 def _perturbations(rnn: nn.Module, x: Tensor) -> dict:

@@ -10,6 +10,8 @@ single stack's: h_l{k}{s}, c_…, gate_…, grad_h_…), `y` [B, T] the target i
                               dec_grad_h_l{k}, dec_grad_c_l{k}, dec_a_l{k}
     attn        [B, T, N]     attention weights, each row summing to 1 (absent for none)
     context     [B, T, D·H]   context vectors c_t = sum_j attn[t, j] h_j (absent for none)
+    grad_context [B, T, D·H]  dL/dc_t, the loss's gradient at each context vector (absent for
+                              none)
     tokens_in   [B, N]        the input tokens as text ("<pad>" for padding)
     tokens_out  [B, T]        the target tokens as text
 
@@ -39,6 +41,7 @@ class Seq2SeqTrace(Trace):
     dec_layers: tuple[LayerTrace, ...]
     attn: np.ndarray | None  # [B, T, N]; None without attention
     context: np.ndarray | None  # [B, T, D*H]; None without attention
+    grad_context: np.ndarray | None  # [B, T, D*H] dL/dc_t; None without attention
     tokens_in: np.ndarray  # [B, N] str
     tokens_out: np.ndarray  # [B, T] str
 
@@ -56,6 +59,7 @@ class Seq2SeqTrace(Trace):
             out.update(layer_arrays(lt, prefix=DEC))
         if self.attn is not None:
             out["attn"], out["context"] = self.attn, self.context
+            out["grad_context"] = self.grad_context
         out["tokens_in"], out["tokens_out"] = self.tokens_in, self.tokens_out
         return out
 
@@ -71,6 +75,7 @@ class Seq2SeqTrace(Trace):
             ),
             attn=d.get("attn"),
             context=d.get("context"),
+            grad_context=d.get("grad_context"),
             tokens_in=d["tokens_in"],
             tokens_out=d["tokens_out"],
         )

@@ -181,11 +181,10 @@ class UnrolledGraphPanel(Panel):
         self._build()
 
     def _arrays(self, row: Row) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """The [B, T, H] values and gradients a row's nodes show (no gradient recorded for a
-        context vector)."""
+        """The [B, T, H] values and gradients a row's nodes show."""
         lt = row.layer
         if row.kind == "ctx":
-            return self.trace.context, None
+            return self.trace.context, self.trace.grad_context
         return (lt.h, lt.grad_h) if row.kind == "h" else (lt.c, lt.grad_c)
 
     def _compute_values(self) -> None:
