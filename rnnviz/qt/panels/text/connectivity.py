@@ -68,19 +68,13 @@ class ConnectivityPanel(Panel):
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
         self.controls_row.addStretch(1)
-        self.heading = QLabel()  # part of the figure: t, the symbol, the colour scale
-        self.heading.setTextFormat(Qt.TextFormat.RichText)
-        self.heading.setWordWrap(True)
-        self.runs_box = QVBoxLayout()
-        self.runs_box.setContentsMargins(0, 0, 0, 0)
         self.hover_label = self.add_hint("Hover a symbol to see what its prediction depends on.")
-        content = QWidget()
-        inner = QVBoxLayout(content)
-        inner.setContentsMargins(0, 0, 0, 0)
-        inner.addWidget(self.heading)
-        inner.addLayout(self.runs_box, 1)
-        self.stack = NoteStack(content)
+        runs = QWidget()  # one title and grid per run
+        self.runs_box = QVBoxLayout(runs)
+        self.runs_box.setContentsMargins(0, 0, 0, 0)
+        self.stack = NoteStack(runs, heading=True)
         self.note = self.stack.note
+        self.heading = self.stack.heading  # t, the symbol, the colour scale
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.controls)

@@ -13,9 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from rnnviz.core.guesses import TOP, Guesses, top_guesses
 from rnnviz.core.trace import Trace
@@ -73,19 +72,12 @@ class NextGuessesPanel(Panel):
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
         self.controls_row.addStretch(1)
-        self.heading = QLabel()  # part of the figure: what, which step, the colour scale
-        self.heading.setTextFormat(Qt.TextFormat.RichText)
-        self.heading.setWordWrap(True)
         self.grid = TokenGrid()
         self.grid.setFont(fixed_font())
         self.hover_label = self.add_hint("Hover a column for the probabilities.")
-        content = QWidget()
-        inner = QVBoxLayout(content)
-        inner.setContentsMargins(0, 0, 0, 0)
-        inner.addWidget(self.heading)
-        inner.addWidget(self.grid, 1)
-        self.stack = NoteStack(content)
+        self.stack = NoteStack(self.grid, heading=True)
         self.note = self.stack.note
+        self.heading = self.stack.heading  # what, which step, the colour scale
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.controls)

@@ -8,20 +8,33 @@ never both: a figure for the wrong task would be empty or misleading.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 WAITING = "Waiting for the first recording of the model…"
 
 
 class NoteStack(QStackedWidget):
-    """Page 0: `note`, a centred, wrapping line (WAITING at first); page 1: the figure."""
+    """Page 0: `note`, a centred, wrapping line (WAITING at first); page 1: the figure, under
+    `heading` with `heading=True` (a rich-text line that is part of the figure: what it shows,
+    at which step, its colour scale)."""
 
-    def __init__(self, figure: QWidget, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, figure: QWidget, heading: bool = False) -> None:
+        super().__init__()
         self.note = QLabel(WAITING)
         self.note.setWordWrap(True)
         self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.addWidget(self.note)
+        self.heading: QLabel | None = None
+        if heading:
+            self.heading = QLabel()
+            self.heading.setTextFormat(Qt.TextFormat.RichText)
+            self.heading.setWordWrap(True)
+            page = QWidget()
+            column = QVBoxLayout(page)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.addWidget(self.heading)
+            column.addWidget(figure, 1)
+            figure = page
         self.addWidget(figure)
 
     def show_note(self, text: str) -> None:
