@@ -25,6 +25,7 @@ Shapes: T time (words), I cell input, O classes, A quadrature points.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,7 +107,7 @@ def _integrate(model: nn.Module, x: Tensor, target: int | None, max_steps: int) 
     delta = f_in - f_base
     n = MIN_STEPS
     while True:
-        u, w = np.polynomial.legendre.leggauss(n)  # nodes and weights on [-1, 1]
+        u, w = _gauss_legendre(n)  # nodes and weights on [-1, 1]
         alpha = torch.as_tensor((u + 1) / 2, dtype=x.dtype, device=x.device)  # (A,)
         path = (alpha[:, None, None] * x).requires_grad_(True)  # (A, T, I): x' = 0
         f = log_odds(decision_logits(model, path), c)  # (A,)
@@ -117,3 +118,12 @@ def _integrate(model: nn.Module, x: Tensor, target: int | None, max_steps: int) 
         if error <= COMPLETENESS * max(abs(delta), FLOOR) or 2 * n > max_steps:
             return Attribution(values, c, f_in, f_base, n)
         n *= 2
+
+
+@functools.cache
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """numpy's n-point rule, kept: it solves an eigenproblem each time (1.6 ms of a 20 ms
+    recording at 16 + 32 points)."""
+    u, w = np.polynomial.legendre.leggauss(n)
+    u.flags.writeable = w.flags.writeable = False  # shared by every call
+    return u, w

@@ -3,7 +3,13 @@
 A padded batch is recorded one sentence length at a time: the sentences of each length,
 cut to that length, go through `record.record_trace` with no padding at all, so every
 recorded value (states, gates, dL/dh_t, ||dh_final/dh_t|| with the final step at the last
-word) is that of the packed model, exactly. The groups are then laid back into [B, T]:
+word) is that of the packed model, exactly. A forward-only model needs that only for the
+sentences whose ||dh_final/dh_t||, connectivity or itemized gradients are asked for (sequence
+0 in the app): the others go through in one group, cut to the longest of them, since a step
+reads only the steps before it and padding carries no loss, so their values at the words are
+those of the packed model too (one pass instead of one per length: the app's recording of four
+sentences took 2-3 fused passes more than it needed). The groups are then laid back into
+[B, T]:
 
     states, gates, outputs and gradients   0 at padded steps (what a packed model outputs)
     jacobian_norm, step_factor             NaN at padded steps
@@ -72,8 +78,8 @@ def record_padded(
     n_jac = 0 if not jacobians else B if jacobian_sequences is None else min(jacobian_sequences, B)
     total = float(batch.mask.sum())
     parts = []  # (rows, L, share of the loss, trace)
-    for L in sorted(set(n.tolist())):
-        rows = (n == L).nonzero()[:, 0]  # ascending: the first n_jac come first
+    for rows in _groups(n, n_jac, causal=not model.config.bidirectional):
+        L = int(n[rows].max())  # ascending rows: the first n_jac come first
         sub = Batch(batch.x[rows, :L], batch.y[rows, :L], batch.mask[rows, :L])
         k = int((rows < n_jac).sum())
         tr = record_trace(
@@ -96,11 +102,14 @@ def record_padded(
     else:
         jacobian = skipped[0] if skipped else f"computed for the first {n_jac} of {B} sequences"
 
+    padding = (torch.arange(T)[None, :] >= n[:, None]).numpy()  # (B, T)
+
     def lay(values: list[np.ndarray], fill: float, scale: bool = False) -> np.ndarray:
-        """The groups' arrays (rows, L, …) back in one (B, T, …) array."""
+        """The groups' arrays (rows, L, …) back in one (B, T, …) array, `fill` at padding."""
         out = np.full((B, T, *values[0].shape[2:]), fill, dtype=values[0].dtype)
         for (rows, L, share, _), v in zip(parts, values, strict=True):
             out[rows, :L] = v * share if scale else v
+        out[padding] = fill  # a group cut to its longest sentence holds its shorter ones' pads
         return frozen_array(out)
 
     layers = []
@@ -143,6 +152,17 @@ def record_padded(
         params=first.params,
         connectivity=None if first.connectivity is None else frozen_array(conn),
     )
+
+
+def _groups(n: torch.Tensor, n_jac: int, causal: bool) -> list[torch.Tensor]:
+    """The batch's rows (ascending) in groups recorded together, from the sentence lengths
+    n (B,): one group per length, except that a `causal` (forward-only) model records every
+    sentence that needs no per-length value (not sequence 0, not among the first `n_jac`) in
+    one group."""
+    rows = torch.arange(len(n))
+    exact = rows < max(n_jac, 1) if causal else torch.ones_like(rows, dtype=torch.bool)
+    groups = [rows[exact & (n == L)] for L in sorted(set(n[exact].tolist()))]
+    return groups + ([rows[~exact]] if (~exact).any() else [])
 
 
 def record_bag_of_words(

@@ -108,3 +108,29 @@ def test_padded_jacobian_norms_end_at_the_last_word(cfg):
             got = trace.layer(k, rev).jacobian_norm[b]
             np.testing.assert_allclose(got[:L], expected.numpy(), rtol=1e-4, atol=1e-6)
             assert np.isnan(got[L:]).all()
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [Config(task="sentiment", cell="lstm", hidden=5, embed_dim=3), CONFIGS[3]],
+    ids=lambda c: f"{c.task}-{c.cell}",
+)
+def test_the_apps_recording_holds_the_full_recordings_values(cfg):
+    """A forward-only model's sentences are recorded in one group but sequence 0 (whose
+    ||dh_final/dh_t|| the app asks for): every value equals the per-length recording's."""
+    task, model, batch, n = setup(cfg, 5)
+    full = record_batch(model, task, batch)  # every sequence's norms: one group per length
+    app = record_batch(model, task, batch, jacobian_sequences=1)
+    assert app.loss == pytest.approx(full.loss, rel=1e-6)
+    np.testing.assert_allclose(app.y_hat, full.y_hat, rtol=1e-5, atol=1e-6)
+    pad = ~(full.input_mask > 0)
+    for a, f in zip(app.layers, full.layers, strict=True):
+        for name in ("h", "c", "grad_h", "grad_c", "preact", "grad_items"):
+            if getattr(f, name) is not None:
+                np.testing.assert_allclose(getattr(a, name), getattr(f, name), rtol=1e-5, atol=1e-6)
+        for g in f.gates:
+            np.testing.assert_allclose(a.gates[g], f.gates[g], rtol=1e-5, atol=1e-6)
+            assert not a.gates[g][pad].any()  # nothing drawn at padding
+        assert not a.h[pad].any()
+        np.testing.assert_allclose(a.jacobian_norm[0], f.jacobian_norm[0], rtol=1e-5)
+        assert np.isnan(a.jacobian_norm[1:]).all()
