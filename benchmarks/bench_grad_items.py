@@ -22,10 +22,11 @@ from pathlib import Path
 
 import torch
 
+from rnnviz.core.cells import CELLS
 from rnnviz.core.config import Config
 from rnnviz.core.grad_items import grad_items, grad_items_work, loss_steps
 from rnnviz.core.model import RecurrentModel
-from rnnviz.core.record import record_trace
+from rnnviz.core.record import record_explicit, record_fused, record_trace
 from rnnviz.core.tasks import make_task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -62,7 +63,9 @@ def measure(task_name: str, cell: str, hidden: int, T: int, args) -> None:
     batch = task.sample(cfg.probe_batch, torch.Generator().manual_seed(1))
     one = batch[0:1]
     with torch.no_grad():
-        x, y_hat = model.encode(batch.x), model(batch.x)
+        x = model.encode(batch.x)
+    record = record_fused if CELLS[cfg.cell].fused else record_explicit
+    y_hat, _, layers = record(model, task, batch, x)  # the layers the items start from
 
     def fused(b=batch):
         model.zero_grad(set_to_none=True)
@@ -74,7 +77,7 @@ def measure(task_name: str, cell: str, hidden: int, T: int, args) -> None:
         "rec": lambda: record_trace(
             model, task, batch, jacobians=False, connectivity=False, grad_items=False
         ),
-        "items": lambda: grad_items(model, task, batch, x, y_hat),
+        "items": lambda: grad_items(model, task, batch, y_hat, layers),
     }
     for fn in methods.values():
         fn()  # warm-up

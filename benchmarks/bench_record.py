@@ -96,12 +96,14 @@ def methods(cfg, task, model, batch) -> dict:
 
     items = None
     with torch.no_grad():
-        x, y_hat = model.encode(batch.x), model(batch.x)
+        x = model.encode(batch.x)
+    record = rec_mod.record_fused if CELLS[cfg.cell].fused else rec_mod.record_explicit
+    y_hat, _, recorded = record(model, task, batch, x)  # the layers the items start from
     steps = grad_items.loss_steps(batch.mask).tolist()
     if not grad_items.grad_items_skip_reason(cfg, x.shape[-1], steps, x.shape[1]):
 
         def items():
-            grad_items.grad_items(model, task, batch, x, y_hat)
+            grad_items.grad_items(model, task, batch, y_hat, recorded)
 
     # The Jacobian part alone: the per-layer dicts the recorder builds, then the chain.
     # (If record_fused changes, fall back to rec+jac minus rec.)

@@ -40,13 +40,16 @@ def jacobian_norms(
 
     where Mc is the Jacobian w.r.t. c_t, A_t = sum over the gates i, f, g of diag(d gate
     term) W_block, D_t the same for the output gate, e_t = dc_t/dc_{t-1} (the forget gate,
-    plus the peephole terms), and the GRU's J_t adds the carry diag(z_t). No J_t is built:
-    sum_g (M diag(coef_g)) W_g is one product of the coefficient-scaled copies of M (of K
-    for the gates on the cell state) side by side with the constant W_hh (G H, H), whose
-    cost r G H^2 stays below building the step's matrices (memory-bound, G H^2 per step)
-    once the chain's rank r is small (below). Works in processing order, one sequence at a
-    time (each keeps its own rank, and the loop's bookkeeping is Python scalars). Only the
-    first `sequences` sequences are computed (None: all); the others are NaN.
+    plus the peephole terms), and the GRU's J_t adds the carry diag(z_t). While the chain
+    has BUILD_FROM rows or more, the J_t (or [A_t; D_t]) of 128 steps are built in batched
+    operations and each step is one product ([K | M_t] [A_t; D_t] for the LSTM); with fewer,
+    or a single gate block, sum_g (M diag(coef_g)) W_g is one product of the coefficient-
+    scaled copies of M (of K for the gates on the cell state) side by side with the
+    constant W_hh (G H, H): its cost r G H^2 is below building the step's matrices
+    (memory-bound, G H^2 a step) once the chain's rank r is small (below). Works in
+    processing order, one sequence at a time (each keeps its own rank, and the loop's
+    bookkeeping is Python scalars). Only the first `sequences` sequences are computed
+    (None: all); the others are NaN.
 
     The chain runs in float32 and is rescaled at every step (the scale is kept as a float64
     logarithm), so products of a thousand small or large factors neither underflow nor
@@ -70,14 +73,11 @@ def jacobian_norms(
         return torch.full(lt["h"].shape[:2], float("nan"), dtype=torch.float64)
     suffix = f"_l{lt['layer']}{'_reverse' if rev else ''}"
     W = _np(getattr(model.rnn, "weight_hh" + suffix).float())  # (G*H, H)
-    q = {k: order(v[:n], rev).float() for k, v in lt.items() if isinstance(v, Tensor)}
-    spec = CELLS[cell]
-    coef = STEP_COEFFICIENTS[cell](model, q, suffix)  # name -> (n, T, H), processing order
-    c = _np(torch.stack([coef[b] for b in spec.blocks], 2))  # (n, T, G, H)
-    extra = {k: _np(coef[k]) for k in ("carry", "dhdc", "e") if k in coef}  # (n, T, H) each
+    co = step_coefficients(cell, model, lt, n)
+    extra = {k: co[k] for k in ("carry", "dhdc", "e") if k in co}  # (n, T, H) each
     norms = np.full(lt["h"].shape[:2], np.nan)
     for b in range(n):
-        norms[b] = _sequence_norms(W, c[b], **{k: v[b] for k, v in extra.items()})
+        norms[b] = _sequence_norms(W, co["blocks"][b], **{k: v[b] for k, v in extra.items()})
     return order(torch.from_numpy(norms), rev)
 
 
@@ -207,6 +207,25 @@ def _truncate(S: np.ndarray, u: np.ndarray, r: int) -> int:
     return keep
 
 
+def step_coefficients(
+    cell: str, model: RecurrentModel, lt: dict[str, Tensor], sequences: int
+) -> dict[str, np.ndarray]:
+    """The one-step Jacobian coefficients (STEP_COEFFICIENTS) of the first `sequences`
+    sequences of the recorded layer `lt`, in processing order, float32: "blocks" (n, T, G, H)
+    in the order of CellSpec.blocks; "inputs" the same towards the layer's input, where the
+    input enters a block otherwise than h_{t-1} does (the GRU's candidate); "carry", "dhdc"
+    and "e" (n, T, H) where the cell has them."""
+    rev = lt["reverse"]
+    suffix = f"_l{lt['layer']}{'_reverse' if rev else ''}"
+    q = {k: order(v[:sequences], rev).float() for k, v in lt.items() if isinstance(v, Tensor)}
+    coef = STEP_COEFFICIENTS[cell](model, q, suffix)  # name -> (n, T, H)
+    blocks = CELLS[cell].blocks
+    out = {"blocks": _np(torch.stack([coef[b] for b in blocks], 2))}
+    if any(f"{b}_input" in coef for b in blocks):
+        out["inputs"] = _np(torch.stack([coef.get(f"{b}_input", coef[b]) for b in blocks], 2))
+    return out | {k: _np(coef[k]) for k in ("carry", "dhdc", "e") if k in coef}
+
+
 def _np(t: Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
@@ -247,7 +266,14 @@ def _gru_coefficients(model: RecurrentModel, q: dict, suffix: str) -> dict:
     z, n, r, ghn = q["z"], q["n"], q["r"], q["gh_n"]
     hp = q.get("h_prev", prev(q["h"]))
     dn = (1 - z) * (1 - n**2)
-    return {"carry": z, "r": dn * ghn * r * (1 - r), "z": (hp - n) * z * (1 - z), "n": dn * r}
+    # n_t = tanh(W_in x_t + r_t (W_hn h_{t-1} + b_hn) + …): the input skips the reset gate
+    return {
+        "carry": z,
+        "r": dn * ghn * r * (1 - r),
+        "z": (hp - n) * z * (1 - z),
+        "n": dn * r,
+        "n_input": dn,
+    }
 
 
 def _simple_gru_coefficients(model: RecurrentModel, q: dict, suffix: str) -> dict:

@@ -29,8 +29,8 @@ O(T H^3) against the fused pass's O(T H^2): the app computes it for sequence 0 o
 (`jacobian_sequences=1`), `jacobians=False` skips it, and it is skipped where it would not
 fit the recording budget (core/budget.py; meta["jacobian"]). The chain is in jacobian.py.
 
-The itemized gradients dL_j/dh_t of sequence 0 (one per loss term L_j) come from the same
-pass run on copies of the sequence, each with one loss term (grad_items.py; meta["grad_items"]).
+The itemized gradients dL_j/dh_t of sequence 0 (one per loss term L_j) are backpropagated
+through the recorded values, every item at once (grad_items.py; meta["grad_items"]).
 """
 
 from __future__ import annotations

@@ -49,10 +49,14 @@ def _direct(trainer: Trainer, j: int) -> dict:
     return {key: g[0].numpy() for key, g in zip(pert, grads, strict=True)}  # (T, H) each
 
 
-@pytest.mark.parametrize("cell", list(CELLS))
-@pytest.mark.parametrize("layers, bidirectional", [(1, False), (2, True)])
-def test_items_add_up_obey_causality_and_match_autograd(cell, layers, bidirectional):
-    trainer = _trained(task="sine", cell=cell, layers=layers, bidirectional=bidirectional)
+@pytest.mark.parametrize(
+    "cell, layers, bidirectional, task",
+    [(cell, *shape, "sine") for cell in CELLS for shape in ((1, False), (2, True))]
+    # loss steps only where the copy is recalled: items enter late, in no step's every row
+    + [("lstm", 2, True, "copy"), ("gru", 2, False, "copy")],
+)
+def test_items_add_up_obey_causality_and_match_autograd(cell, layers, bidirectional, task):
+    trainer = _trained(task=task, cell=cell, layers=layers, bidirectional=bidirectional)
     trace = record_trace(
         trainer.model, trainer.task, trainer.probe_batch, jacobians=False, connectivity=False
     )
