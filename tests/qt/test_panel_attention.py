@@ -18,7 +18,7 @@ def show(show_panel):
 
 
 def ticks(panel, side):
-    return [label for _, label in panel.plot.getAxis(side)._tickLevels[0]]
+    return [label for _, label in panel.heat.plot.getAxis(side)._tickLevels[0]]
 
 
 def test_heatmap_of_one_sequence_with_its_tokens_and_the_cursor_row(make_snapshot, show):
@@ -28,16 +28,16 @@ def test_heatmap_of_one_sequence_with_its_tokens_and_the_cursor_row(make_snapsho
     panel.sequence.setCurrentIndex(1)
     real = trace.tokens_in[1] != "<pad>"
     rows = int(trace.loss_mask[1].sum())
-    np.testing.assert_allclose(panel.image.image, trace.attn[1, :rows][:, real])
-    np.testing.assert_allclose(panel.image.image.sum(1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(panel.heat.image.image, trace.attn[1, :rows][:, real])
+    np.testing.assert_allclose(panel.heat.image.image.sum(1), 1.0, atol=1e-6)
     assert ticks(panel, "bottom") == list(trace.tokens_in[1][real])
     assert ticks(panel, "left") == [*trace.tokens_out[1][: rows - 1], "⟨eos⟩"]
-    x, y = panel.row_box.getData()
+    x, y = panel.heat.row_box.getData()
     assert (min(y), max(y)) == (1.5, 2.5) and (min(x), max(x)) == (-0.5, real.sum() - 0.5)
     j = int(trace.attn[1, 2][real].argmax())
     assert f"input token {j} '{trace.tokens_in[1][real][j]}'" in panel.readout.text()
     panel.cursor.set(rows + 3)  # past the output: the last row (<eos>) stays outlined
-    assert max(panel.row_box.getData()[1]) == rows - 0.5
+    assert max(panel.heat.row_box.getData()[1]) == rows - 0.5
     assert "(target '<eos>')" in panel.readout.text()
     assert not panel.note.isVisible()
 
@@ -45,7 +45,7 @@ def test_heatmap_of_one_sequence_with_its_tokens_and_the_cursor_row(make_snapsho
 def test_says_why_there_is_no_attention(make_snapshot, show):
     panel = show(make_snapshot(task="sort", seq_len=4, attention="none"))
     assert panel.note.isVisible() and panel.note.text() == NO_ATTENTION
-    assert panel.image.image is None and not panel.row_box.getData()[0]
+    assert panel.heat.image.image is None and not panel.heat.row_box.getData()[0]
     panel.set_snapshot(make_snapshot(task="copy", seq_len=8))
     assert panel.refresh()
     assert panel.note.text() == NOT_SEQ2SEQ
@@ -75,6 +75,6 @@ def test_writes_the_weights_it_draws_with_the_tokens(make_snapshot, show, tmp_pa
     alphas = [f"α '{tok}' j={j}" for j, tok in enumerate(trace.tokens_in[2][real])]
     assert [c for c in rows[0] if c.startswith("α ")] == alphas
     written = np.array([[float(r[c]) for c in alphas] for r in rows])
-    np.testing.assert_allclose(written, panel.image.image, rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(written, panel.heat.image.image, rtol=1e-7, atol=1e-12)
     panel.set_snapshot(make_snapshot(task="sort", seq_len=4, attention="none"))
     assert panel.refresh() and panel.data_tables() == {}

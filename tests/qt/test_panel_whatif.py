@@ -62,8 +62,8 @@ def test_typed_date_is_decoded_with_its_attention_and_top5(panel_and_worker, qtb
     assert panel.answer.read == "thursday january 26 1995" and d.inputs == tuple(panel.answer.read)
     out = "".join(t for t in d.tokens if t != "<eos>")
     assert f"→  '{out}'" in panel.answer_label.text()
-    np.testing.assert_array_equal(panel.image.image, np.array(d.attn))
-    np.testing.assert_allclose(panel.image.image.sum(1), 1.0, atol=1e-6)
+    np.testing.assert_array_equal(panel.heat.image.image, np.array(d.attn))
+    np.testing.assert_allclose(panel.heat.image.image.sum(1), 1.0, atol=1e-6)
     panel.cursor.set_length(30)
     panel.cursor.set(2)
     assert [tok for tok, _ in d.topk[2]] == panel.topk.tokens
@@ -75,7 +75,7 @@ def test_clicking_a_cell_pins_that_steps_attention_and_decodes_on(panel_and_work
     panel, worker = panel_and_worker
     panel.cursor.set_length(30)
     before = panel.answer.decoded
-    view, vb = panel.view, panel.plot.vb
+    view, vb = panel.view, panel.heat.plot.vb
     at = view.mapFromScene(vb.mapViewToScene(QPointF(3, 1)))  # cell (t = 1, j = 3)
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=at)
     q = worker.asked[-1]
@@ -84,7 +84,7 @@ def test_clicking_a_cell_pins_that_steps_attention_and_decodes_on(panel_and_work
     d = panel.answer.decoded
     assert d.pinned == 1 and d.attn[1] == q.pin_row and d.attn[0] == before.attn[0]
     assert d.tokens[0] == before.tokens[0] and panel.cursor.t == 1
-    np.testing.assert_array_equal(panel.image.image[1], q.pin_row)
+    np.testing.assert_array_equal(panel.heat.image.image[1], q.pin_row)
     assert max(panel.pin_box.getData()[1]) == 1.5  # the pinned row is outlined
     panel.pin(1, 0, add=True)  # Shift+click: shared with character 0
     assert worker.asked[-1].pin_row[0] == worker.asked[-1].pin_row[3] == 0.5
@@ -107,7 +107,7 @@ def test_dragging_a_weight_pins_the_row_and_decodes_on(panel_and_worker, qtbot):
     qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=at(2, 0.2))
     qtbot.mouseMove(view.viewport(), pos=at(2, 0.5))
     asked = len(worker.asked)
-    assert panel.image.image[1, 2] == pytest.approx(0.5, abs=0.03)  # shown while dragging
+    assert panel.heat.image.image[1, 2] == pytest.approx(0.5, abs=0.03)  # shown while dragging
     qtbot.mouseMove(view.viewport(), pos=at(2, 0.9))
     qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=at(2, 0.9))
     assert len(worker.asked) == asked + 1  # asked once, when the drag ended
@@ -142,7 +142,7 @@ def test_what_cannot_be_decoded_is_one_line(panel_and_worker, text, says, tmp_pa
     worker.answer(panel)
     shown = panel.answer_label.text()
     assert says in shown and "\n" not in shown and "Traceback" not in shown
-    assert panel.image.image is None and panel.data_tables() == {}
+    assert panel.heat.image.image is None and panel.data_tables() == {}
     panel.input.setText("05/03/79")
     panel.decode_button.click()
     worker.answer(panel)
@@ -159,7 +159,7 @@ def test_without_attention_there_is_nothing_to_pin(show_panel):
     panel.decode_button.click()
     worker.answer(panel)
     assert panel.answer.read == "ABCABC" and panel.answer.decoded.attn is None
-    assert panel.plot.titleLabel.text == NO_ATTENTION and panel.image.image is None
+    assert panel.heat.plot.titleLabel.text == NO_ATTENTION and panel.heat.image.image is None
     asked = len(worker.asked)
     panel.pin(0, 1)
     assert len(worker.asked) == asked  # nothing asked

@@ -14,16 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.tasks.symbols import PAD
-from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel, set_choices
-from rnnviz.qt.panels.seq2seq.drawing import shown
+from rnnviz.qt.panels.seq2seq.drawing import AttentionHeatmap
 from rnnviz.qt.panels.seq2seq.tables import attention_table
-from rnnviz.qt.plotkit import plain_axes, wrap_title
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
@@ -66,33 +63,11 @@ class AttentionPanel(Panel):
         self.note.setVisible(False)
         self.readout = QLabel(" ")  # part of the figure: what the outlined row reads most
         self.readout.setTextFormat(Qt.TextFormat.PlainText)  # "<eos>" is a token, not a tag
-        font = QFont()
-        font.setPointSize(theme.FONT_PT)
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
-        plot = self.plot = wrap_title(self.view.addPlot())
-        plot.invertY(True)  # decoder step 0 at the top, as the output is read
-        plot.setMenuEnabled(False)
-        plot.setMouseEnabled(False, False)
-        plot.hideButtons()
-        plain_axes(plot)
-        plot.setLabel("bottom", "input token j")
-        plot.setLabel("left", "decoder step t: target token")
-        for side in ("left", "bottom"):
-            plot.getAxis(side).setStyle(tickFont=font)
-        self.image = pg.ImageItem(axisOrder="row-major")  # rows t, columns j
-        plot.addItem(self.image)
-        self.colorbar = pg.ColorBarItem(
-            values=(0, 1),  # fixed: a weight's colour means the same at every step
-            colorMap=theme.cmap(theme.SEQUENTIAL),
-            label="α<sub>t,j</sub>",
-            interactive=False,
-            width=16,
-        )
-        self.colorbar.setImageItem(self.image, insert_in=plot)
-        self.colorbar.axis.setStyle(tickFont=font)
-        self.row_box = pg.PlotDataItem(pen=theme.pen(theme.CURSOR, 3))
-        plot.addItem(self.row_box, ignoreBounds=True)
+        self.heat = AttentionHeatmap(self.view)
+        self.heat.plot.setLabel("bottom", "input token j")
+        self.heat.plot.setLabel("left", "decoder step t: target token")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.controls)
@@ -100,7 +75,6 @@ class AttentionPanel(Panel):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.readout)
         self.trace = None
-        self.weights = np.zeros((0, 0))  # (rows, columns) shown
         self.inputs: list[str] = []  # the column labels
         self.outputs: list[str] = []  # the row labels
 
@@ -122,49 +96,42 @@ class AttentionPanel(Panel):
             seq2seq = trace.meta.get("model") == "seq2seq"
             self.note.setText(NO_ATTENTION if seq2seq else NOT_SEQ2SEQ)
             self.note.setVisible(True)
-            self.weights, self.inputs, self.outputs = np.zeros((0, 0)), [], []
-            self.image.clear()
-            self.plot.setTitle(" ")
+            self.inputs, self.outputs = [], []
+            self.heat.clear()
+            self.heat.plot.setTitle(" ")
             self.show_time(self.cursor.t)
             return
         self.note.setVisible(False)
         b = max(self.sequence.currentIndex(), 0)
         columns = np.flatnonzero(trace.tokens_in[b] != PAD)  # the input, without padding
         rows = int(trace.loss_mask[b].sum())  # the output up to and including <eos>
-        self.weights = np.asarray(attn[b, :rows][:, columns], dtype=np.float64)  # (rows, cols)
         self.inputs = [str(s) for s in trace.tokens_in[b][columns]]
         self.outputs = [str(s) for s in trace.tokens_out[b][:rows]]
-        n = len(columns)
-        self.image.setImage(self.weights, levels=(0, 1))
-        self.image.setRect(QRectF(-0.5, -0.5, n, rows))  # cell (t, j) centred on (j, t)
-        self.plot.getAxis("bottom").setTicks([list(enumerate(map(shown, self.inputs)))])
-        self.plot.getAxis("left").setTicks([list(enumerate(map(shown, self.outputs)))])
-        self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, rows - 0.5), padding=0)
+        self.heat.show(attn[b, :rows][:, columns], self.inputs, self.outputs)  # (rows, cols)
         step = trace.meta.get("step")
         at = "" if step is None else f", step {step}"
-        self.plot.setTitle(
+        self.heat.plot.setTitle(
             f"Attention α<sub>t,j</sub> of sequence {b}{at}: "
             f"{''.join(self.inputs)} → {''.join(self.outputs[:-1])}"
         )
         self.show_time(self.cursor.t)
 
     def show_time(self, t: int) -> None:
-        rows, n = self.weights.shape
-        if not rows:
-            self.row_box.setData([], [])
+        weights = self.heat.weights
+        if not weights.size:
+            self.heat.mark(None)
             self.readout.setText(" ")
             return
-        row = min(t, rows - 1)  # the cursor may run over the longer input
-        x0, x1, y0, y1 = -0.5, n - 0.5, row - 0.5, row + 0.5
-        self.row_box.setData([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0])
-        j = int(self.weights[row].argmax())
+        row = min(t, len(weights) - 1)  # the cursor may run over the longer input
+        self.heat.mark(row)
+        j = int(weights[row].argmax())
         self.readout.setText(
             f"Decoder step {row} (target '{self.outputs[row]}') reads most from input "
-            f"token {j} '{self.inputs[j]}': α = {self.weights[row, j]:.2f}"
+            f"token {j} '{self.inputs[j]}': α = {weights[row, j]:.2f}"
         )
 
     def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
-        if not self.weights.size:
+        if not self.heat.weights.size:
             return {}
         b = max(self.sequence.currentIndex(), 0)
-        return {f"sequence {b}": attention_table(self.weights, self.inputs, self.outputs)}
+        return {f"sequence {b}": attention_table(self.heat.weights, self.inputs, self.outputs)}

@@ -1,4 +1,5 @@
-"""What the two decoding panels draw alike, on pyqtgraph plots: the top-k next tokens of one
+"""What the seq2seq panels draw alike, on pyqtgraph plots: attention weights as a heatmap
+with the tokens on both axes (the attention and What-if panels), the top-k next tokens of one
 decoder step as bars, and the beam search tree (a Decoded from core/seq2seq/decoded.py).
 
 Tokens are drawn as plain text (TextItem), big enough to read from the back of a room; on an
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QFont
 
 from rnnviz.core.seq2seq.decoded import Decoded
@@ -67,6 +69,61 @@ class TextPool:
             item.setVisible(True)
         for item in self.items[len(labels) :]:
             item.setVisible(False)
+
+
+def outline(box: pg.PlotDataItem, row: int | None, n: int) -> None:
+    """Outline row `row` of an n-column heatmap whose cell (t, j) is centred on (j, t)
+    (nothing for None)."""
+    if row is None or not n:
+        box.setData([], [])
+        return
+    x0, x1, y0, y1 = -0.5, n - 0.5, row - 0.5, row + 0.5
+    box.setData([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0])
+
+
+class AttentionHeatmap:
+    """Weights α_t,j as a heatmap in row `row` of a layout: a row per decoder step (step 0 on
+    top, its output token on the left), a column per input token, fixed levels 0 … 1 with a
+    colour bar in the layout's next column (beside the plot, not inside it, so that a plot
+    below lines up with the columns), and the row under the time cursor outlined."""
+
+    def __init__(self, view: pg.GraphicsLayoutWidget, row: int = 0) -> None:
+        self.plot = still_plot(view.addPlot(row=row, col=0))
+        self.plot.invertY(True)  # step 0 at the top, as the output is read
+        self.plot.getAxis("left").setStyle(tickFont=token_font(1.2))
+        self.plot.getAxis("bottom").setStyle(tickFont=token_font(1.0))  # up to 30 tokens
+        self.image = pg.ImageItem(axisOrder="row-major")  # rows t, columns j
+        self.plot.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(
+            values=(0, 1),  # fixed: a weight's colour means the same at every step
+            colorMap=theme.cmap(theme.SEQUENTIAL),
+            label="α<sub>t,j</sub>",
+            interactive=False,
+            width=16,
+        )
+        self.colorbar.setImageItem(self.image)
+        view.addItem(self.colorbar, row=row, col=1)
+        self.row_box = pg.PlotDataItem(pen=theme.pen(theme.CURSOR, 3))
+        self.plot.addItem(self.row_box, ignoreBounds=True)
+        self.weights = np.zeros((0, 0))  # (steps, input tokens) shown
+
+    def show(self, weights, inputs: Sequence[str], outputs: Sequence[str]) -> None:
+        self.weights = np.asarray(weights, dtype=np.float64)
+        rows, n = self.weights.shape
+        self.image.setImage(self.weights, levels=(0, 1))
+        self.image.setRect(QRectF(-0.5, -0.5, n, rows))  # cell (t, j) centred on (j, t)
+        self.plot.getAxis("bottom").setTicks([list(enumerate(map(shown, inputs)))])
+        self.plot.getAxis("left").setTicks([list(enumerate(map(shown, outputs)))])
+        self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, rows - 0.5), padding=0)
+
+    def clear(self) -> None:
+        self.weights = np.zeros((0, 0))
+        self.image.clear()
+        self.mark(None)
+
+    def mark(self, row: int | None) -> None:
+        """Outline the row under the time cursor (None: none)."""
+        outline(self.row_box, row, self.weights.shape[1])
 
 
 class TopKBars:

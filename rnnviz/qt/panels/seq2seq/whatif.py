@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from rnnviz.core.seq2seq.whatif import WhatIf, WhatIfAnswer, reweighted
@@ -26,7 +26,14 @@ from rnnviz.core.tasks.symbols import PAD
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.seq2seq.decoding import NOT_SEQ2SEQ, written
-from rnnviz.qt.panels.seq2seq.drawing import TopKBars, shown, still_plot, token_font
+from rnnviz.qt.panels.seq2seq.drawing import (
+    AttentionHeatmap,
+    TopKBars,
+    outline,
+    shown,
+    still_plot,
+    token_font,
+)
 from rnnviz.qt.panels.seq2seq.tables import attention_table, decoded_tables
 from rnnviz.qt.timeline import TimeCursor
 
@@ -76,27 +83,16 @@ class WhatIfPanel(Panel):
         self.answer_label.setFont(token_font(1.3))
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
-        self.plot = still_plot(self.view.addPlot(row=0, col=0))
-        self.plot.getAxis("left").setWidth(AXIS_PX)  # columns line up with the bars below
-        self.plot.invertY(True)  # step 0 at the top, as the output is read
-        self.plot.setLabel("bottom", "input character j (click a cell to pin)")
-        self.plot.setLabel("left", "decoder step t: output token")
-        self.plot.getAxis("left").setStyle(tickFont=token_font(1.2))
-        self.plot.getAxis("bottom").setStyle(tickFont=token_font(1.0))  # up to 30 characters
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.plot.addItem(self.image)
-        bar = pg.ColorBarItem(
-            values=(0, 1), colorMap=theme.cmap(theme.SEQUENTIAL), interactive=False, width=16
-        )
-        bar.setImageItem(self.image)
-        self.view.addItem(bar, row=0, col=1)  # beside, not inside: the bars below line up
-        self.row_box = pg.PlotDataItem(pen=theme.pen(theme.CURSOR, 3))
+        self.heat = AttentionHeatmap(self.view)
+        plot = self.heat.plot
+        plot.getAxis("left").setWidth(AXIS_PX)  # columns line up with the bars below
+        plot.setLabel("bottom", "input character j (click a cell to pin)")
+        plot.setLabel("left", "decoder step t: output token")
         self.pin_box = pg.PlotDataItem(pen=theme.pen(theme.ORANGE, 4, Qt.PenStyle.DashLine))
-        for box in (self.row_box, self.pin_box):
-            self.plot.addItem(box, ignoreBounds=True)
+        plot.addItem(self.pin_box, ignoreBounds=True)
         box = RowDragBox(self._dragged)
         self.row_plot = still_plot(self.view.addPlot(row=1, col=0, viewBox=box))
-        self.row_plot.setXLink(self.plot)
+        self.row_plot.setXLink(plot)
         self.row_plot.getAxis("left").setWidth(AXIS_PX)
         self.row_plot.setYRange(0, 1, padding=0.02)
         self.row_plot.setLabel("left", "α<sub>t,j</sub>")
@@ -123,7 +119,6 @@ class WhatIfPanel(Panel):
         self.question: WhatIf | None = None  # the latest question asked
         self.answer: WhatIfAnswer | None = None  # its answer, once it came
         self.task: str | None = None
-        self.weights = np.zeros((0, 0))  # (steps, input characters) shown
 
     # -- asking
 
@@ -155,13 +150,14 @@ class WhatIfPanel(Panel):
         self.ask(WhatIf(a.read, t, row))
 
     def _clicked(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton or not self.weights.size:
+        vb = self.heat.plot.vb
+        if event.button() != Qt.MouseButton.LeftButton or not self.heat.weights.size:
             return
-        if not self.plot.vb.sceneBoundingRect().contains(event.scenePos()):
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
             return  # a click on the bars below
-        pos = self.plot.vb.mapSceneToView(event.scenePos())
+        pos = vb.mapSceneToView(event.scenePos())
         t, j = round(pos.y()), round(pos.x())
-        rows, n = self.weights.shape
+        rows, n = self.heat.weights.shape
         if 0 <= t < rows and 0 <= j < n:
             shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             self.pin(t, j, add=shift)
@@ -169,15 +165,14 @@ class WhatIfPanel(Panel):
     def _dragged(self, j: int, weight: float, finished: bool) -> None:
         """Bar j of the row under the time cursor dragged to `weight`: show the row, and pin
         it and decode again when the drag ends."""
-        a = self.answer
-        rows, n = self.weights.shape
-        if a is None or a.decoded is None or not 0 <= j < n:
+        a, weights = self.answer, self.heat.weights
+        if a is None or a.decoded is None or not 0 <= j < weights.shape[1]:
             return
         t = a.decoded.at(self.cursor.t)
-        self.dragged_row = reweighted(self.weights[t], j, weight)
-        shown_now = self.weights.copy()
+        self.dragged_row = reweighted(weights[t], j, weight)
+        shown_now = weights.copy()
         shown_now[t] = self.dragged_row
-        self.image.setImage(shown_now, levels=(0, 1))
+        self.heat.image.setImage(shown_now, levels=(0, 1))
         self._show_row(t)
         if finished:
             row, self.dragged_row = self.dragged_row, None
@@ -212,9 +207,8 @@ class WhatIfPanel(Panel):
             note = DECODING if a is None else a.message
         if d is None:
             self.answer_label.setText(note)
-            self.weights = np.zeros((0, 0))
-            self.image.clear()
-            self.plot.setTitle(None)
+            self.heat.clear()
+            self.heat.plot.setTitle(None)
             self.topk.clear()
             self.show_time(self.cursor.t)
             return
@@ -223,33 +217,25 @@ class WhatIfPanel(Panel):
             f"'{a.read}'  →  '{written(d.tokens)}'   ({kind}, weights of training step {a.step})"
         )
         if d.attn is None:
-            self.weights = np.zeros((0, 0))
-            self.image.clear()
-            self.plot.setTitle(NO_ATTENTION)
+            self.heat.clear()
+            self.heat.plot.setTitle(NO_ATTENTION)
         else:
-            self.weights = np.array(d.attn, dtype=np.float64)  # (steps, input characters)
-            rows, n = self.weights.shape
-            self.image.setImage(self.weights, levels=(0, 1))
-            self.image.setRect(QRectF(-0.5, -0.5, n, rows))  # cell (t, j) centred on (j, t)
-            ticks = [list(enumerate(map(shown, d.inputs)))]
-            self.plot.getAxis("bottom").setTicks(ticks)
-            self.row_plot.getAxis("bottom").setTicks(ticks)
-            self.plot.getAxis("left").setTicks([list(enumerate(map(shown, d.tokens)))])
-            self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, rows - 0.5), padding=0)
+            self.heat.show(d.attn, d.inputs, d.tokens)  # (steps, input characters)
+            self.row_plot.getAxis("bottom").setTicks([list(enumerate(map(shown, d.inputs)))])
             pinned = "" if d.pinned is None else f"; step {d.pinned} pinned (dashed)"
-            self.plot.setTitle(f"Attention α<sub>t,j</sub> over the typed input{pinned}")
-        _outline(self.pin_box, None if d.pinned is None else d.pinned, self.weights.shape[1])
+            self.heat.plot.setTitle(f"Attention α<sub>t,j</sub> over the typed input{pinned}")
+        outline(self.pin_box, d.pinned, self.heat.weights.shape[1])
         self.show_time(self.cursor.t)
 
     def show_time(self, t: int) -> None:
         d = None if self.answer is None else self.answer.decoded
         if d is None:
-            _outline(self.row_box, None, 0)
+            self.heat.mark(None)
             self._show_row(None)
             return
         s = d.at(t)
-        _outline(self.row_box, s if self.weights.size else None, self.weights.shape[1])
-        self._show_row(s if self.weights.size else None)
+        self.heat.mark(s)
+        self._show_row(s if self.heat.weights.size else None)
         self.topk.show(d.topk[s], d.tokens[s])
         self.topk.plot.setTitle(f"Step t = {s}: next token after '{shown(written(d.tokens[:s]))}'")
 
@@ -260,7 +246,7 @@ class WhatIfPanel(Panel):
             self.row_bars.setOpts(x=[], height=[])
             self.row_plot.setTitle(None)
             return
-        row = self.weights[t] if self.dragged_row is None else np.array(self.dragged_row)
+        row = self.heat.weights[t] if self.dragged_row is None else np.array(self.dragged_row)
         d = self.answer.decoded
         pinned = self.dragged_row is not None or d.pinned == t
         colour = theme.ORANGE if pinned else theme.BLUE
@@ -274,7 +260,7 @@ class WhatIfPanel(Panel):
             return {}
         tables = decoded_tables(d)
         if d.attn is not None:
-            tables["attention"] = attention_table(self.weights, d.inputs, d.tokens)
+            tables["attention"] = attention_table(self.heat.weights, d.inputs, d.tokens)
         return tables
 
 
@@ -294,12 +280,3 @@ class RowDragBox(pg.ViewBox):
         start = self.mapSceneToView(ev.buttonDownScenePos())
         now = self.mapSceneToView(ev.scenePos())
         self.on_drag(round(start.x()), now.y(), ev.isFinish())
-
-
-def _outline(box: pg.PlotDataItem, row: int | None, n: int) -> None:
-    """Outline row `row` of an n-column heatmap (nothing for None)."""
-    if row is None or not n:
-        box.setData([], [])
-        return
-    x0, x1, y0, y1 = -0.5, n - 0.5, row - 0.5, row + 0.5
-    box.setData([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0])
