@@ -10,21 +10,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 import torch
+from cli_run import ENV, rnnviz  # tests/core is on sys.path
 
 SMALL = ["--hidden", "8", "--seq-len", "12", "--batch", "4", "--device", "cpu"]
-# One intra-op thread: these models are tiny, and a busy machine makes thread barriers slow.
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
-def rnnviz(*args: str, cwd, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "rnnviz", *args],
-        cwd=cwd,
-        env=env or ENV,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, status: int = 2) -> str:

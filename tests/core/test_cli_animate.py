@@ -1,24 +1,8 @@
 """`rnnviz export --animate`: each of a preset's panels as an MP4 beside its still images;
 a frame rate that is not one is one line on stderr."""
 
-import os
-import subprocess
-import sys
-
 import pytest
-
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
-def rnnviz(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "rnnviz", *args],
-        cwd=cwd,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+from cli_run import rnnviz  # tests/core is on sys.path
 
 
 def test_export_animate_writes_a_video_per_panel(tmp_path):

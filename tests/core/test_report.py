@@ -4,12 +4,10 @@ its baseline, and a report file written whole."""
 import collections
 import json
 import math
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
+from cli_run import rnnviz  # tests/core is on sys.path
 
 from rnnviz.core.config import Config, ConfigError
 from rnnviz.core.heldout import heldout_score
@@ -20,18 +18,6 @@ from rnnviz.core.tasks.charlm import CharLMTask
 from rnnviz.core.train import Trainer
 
 SMALL = ["--hidden", "8", "--seq-len", "12", "--batch", "4", "--device", "cpu"]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
-def rnnviz(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "rnnviz", *args],
-        cwd=cwd,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
 
 
 def trained(steps: int, **config) -> Trainer:
