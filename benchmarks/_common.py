@@ -98,6 +98,17 @@ def time_call(fn: Callable[[], object], device: str) -> float:
     return time.perf_counter() - t0
 
 
+def timed(fn: Callable[[], object], min_s: float) -> float:
+    """Seconds one call of fn takes on average, called again until the calls last min_s (a
+    short call is timed over many, so that the clock's resolution does not count)."""
+    n, start = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        if time.perf_counter() - start >= min_s:
+            return (time.perf_counter() - start) / n
+
+
 def median(xs: Sequence[float]) -> float:
     return statistics.median(xs)
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
+import sys
+from pathlib import Path
 
 import torch
 
@@ -31,14 +32,8 @@ from rnnviz.core.record_decision import attribution_steps
 from rnnviz.core.record_words import record_padded
 from rnnviz.core.tasks import make_task
 
-
-def timed(fn, min_s: float) -> float:
-    n, start = 0, time.perf_counter()
-    while True:
-        fn()
-        n += 1
-        if time.perf_counter() - start >= min_s:
-            return (time.perf_counter() - start) / n
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import timed  # noqa: E402
 
 
 def measure(cell: str, hidden: int, bidirectional: bool, args) -> None:
