@@ -21,7 +21,7 @@ from rnnviz.core.trace import Trace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.seq2seq.drawing import shown as token_label
-from rnnviz.qt.plotkit import plain_axes, wrap_title
+from rnnviz.qt.plotkit import still_plot
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
@@ -69,15 +69,9 @@ class EvidencePanel(Panel):
         self.readout.setWordWrap(True)
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
-        self.plot = wrap_title(self.view.addPlot())
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(False, False)
-        self.plot.hideButtons()
-        plain_axes(self.plot)
         font = QFont()
         font.setPointSize(theme.FONT_PT)
-        for side in ("left", "bottom"):
-            self.plot.getAxis(side).setStyle(tickFont=font)
+        self.plot = still_plot(self.view.addPlot(), font)
         self.plot.setYRange(0, 1, padding=0.04)
         self.plot.setLabel("bottom", "the sentence so far: … up to word t")
         self.plot.addItem(
