@@ -84,26 +84,30 @@ def jacobian_norms(
 def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None) -> np.ndarray:
     """||dh_final/dh_t|| of one sequence, (T,) in processing order, from W_hh (G H, H) and its
     step coefficients (jacobian_norms): c (T, G, H) per gate block, carry (T, H) the GRU's
-    direct path, dhdc and e (T, H) a cell state's."""
+    direct path, dhdc and e (T, H) a cell state's.
+
+    The loop holds the chain transposed, Z = [K^T; M_t^T; Mc_t^T] (3H, r), or M_t^T alone,
+    r its rows: every block it works on is then contiguous (numpy's strided operations cost
+    3-6x), and the r columns are reallocated when the rank falls."""
     T, G, H = c.shape
     cs = dhdc is not None
     on_k = G - 1 if cs else 0  # gate blocks acting through the cell state (K), not M
-    P = 2 if cs else 1  # [K | M], the left factor of the step matrices' product
-    Z = np.zeros((H, 3 * H if cs else H), dtype=np.float32)  # [K | M_t | Mc_t], or M_t
-    S = Z[:, (P - 1) * H :]  # [M_t | Mc_t]: what the chain carries, rows 0 … r-1
-    S[:, :H] = np.eye(H, dtype=np.float32)  # M_{T-1} = I
-    X = np.empty((H, G, H), dtype=np.float32)  # [K diag(c_i) | … | M diag(c_o)]
-    blocks = W.reshape(G, H, H)
-    u = np.zeros((H, 2), dtype=np.float32)  # top two left singular vectors of M_t
+    P = 2 if cs else 1  # [K; M], the right factor of the step matrices' product
+    c, carry = c[..., None], None if carry is None else carry[..., None]  # columns
+    dhdc, e = (None, None) if not cs else (dhdc[..., None], e[..., None])
+    Wt, blocks = W.T, W.reshape(G, H, H)
+    Z = np.zeros((3 * H if cs else H, H), dtype=np.float32)
+    Z[(P - 1) * H : P * H] = np.eye(H, dtype=np.float32)  # M_{T-1} = I
+    # the guess: the top two right singular vectors of M_t, which turning its rows to fewer
+    # (the rank truncation) leaves alone
+    u = np.zeros((H, 2), dtype=np.float32)
     u[:, 0] = H**-0.5
     u[1::2, 1], u[::2, 1] = H**-0.5, -(H**-0.5)
-    r = H  # rows of the chain: the rank it keeps (see _truncate)
     steps, every, next_truncation = 0, _TRUNCATE_EVERY, _TRUNCATE_EVERY
-    log_scale = 0.0  # log of the scale S was divided by in all, float64
+    log_scale = 0.0  # log of the scale the chain was divided by in all, float64
     out = [np.ones(1)]  # t = T-1: ||I|| = 1
     for hi in range(T - 1, 0, -128):  # steps t = hi … lo give M_{t-1}
-        lo = max(1, hi - 127)
-        r0 = r
+        lo, r0 = max(1, hi - 127), Z.shape[1]
         # below ITERATE_FROM rows the norms are solved exactly, and rows only ever go: the
         # guess is no longer needed
         track = r0 >= spectral_norm.ITERATE_FROM
@@ -112,49 +116,86 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
         step = None
         if r0 >= BUILD_FROM and G > 1:
             ts = slice(lo, hi + 1)
-            step = _step_matrices(c[ts], None if carry is None else carry[ts], blocks, on_k)
-        chain = np.zeros((hi - lo + 1, r0, H), dtype=np.float32)  # M_{t-1} before rescaling
-        guess = np.zeros((hi - lo + 1, r0, 2), dtype=np.float32) if track else None
+            step = _step_matrices(c[ts, ..., 0], None if carry is None else carry[ts, :, 0],
+                                  blocks, on_k).transpose(0, 2, 1)  # fmt: skip
+        chain = np.zeros((hi - lo + 1, H, r0), dtype=np.float32)  # M_{t-1}^T before rescaling
+        guess = np.zeros((hi - lo + 1, H, 2), dtype=np.float32) if track else None
         logs = np.empty(hi - lo + 1)  # log_scale before each step: chain[j]'s scale
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as torch
             for j, t in enumerate(range(hi, lo - 1, -1)):
-                Zr, Sr, Mn = Z[:r], S[:r], chain[j, :r]
-                M = Sr[:, :H]
+                r = Z.shape[1]
+                S = Z[(P - 1) * H :]  # [M_t; Mc_t]^T: what the chain carries
+                M = S[:H]
                 if cs:
-                    K, Mc = Zr[:, :H], Sr[:, H:]  # K = M_t diag(dh_t/dc_t) + Mc_t
+                    K, Mc = Z[:H], S[H:]  # K = M_t diag(dh_t/dc_t) + Mc_t
                     np.multiply(M, dhdc[t], out=K)
                     K += Mc
-                    if step is None:
-                        np.multiply(K[:, None, :], c[t, :on_k], out=X[:r, :on_k])
                     np.multiply(K, e[t], out=Mc)  # Mc_{t-1} = K diag(e_t)
                 if step is not None:
-                    np.matmul(Zr[:, : P * H], step[t - lo], out=Mn)
+                    Mn = step[t - lo] @ Z[: P * H]
                 else:
-                    np.multiply(M[:, None, :], c[t, on_k:], out=X[:r, on_k:])
-                    np.matmul(X[:r].reshape(r, G * H), W, out=Mn)
+                    X = np.empty((G, H, r), dtype=np.float32)  # [K diag(c_i) | … ]^T
+                    if cs:
+                        np.multiply(K, c[t, :on_k], out=X[:on_k])
+                    np.multiply(M, c[t, on_k:], out=X[on_k:])
+                    Mn = Wt @ X.reshape(G * H, r)
                     if carry is not None:
                         Mn += M * carry[t]
                 M[...] = Mn
+                chain[j, :, :r] = Mn
                 logs[j] = log_scale
                 # rescale: largest entry 1; zero (a dead ReLU chain) and non-finite stay
-                s = max(Sr.max(), -Sr.min())
+                s = max(S.max(), -S.min())
                 if 0 < s < np.inf:
-                    Sr *= 1 / s
+                    S *= 1 / s
                     log_scale += math.log(s)
-                # a step of simultaneous iteration on M M^T keeps the top two left singular
+                # a step of simultaneous iteration on M^T M keeps the top two right singular
                 # vectors as the guess for spectral_norms (both: when the top two cross,
                 # the new top is the second of the old)
                 if track:
-                    v = _orthonormal_pair(M @ (M.T @ u[:r]))  # (r, 2)
-                    u[:r] = guess[j, :r] = v
+                    u = guess[j] = _orthonormal_pair(M @ (M.T @ u))  # (H, 2)
                 steps += 1
                 if steps == next_truncation:
-                    r, kept = _truncate(S, u, r), r
-                    every = _TRUNCATE_EVERY if r < kept else 2 * every
+                    Z, kept = _truncate(Z, (P - 1) * H), r
+                    every = _TRUNCATE_EVERY if Z.shape[1] < kept else 2 * every
                     next_truncation += every
         with np.errstate(over="ignore"):
-            out.append(spectral_norms(chain, guess) * np.exp(logs))
+            # M_t's norms, from M_t^T: from its guess where tracked, else (r0 x r0) exactly
+            A = chain if track else chain.transpose(0, 2, 1)
+            out.append(spectral_norms(A, guess) * np.exp(logs))
     return np.concatenate(out)[::-1]
+
+
+def _orthonormal_pair(v: np.ndarray) -> np.ndarray:
+    """The columns of v (m, 2) made orthonormal in place, the first kept in direction
+    (Gram-Schmidt through their 2 x 2 Gram matrix: few operations, it runs at every step).
+    A column that vanishes becomes NaN, which the iteration ignores; the first does only
+    where the chain is 0, and stays 0."""
+    (g00, g01), (_, g11) = v.T @ v
+    a, b = v[:, 0], v[:, 1]
+    b -= (g01 / g00) * a
+    b *= 1 / np.sqrt(g11 - g01**2 / g00)
+    a *= 1 / np.sqrt(g00)
+    return v
+
+
+def _truncate(Z: np.ndarray, at: int) -> np.ndarray:
+    """Keep the chain's top left singular directions: with S = Z[at:]^T = [M_t | Mc_t] (r
+    rows), its rows become P^T S with P the eigenvectors of their Gram matrix whose singular
+    values reach RANK_RTOL of the largest. Returns Z with that many columns (Z itself where
+    none goes). Norms are unchanged (P has orthonormal columns), later products cost r/H of
+    a full one, and what is dropped lies below the noise the float32 chain adds at every step
+    anyway. Skipped where the chain is not finite (NaN must propagate)."""
+    F = Z[at:].astype(np.float64)  # S^T
+    if not np.isfinite(F).all():
+        return Z
+    lam, P = np.linalg.eigh(F.T @ F)  # (r,), ascending
+    keep = max(1, int((lam > RANK_RTOL**2 * lam[-1]).sum()))
+    if keep == Z.shape[1]:
+        return Z
+    out = np.empty((Z.shape[0], keep), dtype=np.float32)  # K is rebuilt at the next step
+    np.matmul(Z[at:], P[:, -keep:].astype(np.float32), out=out[at:])
+    return out
 
 
 def _step_matrices(c: np.ndarray, carry, blocks: np.ndarray, on_k: int) -> np.ndarray:
@@ -172,39 +213,6 @@ def _step_matrices(c: np.ndarray, carry, blocks: np.ndarray, on_k: int) -> np.nd
     if carry is not None:  # the GRU's direct path z_t h_{t-1}
         out[:, 0].diagonal(dim1=-2, dim2=-1).add_(torch.from_numpy(carry))
     return out.view(n, len(parts) * H, H).numpy()
-
-
-def _orthonormal_pair(v: np.ndarray) -> np.ndarray:
-    """The columns of v (r, 2) made orthonormal in place, the first kept in direction
-    (Gram-Schmidt through their 2 x 2 Gram matrix: few operations, it runs at every step).
-    A column that vanishes becomes NaN, which the iteration ignores; the first does only
-    where the chain is 0, and stays 0."""
-    (g00, g01), (_, g11) = v.T @ v
-    a, b = v[:, 0], v[:, 1]
-    b -= (g01 / g00) * a
-    b *= 1 / np.sqrt(g11 - g01**2 / g00)
-    a *= 1 / np.sqrt(g00)
-    return v
-
-
-def _truncate(S: np.ndarray, u: np.ndarray, r: int) -> int:
-    """Keep the chain's top left singular directions: rows 0 … r-1 of S = [M_t | Mc_t] become
-    P^T S with P the eigenvectors of their Gram matrix whose singular values reach RANK_RTOL
-    of the largest; the guess u turns with them. Returns the new row count, in place. Norms
-    are unchanged (P has orthonormal columns), later products cost r/H of a full one, and
-    what is dropped lies below the noise the float32 chain adds at every step anyway.
-    Skipped where the chain is not finite (NaN must propagate)."""
-    F = S[:r].astype(np.float64)
-    if not np.isfinite(F).all():
-        return r
-    lam, P = np.linalg.eigh(F @ F.T)  # (r,), ascending
-    keep = max(1, int((lam > RANK_RTOL**2 * lam[-1]).sum()))
-    if keep == r:
-        return r
-    Pt = P[:, -keep:].T.astype(np.float32)  # (keep, r)
-    S[:keep] = Pt @ S[:r]
-    u[:keep] = Pt @ u[:r]
-    return keep
 
 
 def step_coefficients(

@@ -263,9 +263,14 @@ def test_the_chain_keeps_its_rank_and_its_norms(monkeypatch):
     torch.manual_seed(1)
     model = RecurrentModel(cfg, task.input_size, task.output_size)
     batch = task.sample(1, torch.Generator().manual_seed(0))
-    ranks = []
-    truncate = jacobian._truncate
-    monkeypatch.setattr(jacobian, "_truncate", lambda *a: ranks.append(truncate(*a)) or ranks[-1])
+    ranks, truncate = [], jacobian._truncate
+
+    def counted(*args):
+        kept = truncate(*args)  # the chain, transposed: one column per row it keeps
+        ranks.append(kept.shape[1])
+        return kept
+
+    monkeypatch.setattr(jacobian, "_truncate", counted)
     kept = record_trace(model, task, batch).layer(0).jacobian_norm
     assert min(ranks) < 64 // 2, ranks
     monkeypatch.setattr(jacobian, "_TRUNCATE_EVERY", 10**9)  # never
