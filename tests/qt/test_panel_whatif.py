@@ -163,3 +163,46 @@ def test_without_attention_there_is_nothing_to_pin(show_panel):
     asked = len(worker.asked)
     panel.pin(0, 1)
     assert len(worker.asked) == asked  # nothing asked
+
+
+def test_presentation_mode_enlarges_the_tokens_of_both_decoding_panels(qtbot, show_panel):
+    from PySide6.QtWidgets import QMainWindow, QSplitter
+
+    from rnnviz.qt import theme
+    from rnnviz.qt.panels.seq2seq.decoding import DecodingPanel
+    from rnnviz.qt.panels.seq2seq.drawing import NODE_EM
+    from rnnviz.qt.presentation import PresentationMode
+
+    worker = Worker()
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    whatif, decoding = show_panel(WhatIfPanel), show_panel(DecodingPanel)
+    whatif.command_requested.connect(worker.hear)
+    worker.answer(whatif)
+    worker.answer(whatif)
+    decoding.set_snapshot(worker.snapshot())
+    assert decoding.refresh()
+    split = QSplitter()
+    split.addWidget(whatif)
+    split.addWidget(decoding)
+    window.setCentralWidget(split)
+    window.show()
+
+    def sizes():
+        token = decoding.tree.token_labels.items[0].textItem.font().pointSizeF()
+        disc = float(decoding.tree.points.data["size"].max())
+        return whatif.answer_label.font().pointSizeF(), token, disc
+
+    normal, font_pt = sizes(), theme.FONT_PT
+    assert normal[2] == pytest.approx(NODE_EM * font_pt)
+    presentation = PresentationMode(window, [whatif, decoding])
+    presentation.enter()
+    try:
+        qtbot.waitUntil(lambda: sizes()[0] > normal[0])  # the output line: its own font
+        scale = theme.FONT_PT / font_pt
+        assert scale > 1
+        assert sizes() == pytest.approx([v * scale for v in normal], rel=0.02)
+    finally:
+        presentation.leave()
+    qtbot.waitUntil(lambda: sizes()[0] == normal[0])
+    assert sizes() == pytest.approx(normal)

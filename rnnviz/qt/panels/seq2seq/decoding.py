@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.seq2seq.decoded import Decoded
 from rnnviz.qt.panels.base import Panel, set_choices
-from rnnviz.qt.panels.seq2seq.drawing import BeamTree, TopKBars, shown
+from rnnviz.qt.panels.seq2seq.drawing import BeamTree, TopKBars, redraw_on_font_change, shown
 from rnnviz.qt.panels.seq2seq.tables import decoded_tables
 from rnnviz.qt.timeline import TimeCursor
 
@@ -96,6 +97,10 @@ class DecodingPanel(Panel):
         seq2seq = trace.meta.get("model") == "seq2seq"
         self.note.setText(WAITING if seq2seq else NOT_SEQ2SEQ)
         self._draw()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        super().changeEvent(event)
+        redraw_on_font_change(event, self._draw)  # the tree's tokens and discs at the new size
 
     def _draw(self) -> None:
         d = self.decoded

@@ -3,7 +3,9 @@ with the tokens on both axes (the attention and What-if panels), the top-k next 
 decoder step as bars, and the beam search tree (a Decoded from core/seq2seq/decoded.py).
 
 Tokens are drawn as plain text (TextItem), big enough to read from the back of a room; on an
-axis (rich text) through `shown`, so that <eos> shows.
+axis (rich text) through `shown`, so that <eos> shows. Sizes are read from the theme at each
+drawing, so that a panel drawn again after presentation mode changed the theme's font has its
+tokens (and the tree's discs around them) at the new size: panels call `redraw_on_font_change`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QEvent, QRectF
 from PySide6.QtGui import QFont
 
 from rnnviz.core.seq2seq.decoded import Decoded
@@ -21,7 +23,7 @@ from rnnviz.qt.plotkit import LABEL_FILL, plain_axes, wrap_title
 
 GREY = "#999999"
 TOKEN_SCALE = 1.6  # token labels against the theme's font
-NODE_PX = 34  # a kept hypothesis' disc in the beam tree, its token inside
+NODE_EM = 3.1  # a kept hypothesis' disc in the beam tree, its token inside, in font sizes
 
 
 def shown(token: str) -> str:
@@ -35,6 +37,13 @@ def token_font(scale: float = TOKEN_SCALE, bold: bool = False) -> QFont:
     font.setPointSizeF(theme.FONT_PT * scale)
     font.setBold(bold)
     return font
+
+
+def redraw_on_font_change(event: QEvent, redraw) -> None:
+    """Call `redraw` when a panel's font changed (presentation mode entered or left: the
+    application font's change arrives after the theme's, so the theme's sizes are new)."""
+    if event.type() == QEvent.Type.FontChange:
+        redraw()
 
 
 def still_plot(plot: pg.PlotItem) -> pg.PlotItem:
@@ -212,7 +221,8 @@ class BeamTree:
             xy = np.array(lines[kind]).reshape(-1, 2)
             item.setData(xy[:, 0], xy[:, 1])
         colour = [theme.BLUE if n.best else theme.ORANGE if n.kept else "#EEEEEE" for n in nodes]
-        size = [NODE_PX if n.kept else NODE_PX * 0.8 for n in nodes]
+        px = NODE_EM * theme.FONT_PT  # 34 px at the normal font: grows with presentation mode
+        size = [px if n.kept else px * 0.8 for n in nodes]
         self.points.setData(pos=self.xy, brush=colour, size=size)
         bold, plain, small = token_font(1.1, bold=True), token_font(1.0), token_font(0.8)
         tokens, logps = [], []

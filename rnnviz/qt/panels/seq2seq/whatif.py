@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from rnnviz.core.seq2seq.whatif import WhatIf, WhatIfAnswer, reweighted
@@ -30,6 +30,7 @@ from rnnviz.qt.panels.seq2seq.drawing import (
     AttentionHeatmap,
     TopKBars,
     outline,
+    redraw_on_font_change,
     shown,
     still_plot,
     token_font,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # the GUI must not import torch at start-up
 
 DECODING = "Decoding…"
 NO_ATTENTION = "no attention (--attention none): nothing to pin"
+ANSWER_SCALE = 1.3  # the output line against the theme's font
 AXIS_PX = 80  # the left axes of the heatmap and of the bars below: one width, columns align
 
 
@@ -80,7 +82,7 @@ class WhatIfPanel(Panel):
         self.answer_label = QLabel(" ")  # part of the figure: the output, or why there is none
         self.answer_label.setTextFormat(Qt.TextFormat.PlainText)  # "<eos>" is a token
         self.answer_label.setWordWrap(True)
-        self.answer_label.setFont(token_font(1.3))
+        self.answer_label.setFont(token_font(ANSWER_SCALE))
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
         self.heat = AttentionHeatmap(self.view)
@@ -179,6 +181,15 @@ class WhatIfPanel(Panel):
             self.ask(WhatIf(a.read, t, row))
 
     # -- drawing
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        super().changeEvent(event)
+        redraw_on_font_change(event, self._restyle)
+
+    def _restyle(self) -> None:
+        """Presentation mode changed the theme's font: the output line and tokens follow."""
+        self.answer_label.setFont(token_font(ANSWER_SCALE))  # its own font: set, not inherited
+        self._draw()
 
     def redraw(self, snapshot: Snapshot) -> None:
         trace = snapshot.trace
