@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QFont, QImage, QPainter
 
 from rnnviz.qt import theme
-from rnnviz.qt.plotkit import FitToView
+from rnnviz.qt.plotkit import FitToView, WrappingTitle, still_plot
 
 
 def figure(qtbot, size, plots=3):
@@ -103,3 +103,18 @@ def test_the_training_panel_holds_a_bounded_copy_of_a_long_history(show_panel, m
     assert np.nanmax(y) == h.grad_norm.max() and x[np.nanargmax(y)] == h.grad_norm.argmax() + 1
     x, y = training.loss_curve.getOriginalDataset()
     assert np.nanmin(y) == h.loss.min() and x[np.nanargmin(y)] == h.loss.argmin() + 1
+
+
+def test_a_still_plot_ignores_the_mouse_and_shows_no_menu_or_button(qtbot):
+    view = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(view)
+    font = QFont()
+    font.setPointSize(17)
+    plot = still_plot(view.addPlot(), font)
+    assert plot.vb.state["mouseEnabled"] == [False, False]  # a drag or wheel moves nothing
+    assert not plot.menuEnabled() and not plot.vb.menuEnabled()  # no right-click menu
+    assert plot.buttonsHidden  # no "A" auto-range button over the figure
+    assert isinstance(plot.titleLabel, WrappingTitle)
+    for side in ("left", "bottom"):
+        assert plot.getAxis(side).style["tickFont"].pointSize() == 17
+        assert not plot.getAxis(side).autoSIPrefix  # tick labels show the values themselves
