@@ -155,7 +155,8 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
                 if track:
                     u = guess[j] = _orthonormal_pair(M @ (M.T @ u))  # (H, 2)
                 steps += 1
-                if steps == next_truncation:
+                # (not in the last few steps, where fewer rows would save little)
+                if steps == next_truncation and t > _TRUNCATE_EVERY // 2:
                     Z, kept = _truncate(Z, (P - 1) * H), r
                     every = _TRUNCATE_EVERY if Z.shape[1] < kept else 2 * every
                     next_truncation += every
@@ -189,10 +190,12 @@ def _truncate(Z: np.ndarray, at: int) -> np.ndarray:
     F = Z[at:].astype(np.float64)  # S^T
     if not np.isfinite(F).all():
         return Z
-    lam, P = np.linalg.eigh(F.T @ F)  # (r,), ascending
-    keep = max(1, int((lam > RANK_RTOL**2 * lam[-1]).sum()))
+    gram = F.T @ F
+    lam = np.linalg.eigvalsh(gram)  # (r,), ascending: a third of eigh's cost with vectors,
+    keep = max(1, int((lam > RANK_RTOL**2 * lam[-1]).sum()))  # which a rank kept whole skips
     if keep == Z.shape[1]:
         return Z
+    _, P = np.linalg.eigh(gram)
     out = np.empty((Z.shape[0], keep), dtype=np.float32)  # K is rebuilt at the next step
     np.matmul(Z[at:], P[:, -keep:].astype(np.float32), out=out[at:])
     return out
