@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.tasks.symbols import PAD
 from rnnviz.qt.panels.base import Panel, set_choices
-from rnnviz.qt.panels.seq2seq.drawing import AttentionHeatmap
+from rnnviz.qt.panels.seq2seq.drawing import AttentionHeatmap, add_sequence_picker
 from rnnviz.qt.panels.seq2seq.tables import attention_table
 from rnnviz.qt.timeline import TimeCursor
 
@@ -50,14 +50,9 @@ class AttentionPanel(Panel):
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
-        self.sequence = QComboBox()
-        self.sequence.setToolTip("The probe sequence whose attention is shown")
-        label = QLabel("Sequence:")
-        label.setBuddy(self.sequence)
-        self.controls_row.addWidget(label)
-        self.controls_row.addWidget(self.sequence)
-        self.controls_row.addStretch(1)
-        self.sequence.currentIndexChanged.connect(self._draw)
+        self.sequence = add_sequence_picker(
+            self, "The probe sequence whose attention is shown", self._draw
+        )
         self.note = QLabel(NOT_SEQ2SEQ)  # part of the figure: why there is nothing to show
         self.note.setWordWrap(True)
         self.note.setVisible(False)

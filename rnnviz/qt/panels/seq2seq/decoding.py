@@ -15,11 +15,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent
-from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.seq2seq.decoded import Decoded
 from rnnviz.qt.panels.base import Panel, set_choices
-from rnnviz.qt.panels.seq2seq.drawing import BeamTree, TopKBars, redraw_on_font_change, shown
+from rnnviz.qt.panels.seq2seq.drawing import (
+    BeamTree,
+    TopKBars,
+    add_sequence_picker,
+    redraw_on_font_change,
+    shown,
+)
 from rnnviz.qt.panels.seq2seq.tables import decoded_tables
 from rnnviz.qt.timeline import TimeCursor
 
@@ -55,14 +61,9 @@ class DecodingPanel(Panel):
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(cursor, parent)
-        self.sequence = QComboBox()
-        self.sequence.setToolTip("The probe sequence whose decoding is shown")
-        label = QLabel("Sequence:")
-        label.setBuddy(self.sequence)
-        self.controls_row.addWidget(label)
-        self.controls_row.addWidget(self.sequence)
-        self.controls_row.addStretch(1)
-        self.sequence.currentIndexChanged.connect(self._draw)
+        self.sequence = add_sequence_picker(
+            self, "The probe sequence whose decoding is shown", self._draw
+        )
         self.note = QLabel(WAITING)  # part of the figure: why there is nothing to show
         self.note.setWordWrap(True)
         self.view = pg.GraphicsLayoutWidget()

@@ -1,6 +1,7 @@
 """What the seq2seq panels draw alike, on pyqtgraph plots: attention weights as a heatmap
 with the tokens on both axes (the attention and What-if panels), the top-k next tokens of one
-decoder step as bars, and the beam search tree (a Decoded from core/seq2seq/decoded.py).
+decoder step as bars, and the beam search tree (a Decoded from core/seq2seq/decoded.py); and
+the probe-sequence picker above the attention and decoding panels' figures.
 
 Tokens are drawn as plain text (TextItem), big enough to read from the back of a room; on an
 axis (rich text) through `shown`, so that <eos> shows. Sizes are read from the theme at each
@@ -16,10 +17,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QRectF
 from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QComboBox, QLabel
 
 from rnnviz.core.seq2seq.decoded import Decoded
 from rnnviz.qt import theme
-from rnnviz.qt.plotkit import LABEL_FILL, plain_axes, wrap_title
+from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.plotkit import LABEL_FILL, still_plot
 
 GREY = "#999999"
 TOKEN_SCALE = 1.6  # token labels against the theme's font
@@ -39,21 +42,25 @@ def token_font(scale: float = TOKEN_SCALE, bold: bool = False) -> QFont:
     return font
 
 
+def add_sequence_picker(panel: Panel, tooltip: str, on_change) -> QComboBox:
+    """A "Sequence:" combo box in the panel's controls row (the probe sequence shown); a
+    pick calls `on_change`."""
+    combo = QComboBox()
+    combo.setToolTip(tooltip)
+    label = QLabel("Sequence:")
+    label.setBuddy(combo)
+    panel.controls_row.addWidget(label)
+    panel.controls_row.addWidget(combo)
+    panel.controls_row.addStretch(1)
+    combo.currentIndexChanged.connect(on_change)
+    return combo
+
+
 def redraw_on_font_change(event: QEvent, redraw) -> None:
     """Call `redraw` when a panel's font changed (presentation mode entered or left: the
     application font's change arrives after the theme's, so the theme's sizes are new)."""
     if event.type() == QEvent.Type.FontChange:
         redraw()
-
-
-def still_plot(plot: pg.PlotItem) -> pg.PlotItem:
-    """A plot that holds still (no mouse pan/zoom, no menu) with a wrapping title."""
-    wrap_title(plot)
-    plot.setMenuEnabled(False)
-    plot.setMouseEnabled(False, False)
-    plot.hideButtons()
-    plain_axes(plot)
-    return plot
 
 
 class TextPool:

@@ -32,10 +32,10 @@ from rnnviz.qt.panels.seq2seq.drawing import (
     outline,
     redraw_on_font_change,
     shown,
-    still_plot,
     token_font,
 )
 from rnnviz.qt.panels.seq2seq.tables import attention_table, decoded_tables
+from rnnviz.qt.plotkit import still_plot
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
