@@ -43,6 +43,13 @@ if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
 
 
+NO_LAYERS = (
+    "This model has no recurrent layers: the bag-of-words baseline averages its word "
+    "embeddings, whatever their order. There are no states, gates or gradients through time "
+    "to draw; the evidence, attribution and embedding panels show what it computes."
+)
+
+
 class Panel(QWidget):
     title: ClassVar[str] = "Panel"
     # Stable name for QSettings (dock layout) and export file names.
@@ -55,6 +62,9 @@ class Panel(QWidget):
     # The layer picker offers an encoder-decoder's decoder layers after its encoder's (the
     # panel draws either half: halves.py); otherwise the encoder's, or the stack's, only.
     picks_halves: ClassVar[bool] = False
+    # The panel draws recurrent layers (states, gates, gradients through time, W_hh): for a
+    # model without any (the bag-of-words baseline) it says so in place of its figure.
+    needs_layers: ClassVar[bool] = False
 
     def __init__(self, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +95,7 @@ class Panel(QWidget):
         self.controls_row.setContentsMargins(0, 0, self.info_button.sizeHint().width() + 4, 0)
         self.layer_combo: QComboBox | None = None
         self.hints: list[QLabel] = []
+        self.blank: QLabel | None = None  # the note in place of the figure (needs_layers)
 
     def add_layer_picker(self, tooltip: str) -> QComboBox:
         """A "Layer:" combo box in the controls row, offered `layer_choices(snapshot)` before
@@ -119,6 +130,8 @@ class Panel(QWidget):
         b = self.info_button
         b.adjustSize()
         b.move(self.width() - b.width() - 4, 4)
+        if self.blank is not None:
+            self.blank.setGeometry(self.rect())
         b.raise_()
 
     def show_info(self) -> None:
@@ -142,6 +155,9 @@ class Panel(QWidget):
         self._dirty = False
         if self.layer_combo is not None:
             set_choices(self.layer_combo, self.layer_choices(self.snapshot))
+        self._show_blank(self.needs_layers and _without_layers(self.snapshot))
+        if self.is_blank:
+            return True
         self.redraw(self.snapshot)
         self.show_time(self.cursor.t)
         self._settle()
@@ -151,8 +167,25 @@ class Panel(QWidget):
         # Without it every redraw would be painted twice (half the window's drawing time).
         settle(self)
 
+    @property
+    def is_blank(self) -> bool:
+        """True while the note stands in place of the figure (a model without layers)."""
+        return self.blank is not None and not self.blank.isHidden()
+
+    def _show_blank(self, blank: bool) -> None:
+        if blank and self.blank is None:
+            self.blank = QLabel(NO_LAYERS, self)
+            self.blank.setWordWrap(True)
+            self.blank.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.blank.setAutoFillBackground(True)  # the last figure drawn is not the truth
+            self.blank.setMargin(24)
+        if self.blank is not None:
+            self.blank.setVisible(blank)
+            self.blank.setGeometry(self.rect())
+            self.info_button.raise_()
+
     def _on_time(self, t: int) -> None:
-        if self.snapshot is not None and self.isVisible():
+        if self.snapshot is not None and self.isVisible() and not self.is_blank:
             self.show_time(t)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
@@ -196,6 +229,8 @@ class Panel(QWidget):
         """Write `data_tables()` as CSV to `path` (one table) or beside it, one file a table
         (gradients-time.csv, gradients-steps.csv); the paths written."""
         self.refresh(force=True)
+        if self.is_blank:
+            raise ExportError(f"{self.title}: {NO_LAYERS}")
         tables = self.data_tables()
         if not tables:
             raise ExportError(f"{self.title} draws no table of numbers to export")
@@ -254,6 +289,10 @@ def set_choices(combo: QComboBox, items: Sequence[str | tuple[str, Any]]) -> Non
         combo.addItem(text, data)
     combo.setCurrentIndex(max(combo.findText(keep), 0))
     combo.blockSignals(False)
+
+
+def _without_layers(snapshot: Snapshot) -> bool:
+    return snapshot.trace is not None and not snapshot.trace.layers
 
 
 def _fingerprint(snapshot: Snapshot, names: tuple[str, ...]) -> tuple:

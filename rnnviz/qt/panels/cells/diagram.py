@@ -122,6 +122,7 @@ def most_active_unit(lt: LayerTrace) -> int:
 class CellDiagramPanel(CellLayouts, Panel):
     title = "Cell diagram"
     key = "cell_diagram"
+    needs_layers = True
     draws = ("trace",)
     info = (
         "One cell of the chosen layer, drawn as in Olah's “Understanding LSTM Networks”, with "

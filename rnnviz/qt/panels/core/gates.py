@@ -91,6 +91,7 @@ def quantities(lt: LayerTrace, nonlinearity: str | None) -> list[tuple]:
 class GateActivationsPanel(Panel):
     title = "Gate activations"
     key = "gates"
+    needs_layers = True
     picks_halves = True
     info = (
         "Each heatmap is one gate of the chosen layer: units down, time across, fixed colour "

@@ -60,6 +60,7 @@ def _zero_title(name: str, values: np.ndarray) -> str | None:
 class GradientNormsPanel(Panel):
     title = "Gradient norms through time"
     key = "gradients"
+    needs_layers = True
     picks_halves = True
     draws = ("trace", "history", "clip", "clip_threshold", "state")
     info = (

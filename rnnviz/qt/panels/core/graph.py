@@ -78,6 +78,7 @@ HINT = "Every column shares the same weights. Hover a node for its exact values.
 class UnrolledGraphPanel(Panel):
     title = "Unrolled computation graph"
     key = "graph"
+    needs_layers = True
     info = (
         "The network unrolled in time around t: x_t → h_t → ŷ_t, with h_{t-1} → h_t carrying "
         "the memory (and the cell state c_{t-1} → c_t, scaled by the forget gate f, in an "

@@ -89,6 +89,7 @@ def pca_path(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class StateTrajectoriesPanel(Panel):
     title = "Cell and hidden states"
     key = "states"
+    needs_layers = True
     picks_halves = True
     info = (
         "Left: the cell state c_t (LSTMs) and hidden state h_t = o_t ⊙ tanh(c_t) of selected "

@@ -97,8 +97,9 @@ def _label(name: str, diverged: bool, step: int) -> str:
 
 
 def gradient_norms(trace: Trace | None) -> np.ndarray:
-    """‖∂L/∂h_t‖ of sequence 0, layer 0 (forward), (T,); empty without a trace."""
-    if trace is None:
+    """‖∂L/∂h_t‖ of sequence 0, layer 0 (forward), (T,); empty without a trace or without
+    recurrent layers (the bag-of-words baseline beside a recurrent model)."""
+    if trace is None or not trace.layers:
         return np.zeros(0)
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's huge values
         return np.linalg.norm(trace.layer(0).grad_h[0].astype(np.float64), axis=-1)

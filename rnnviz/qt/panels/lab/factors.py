@@ -139,6 +139,7 @@ def product_text(v: float) -> str:
 class GradientFactorsPanel(Panel):
     title = "Where the factor comes from"
     key = "factors"
+    needs_layers = True
     info = (
         "Backpropagation through time multiplies one factor per step: ∂h_{T−1}/∂h_t = "
         "∏_{s=t+1}^{T−1} ∂h_s/∂h_{s−1}. Top: the one-step factor at every timestep of probe "

@@ -46,6 +46,7 @@ def block_title(b: WeightBlock) -> str:
 class GateWeightsPanel(Panel):
     title = "Gate weights"
     key = "gate_weights"
+    needs_layers = True
     draws = ("trace",)
     info = (
         "The layer's weight matrices split into their gates' blocks, as torch stacks them: "

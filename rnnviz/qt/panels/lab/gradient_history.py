@@ -71,6 +71,7 @@ class StepAxis(pg.AxisItem):
 class GradientHistoryPanel(Panel):
     title = "Gradient history"
     key = "gradient_history"
+    needs_layers = True
     draws = ("probes",)
     info = (
         "A heatmap of log₁₀ ‖∂L/∂h_t‖, the norm of the total backpropagation-through-time "

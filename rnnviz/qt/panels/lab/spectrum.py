@@ -75,6 +75,7 @@ def verdict(rho: float) -> str:
 class SpectrumPanel(Panel):
     title = "W_hh spectrum"
     key = "spectrum"
+    needs_layers = True
     draws = ("trace", "probes", "state")
     info = (
         "Left: the eigenvalues λ of the recurrent weight matrix W_hh in the complex plane, with "

@@ -167,6 +167,7 @@ class ActivationText(QTextBrowser):
 class CharUnitsPanel(Panel):
     title = "Text by unit activation"
     key = "char_units"
+    needs_layers = True
     draws = ("trace", "extras")
     info = (
         "The probe text of the character language model, each character's background "
