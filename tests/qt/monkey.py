@@ -24,6 +24,7 @@ import random
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,7 +213,9 @@ class Monkey:
                 try:
                     r.actions[op()] += 1
                 except Exception as e:  # noqa: BLE001 (an action that raises is a finding)
-                    r.exceptions.append(f"{op.__name__}: {type(e).__name__}: {e}")
+                    r.exceptions.append(
+                        f"{op.__name__}: {type(e).__name__}: {e}{where(e.__traceback__)}"
+                    )
                 took = time.perf_counter() - began
                 if op is not self.wait:
                     r.max_late_s = max(r.max_late_s, took)
@@ -233,13 +236,20 @@ class Monkey:
         QTest.qWait(round(1000 * seconds))
 
     def _on_exception(self, kind, value, tb) -> None:
-        self.report.exceptions.append(f"{kind.__name__}: {value}")
+        self.report.exceptions.append(f"{kind.__name__}: {value}{where(tb)}")
 
     def _on_qt_message(self, mode, context, message: str) -> None:
         if any(notice in message for notice in OFFSCREEN_NOTICES):
             return
         if mode.name != "QtDebugMsg" and mode.name != "QtInfoMsg":
             self.report.warnings.append(message[:500])
+
+
+def where(tb, frames: int = 4) -> str:
+    """The innermost frames of a traceback, one 'file:line function' each: enough to find
+    what raised from a report line."""
+    stack = traceback.extract_tb(tb)[-frames:]
+    return "".join(f"\n      at {Path(f.filename).name}:{f.lineno} {f.name}" for f in stack)
 
 
 class answer_dialogs:  # noqa: N801 (used like a context manager's object)
