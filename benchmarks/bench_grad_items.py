@@ -15,19 +15,25 @@ app's), timed round-robin (median of --reps repetitions, each repeated for --min
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import sys
-from pathlib import Path
+import os
 
-import torch
+# numpy's OpenBLAS on one thread, before numpy loads, as in the app (see bench_record.py): the
+# items' recursion is many small products, which its spinning threads slow down 20-100x here
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from rnnviz.core.cells import CELLS
-from rnnviz.core.config import Config
-from rnnviz.core.grad_items import grad_items, grad_items_work, loss_steps
-from rnnviz.core.model import RecurrentModel
-from rnnviz.core.record import record_explicit, record_fused, record_trace
-from rnnviz.core.tasks import make_task
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import torch  # noqa: E402
+
+from rnnviz.core.cells import CELLS  # noqa: E402
+from rnnviz.core.config import Config  # noqa: E402
+from rnnviz.core.grad_items import grad_items, grad_items_work, loss_steps  # noqa: E402
+from rnnviz.core.model import RecurrentModel  # noqa: E402
+from rnnviz.core.record import record_explicit, record_fused, record_trace  # noqa: E402
+from rnnviz.core.tasks import make_task  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_connectivity import timed  # noqa: E402
