@@ -143,7 +143,7 @@ def test_the_embedding_map_is_the_pca_of_the_vectors(sentiment, show_panel):
         f"axis 1 ({p.explained[0]:.0%} of the variance)"
     )
     assert "learned embedding" in panel.plot.titleLabel.text
-    shown = [item.toPlainText() for item in panel.labels if item.isVisible()]
+    shown = panel.labels.texts
     assert "<pad>" not in trace.meta["input_vocab"][1:] and len(shown) == keep.sum()
     v = 5
     point = panel.plot.vb.mapViewToScene(QPointF(*panel.projection.points[v]))
@@ -201,6 +201,6 @@ def test_a_large_vocabulary_labels_the_probe_sequence_and_whitespace_shows(
     panel = show_panel(EmbeddingPanel, music)
     vocab = music.trace.meta["input_vocab"]
     assert len(vocab) > 80
-    labelled = {item.toPlainText() for item in panel.labels if item.isVisible()}
+    labelled = set(panel.labels.texts)
     assert labelled == {vocab[int(i)] for i in np.unique(music.trace.x_raw[0])}
     assert symbol_labels([" ", "\n", "<eos>", "a"]) == ["␣", "⏎", "⟨eos⟩", "a"]

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from rnnviz.core.embedding_map import Projection, SymbolVectors, nearest, project, symbol_vectors
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
+from rnnviz.qt.panels.words.point_labels import PointLabels
 from rnnviz.qt.plotkit import still_plot
 from rnnviz.qt.timeline import TimeCursor
 
@@ -74,7 +75,8 @@ class EmbeddingPanel(Panel):
         self.rings = self.plot.plot(
             pen=None, symbol="o", symbolSize=16, symbolBrush=None, symbolPen=theme.pen("k", 2)
         )
-        self.labels: list[pg.TextItem] = []
+        self.labels = PointLabels(self.font)  # no ground: it would hide points
+        self.plot.addItem(self.labels, ignoreBounds=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.controls)
@@ -140,19 +142,10 @@ class EmbeddingPanel(Panel):
         return {"symbols": table}
 
     def _place_labels(self, points: np.ndarray, labelled: np.ndarray) -> None:
-        """One text item per symbol (made once, moved after), shown where `labelled`."""
+        """Label the symbols where `labelled` (those with a point)."""
         names = symbol_labels(self.vocab)
-        while len(self.labels) < len(names):
-            item = pg.TextItem(color="k", anchor=(0, 1))  # no ground: it would hide points
-            item.setFont(self.font)
-            self.plot.addItem(item, ignoreBounds=True)
-            self.labels.append(item)
-        for i, item in enumerate(self.labels):
-            visible = i < len(names) and bool(labelled[i] and np.isfinite(points[i, 0]))
-            item.setVisible(visible)
-            if visible:
-                item.setText(names[i])
-                item.setPos(float(points[i, 0]), float(points[i, 1]))
+        shown = np.flatnonzero(labelled & np.isfinite(points[:, 0]))
+        self.labels.set_labels([names[i] for i in shown], points[shown])
 
     def _hold_range(self, points: np.ndarray) -> None:
         """Move the view only when a point leaves it, or when the points fill under a third
