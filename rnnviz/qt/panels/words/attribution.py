@@ -87,7 +87,11 @@ class AttributionPanel(Panel):
     def fill_of(self, value: float) -> QColor:
         """The colour of attribution `value` on the symmetric scale ±self.scale: blue towards
         the class, red against it (the diverging map read from its blue end)."""
-        return self._map.map(0.5 - 0.5 * np.clip(value / self.scale, -1, 1), mode="qcolor")
+        return self.fills_of(np.array([value]))[0]
+
+    def fills_of(self, values: np.ndarray) -> list[QColor]:
+        """fill_of for every value at once (one look-up in the map, not one a word)."""
+        return self._map.map(0.5 - 0.5 * np.clip(values / self.scale, -1, 1), mode="qcolor")
 
     # -- data
 
@@ -133,8 +137,8 @@ class AttributionPanel(Panel):
             return
         vocab = first.meta["output_vocab"]
         scale = "".join(
-            f'<span style="background-color:{self.fill_of(v).name()}">&nbsp;&nbsp;</span>'
-            for v in np.linspace(-self.scale, self.scale, SWATCHES)
+            f'<span style="background-color:{fill.name()}">&nbsp;&nbsp;</span>'
+            for fill in self.fills_of(np.linspace(-self.scale, self.scale, SWATCHES))
         )
         c = vocab[self.target]
         against = f"towards '{vocab[1 - self.target]}'" if len(vocab) == 2 else f"against '{c}'"
@@ -169,7 +173,7 @@ class AttributionPanel(Panel):
             f"{name}decides '{vocab[target['class']]}'. Completeness: Σ A = {total:.3g}, "
             f"f(x) − f(x′) = {delta:.3g} (off by {off:.1%}; {target['steps']} steps)"
         )
-        fills = [self.fill_of(v) for v in values[:n]]
+        fills = self.fills_of(values[:n])
         grid.set_fills([fills, fills])
 
     def _hover(self, t: int) -> None:
