@@ -78,3 +78,22 @@ def test_writes_the_weights_it_draws_with_the_tokens(make_snapshot, show, tmp_pa
     np.testing.assert_allclose(written, panel.heat.image.image, rtol=1e-7, atol=1e-12)
     panel.set_snapshot(make_snapshot(task="sort", seq_len=4, attention="none"))
     assert panel.refresh() and panel.data_tables() == {}
+
+
+def test_every_decoder_step_keeps_its_token_in_a_short_dock(make_snapshot, show_panel, qtbot):
+    """At 1280x720 the panel is ~460 x 300: the rows' tokens shrink to fit rather than every
+    other decoder step losing its label (a short axis drops labels that would overlap)."""
+    from test_presentation import label_boxes  # tests/qt is on sys.path
+
+    snap = make_snapshot(task="reverse", seq_len=12, attention="additive", hidden=6, batch=8)
+    trace = snap.trace
+    b = int(trace.loss_mask.sum(1).argmax())  # the longest output
+    panel = show_panel(AttentionPanel, snap, size=(460, 300))
+    panel.sequence.setCurrentIndex(b)
+    rows = int(trace.loss_mask[b].sum())
+    assert rows >= 10
+    panel.grab()  # a paint: the axes widen to their labels
+    left = panel.heat.plot.getAxis("left")
+    qtbot.waitUntil(lambda: len(label_boxes(left)) == rows)
+    assert [t for t, _ in label_boxes(left)] == ticks(panel, "left")
+    assert len(label_boxes(panel.heat.plot.getAxis("bottom"))) == len(ticks(panel, "bottom"))

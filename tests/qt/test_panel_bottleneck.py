@@ -115,3 +115,31 @@ def test_the_lesson_quotes_the_curve_once_it_arrives_after_the_pause(qtbot):
     dock.measure(steps.send(None))  # the same step, with both curves
     assert "held-out exact match from input length 1 to 5" in dock.measured
     steps.close()
+
+
+def test_a_short_plot_keeps_its_0_and_100_percent_and_names_a_lone_curve(show_panel, qtbot):
+    """A Bottleneck panel as a 1280x720 window lays it out (~460 x 300): the curve of a
+    single run at 100% is read against a 100% label (the axis grid clipped both ends' labels,
+    and 40% and 80% printed over their neighbours), and its legend says what the curve is,
+    not the preset's title."""
+    from dataclasses import replace
+
+    from test_presentation import label_boxes  # tests/qt is on sys.path
+
+    from rnnviz.core.seq2seq.bottleneck import EXTRAS_KEY, BottleneckCurves, RunCurve
+
+    trainer = Trainer(Config(**TINY, attention="additive"))
+    trainer.train_step()
+    snap = trainer.snapshot(state="paused", trace=trainer.record(), steps_per_s=0.0)
+    lengths = tuple(range(1, 13))
+    curve = RunCurve("Attention aligns", "additive", 1, lengths, (1.0,) * 12, (85,) * 12)
+    snap = replace(snap, extras={**snap.extras, EXTRAS_KEY: BottleneckCurves((curve,))})
+    panel = show_panel(BottleneckPanel, size=(460, 300))
+    panel.at_pause.setChecked(False)
+    panel.set_snapshot(snap)
+    assert panel.refresh(force=True)
+    axis = panel.plot.getAxis("left")
+    panel.grab()  # a paint: the axis widens to its labels
+    qtbot.waitUntil(lambda: {"0%", "50%", "100%"} <= {t for t, _ in label_boxes(axis)})
+    assert [name for _, name in legend(panel)] == ["additive attention"]
+    assert list(panel.data_tables()["lengths"])[1] == "exact match: additive attention"

@@ -48,11 +48,17 @@ NOT_SEQ2SEQ = (
 )
 NOT_MEASURED = "Not measured yet: press Measure (it decodes the held-out set)."
 SYMBOL_SIZE = 10  # the points' diameter (px): one per input length
+# Exact match ticks, in the order a short axis keeps them (plotkit drops a label that would
+# print over one placed before it): 0% and 100% always, the quarters where there is room.
+LEVELS = (0.0, 1.0, 0.5, 0.25, 0.75)
 
 
-def run_name(curve: RunCurve) -> str:
-    """A curve's legend entry: the run's label, or its attention for a single run."""
-    return curve.label or f"attention {curve.attention}"
+def run_name(curve: RunCurve, alone: bool = False) -> str:
+    """A curve's legend entry: the run's label beside other runs; alone, what the curve
+    compares, its attention (a single run's label is the preset's title)."""
+    if curve.label and not alone:
+        return curve.label
+    return "no attention" if curve.attention == "none" else f"{curve.attention} attention"
 
 
 class BottleneckPanel(Panel):
@@ -106,12 +112,15 @@ class BottleneckPanel(Panel):
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(False, False)
         plot.hideButtons()
-        plot.showGrid(x=False, y=True, alpha=0.25)
+        # Grid lines of their own: an axis drawing the grid clips its labels to the plot, and
+        # the 0% and 100% labels, half outside it, would go.
+        for v in LEVELS[1:]:
+            plot.addItem(pg.InfiniteLine(v, angle=0, pen=pg.mkPen(0, 0, 0, 64)), ignoreBounds=True)
         plot.setLabel("bottom", "input length (symbols)")
         plot.setLabel("left", "held-out exact match")
         for side in ("left", "bottom"):
             plot.getAxis(side).setStyle(tickFont=font)
-        plot.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in np.linspace(0, 1, 6)]])
+        plot.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in LEVELS]])
         plot.setYRange(-0.03, 1.04, padding=0)  # 0% and 100% labelled, the points whole
         self.curves: list[pg.PlotDataItem] = []
         layout = QVBoxLayout(self)
@@ -217,7 +226,7 @@ class BottleneckPanel(Panel):
                 symbolPen=colour,
             )
             self.plot.addItem(item)
-            self.legend.addItem(item, run_name(curve))
+            self.legend.addItem(item, run_name(curve, alone=len(found.runs) == 1))
             self.curves.append(item)
         lengths = [n for c in found.runs for n in c.lengths]
         lo, hi = min(lengths), max(lengths)
@@ -248,7 +257,8 @@ class BottleneckPanel(Panel):
             return {}
         first = self.shown.runs[0]
         table = {"input length": np.asarray(first.lengths)}
+        alone = len(self.shown.runs) == 1
         for curve in self.shown.runs:
-            table[f"exact match: {run_name(curve)}"] = np.asarray(curve.exact)
+            table[f"exact match: {run_name(curve, alone)}"] = np.asarray(curve.exact)
         table["held-out sequences"] = np.asarray(first.sequences)
         return {"lengths": table}

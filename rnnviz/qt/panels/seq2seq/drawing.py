@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QRectF
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QComboBox, QLabel
 
 from rnnviz.core.seq2seq.decoded import Decoded
@@ -27,6 +27,10 @@ from rnnviz.qt.plotkit import LABEL_FILL, still_plot
 GREY = "#999999"
 TOKEN_SCALE = 1.6  # token labels against the theme's font
 NODE_EM = 3.1  # a kept hypothesis' disc in the beam tree, its token inside, in font sizes
+# A heatmap row at least this many lines of its token high: plotkit drops a tick label that
+# would come within a quarter line of its neighbour, and a lost row label is a lost token.
+ROW_LINES = 1.3
+ROW_TOKEN_SCALES = (0.75, 1.2)  # the rows' tokens shrink to fit a short plot, down to 0.75
 
 
 def shown(token: str) -> str:
@@ -106,8 +110,6 @@ class AttentionHeatmap:
     def __init__(self, view: pg.GraphicsLayoutWidget, row: int = 0) -> None:
         self.plot = still_plot(view.addPlot(row=row, col=0))
         self.plot.invertY(True)  # step 0 at the top, as the output is read
-        self.plot.getAxis("left").setStyle(tickFont=token_font(1.2))
-        self.plot.getAxis("bottom").setStyle(tickFont=token_font(1.0))  # up to 30 tokens
         self.image = pg.ImageItem(axisOrder="row-major")  # rows t, columns j
         self.plot.addItem(self.image)
         self.colorbar = pg.ColorBarItem(
@@ -122,6 +124,8 @@ class AttentionHeatmap:
         self.row_box = pg.PlotDataItem(pen=theme.pen(theme.CURSOR, 3))
         self.plot.addItem(self.row_box, ignoreBounds=True)
         self.weights = np.zeros((0, 0))  # (steps, input tokens) shown
+        self._fit_tokens([], [])
+        self.plot.vb.sigResized.connect(self.fit_rows)
 
     def show(self, weights, inputs: Sequence[str], outputs: Sequence[str]) -> None:
         self.weights = np.asarray(weights, dtype=np.float64)
@@ -130,11 +134,38 @@ class AttentionHeatmap:
         self.image.setRect(QRectF(-0.5, -0.5, n, rows))  # cell (t, j) centred on (j, t)
         self.plot.getAxis("bottom").setTicks([list(enumerate(map(shown, inputs)))])
         self.plot.getAxis("left").setTicks([list(enumerate(map(shown, outputs)))])
+        self._fit_tokens(outputs, inputs)
         self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, rows - 0.5), padding=0)
+
+    def _fit_tokens(self, outputs: Sequence[str], inputs: Sequence[str]) -> None:
+        """Token fonts at the theme's present size, and cells big enough that every token
+        keeps its label: the rows' tokens shrink to fit a short plot (`fit_rows`), and below
+        their smallest size the whole figure is drawn smaller (FitToView) rather than every
+        other decoder step losing its token."""
+        bottom_font = token_font(1.0)  # up to 30 tokens across
+        self.plot.getAxis("bottom").setStyle(tickFont=bottom_font)
+        smallest = QFontMetricsF(token_font(ROW_TOKEN_SCALES[0])).height()
+        self.plot.vb.setMinimumHeight(len(outputs) * smallest * ROW_LINES)
+        fm = QFontMetricsF(bottom_font)
+        widest = max((fm.horizontalAdvance(shown(t)) for t in inputs), default=0.0)
+        self.plot.vb.setMinimumWidth(len(inputs) * (widest + fm.height()))  # room to spare
+        self.fit_rows()
+
+    def fit_rows(self) -> None:
+        """The rows' token font as large as the rows' height allows, within ROW_TOKEN_SCALES
+        (on every resize of the plot)."""
+        rows = max(self.weights.shape[0], 1)
+        line = QFontMetricsF(token_font(1.0)).height()
+        lo, hi = ROW_TOKEN_SCALES
+        scale = min(max(self.plot.vb.height() / (rows * line * ROW_LINES), lo), hi)
+        font = token_font(round(scale, 2))
+        if font != self.plot.getAxis("left").style["tickFont"]:  # a new font lays out anew
+            self.plot.getAxis("left").setStyle(tickFont=font)
 
     def clear(self) -> None:
         self.weights = np.zeros((0, 0))
         self.image.clear()
+        self._fit_tokens([], [])
         self.mark(None)
 
     def mark(self, row: int | None) -> None:
