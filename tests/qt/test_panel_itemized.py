@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, QRectF
 
 from rnnviz.core.config import Config
 from rnnviz.core.memory_reach import distance_bands, item_norms, reach_over_training
@@ -137,3 +137,31 @@ def test_a_run_without_any_reach_draws_no_points_and_says_so(compared, show_pane
     assert x is None or len(x) == 0
     assert len(panel.curves[0].getData()[0]) == len(compared.runs[0].probes.step)
     assert panel.legend.items[1][1].text == "GRU (no reach)"
+
+
+def legend_in_the_clear(panel, plots) -> bool:
+    """On screen, the legend lies whole in the view (not cut off at its right edge) and over
+    no plot or plot title."""
+    view = panel.view
+    legend = panel.legend.deviceTransform(view.viewportTransform())
+    legend = legend.mapRect(panel.legend.boundingRect())
+    inside = QRectF(view.viewport().rect()).adjusted(-0.5, -0.5, 0.5, 0.5).contains(legend)
+    drawn = [QRectF(view.mapFromScene(p.sceneBoundingRect()).boundingRect()) for p in plots]
+    return inside and not any(legend.intersects(d) for d in drawn)
+
+
+@pytest.mark.parametrize("panel_class", [ItemizedPanel, MemoryReachPanel])
+def test_the_legend_wraps_in_a_narrow_dock_and_covers_nothing(
+    compared, show_panel, qtbot, panel_class
+):
+    """At 1280x720 a preset's panel is ~460 x 300, narrower here: the band legend (a row of
+    six) and the runs' legend (a row of four) were cut off at the right edge, and the bands'
+    second row printed over the first column's title."""
+    runs = tuple(dataclasses.replace(r, label=f"{r.label} (a long label)") for r in compared.runs)
+    panel = show_panel(panel_class, dataclasses.replace(compared, runs=runs), size=(380, 300))
+    if panel_class is ItemizedPanel:
+        plots = [p for c in panel.columns for p in (c.bars_plot, c.matrix_plot)]
+    else:
+        plots = [panel.plot]
+    qtbot.waitUntil(lambda: legend_in_the_clear(panel, plots))
+    assert all(p.vb.height() >= 40 for p in plots)  # drawn smaller, not flattened

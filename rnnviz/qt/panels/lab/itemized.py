@@ -28,6 +28,7 @@ from rnnviz.core.memory_reach import (
     item_norms,
 )
 from rnnviz.qt import theme
+from rnnviz.qt.legend_rows import wrap_legend
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import sci, still_plot
 from rnnviz.qt.timeline import TimeCursor
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # the GUI must not import torch at start-up
 HINT = "Hover the matrix at a loss step j to trace its gradient back in time"
 SEQ2SEQ = "Not for encoder-decoder runs: the itemized gradient is recorded for single stacks."
 BEHIND = "#B0B0B0"  # gradient from the other direction of a bidirectional layer below
+PLOT_EM = 7  # the bars' and the matrix's least height, in font sizes
 
 
 class ItemizedColumn:
@@ -51,6 +53,8 @@ class ItemizedColumn:
         self.matrix_plot.setLabel("left", "loss step j")
         self.matrix_plot.setLabel("bottom", "source step t")
         self.matrix_plot.setXLink(self.bars_plot)
+        for plot in (self.bars_plot, self.matrix_plot):  # a short dock draws them smaller, not flat
+            plot.vb.setMinimumHeight(PLOT_EM * theme.FONT_PT)
         self.bars: list[pg.BarGraphItem] = []
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(theme.cmap(theme.SEQUENTIAL))
@@ -185,7 +189,8 @@ class ItemizedPanel(Panel):
         self.font.setPointSize(theme.FONT_PT)
         self.view = pg.GraphicsLayoutWidget()
         self.adopt_plot(self.view)
-        self.legend = pg.LegendItem(labelTextSize=f"{theme.FONT_PT}pt", colCount=6)
+        # one compact row where it fits: "d = 0", "1", "2–3" … (seven bands at T = 50)
+        self.legend = pg.LegendItem(labelTextSize=f"{theme.FONT_PT}pt", horSpacing=8)
         self.view.addItem(self.legend, row=0, col=0, colspan=3)
         self.colorbar = pg.ColorBarItem(
             values=(-6, 0),
@@ -263,7 +268,18 @@ class ItemizedPanel(Panel):
                  if band.any()}  # fmt: skip
         for name, colour in zip(names, band_colours(len(names) - 1), strict=True):
             if name in shown:
-                self.legend.addItem(pg.BarGraphItem(x=[0], height=[1], width=1, brush=colour), name)
+                short = name.removeprefix("d = ") if self.legend.items else name
+                self.legend.addItem(
+                    pg.BarGraphItem(x=[0], height=[1], width=1, brush=colour), short
+                )
+        self._wrap_legend()
+
+    def _wrap_legend(self) -> None:
+        wrap_legend(self.legend, self.view.ci.layout, 0, self.view.range.width())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._wrap_legend()
 
     def _layer_changed(self) -> None:
         if self.snapshot is not None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.memory_reach import REACH_FRACTION, reach_over_training
 from rnnviz.qt import theme
+from rnnviz.qt.legend_rows import wrap_legend
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.lab.gradient_history import StepAxis, layer_name
 from rnnviz.qt.plotkit import plain_axes, wrap_title
@@ -77,6 +78,7 @@ class MemoryReachPanel(Panel):
         self.plot.setLabel("left", "memory reach (steps back)")
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
+        self.plot.vb.setMinimumHeight(8 * theme.FONT_PT)  # a short dock draws it smaller, not flat
         plain_axes(self.plot)
         for side in ("left", "bottom"):
             self.plot.getAxis(side).setStyle(tickFont=font)
@@ -121,6 +123,7 @@ class MemoryReachPanel(Panel):
                 self.legend.addItem(curve, label + tail)
             else:
                 curve.setData([], [])
+        self._wrap_legend()
         finite = [r[np.isfinite(r)] for _, _, r in self.reaches]
         top = max((float(r.max()) for r in finite if len(r)), default=1.0)
         self.plot.setYRange(0, top + 1, padding=0.02)  # a reach of 0 steps is on the plot
@@ -131,6 +134,13 @@ class MemoryReachPanel(Panel):
             if self.reaches
             else "Memory reach: no itemized gradient recorded yet"
         )
+
+    def _wrap_legend(self) -> None:
+        wrap_legend(self.legend, self.view.ci.layout, 0, self.view.range.width())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._wrap_legend()
 
     def _changed(self) -> None:
         if self.snapshot is not None:
