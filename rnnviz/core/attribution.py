@@ -101,23 +101,33 @@ def integrated_gradients(
 
 
 def _integrate(model: nn.Module, x: Tensor, target: int | None, max_steps: int) -> Attribution:
-    ends = decision_logits(model, torch.stack([torch.zeros_like(x), x]))  # (2, O)
-    c = int(ends[1].argmax()) if target is None else target
-    f_base, f_in = (float(v) for v in log_odds(ends.double(), c))
-    delta = f_in - f_base
-    n = MIN_STEPS
+    # The ends x' and x and the first two rules' nodes go through in one pass (most sentences
+    # stop at one of those rules; a pass of one sentence costs about the same for 2 or 50
+    # rows): each rule's values are those of its own pass, the rows being independent.
+    sizes = [MIN_STEPS, 2 * MIN_STEPS] if 2 * MIN_STEPS <= max_steps else [MIN_STEPS]
+    ends = None
     while True:
-        u, w = _gauss_legendre(n)  # nodes and weights on [-1, 1]
-        alpha = torch.as_tensor((u + 1) / 2, dtype=x.dtype, device=x.device)  # (A,)
-        path = (alpha[:, None, None] * x).requires_grad_(True)  # (A, T, I): x' = 0
-        f = log_odds(decision_logits(model, path), c)  # (A,)
-        (grad,) = torch.autograd.grad(f.sum(), path)  # (A, T, I)
-        mean_grad = torch.einsum("a,ati->ti", torch.as_tensor(w / 2).to(grad), grad)  # (T, I)
-        values = (x * mean_grad).sum(-1).double().cpu().numpy()  # (T,)
-        error = abs(values.sum() - delta)
-        if error <= COMPLETENESS * max(abs(delta), FLOOR) or 2 * n > max_steps:
-            return Attribution(values, c, f_in, f_base, n)
-        n *= 2
+        rules = [_gauss_legendre(n) for n in sizes]  # nodes and weights on [-1, 1]
+        alpha = np.concatenate([[0.0, 1.0], *((u + 1) / 2 for u, _ in rules)])  # (2 + A,)
+        alpha = torch.as_tensor(alpha, dtype=x.dtype, device=x.device)
+        path = (alpha[:, None, None] * x).requires_grad_(True)  # (2 + A, T, I): x' = 0
+        logits = decision_logits(model, path)  # (2 + A, O)
+        if ends is None:
+            c = int(logits[1].argmax()) if target is None else target
+            ends = [float(v) for v in log_odds(logits[:2].detach().double(), c)]
+        f_base, f_in = ends
+        delta = f_in - f_base
+        (grad,) = torch.autograd.grad(log_odds(logits[2:], c).sum(), path)  # (2 + A, T, I)
+        start = 2
+        for n, (_, w) in zip(sizes, rules, strict=True):
+            part = grad[start : start + n]  # (n, T, I)
+            start += n
+            mean_grad = torch.einsum("a,ati->ti", torch.as_tensor(w / 2).to(part), part)
+            values = (x * mean_grad).sum(-1).double().cpu().numpy()  # (T,)
+            error = abs(values.sum() - delta)
+            if error <= COMPLETENESS * max(abs(delta), FLOOR) or 2 * n > max_steps:
+                return Attribution(values, c, f_in, f_base, n)
+        sizes = [2 * sizes[-1]]
 
 
 @functools.cache
