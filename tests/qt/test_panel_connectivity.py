@@ -93,3 +93,20 @@ def test_a_padded_sentence_is_shown_up_to_its_end(make_snapshot, show):
     assert grid.columns == n and "<pad>" not in grid.texts[0]
     C = snap.trace.connectivity[n - 1, :n]
     assert list(grid.fills[0]) == [panel.fill_of(v) for v in C / C.max()]
+
+
+def test_a_tagger_reaching_ahead_says_so_and_predicts_at_t(make_snapshot, show_panel):
+    """Why bidirectional: the tag at t depends on later words; each run's line says how far
+    ahead it reaches (the forward run: 0), and a tag is predicted at t, not after it."""
+    runs = []
+    for label, two_way in (("bidirectional", True), ("forward only", False)):
+        snap = make_snapshot(task="tagging", hidden=6, steps=2, bidirectional=two_way)
+        runs.append(RunView(label, snap.step, False, snap.history, snap.trace, None))
+    snap = dataclasses.replace(snap, trace=runs[0].trace, runs=tuple(runs))
+    panel = show_panel(ConnectivityPanel, snap, t=1)
+    both, forward = (title.text() for title in panel.titles[:2])
+    assert "at t = 1" in both and "after t" not in both
+    assert " ahead" in both and "and 0 ahead" in forward
+    C = np.asarray(runs[0].trace.connectivity[1], dtype=np.float64)
+    later = np.flatnonzero(C[2:] >= 0.1 * C.max())
+    assert f"and {int(later[-1]) + 1 if len(later) else 0} ahead" in both

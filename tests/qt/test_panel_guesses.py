@@ -87,3 +87,14 @@ def test_a_padded_sentence_is_shown_up_to_its_end(make_snapshot, show):
     k = min(5, len(snap.trace.meta["output_vocab"]))  # a few tags: fewer guesses
     assert [len(row) for row in panel.grid.texts] == [n] * (1 + k)
     assert "<pad>" not in panel.grid.texts[0]
+
+
+def test_the_heading_says_next_symbol_only_where_the_target_is_the_next_input(
+    charlm, make_snapshot, show
+):
+    """A name tagger's target is the tag of the word above it, not the next symbol (the Why
+    bidirectional preset's figure said "guesses for the next symbol" over PER and O)."""
+    lm, tagger = show(charlm), show(make_snapshot(task="tagging", hidden=6, steps=1))
+    assert "guesses for the next symbol" in lm.heading.text()
+    assert "guesses for the output" in tagger.heading.text()
+    assert "next" not in tagger.heading.text()

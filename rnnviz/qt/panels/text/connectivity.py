@@ -22,7 +22,13 @@ from rnnviz.core.trace import Trace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.text.char_units import fixed_font
-from rnnviz.qt.panels.text.guesses import NEEDS_SYMBOLS, data_steps, input_labels, symbol_task
+from rnnviz.qt.panels.text.guesses import (
+    NEEDS_SYMBOLS,
+    data_steps,
+    input_labels,
+    predicts_next,
+    symbol_task,
+)
 from rnnviz.qt.panels.text.note_stack import NoteStack
 from rnnviz.qt.panels.text.token_grid import TokenGrid, ramp, shade, swatches
 from rnnviz.qt.timeline import TimeCursor
@@ -49,6 +55,13 @@ def reach(shares: np.ndarray, t: int) -> int:
     lies (0: only x_t itself)."""
     strong = np.flatnonzero(shares[: t + 1] >= REACH)
     return t - int(strong[0]) if len(strong) else 0
+
+
+def reach_ahead(shares: np.ndarray, t: int) -> int:
+    """How many steps after t the latest input with at least REACH of the row's largest lies
+    (0 for a forward model: its prediction at t cannot depend on a later input)."""
+    strong = np.flatnonzero(shares[t + 1 :] >= REACH)
+    return int(strong[-1]) + 1 if len(strong) else 0
 
 
 class ConnectivityPanel(Panel):
@@ -157,6 +170,8 @@ class ConnectivityPanel(Panel):
             f"x<sub>s</sub> shaded by {SYMBOL} as a share of the row's largest: 0 {scale} 1"
         )
         lines = []
+        # where a run reads the sentence backwards too, every run says how far ahead it reaches
+        two_way = any(trace.meta.get("bidirectional") for _, trace in self.runs)
         for (label, trace), title, grid in zip(self.runs, self.titles, self.grids, strict=False):
             shares = row_shares(trace.connectivity, t)
             name = f"<b>{label}</b>: " if label else ""
@@ -169,13 +184,16 @@ class ConnectivityPanel(Panel):
             else:
                 row = np.asarray(trace.connectivity[t], dtype=np.float64)
                 s = int(np.argmax(row))
-                back = reach(shares, t)
+                reaches = f"reaches {reach(shares, t)} back"
+                if two_way:
+                    reaches += f" and {reach_ahead(shares, t)} ahead"
                 y = trace.meta["output_vocab"][int(trace.y[0, t])]
+                when = "after" if predicts_next(trace) else "at"
                 title.setText(
-                    f"{name}predicting '{y}' after t = {t}: largest {SYMBOL} = {row[s]:.3g} at "
-                    f"s = {s}; reaches {back} back (≥ {REACH:.0%} of the largest)"
+                    f"{name}predicting '{y}' {when} t = {t}: largest {SYMBOL} = {row[s]:.3g} at "
+                    f"s = {s}; {reaches} (≥ {REACH:.0%} of the largest)"
                 )
                 grid.set_fills([[self.fill_of(v) for v in shares[: grid.columns]]])
-                lines.append(f"{label or 'this run'}: largest at s = {s}, reaches {back} back")
+                lines.append(f"{label or 'this run'}: largest at s = {s}, {reaches}")
             grid.mark(t if 0 <= t < grid.columns else -1)
         self.hover_label.setText(f"t = {t}: " + ";  ".join(lines) if lines else "")

@@ -50,6 +50,16 @@ def input_labels(trace: Trace, b: int = 0, steps: int | None = None) -> list[str
     return [str(t) for t in range(T)]
 
 
+def predicts_next(trace: Trace) -> bool:
+    """Whether each target is the next input (a language model, melodies), not a label of the
+    input at its own step (name tags, a copy): "the next symbol" says true only then."""
+    if trace.meta.get("input_vocab") != trace.meta.get("output_vocab") or trace.x_raw.ndim != 2:
+        return False
+    T = data_steps(trace)
+    x, y = np.asarray(trace.x_raw[0, 1:T]), np.asarray(trace.y[0, : T - 1])
+    return x.shape == y.shape and len(x) > 0 and bool(np.all(x == y))
+
+
 def data_steps(trace: Trace) -> int:
     """The steps of sequence 0 to show: up to its end (a right-padded sentence's last word),
     or every output step where the outputs have another length (an encoder-decoder)."""
@@ -124,11 +134,11 @@ class NextGuessesPanel(Panel):
         at = "" if step is None else f" at step {step}"
         scale = swatches(self._ramp[:: len(self._ramp) // 10])
         hit = float(np.mean(g.target_rank[counted > 0] < TOP)) if counted.any() else 0.0
+        what = "next symbol" if predicts_next(trace) else "output"  # a tag is not a next word
         self.heading.setText(
-            f"<b>Top {k} guesses for the next symbol</b> under each input of sequence 0{at}; "
-            f"boxed: the true next symbol (in the top {k} at {hit:.0%} of the steps the loss "
-            "counts). "
-            f"p: 0 {scale} 1"
+            f"<b>Top {k} guesses for the {what}</b> under each input of sequence 0{at}; "
+            f"boxed: the true {what} (in the top {k} at {hit:.0%} of the steps the loss "
+            f"counts). p: 0 {scale} 1"
         )
 
     def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
