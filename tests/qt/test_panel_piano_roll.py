@@ -107,3 +107,17 @@ def test_it_exports_png_and_svg(music, show, tmp_path):
     assert image.width() > 0 and image.width() * 9 == image.height() * 16
     root = ET.parse(panel.export(tmp_path / "roll.svg")).getroot()
     assert root.tag.endswith("svg")
+
+
+def test_the_two_temperatures_are_told_apart_by_hue(music, show):
+    """On a projector the low and high temperature's melodies (orange and red) looked alike:
+    their colours are now far apart in hue, and the title names each by its colour."""
+    from PySide6.QtGui import QColor
+
+    panel = show(music)
+    cold, hot = (QColor(bars.opts["brush"]) for bars in panel.sampled[:2])
+    apart = abs(cold.hsvHue() - hot.hsvHue())
+    assert min(apart, 360 - apart) >= 90
+    (t_cold, _), (t_hot, _) = music.extras["samples"][:2]
+    title = panel.plot.titleLabel.text
+    assert f"blue: T = {t_cold:g}" in title and f"red: T = {t_hot:g}" in title

@@ -49,8 +49,10 @@ if TYPE_CHECKING:  # the GUI must not import torch at start-up
 NEEDS_MUSIC = "This panel needs the music task; choose it in Settings."
 MARGIN = 2  # semitones shown above and below the notes
 MAX_SAMPLE = 64  # notes of a sample shown after the melody
-MELODY, SAMPLED = theme.BLACK, (theme.ORANGE, theme.VERMILION, theme.GREEN)
-COLOUR_NAMES = ("orange", "red", "green")
+# cool for the low temperature, hot for the high one: orange and red were one colour on a
+# projector
+MELODY, SAMPLED = theme.BLACK, (theme.BLUE, theme.VERMILION, theme.GREEN)
+COLOUR_NAMES = ("blue", "red", "green")
 
 
 def vocab_notes(vocab: list[str]) -> list[Note | None]:
