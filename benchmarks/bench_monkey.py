@@ -37,6 +37,7 @@ def main(argv=None) -> dict:
     from PySide6.QtCore import QSettings
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
+    from stall_stacks import StallSampler
 
     from rnnviz.core.config import Config
     from rnnviz.qt import theme
@@ -50,7 +51,10 @@ def main(argv=None) -> dict:
         window.show()
         while window.snapshot is None:
             QTest.qWait(50)
+        sampler = StallSampler()
+        sampler.start()
         report = Monkey(window, args.seed, export_dir=Path(tmp) / "exports").run(args.actions)
+        sampler.stop()
         window.close()
         app.processEvents()
     print(f"== {NAME}: seed {args.seed}")
@@ -60,6 +64,8 @@ def main(argv=None) -> dict:
             print(f"  {kind}: {item}")
     for what, late in report.stalls:
         print(f"  stall: {what}, {late:.2f} s")
+    print("longest delays: " + ", ".join(f"{what} {s:.2f} s" for s, what in report.slowest))
+    print(sampler.report())
     print("actions: " + ", ".join(f"{k} {n}" for k, n in report.actions.most_common()))
     return {
         "actions": sum(report.actions.values()),

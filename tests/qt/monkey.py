@@ -67,6 +67,15 @@ class Report:
     stalls: list[tuple[str, float]] = field(default_factory=list)  # (what held the loop, s)
     max_late_s: float = 0.0
     seconds: float = 0.0
+    # the longest delays of the run, stalls or not: (seconds, what), longest first
+    slowest: list[tuple[float, str]] = field(default_factory=list)
+
+    def delay(self, seconds: float, what: str, stall_s: float) -> None:
+        """Count an event-loop delay: the worst, the eight longest, a stall over stall_s."""
+        self.max_late_s = max(self.max_late_s, seconds)
+        self.slowest = sorted([*self.slowest, (seconds, what)], reverse=True)[:8]
+        if seconds > stall_s:
+            self.stalls.append((what, seconds))
 
     @property
     def failures(self) -> int:
@@ -191,15 +200,14 @@ class Monkey:
         sys.excepthook = self._on_exception
         sys.stderr = _StderrTap(stderr, r.exceptions)
         answers = answer_dialogs()
-        clock, last = QElapsedTimer(), [0]
+        clock, last, previous_op = QElapsedTimer(), [0], ["start"]
         clock.start()
 
         def tick() -> None:
             late = (clock.elapsed() - last[0]) / 1000 - 0.01
             last[0] = clock.elapsed()
-            r.max_late_s = max(r.max_late_s, late)
-            if late > stall_s:
-                r.stalls.append(("between actions", late))
+            if late > 0.1:
+                r.delay(late, f"between actions (after {previous_op[0]})", stall_s)
 
         timer = QTimer()
         timer.setInterval(10)
@@ -210,17 +218,18 @@ class Monkey:
             for _ in range(n):
                 _, op = self.rng.choices(self.ops, weights)[0]
                 began = time.perf_counter()
+                label = op.__name__
                 try:
-                    r.actions[op()] += 1
+                    label = op()
+                    r.actions[label] += 1
                 except Exception as e:  # noqa: BLE001 (an action that raises is a finding)
                     r.exceptions.append(
                         f"{op.__name__}: {type(e).__name__}: {e}{where(e.__traceback__)}"
                     )
                 took = time.perf_counter() - began
                 if op is not self.wait:
-                    r.max_late_s = max(r.max_late_s, took)
-                    if took > stall_s:
-                        r.stalls.append((op.__name__, took))
+                    r.delay(took, label, stall_s)
+                previous_op[0] = label
                 last[0] = clock.elapsed()  # counted above: not twice
                 self._spin(pause_s)
         finally:
