@@ -39,6 +39,17 @@ def decoded_snapshot():
     return trainer.snapshot(state="paused", trace=trace, steps_per_s=0.0, extras=extras)
 
 
+def measured_snapshot():
+    """An encoder-decoder whose bottleneck curve has been measured (extras["bottleneck"])."""
+    from dataclasses import replace
+
+    from rnnviz.core.seq2seq.bottleneck import EXTRAS_KEY, BottleneckCurves, RunCurve
+
+    snap = decoded_snapshot()
+    curve = RunCurve("", "none", 0, (1, 2, 3, 4, 5), (1.0, 0.9, 0.6, 0.3, 0.1), (20,) * 5)
+    return replace(snap, extras={**snap.extras, EXTRAS_KEY: BottleneckCurves((curve,))})
+
+
 @pytest.fixture
 def exported(show_panel, probed_snapshot, charlm, side_by_side):
     """exported(PanelClass) -> the panel on screen, drawing a snapshot it has something for."""
@@ -51,6 +62,7 @@ def exported(show_panel, probed_snapshot, charlm, side_by_side):
         "evidence": lambda: probed_snapshot(task="sentiment"),
         "attribution": lambda: probed_snapshot(task="sentiment"),
         "decoding": decoded_snapshot,
+        "bottleneck": measured_snapshot,
         "embedding": lambda: probed_snapshot(task="sentiment"),
     }
 
