@@ -98,3 +98,19 @@ def test_the_heading_says_next_symbol_only_where_the_target_is_the_next_input(
     assert "guesses for the next symbol" in lm.heading.text()
     assert "guesses for the output" in tagger.heading.text()
     assert "next" not in tagger.heading.text()
+
+
+@pytest.mark.parametrize("panel_key", ["guesses", "connectivity"])
+def test_the_heading_keeps_clear_of_the_info_button(charlm, show_panel, panel_key):
+    """Neither panel has controls above its figure: the info button sat over the heading's
+    end at 1280x720 ("as a share of the ro[i]")."""
+    from PySide6.QtCore import QRect
+
+    from rnnviz.qt.panels.text.connectivity import ConnectivityPanel
+
+    panel_class = NextGuessesPanel if panel_key == "guesses" else ConnectivityPanel
+    panel = show_panel(panel_class, charlm, size=(460, 300))
+    heading = panel.heading
+    text = heading.contentsRect()
+    text = QRect(heading.mapTo(panel, text.topLeft()), text.size())
+    assert heading.isVisible() and not text.intersects(panel.info_button.geometry())

@@ -85,7 +85,9 @@ class ConnectivityPanel(Panel):
         runs = QWidget()  # one title and grid per run
         self.runs_box = QVBoxLayout(runs)
         self.runs_box.setContentsMargins(0, 0, 0, 0)
-        self.stack = NoteStack(runs, heading=True)
+        self.stack = NoteStack(
+            runs, heading=True, clear_right=self.controls_row.contentsMargins().right()
+        )
         self.note = self.stack.note
         self.heading = self.stack.heading  # t, the symbol, the colour scale
         layout = QVBoxLayout(self)

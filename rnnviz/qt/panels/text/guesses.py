@@ -85,7 +85,9 @@ class NextGuessesPanel(Panel):
         self.grid = TokenGrid()
         self.grid.setFont(fixed_font())
         self.hover_label = self.add_hint("Hover a column for the probabilities.")
-        self.stack = NoteStack(self.grid, heading=True)
+        self.stack = NoteStack(
+            self.grid, heading=True, clear_right=self.controls_row.contentsMargins().right()
+        )
         self.note = self.stack.note
         self.heading = self.stack.heading  # what, which step, the colour scale
         layout = QVBoxLayout(self)

@@ -16,9 +16,10 @@ WAITING = "Waiting for the first recording of the model…"
 class NoteStack(QStackedWidget):
     """Page 0: `note`, a centred, wrapping line (WAITING at first); page 1: the figure, under
     `heading` with `heading=True` (a rich-text line that is part of the figure: what it shows,
-    at which step, its colour scale)."""
+    at which step, its colour scale), `clear_right` pixels clear of the right edge (a panel
+    without controls has its info button over the heading's end)."""
 
-    def __init__(self, figure: QWidget, heading: bool = False) -> None:
+    def __init__(self, figure: QWidget, heading: bool = False, clear_right: int = 0) -> None:
         super().__init__()
         self.note = QLabel(WAITING)
         self.note.setWordWrap(True)
@@ -29,6 +30,7 @@ class NoteStack(QStackedWidget):
             self.heading = QLabel()
             self.heading.setTextFormat(Qt.TextFormat.RichText)
             self.heading.setWordWrap(True)
+            self.heading.setContentsMargins(0, 0, clear_right, 0)
             page = QWidget()
             column = QVBoxLayout(page)
             column.setContentsMargins(0, 0, 0, 0)
