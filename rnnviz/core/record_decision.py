@@ -5,12 +5,13 @@
     attribution  [T] each word's share of the decision by integrated gradients
                  (core/attribution.py), NaN at padding
 
-Both run the model on sequence 0 alone: the evidence T prefixes forward (T²/2 word steps,
-T² bidirectional), the attribution A quadrature points forward and backward (3 A T word
-steps), A only as large as fits. They are skipped where that would not fit the recording
-budget the connectivity keeps (core/connectivity.py), and meta["evidence"] and
-meta["attribution"] say why; meta["attribution_target"] holds the class and f(x), f(x') the
-attributions add up to.
+The evidence of a forward model is its recorded output at each word (what the prefix alone
+gives, core/evidence.py); a bidirectional model runs sequence 0's T prefixes (T² word steps).
+The attribution runs A quadrature points forward and backward (3 A T word steps), A only as
+large as fits. They are skipped where that would not fit the recording budget the
+connectivity keeps (core/connectivity.py; the evidence counted as prefixes run, T²/2 word
+steps forward), and meta["evidence"] and meta["attribution"] say why;
+meta["attribution_target"] holds the class and f(x), f(x') the attributions add up to.
 """
 
 from __future__ import annotations
@@ -74,8 +75,12 @@ def with_decision(trace: Trace, model: nn.Module, task: Task, batch: Batch) -> T
     ev_why, at_why = decision_skip_reasons(cfg, task, trace.x.shape[-1], n)
     meta: dict[str, Any] = {"evidence": ev_why or EVIDENCE}
     evidence = attribution = None
-    if ev_why is None:
+    if ev_why is None and getattr(cfg, "bidirectional", False):  # its reverse read what follows
         evidence = evidence_over_time(model, batch.x[:1])[0]  # (T, O)
+    elif ev_why is None:  # a forward model's output at t is its answer to the prefix: recorded
+        z = np.asarray(trace.y_hat[0], np.float64)  # (T, O)
+        p = np.exp(z - z.max(-1, keepdims=True))
+        evidence = np.where(trace.input_mask[0][:, None] > 0, p / p.sum(-1, keepdims=True), np.nan)
     if at_why is None:
         with torch.no_grad():
             x = model.encode(batch.x[0, :n])  # (n, I)

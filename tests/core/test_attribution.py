@@ -91,6 +91,19 @@ def test_the_attribution_equals_a_fine_riemann_sum_through_the_textbook_loop(bid
     np.testing.assert_allclose(ig.values, direct, rtol=0, atol=2e-3 * np.abs(direct).max())
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_the_recorded_evidence_is_what_each_prefix_alone_gives(bidirectional):
+    """A forward model's evidence is read from its recorded outputs, a bidirectional one's
+    from its prefixes run alone (its reverse direction has read the words after t): both
+    equal the prefixes' own answers."""
+    cfg = Config(task="sentiment", hidden=6, embed_dim=4, bidirectional=bidirectional)
+    trainer = Trainer(cfg.replace(device="cpu"))
+    trainer.train_step()
+    trace = trainer.record(jacobians=False)
+    expected = evidence_over_time(trainer.model, trainer.probe_batch.x[:1])[0]  # (T, O)
+    np.testing.assert_allclose(trace.evidence, expected, rtol=1e-5, atol=1e-7)
+
+
 def test_a_sentiment_trace_carries_evidence_and_attribution(tmp_path):
     trainer = Trainer(Config(task="sentiment", hidden=8, embed_dim=4, batch=4, device="cpu"))
     trace = trainer.record(jacobians=False)
