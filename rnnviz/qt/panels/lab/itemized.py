@@ -250,7 +250,7 @@ class ItemizedPanel(Panel):
         return f"The itemized gradient was {missing[0]}." if missing else ""
 
     def _levels(self, runs: list, key: str) -> tuple[float, float]:
-        """Colour levels shared by the runs: from the largest item 5 decades down."""
+        """Colour levels shared by the runs: 6 decades down from the largest item's decade."""
         top = -np.inf
         for _, tr in runs:
             lt = next((lt for lt in tr.layers if lt.key == key), tr.layers[0])
