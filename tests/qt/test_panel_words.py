@@ -97,6 +97,14 @@ def test_evidence_of_a_comparison_is_one_curve_a_run(comparison, show_panel):
     )
     assert "LSTM" in panel.readout.text() and "bag of words" in panel.readout.text()
     assert panel.legend.isVisible()
+    named = [label.text for _, label in panel.legend.items]
+    assert named == ["LSTM", "bag of words"]
+    panel.set_snapshot(dataclasses.replace(snapshot, runs=()))  # one run: no legend
+    assert panel.refresh(force=True)
+    assert not panel.legend.isVisible() and panel.legend.items == []
+    panel.set_snapshot(snapshot)  # the comparison again: the legend built again
+    assert panel.refresh(force=True)
+    assert [label.text for _, label in panel.legend.items] == named
 
 
 def test_evidence_says_why_a_task_has_none(make_snapshot, show_panel):

@@ -108,6 +108,7 @@ class EvidencePanel(Panel):
         self.words: list[str] = []
         self.shown = 0  # the class whose probability is drawn
         self._axes: tuple[str, tuple[str, ...]] | None = None  # (class, words) they show
+        self._labels: tuple[str, ...] | None = None  # the runs the legend names
 
     # -- data
 
@@ -146,7 +147,8 @@ class EvidencePanel(Panel):
             self.plot.setXRange(-0.5, n - 0.5, padding=0.02)
         other = vocab[1 - self.shown] if len(vocab) == 2 else "another class"
         for (side, y), name in zip(self.sides, (vocab[self.shown], other), strict=True):
-            side.setText(f"answer '{name}'")
+            if side.toPlainText() != f"answer '{name}'":  # setting it lays the text out again
+                side.setText(f"answer '{name}'")
             side.setPos(n - 0.5, y)
         while len(self.curves) < len(runs):
             colour = theme.SERIES[len(self.curves) % len(theme.SERIES)]
@@ -159,15 +161,18 @@ class EvidencePanel(Panel):
                     symbolPen=None,
                 )
             )
-        self.legend.clear()
-        for i, curve in enumerate(self.curves):
-            if i < len(runs):
-                label, tr = runs[i]
-                p = np.asarray(tr.evidence[:n, self.shown], dtype=np.float64)
-                curve.setData(np.arange(len(p), dtype=np.float64), p)
-                curve.setVisible(True)
+        labels = tuple(label for label, _ in runs)
+        if labels != self._labels:  # a legend built anew at every recording costs a layout
+            self._labels = labels
+            self.legend.clear()
+            for curve, label in zip(self.curves, labels, strict=False):
                 if label:
                     self.legend.addItem(curve, label)
+        for i, curve in enumerate(self.curves):
+            if i < len(runs):
+                p = np.asarray(runs[i][1].evidence[:n, self.shown], dtype=np.float64)
+                curve.setData(np.arange(len(p), dtype=np.float64), p)
+                curve.setVisible(True)
             else:
                 curve.setVisible(False)
         self.legend.setVisible(len(runs) > 1 or bool(runs[0][0]))
