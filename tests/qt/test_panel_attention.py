@@ -97,3 +97,30 @@ def test_every_decoder_step_keeps_its_token_in_a_short_dock(make_snapshot, show_
     qtbot.waitUntil(lambda: len(label_boxes(left)) == rows)
     assert [t for t, _ in label_boxes(left)] == ticks(panel, "left")
     assert len(label_boxes(panel.heat.plot.getAxis("bottom"))) == len(ticks(panel, "bottom"))
+
+
+def test_presentation_fonts_keep_every_decoder_steps_token(make_snapshot, show_panel, qtbot):
+    """Presentation mode's larger theme font arrives as a font change: the heatmap is laid
+    out again for it (the rows' room was the smaller font's, and half the tokens went)."""
+    from PySide6.QtGui import QFont
+    from test_presentation import label_boxes  # tests/qt is on sys.path
+
+    from rnnviz.qt import theme
+
+    snap = make_snapshot(task="reverse", seq_len=12, attention="additive", hidden=6, batch=8)
+    b = int(snap.trace.loss_mask.sum(1).argmax())
+    rows = int(snap.trace.loss_mask[b].sum())
+    panel = show_panel(AttentionPanel, snap, size=(460, 300))
+    panel.sequence.setCurrentIndex(b)
+    left = panel.heat.plot.getAxis("left")
+    normal = left.style["tickFont"].pointSizeF()
+    try:
+        theme.apply(1.6)
+        font = QFont(panel.font())
+        font.setPointSize(theme.FONT_PT)
+        panel.setFont(font)  # as presentation mode does, after the theme's sizes
+        qtbot.waitUntil(lambda: left.style["tickFont"].pointSizeF() > normal)
+        panel.grab()
+        qtbot.waitUntil(lambda: len(label_boxes(left)) == rows)
+    finally:
+        theme.apply()

@@ -14,12 +14,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.tasks.symbols import PAD
 from rnnviz.qt.panels.base import Panel, set_choices
-from rnnviz.qt.panels.seq2seq.drawing import AttentionHeatmap, add_sequence_picker
+from rnnviz.qt.panels.seq2seq.drawing import (
+    AttentionHeatmap,
+    add_sequence_picker,
+    redraw_on_font_change,
+)
 from rnnviz.qt.panels.seq2seq.tables import attention_table
 from rnnviz.qt.timeline import TimeCursor
 
@@ -72,6 +76,10 @@ class AttentionPanel(Panel):
         self.trace = None
         self.inputs: list[str] = []  # the column labels
         self.outputs: list[str] = []  # the row labels
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        super().changeEvent(event)
+        redraw_on_font_change(event, self._draw)  # the tokens, and the rows' room, at the new size
 
     # -- data
 
