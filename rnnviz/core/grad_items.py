@@ -37,7 +37,7 @@ import torch
 from torch import Tensor
 
 from rnnviz.core.connectivity import step_work
-from rnnviz.core.jacobian import step_coefficients
+from rnnviz.core.jacobian import STEP_COEFFICIENTS, step_coefficients
 from rnnviz.core.model import RecurrentModel
 from rnnviz.core.tasks.base import Batch, Task
 
@@ -66,6 +66,8 @@ def grad_items_skip_reason(config: Any, input_size: int, steps: list[int], seq_l
     meta["grad_items"])."""
     if not steps:
         return "skipped: sequence 0 has no loss step"
+    if config.cell not in STEP_COEFFICIENTS:  # the recursion runs on the one-step Jacobians
+        return f"skipped: the cell {config.cell!r} has no one-step Jacobian formula"
     work = grad_items_work(config, input_size, steps, seq_len)
     if work > GRAD_ITEMS_BUDGET:
         return (

@@ -120,7 +120,7 @@ NEW_CELL_AND_TASK = textwrap.dedent("""
     trace = Trainer(Config(cell="toy-gru", task="toy-sine", hidden=4, seq_len=8)).record()
     norms = trace.layer(0).jacobian_norm
     print(json.dumps({"status": status, "gates": trace.gate_names, "task": trace.meta["task"],
-                      "jacobian": trace.meta["jacobian"], "nan": bool((norms != norms).all())}))
+                      "jacobian": trace.meta["jacobian"], "items": trace.meta["grad_items"], "nan": bool((norms != norms).all())}))
 """)
 
 
@@ -134,13 +134,14 @@ def test_a_new_cell_and_task_registered_once_reach_the_cli_training_and_report(t
         check=True,
     )
     result = json.loads(out.stdout.splitlines()[-1])
-    # No hand-derived one-step Jacobian for the new cell yet: recorded without ||dh_T/dh_t||,
-    # and the trace says why, rather than computing it with another cell's formula.
+    # No hand-derived one-step Jacobian for the new cell yet: recorded without ||dh_T/dh_t||
+    # and without the itemized gradients (their recursion runs on it), and the trace says why, rather than computing it with another cell's formula.
     assert result == {
         "status": 0,
         "gates": ["z", "n"],
         "task": "toy-sine",
         "jacobian": "skipped: the recorder has no one-step Jacobian for the Toy GRU cell",
+        "items": "skipped: the cell 'toy-gru' has no one-step Jacobian formula",
         "nan": True,
     }
     written = json.loads(report.read_text("utf-8"))
