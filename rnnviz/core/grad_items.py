@@ -194,5 +194,6 @@ def with_grad_items(
     why = grad_items_skip_reason(model.config, x.shape[-1], steps, x.shape[1])
     if why:
         return layers, why
-    items = grad_items(model, task, batch, y_hat, layers)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's inf and NaN
+        items = grad_items(model, task, batch, y_hat, layers)
     return [{**lt, "grad_items": it} for lt, it in zip(layers, items, strict=True)], GRAD_ITEMS

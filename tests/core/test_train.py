@@ -122,6 +122,7 @@ def test_divergence_stops_cleanly_with_finite_weights(overrides):
     assert np.isfinite(trainer.history.view().loss).all()
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # nothing printed to the terminal either
 def test_session_pauses_on_divergence_and_reset_recovers():
     trainer = make_trainer(optimizer="sgd", lr=1e8)
     run = session(trainer, running=True, clock=lambda: 0.0)
