@@ -41,11 +41,11 @@ from rnnviz.core.jacobian import STEP_COEFFICIENTS, step_coefficients
 from rnnviz.core.model import RecurrentModel
 from rnnviz.core.tasks.base import Batch, Task
 
-# Multiply-adds of the recurrent layers over all items (grad_items_work). Every recording pays
-# for the items: 4.1e8 took 31 ms of one loaded core (LSTM, H = 64, T = 200, charlm), 3.7e8
-# 22 ms (H = 128, T = 100, the character-LM preset), the Elman RNN's 1e8 20 ms (its products
-# are thin): about 0.1 s at most here.
-GRAD_ITEMS_BUDGET = 5e8
+# Multiply-adds of the recurrent layers over all items (grad_items_work). A recording pays for
+# them while a panel that draws them is shown (SetGradItems): 6.4e8 took 26 ms of one loaded
+# core (LSTM, H = 64, T = 200, charlm), 1.9e9 72 ms (LSTM, H = 128, T = 200): every cell at
+# H <= 128, T <= 200 fits, in about a tenth of a second at most.
+GRAD_ITEMS_BUDGET = 2e9
 GRAD_ITEMS = "computed for sequence 0: grad_items[j, t] = dL_j/dh_t at its loss steps j"
 
 

@@ -235,8 +235,20 @@ class MeasureBottleneck:
     request: int = 0
 
 
+@dataclass(frozen=True)
+class SetGradItems:
+    """Record sequence 0's itemized gradients dL_j/dh_t (core/grad_items.py) with each
+    probe, or not: up to about as costly as the rest of a recording, so the window asks for
+    them only while the itemized or the memory-reach panel is shown. Turned on, the probe is
+    recorded again at once."""
+
+    record: bool
+
+
 # meta["connectivity"] of a trace recorded while no one watched the connectivity
 CONNECTIVITY_UNWATCHED = "skipped: not recorded while the panel is hidden"
+# meta["grad_items"] of a trace recorded while no panel showed the itemized gradients
+GRAD_ITEMS_UNWATCHED = "skipped: not recorded while their panels are hidden"
 
 Command = (
     Run
@@ -248,6 +260,7 @@ Command = (
     | Probe
     | SetTemperature
     | SetConnectivity
+    | SetGradItems
     | MeasureBottleneck
 )
 
@@ -337,6 +350,7 @@ FromWorker = Devices | RunStarted | SnapshotPayload | RunEnded | Captured
 
 __all__ = [
     "CONNECTIVITY_UNWATCHED",
+    "GRAD_ITEMS_UNWATCHED",
     "IDLE",
     "Capture",
     "Captured",
@@ -357,6 +371,7 @@ __all__ = [
     "RunView",
     "SetClipping",
     "SetConnectivity",
+    "SetGradItems",
     "SetLearningRate",
     "SetTemperature",
     "Snapshot",

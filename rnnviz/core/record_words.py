@@ -69,6 +69,7 @@ def record_padded(
     jacobians: bool = True,
     jacobian_sequences: int | None = None,
     connectivity: bool = True,
+    grad_items: bool = True,
     meta: dict[str, Any] | None = None,
 ) -> Trace:
     """record_trace for a right-padded batch, one sentence length at a time (module docs);
@@ -89,7 +90,7 @@ def record_padded(
             jacobians=k > 0,
             jacobian_sequences=k,
             connectivity=connectivity and int(rows[0]) == 0,
-            grad_items=int(rows[0]) == 0,  # sequence 0's alone
+            grad_items=grad_items and int(rows[0]) == 0,  # sequence 0's alone
             meta=meta,
         )
         share = float(sub.mask.sum()) / total if total > 0 else 0.0

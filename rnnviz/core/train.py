@@ -26,6 +26,7 @@ from rnnviz.core.logs import HistoryLog, ProbeLog
 from rnnviz.core.model import build_model
 from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
     CONNECTIVITY_UNWATCHED,
+    GRAD_ITEMS_UNWATCHED,
     IDLE,
     Command,
     History,  # noqa: F401 (re-exported; core/logs.py builds it)
@@ -38,6 +39,7 @@ from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
     RunView,
     SetClipping,
     SetConnectivity,
+    SetGradItems,
     SetLearningRate,
     SetTemperature,
     Snapshot,
@@ -179,12 +181,14 @@ class Trainer:
         jacobians: bool = True,
         jacobian_sequences: int | None = None,
         skip_connectivity: str | None = None,
+        skip_grad_items: str | None = None,
     ) -> Trace:
         """Record the probe batch with the current weights, and log it in the probe history.
 
         `jacobian_sequences` limits ||dh_T/dh_t||, the costly part, to the first sequences.
         `skip_connectivity`, when given, leaves the connectivity out (as costly again as the
-        rest) and is what meta["connectivity"] says about it.
+        rest) and is what meta["connectivity"] says about it; `skip_grad_items` likewise for
+        the itemized gradients (meta["grad_items"]).
         """
         self.model.eval()
         meta = {"step": self.step_count, "device": self.device}
@@ -196,6 +200,9 @@ class Trainer:
             if skip_connectivity:
                 options["connectivity"] = False
                 meta["connectivity"] = skip_connectivity
+            if skip_grad_items:
+                options["grad_items"] = False
+                meta["grad_items"] = skip_grad_items
         trace = recorder(
             self.model,
             self.task,
@@ -307,6 +314,7 @@ def session(
     label: str = "",
     companions: Sequence[tuple[str, Trainer]] = (),
     connectivity: bool = True,
+    grad_items: bool = True,
 ) -> Generator[Snapshot | str | None, Command | None, None]:
     """Drive `trainer`: each `send(command or None)` does at most one training step.
 
@@ -325,16 +333,18 @@ def session(
     `companions` are further (label, trainer) runs compared with this one: each step steps
     every run that has not diverged, each recording records them all, and snapshots list
     them in `runs`. Run/Pause/Step/Reset act on all; live settings on `trainer` alone.
-    Recordings hold the connectivity while `connectivity` (SetConnectivity switches it).
+    Recordings hold the connectivity while `connectivity` (SetConnectivity switches it), the
+    itemized gradients while `grad_items` (SetGradItems).
     """
     others = [t for _, t in companions]
     labels = [label, *(lab for lab, _ in companions)]
 
     def record_all() -> tuple[Trace, list[Trace]]:
-        skip = None if connectivity else CONNECTIVITY_UNWATCHED  # read at each recording
-        traces = [
-            t.record(jacobian_sequences=1, skip_connectivity=skip) for t in (trainer, *others)
-        ]
+        skip = {  # read at each recording
+            "skip_connectivity": None if connectivity else CONNECTIVITY_UNWATCHED,
+            "skip_grad_items": None if grad_items else GRAD_ITEMS_UNWATCHED,
+        }
+        traces = [t.record(jacobian_sequences=1, **skip) for t in (trainer, *others)]
         return traces[0], traces[1:]
 
     t0 = clock()
@@ -416,6 +426,9 @@ def session(
         elif isinstance(cmd, SetConnectivity):
             probe_now = cmd.record and not connectivity  # the panel waits for it
             connectivity = cmd.record
+        elif isinstance(cmd, SetGradItems):
+            probe_now = cmd.record and not grad_items
+            grad_items = cmd.record
         alive = [t for t in (trainer, *others) if not t.diverged]
         if (running or pending) and alive:
             for t in alive:

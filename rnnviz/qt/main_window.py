@@ -40,7 +40,7 @@ from rnnviz.qt.dialogs import HelpDialog
 from rnnviz.qt.dock_layout import DockLayout, panel_docks
 from rnnviz.qt.lessons import LessonDock, PresetMenu
 from rnnviz.qt.open_files import OpenFiles
-from rnnviz.qt.panels import LAB_PANELS, PANELS, TrainingPanel
+from rnnviz.qt.panels import LAB_PANELS, PANELS, ItemizedPanel, MemoryReachPanel, TrainingPanel
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.presentation import PresentationMode
 from rnnviz.qt.redraw_ticks import RedrawTicks
@@ -57,6 +57,8 @@ from rnnviz.qt.window_exports import WindowExports
 if TYPE_CHECKING:
     from rnnviz.core.protocol import Snapshot
 
+# The panels that draw the itemized gradients: recorded only while one of them is shown.
+ITEMIZED_DOCKS = (ItemizedPanel.key, MemoryReachPanel.key)
 BANNER_STYLE = (
     "#banner { background: #FDECEA; border: 2px solid #D55E00; border-radius: 4px; }"
     "#banner QLabel { color: #5F1500; font-size: 13pt; }"
@@ -197,6 +199,8 @@ class MainWindow(QMainWindow):
         self.runner.started.connect(self._on_started)
         # the connectivity, as costly as the rest of a recording, only while it can be seen
         self.docks["connectivity"].visibilityChanged.connect(self._on_connectivity_shown)
+        for key in ITEMIZED_DOCKS:  # the itemized gradients likewise
+            self.docks[key].visibilityChanged.connect(self._on_items_shown)
         self.runner.responding.connect(self._on_responding)
         self.transport.train_toggled.connect(self._on_train_toggled)
         self.transport.step_requested.connect(self.step)
@@ -340,9 +344,15 @@ class MainWindow(QMainWindow):
     def _on_connectivity_shown(self, shown: bool) -> None:
         self.runner.send(protocol.SetConnectivity(shown))
 
+    @Slot()
+    def _on_items_shown(self) -> None:
+        shown = any(self.docks[key].isVisible() for key in ITEMIZED_DOCKS)
+        self.runner.send(protocol.SetGradItems(shown))
+
     @Slot(object)
     def _on_started(self, config: Config) -> None:
         self._on_connectivity_shown(self.docks["connectivity"].isVisible())
+        self._on_items_shown()
         self.settings.set_config(config)
         self.statusBar().clearMessage()
         if TASKS[config.task].uses_text:  # a new run samples at the temperature the panel shows

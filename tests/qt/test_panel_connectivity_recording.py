@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from windows import open_window  # tests/qt is on sys.path
 
-from rnnviz.core.protocol import CONNECTIVITY_UNWATCHED, SetConnectivity
+from rnnviz.core.protocol import CONNECTIVITY_UNWATCHED, SetConnectivity, SetGradItems
 from rnnviz.qt.panels.text.connectivity import ConnectivityPanel
 
 
@@ -34,4 +34,23 @@ def test_the_window_asks_for_it_while_the_dock_is_shown(qtbot, store, monkeypatc
     qtbot.waitUntil(lambda: sent[-1:] == [SetConnectivity(True)])
     dock.hide()
     qtbot.waitUntil(lambda: sent[-1:] == [SetConnectivity(False)])
+    window.close()
+
+
+def test_the_window_asks_for_the_itemized_gradients_while_a_panel_draws_them(
+    qtbot, store, monkeypatch
+):
+    window = open_window(qtbot, store, wait_snapshot=False)
+    sent = []
+    monkeypatch.setattr(window.runner, "send", sent.append)
+    itemized, reach = window.docks["itemized"], window.docks["memory_reach"]
+    assert not itemized.isVisible() and not reach.isVisible()
+    itemized.show()
+    qtbot.waitUntil(lambda: sent[-1:] == [SetGradItems(True)])
+    reach.show()
+    itemized.hide()  # the other panel still draws them
+    qtbot.waitUntil(lambda: not itemized.isVisible())
+    assert SetGradItems(False) not in sent
+    reach.hide()
+    qtbot.waitUntil(lambda: sent[-1:] == [SetGradItems(False)])
     window.close()
