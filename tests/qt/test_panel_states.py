@@ -74,7 +74,7 @@ def test_units_picked_by_hand_show_c_and_h(make_snapshot, show):
         np.testing.assert_array_equal(h_curve.yData, lt.h[0, :, unit])
         np.testing.assert_array_equal(c_curve.yData, lt.c[0, :, unit])
     labels = [label.text for _, label in panel.legend.items]
-    assert labels == ["unit 1", "unit 3", "unit 4"]
+    assert labels == ["unit 1", "3", "4"]  # compact: "unit" once
     assert panel.c_plot.isVisible()
 
 
@@ -182,3 +182,21 @@ def test_path_labels_stay_apart_when_the_path_ends_near_where_it_began(
     assert not end.intersects(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r))
     box = panel.pca_plot.vb.sceneBoundingRect()
     assert box.contains(start) and box.contains(end)  # not cut off by the plot's frame
+
+
+def test_a_small_dock_draws_the_curves_smaller_not_flat(make_snapshot, show_panel):
+    """At 1280x720 the attention_aligns preset gives this panel ~455 x 300: the c and h plots
+    collapsed to a bare axis line under a two-row legend, no curve visible."""
+    snap = make_snapshot(cell="lstm", task="tagging", hidden=32)
+    panel = show_panel(StateTrajectoriesPanel, snap, size=(455, 300))
+    QApplication.processEvents()  # the queued layout requests, as between two frames
+    panel.grab()
+    view = panel.view
+    scale = view.viewport().height() / view.range.height()  # screen pixels per scene unit
+    for plot in (panel.c_plot, panel.h_plot):
+        assert plot.vb.height() * scale >= 25  # data drawn on screen, if smaller
+    legend = panel.legend.sceneBoundingRect()
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    for plot in (panel.c_plot, panel.h_plot, panel.pca_plot):
+        assert not legend.intersects(plot.sceneBoundingRect())
+        assert shown.contains(plot.sceneBoundingRect())

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.qt import theme
+from rnnviz.qt.legend_rows import wrap_legend
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.halves import Half, half
 from rnnviz.qt.plotkit import plain_axes, wrap_title
@@ -43,6 +44,7 @@ UNIT_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine)
 # Narrower than this (width : height of the plot area), the PCA path goes below the unit
 # curves instead of beside them, where it would be a sliver.
 STACK_ASPECT = 1.25
+PLOT_EM = 5  # a plot's least data height, in font sizes: a short dock draws them smaller
 
 
 def top_units(h: np.ndarray, k: int) -> np.ndarray:
@@ -126,11 +128,12 @@ class StateTrajectoriesPanel(Panel):
         self.legend = pg.LegendItem(labelTextSize=f"{theme.FONT_PT - 1}pt")
         self._legend_shown: tuple = ()  # (units, font size) the legend shows
         self._auto_units = np.zeros(0, dtype=int)  # the top-k units last chosen
-        self.legend.setMinimumWidth(0)  # its columns follow the width: see _fit_legend
         self.legend.layout.setContentsMargins(2, 2, 2, 2)
         self.view.addItem(self.legend, row=0, col=0, colspan=2)
         self.c_plot, self.h_plot, self.pca_plot = (wrap_title(pg.PlotItem()) for _ in range(3))
         plain_axes(self.c_plot, self.h_plot, self.pca_plot)
+        for plot in (self.c_plot, self.h_plot, self.pca_plot):  # not a bare axis line
+            plot.vb.setMinimumHeight(PLOT_EM * theme.FONT_PT)
         self.has_c = True  # the layer has a cell state (LSTM): show the c plot
         self._placement: tuple[bool, bool] | None = None  # (has c, stacked) as laid out
         self.c_plot.setTitle("cell state c<sub>t</sub>")
@@ -215,8 +218,9 @@ class StateTrajectoriesPanel(Panel):
             self._legend_shown = legend
             self.legend.clear()
             self.legend.setLabelTextSize(f"{theme.FONT_PT - 1}pt")  # larger when presenting
-            for unit, curve in zip(self.units, self.h_curves, strict=True):
-                self.legend.addItem(curve, f"unit {unit}")
+            for i, (unit, curve) in enumerate(zip(self.units, self.h_curves, strict=True)):
+                # compact, "unit 3", "8", "26": one row where "unit" on each would take two
+                self.legend.addItem(curve, f"unit {unit}" if i == 0 else str(unit))
             self._fit_legend()
 
         self.pca_points, self.pca_share = pca_path(h)
@@ -323,18 +327,7 @@ class StateTrajectoriesPanel(Panel):
         self.c_plot.getAxis("bottom").showLabel(stacked)  # else h, below it, names the axis
 
     def _fit_legend(self) -> None:
-        """As many legend columns as the width holds, and a legend row just tall enough."""
-        entries = self.legend.items
-        if not entries:
-            return
-        width = max(s.boundingRect().width() + lb.item.boundingRect().width() for s, lb in entries)
-        spacing = 2 * self.legend.layout.horizontalSpacing() + 3
-        columns = max(1, min(len(entries), int(self.view.width() // (width + spacing))))
-        self.legend.setColumnCount(columns)
-        line = max(label.item.boundingRect().height() for _, label in entries)
-        margins = self.legend.layout.getContentsMargins()
-        height = -(-len(entries) // columns) * line + margins[1] + margins[3]
-        self.view.ci.layout.setRowMaximumHeight(0, height)
+        wrap_legend(self.legend, self.view.ci.layout, 0, self.view.range.width())
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
