@@ -301,7 +301,7 @@ class FitToView(QObject):
             grown = view.centralWidget.geometry().size()
             shown = view.range
             if grown.width() > shown.width() + 0.5 or grown.height() > shown.height() + 0.5:
-                QTimer.singleShot(0, self.fit)  # the layout grew it while it was being fitted
+                QTimer.singleShot(0, self, self.fit)  # grown while being fitted; none once gone
 
 
 class LogAxis(pg.AxisItem):

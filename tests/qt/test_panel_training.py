@@ -197,3 +197,20 @@ def test_axes_show_small_values_without_an_si_prefix(make_snapshot, show):
         plot.setYRange(0.0, 0.002)
         for side in ("left", "bottom"):
             assert "(x" not in plot.getAxis(side).labelString()
+
+
+@pytest.mark.parametrize("font_pt", [11, 16])  # 16: presentation mode's larger fonts
+def test_the_loss_beside_sampled_text_is_drawn_smaller_not_flat(make_snapshot, show_panel, font_pt):
+    """where_gradient at 1280x720 gives this panel ~455 x 300 with a char LM: the loss plot
+    beside the sampled text was squashed flat, and in presentation mode only an axis was
+    left."""
+    theme.apply(font_pt / 11)
+    try:
+        panel = show_panel(TrainingPanel, make_snapshot(task="charlm"), size=(455, 300))
+        panel.grab()  # lay out and paint as on screen
+        view = panel.view
+        scale = view.viewport().height() / view.range.height()  # screen pixels per scene unit
+        assert panel.loss_plot.vb.height() * scale >= 30  # the curve has room on screen
+        assert visible(view).contains(panel.loss_plot.sceneBoundingRect())
+    finally:
+        theme.apply()

@@ -61,6 +61,7 @@ UNSCORED = "#8c8c8c"  # predictions at steps the loss ignores
 # The plots sit side by side while the plot area's width : height is at least this (each
 # plot then at least 5 wide to 8 tall); in a narrower area they stack in one column.
 STACK_ASPECT = 1.25
+PLOT_EM = 5  # a plot's least data height, in font sizes: a short dock draws them smaller
 
 
 def symbol_rows(trace: Trace) -> list[tuple[str, list[str], list[str]]]:
@@ -166,6 +167,8 @@ class TrainingPanel(Panel):
         self.scatter_plot.addItem(self.scatter)
         self.pred_ranger, self.scatter_ranger = Ranger(self.pred_plot), Ranger(self.scatter_plot)
         plain_axes(self.loss_plot, self.pred_plot, self.scatter_plot)
+        for plot in (self.loss_plot, self.pred_plot, self.scatter_plot):  # never flat
+            plot.vb.setMinimumHeight(PLOT_EM * theme.FONT_PT)
         self.stacked = False
         self.view.scene().sigMouseMoved.connect(self._hover)
 
