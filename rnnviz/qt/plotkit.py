@@ -194,6 +194,10 @@ def _ink(fm: QFontMetricsF, rect: QRectF, flags: int, text: str) -> QRectF:
         box.moveRight(rect.right())
     elif flags & Qt.AlignmentFlag.AlignLeft:
         box.moveLeft(rect.left())
+    if flags & Qt.AlignmentFlag.AlignTop:  # a bottom axis's labels hang from the rect's top
+        box.moveTop(rect.top())
+    # a label staggered onto a lower line by leading newlines has no ink on the lines above
+    box.setTop(box.top() + (len(text) - len(text.lstrip("\n"))) * fm.lineSpacing())
     return box
 
 
@@ -210,8 +214,11 @@ def _legible(specs):
     kept, boxes = [], []
     for rect, flags, text in text_specs:
         box = _ink(fm, rect, int(flags), text)
-        gap = box.height() / 4 if vertical else box.height() / 2
-        wide = box.adjusted(-gap / 2, -gap / 2, gap / 2, gap / 2)
+        # the gap along the axis only: labels staggered onto two lines may sit one above another
+        if vertical:
+            wide = box.adjusted(0, -box.height() / 8, 0, box.height() / 8)
+        else:
+            wide = box.adjusted(-box.height() / 4, 0, box.height() / 4, 0)
         if any(wide.intersects(b) for b in boxes):
             continue
         kept.append((rect, flags, text))

@@ -10,6 +10,7 @@ from types import MappingProxyType
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
+from PySide6.QtGui import QImage, QPainter
 
 from rnnviz.core.config import Config
 from rnnviz.core.embedding_map import nearest, project, symbol_vectors
@@ -212,3 +213,54 @@ def test_a_large_vocabulary_labels_the_probe_sequence_and_whitespace_shows(
     labelled = set(panel.labels.texts)
     assert labelled == {vocab[int(i)] for i in np.unique(music.trace.x_raw[0])}
     assert symbol_labels([" ", "\n", "<eos>", "a"]) == ["␣", "⏎", "⟨eos⟩", "a"]
+
+
+def drawn_tick_labels(axis) -> list[str]:
+    """The tick labels the axis draws (after the legibility rule drops overlapping ones)."""
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [] if specs is None else [text.lstrip("\n") for _, _, text in specs[2]]
+
+
+def long_words(trace):
+    """`trace` with every word of its vocabulary but <pad> named as a review's long words."""
+    names = ["charming", "hotel", "whole", "terrible", "lovely", "staff"]
+    vocab = [
+        w if w.startswith("<") else names[i % len(names)]
+        for i, w in enumerate(trace.meta["input_vocab"])
+    ]
+    return dataclasses.replace(trace, meta=MappingProxyType({**trace.meta, "input_vocab": vocab}))
+
+
+def test_evidence_in_a_small_dock_names_every_word_and_no_name_covers_a_curve(
+    comparison, show_panel
+):
+    """order_matters at 1280x720 gives the panel ~455 x 300: the legend, inside the plot,
+    covered the LSTM's curve, and the axis dropped "hotel", "charming" and "whole", whose
+    labels would have touched a neighbour."""
+    snapshot, _ = comparison
+    runs = tuple(dataclasses.replace(r, trace=long_words(r.trace)) for r in snapshot.runs)
+    snapshot = dataclasses.replace(snapshot, trace=runs[0].trace, runs=runs)
+    words = words_of(snapshot.trace)
+    panel = show_panel(EvidencePanel, snapshot, size=(455, 300))
+    panel.grab()  # lay out and paint as on screen
+    print(
+        len(words),
+        panel._staggered,
+        panel.plot.vb.width(),
+        drawn_tick_labels(panel.plot.getAxis("bottom")),
+        words,
+    )
+    assert sorted(drawn_tick_labels(panel.plot.getAxis("bottom"))) == sorted(words)
+    legend = panel.legend.sceneBoundingRect()
+    vb = panel.plot.vb
+    for curve in panel.curves:
+        x, y = curve.getData()
+        for point in zip(x, y, strict=True):
+            assert not legend.contains(vb.mapViewToScene(QPointF(*point)))
+    shown = panel.view.mapToScene(panel.view.viewport().rect()).boundingRect()
+    assert shown.contains(legend)

@@ -7,13 +7,14 @@ import dataclasses
 
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPoint, QRect, QRectF, Qt
+from PySide6.QtCore import QPoint, QRect, QRectF
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 from windows import open_window  # tests/qt is on sys.path
 
 from rnnviz.core.presets import PresetRun, list_presets
 from rnnviz.qt import theme
+from rnnviz.qt.plotkit import _ink
 from rnnviz.qt.presentation import LINE_SCALE, MIN_SCALE, SCALE, font_scale
 
 PROJECTOR = (1280, 720)
@@ -50,16 +51,8 @@ def label_boxes(axis: pg.AxisItem) -> list[tuple[str, QRectF]]:
     if specs is None:
         return []
     fm = QFontMetricsF(axis.style["tickFont"] or axis.font())
-    out = []
-    for rect, flags, text in specs[2]:
-        box = QRectF(rect.topLeft(), fm.boundingRect(text).size())
-        box.moveCenter(rect.center())  # centred; right- or left-aligned on vertical axes
-        if int(flags) & Qt.AlignmentFlag.AlignRight:
-            box.moveRight(rect.right())
-        elif int(flags) & Qt.AlignmentFlag.AlignLeft:
-            box.moveLeft(rect.left())
-        out.append((text, box))
-    return out
+    # where the ink is as the legibility rule sees it (a staggered word on its second line)
+    return [(text, _ink(fm, rect, int(flags), text)) for rect, flags, text in specs[2]]
 
 
 def in_window(window, view: pg.GraphicsView, scene_rect: QRectF) -> QRect:

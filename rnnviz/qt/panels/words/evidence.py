@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.trace import Trace
 from rnnviz.qt import theme
+from rnnviz.qt.legend_rows import wrap_legend
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.seq2seq.drawing import shown as token_label
 from rnnviz.qt.plotkit import still_plot
@@ -71,7 +72,10 @@ class EvidencePanel(Panel):
         self.adopt_plot(self.view)
         font = QFont()
         font.setPointSize(theme.FONT_PT)
-        self.plot = still_plot(self.view.addPlot(), font)
+        # the runs' names in a row of their own above the plot: inside it, they covered a curve
+        self.legend = pg.LegendItem(labelTextSize=f"{theme.FONT_PT}pt")
+        self.view.addItem(self.legend, row=0, col=0)
+        self.plot = still_plot(self.view.addPlot(row=1, col=0), font)
         self.plot.setYRange(0, 1, padding=0.04)
         self.plot.setLabel("bottom", "the sentence so far: … up to word t")
         self.plot.addItem(
@@ -92,9 +96,9 @@ class EvidencePanel(Panel):
             side = pg.TextItem(anchor=(1, 0 if lo else 1), color="#555555")
             self.plot.addItem(side, ignoreBounds=True)
             self.sides.append((side, hi if lo else lo))
+        self.plot.vb.sigResized.connect(self._word_ticks)  # the words' room follows the width
         self.cursor_line = pg.InfiniteLine(angle=90, pen=theme.pen(theme.CURSOR, 1.5))
         self.plot.addItem(self.cursor_line, ignoreBounds=True)
-        self.legend = self.plot.addLegend(offset=(10, 10))
         self.curves: list[pg.PlotDataItem] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -108,6 +112,7 @@ class EvidencePanel(Panel):
         self.words: list[str] = []
         self.shown = 0  # the class whose probability is drawn
         self._axes: tuple[str, tuple[str, ...]] | None = None  # (class, words) they show
+        self._staggered: bool | None = None  # the words alternate between two lines
         self._labels: tuple[str, ...] | None = None  # the runs the legend names
 
     # -- data
@@ -143,8 +148,8 @@ class EvidencePanel(Panel):
         if axes != self._axes:  # the axes repaint only when their words change
             self._axes = axes
             self.plot.setLabel("left", f"P('{axes[0]}' | x<sub>0</sub> … x<sub>t</sub>)")
-            self.plot.getAxis("bottom").setTicks([list(enumerate(map(token_label, self.words)))])
-            self.plot.setXRange(-0.5, n - 0.5, padding=0.02)
+            self._staggered = None
+            self._word_ticks()
         other = vocab[1 - self.shown] if len(vocab) == 2 else "another class"
         for (side, y), name in zip(self.sides, (vocab[self.shown], other), strict=True):
             if side.toPlainText() != f"answer '{name}'":  # setting it lays the text out again
@@ -168,6 +173,7 @@ class EvidencePanel(Panel):
             for curve, label in zip(self.curves, labels, strict=False):
                 if label:
                     self.legend.addItem(curve, label)
+            self._wrap_legend()
         for i, curve in enumerate(self.curves):
             if i < len(runs):
                 p = np.asarray(runs[i][1].evidence[:n, self.shown], dtype=np.float64)
@@ -177,6 +183,40 @@ class EvidencePanel(Panel):
                 curve.setVisible(False)
         self.legend.setVisible(len(runs) > 1 or bool(runs[0][0]))
         self.show_time(self.cursor.t)
+
+    def _word_ticks(self) -> None:
+        """A tick label for every word: on one line where they fit side by side, else every
+        other word a line lower (the axis drops a label that would print over a neighbour:
+        "hotel", "charming" in a 455 px dock); and room at the ends for the first and last
+        words, which the axis drops where they would stick out of it."""
+        if not self.words:
+            return
+        axis = self.plot.getAxis("bottom")
+        fm = QFontMetricsF(axis.style["tickFont"] or QFont())
+        labels = [token_label(w) for w in self.words]
+        n, widths = len(labels), [fm.horizontalAdvance(a) for a in labels]
+        step = max(self.plot.vb.width(), 1.0) / n  # px between two words' ticks
+        pairs = max(a + b for a, b in zip(widths, widths[1:] + [0.0], strict=True))
+        staggered = pairs / 2 + fm.height() / 2 > step  # _legible's gap: half a line
+        # half the end words' widths past their ticks, in steps, a little to spare
+        ends = [max(0.5, 0.6 * w / step) for w in (widths[0], widths[-1])]
+        self.plot.setXRange(-ends[0], n - 1 + ends[1], padding=0)
+        if staggered == self._staggered:  # setTicks lays the axis out again: only on a change
+            return
+        self._staggered = staggered
+        shown = [("\n" if staggered and t % 2 else "") + a for t, a in enumerate(labels)]
+        axis.setTicks([list(enumerate(shown))])
+        axis.setStyle(  # room for the second line from the first paint (an export has one)
+            autoExpandTextSpace=False,
+            tickTextHeight=round((2.2 if staggered else 1.2) * fm.height()),
+        )
+
+    def _wrap_legend(self) -> None:
+        wrap_legend(self.legend, self.view.ci.layout, 0, self.view.range.width())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._wrap_legend()
 
     def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
         """After each word t of the probe sentence, each run's probability of the class
