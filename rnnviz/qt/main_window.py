@@ -36,6 +36,7 @@ from rnnviz.core.config import Config
 from rnnviz.core.presets import Preset
 from rnnviz.core.tasks import TASKS
 from rnnviz.qt.actions import MENUS, Actions, route_keys_past_spin_boxes
+from rnnviz.qt.collector import collect_on_gui_thread
 from rnnviz.qt.dialogs import HelpDialog
 from rnnviz.qt.dock_layout import DockLayout, panel_docks
 from rnnviz.qt.lessons import LessonDock, PresetMenu
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        collect_on_gui_thread()  # never from the training reader's thread: collector.py
         self.setWindowTitle("rnnviz — watch recurrent networks learn")
         self.store = settings if settings is not None else QSettings("rnnviz", "rnnviz")
         self.snapshot: Snapshot | None = None
