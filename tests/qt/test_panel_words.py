@@ -264,3 +264,21 @@ def test_evidence_in_a_small_dock_names_every_word_and_no_name_covers_a_curve(
             assert not legend.contains(vb.mapViewToScene(QPointF(*point)))
     shown = panel.view.mapToScene(panel.view.viewport().rect()).boundingRect()
     assert shown.contains(legend)
+
+
+def test_the_strip_in_a_small_dock_shows_every_word_whole(comparison, show_panel):
+    """order_matters at 1280x720 gives the panel ~455 x 300: each run's strip showed a line
+    of 6 words and half of the next behind its own scrollbar. Each strip now shows all its
+    lines whole; the runs scroll together where they are taller than the dock."""
+    snapshot, _ = comparison
+    runs = tuple(dataclasses.replace(r, trace=long_words(r.trace)) for r in snapshot.runs)
+    snapshot = dataclasses.replace(snapshot, trace=runs[0].trace, runs=runs)
+    panel = show_panel(AttributionPanel, snapshot, size=(455, 300))
+    panel.grab()  # lay out and paint as on screen
+    for grid in panel.grids:
+        assert grid.verticalScrollBar().maximum() == 0  # nothing hidden inside the strip
+        inside = grid.viewport().rect()
+        rows = len(grid.texts)
+        assert all(
+            inside.contains(grid.cell_rect(r, t)) for r in range(rows) for t in range(grid.columns)
+        )

@@ -122,6 +122,15 @@ class TokenGrid(QAbstractScrollArea):
         lines = -(-self.columns // self.per_line)
         return lines * self._line_height()
 
+    def whole_height(self) -> int:
+        """The height that shows every wrapped line at the widget's own font, frame included:
+        for a panel that scrolls its strips together rather than each inside itself."""
+        cell, gutter = self._cell, self._gutter
+        self._measure(self.font())
+        need = self.content_height() + 2 * self.frameWidth()
+        self._cell, self._gutter = cell, gutter
+        return need
+
     def _measure(self, font: QFont) -> None:
         """Cell and gutter sizes for the labels in `font`."""
         fm = QFontMetrics(font)

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from rnnviz.core.trace import Trace
 from rnnviz.qt import theme
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # the GUI must not import torch at start-up
     from rnnviz.core.train import Snapshot
 
 SWATCHES = 11  # colours in the heading's scale
-STRIP_HEIGHT = 150  # px: a run's words and values (its font grows to fill it)
+STRIP_HEIGHT = 150  # px: a run's words and values at most (its font grows to fill it)
 
 
 def towards(trace: Trace) -> tuple[np.ndarray, int]:
@@ -66,15 +66,23 @@ class AttributionPanel(Panel):
         self.heading = QLabel(WAITING)  # part of the figure: what, the scale and its classes
         self.heading.setTextFormat(Qt.TextFormat.RichText)
         self.heading.setWordWrap(True)
-        self.runs_box = QVBoxLayout()
+        # The runs' strips scroll together: in a short dock each strip keeps all its lines
+        # (a strip of its own height showed one line and half the next behind a scrollbar).
+        runs = QWidget()
+        self.runs_box = QVBoxLayout(runs)
         self.runs_box.setContentsMargins(0, 0, 0, 0)
+        self.runs_box.addStretch(1)
+        self.runs_scroll = QScrollArea()
+        self.runs_scroll.setWidget(runs)
+        self.runs_scroll.setWidgetResizable(True)
+        self.runs_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.runs_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.hover_label = self.add_hint("Hover a word for its attribution.")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.controls)
         layout.addWidget(self.heading)
-        layout.addLayout(self.runs_box)
-        layout.addStretch(1)
+        layout.addWidget(self.runs_scroll, 1)
         layout.addWidget(self.hover_label)
         self._map = theme.cmap(theme.DIVERGING)
         self.runs: list[tuple[str, Trace]] = []
@@ -83,6 +91,7 @@ class AttributionPanel(Panel):
         self.target = 0
         self.grids: list[TokenGrid] = []
         self.titles: list[QLabel] = []
+        self.runs_scroll.viewport().installEventFilter(self)  # the room: _fit_strips
 
     def fill_of(self, value: float) -> QColor:
         """The colour of attribution `value` on the symmetric scale ±self.scale: blue towards
@@ -118,10 +127,11 @@ class AttributionPanel(Panel):
             title.setTextFormat(Qt.TextFormat.RichText)
             title.setWordWrap(True)
             grid.setFont(fixed_font())
-            grid.setMaximumHeight(STRIP_HEIGHT)  # a sentence is a strip, not a page
             grid.hovered.connect(self._hover)
-            self.runs_box.addWidget(title)
-            self.runs_box.addWidget(grid)
+            grid.installEventFilter(self)  # its height follows its width: _fit_strips
+            at = self.runs_box.count() - 1  # above the stretch
+            self.runs_box.insertWidget(at, title)
+            self.runs_box.insertWidget(at + 1, grid)
             self.titles.append(title)
             self.grids.append(grid)
         for i, (title, grid) in enumerate(zip(self.titles, self.grids, strict=True)):
@@ -129,6 +139,7 @@ class AttributionPanel(Panel):
             grid.setVisible(i < len(self.runs))
             if i < len(self.runs):
                 self._draw_run(self.runs[i], self.values[i], title, grid)
+        self._fit_strips()
 
     def _heading(self, first: Trace, any_values: bool) -> None:
         if not any_values:
@@ -175,6 +186,25 @@ class AttributionPanel(Panel):
         )
         fills = self.fills_of(values[:n])
         grid.set_fills([fills, fills])
+
+    def _fit_strips(self) -> None:
+        """Every wrapped line of each strip whole; where the runs leave room, the strips share
+        it, up to STRIP_HEIGHT each, for the words to grow (a sentence is a strip, not a page)."""
+        shown = list(zip(self.titles, self.grids, strict=True))[: len(self.runs)]
+        if not shown:
+            return
+        gap = self.runs_box.spacing()
+        titles = sum(t.heightForWidth(t.width()) + 2 * gap for t, _ in shown)
+        each = (self.runs_scroll.viewport().height() - titles) // len(shown)
+        for _, grid in shown:
+            height = max(grid.whole_height(), min(STRIP_HEIGHT, each))
+            if grid.minimumHeight() != height or grid.maximumHeight() != height:
+                grid.setFixedHeight(height)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.Resize:
+            self._fit_strips()  # a new width wraps the words anew; a new height shares it anew
+        return super().eventFilter(watched, event)
 
     def _hover(self, t: int) -> None:
         lines = []
