@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QApplication
 
+from rnnviz.qt import theme
 from rnnviz.qt.panels.core.states import StateTrajectoriesPanel, parse_units
 
 
@@ -184,19 +185,24 @@ def test_path_labels_stay_apart_when_the_path_ends_near_where_it_began(
     assert box.contains(start) and box.contains(end)  # not cut off by the plot's frame
 
 
-def test_a_small_dock_draws_the_curves_smaller_not_flat(make_snapshot, show_panel):
+@pytest.mark.parametrize("font_pt", [11, 16])  # 16: presentation mode's larger fonts
+def test_a_small_dock_draws_the_curves_smaller_not_flat(make_snapshot, show_panel, font_pt):
     """At 1280x720 the attention_aligns preset gives this panel ~455 x 300: the c and h plots
     collapsed to a bare axis line under a two-row legend, no curve visible."""
     snap = make_snapshot(cell="lstm", task="tagging", hidden=32)
-    panel = show_panel(StateTrajectoriesPanel, snap, size=(455, 300))
-    QApplication.processEvents()  # the queued layout requests, as between two frames
-    panel.grab()
-    view = panel.view
-    scale = view.viewport().height() / view.range.height()  # screen pixels per scene unit
-    for plot in (panel.c_plot, panel.h_plot):
-        assert plot.vb.height() * scale >= 25  # data drawn on screen, if smaller
-    legend = panel.legend.sceneBoundingRect()
-    shown = view.mapToScene(view.viewport().rect()).boundingRect()
-    for plot in (panel.c_plot, panel.h_plot, panel.pca_plot):
-        assert not legend.intersects(plot.sceneBoundingRect())
-        assert shown.contains(plot.sceneBoundingRect())
+    theme.apply(font_pt / 11)  # after the fixture's own theme.apply()
+    try:
+        panel = show_panel(StateTrajectoriesPanel, snap, size=(455, 300))
+        QApplication.processEvents()  # the queued layout requests, as between two frames
+        panel.grab()
+        view = panel.view
+        scale = view.viewport().height() / view.range.height()  # screen px per scene unit
+        for plot in (panel.c_plot, panel.h_plot):
+            assert plot.vb.height() * scale >= 25  # data drawn on screen, if smaller
+        legend = panel.legend.sceneBoundingRect()
+        shown = view.mapToScene(view.viewport().rect()).boundingRect()
+        for plot in (panel.c_plot, panel.h_plot, panel.pca_plot):
+            assert not legend.intersects(plot.sceneBoundingRect())
+            assert shown.contains(plot.sceneBoundingRect())
+    finally:
+        theme.apply()
