@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 from rnnviz.core.claims import RECENT_STEPS
 from rnnviz.qt import theme
 from rnnviz.qt.csv_tables import on_common_rows, padded
+from rnnviz.qt.legend_rows import wrap_legend
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import (
     LogAxis,
@@ -136,7 +137,6 @@ class ComparisonPanel(Panel):
         self.adopt_plot(self.view)
         # The legend is a row of its own above both plots: it covers no curve.
         self.legend = pg.LegendItem(labelTextSize=f"{theme.FONT_PT}pt", colCount=3)
-        self.legend.setMinimumWidth(0)
         self.legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.view.addItem(self.legend, row=0, col=0, colspan=2)
         self.view.ci.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignCenter)
@@ -259,17 +259,8 @@ class ComparisonPanel(Panel):
         self._norm_traces = [None] * len(runs)
 
     def _wrap_legend(self) -> None:
-        """As many legend entries side by side as the figure's width holds, the rest on the
-        next rows: one row of three runs is cut off at a narrow dock's right edge."""
-        entries = self.legend.items
-        if not entries:
-            return
-        widest = max(
-            sample.boundingRect().width() + label.item.boundingRect().width() + 3 * theme.FONT_PT
-            for sample, label in entries
-        )
-        columns = max(1, min(len(entries), int(self.view.range.width() // widest)))
-        self.legend.setColumnCount(columns)  # nothing happens where the count is the same
+        # one row of three runs was cut off at a narrow dock's right edge
+        wrap_legend(self.legend, self.view.ci.layout, 0, self.view.range.width())
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
