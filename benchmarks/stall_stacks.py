@@ -2,8 +2,12 @@
 
 A 10 ms Qt timer stamps the time on the GUI thread; a background thread wakes every 50 ms and,
 while the stamp is older than `after_s`, records the GUI thread's Python stack (the frames of
-rnnviz, pyqtgraph and the benchmark, innermost last). Each sample stands for 50 ms of a blocked
-loop, so `top()` ranks the places by the time the loop spent blocked in them.
+rnnviz, pyqtgraph and the benchmark). Each sample stands for 50 ms of a blocked loop, so
+`report()` ranks the places by the time the loop spent blocked in them.
+
+The stack is read by faulthandler's dump, not through sys._current_frames(): Python 3.11 crashed
+(SIGSEGV, twice in four 2,000-action monkey runs) with frame objects of the running GUI thread
+made and walked from this one.
 
     sampler = StallSampler(); sampler.start()  # on the GUI thread, with a QApplication
     ...
@@ -12,10 +16,11 @@ loop, so `top()` ranks the places by the time the loop spent blocked in them.
 
 from __future__ import annotations
 
-import sys
+import faulthandler
+import re
+import tempfile
 import threading
 import time
-import traceback
 from collections import Counter
 
 from PySide6.QtCore import QTimer
@@ -54,15 +59,21 @@ class StallSampler:
             time.sleep(PERIOD_S)
             if time.monotonic() - self._stamp < self.after_s:
                 continue
-            frame = sys._current_frames().get(self._main)
-            if frame is None:
-                continue
-            stack = [
-                f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}"
-                for f in traceback.extract_stack(frame)
-                if any(k in f.filename for k in KEEP)
-            ]
-            self.samples[" < ".join(reversed(stack[-self.frames :]))] += 1
+            self.samples[" < ".join(self._main_stack()[: self.frames])] += 1
+
+    def _main_stack(self) -> list[str]:
+        """The GUI thread's frames kept (KEEP), innermost first, as 'file:line function'."""
+        with tempfile.TemporaryFile("w+") as f:
+            faulthandler.dump_traceback(f, all_threads=True)
+            f.seek(0)
+            dump = f.read()
+        block = re.search(rf"0x{self._main:016x}[^\n]*\n((?:  File [^\n]*\n)*)", dump)
+        frames = re.findall(r'File "([^"]*)", line (\d+) in (\S+)', block.group(1) if block else "")
+        return [
+            f"{path.rsplit('/', 1)[-1]}:{line} {name}"
+            for path, line, name in frames
+            if any(k in path for k in KEEP)
+        ]
 
     def report(self, n: int = 12) -> str:
         """The n places the loop was blocked in longest, with the seconds spent there."""
