@@ -227,7 +227,7 @@ class Monkey:
                         f"{op.__name__}: {type(e).__name__}: {e}{where(e.__traceback__)}"
                     )
                 took = time.perf_counter() - began
-                if op is not self.wait:
+                if op != self.wait:  # (bound methods: a new object each time, never `is`)
                     r.delay(took, label, stall_s)
                 previous_op[0] = label
                 last[0] = clock.elapsed()  # counted above: not twice
