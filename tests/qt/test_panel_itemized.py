@@ -165,3 +165,14 @@ def test_the_legend_wraps_in_a_narrow_dock_and_covers_nothing(
         plots = [panel.plot]
     qtbot.waitUntil(lambda: legend_in_the_clear(panel, plots))
     assert all(p.vb.height() >= 40 for p in plots)  # drawn smaller, not flattened
+
+
+def test_a_run_without_recurrent_layers_beside_gets_no_column(compared, show_panel):
+    """'Order matters' compares an LSTM with the bag-of-words baseline: the monkey found the
+    panel raising on the baseline's run; it draws the recurrent runs' columns only."""
+    bow = Trainer(Config(task="sentiment", cell="bow", hidden=6, seq_len=19, batch=4, device="cpu"))
+    trace = bow.record()
+    run = RunView("BoW", bow.step_count, False, bow.history.view(), trace, bow.probe_log.view())
+    panel = show_panel(ItemizedPanel, dataclasses.replace(compared, runs=(*compared.runs, run)))
+    assert not panel.note.isVisible()
+    assert [c.label for c in panel.columns] == ["RNN", "GRU"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from rnnviz.core.config import Config
+from rnnviz.core.protocol import RunView
 from rnnviz.core.train import Trainer
 from rnnviz.qt.export import ExportError
 from rnnviz.qt.panels import LAB_PANELS, PANELS
@@ -46,3 +47,29 @@ def test_the_note_gives_way_to_the_figure_when_a_recurrent_model_comes(bow, show
     panel.set_snapshot(snapshot_of("lstm"))
     assert panel.refresh()
     assert not panel.is_blank and panel.layer is not None
+
+
+@pytest.fixture(scope="module")
+def beside():
+    """'Order matters' in miniature: an LSTM and the bag-of-words baseline side by side."""
+    trainers = [
+        Trainer(Config(task="sentiment", cell=c, hidden=6, seq_len=19, batch=4, device="cpu"))
+        for c in ("lstm", "bow")
+    ]
+    traces = []
+    for t in trainers:
+        t.train_step()
+        traces.append(t.record())
+    runs = tuple(
+        RunView(t.config.cell, t.step_count, False, t.history.view(), tr, t.probe_log.view())
+        for t, tr in zip(trainers, traces, strict=True)
+    )
+    return trainers[0].snapshot(state="paused", trace=traces[0], steps_per_s=0.0, runs=runs)
+
+
+@pytest.mark.parametrize("panel_class", PANELS + LAB_PANELS, ids=lambda c: c.key)
+def test_every_panel_draws_a_recurrent_run_beside_a_bag_of_words(panel_class, beside, show_panel):
+    panel = show_panel(panel_class, beside)  # raised in the itemized panel (the monkey)
+    for t in (3, beside.trace.T - 1, 0):
+        panel.cursor.set(t)
+    assert not panel.is_blank

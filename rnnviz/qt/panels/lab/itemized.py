@@ -214,6 +214,9 @@ class ItemizedPanel(Panel):
     def redraw(self, snapshot: Snapshot) -> None:
         runs = [(r.label, r.trace) for r in snapshot.runs] or [("this run", snapshot.trace)]
         runs = [(label, tr) for label, tr in runs if tr is not None]
+        # a run without recurrent layers (the bag-of-words baseline beside an LSTM) has no
+        # gradient through time: no column; alone, _why_not says so
+        runs = [(label, tr) for label, tr in runs if tr.layers] or runs[:1]
         why = self._why_not(runs)
         self.note.setText(why)
         self.note.setVisible(bool(why))
