@@ -195,7 +195,16 @@ def test_diverging_training_exits_1_with_a_message(tmp_path):
 def test_ctrl_c_stops_cleanly_with_status_130(tmp_path):
     cmd = [sys.executable, "-m", "rnnviz", "train", *SMALL, "--steps", "100000000"]
     with subprocess.Popen(
-        cmd, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd,
+        cwd=tmp_path,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C as on a terminal: a suite started in the background of a script without job
+        # control inherits SIGINT ignored, and a process that inherits it ignored keeps it so
+        # (as it should: nohup). The suite ran 300 s into its timeout that way.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     ) as p:
         assert p.stdout.readline().startswith("lstm")  # the header: the run has started
         p.send_signal(signal.SIGINT)
