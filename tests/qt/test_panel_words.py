@@ -9,8 +9,8 @@ from types import MappingProxyType
 
 import numpy as np
 import pytest
+from axis_specs import draw_specs  # tests/qt is on sys.path
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QImage, QPainter
 
 from rnnviz.core.config import Config
 from rnnviz.core.embedding_map import nearest, project, symbol_vectors
@@ -217,12 +217,7 @@ def test_a_large_vocabulary_labels_the_probe_sequence_and_whitespace_shows(
 
 def drawn_tick_labels(axis) -> list[str]:
     """The tick labels the axis draws (after the legibility rule drops overlapping ones)."""
-    image = QImage(8, 8, QImage.Format.Format_ARGB32)
-    painter = QPainter(image)
-    try:
-        specs = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
+    specs = draw_specs(axis)
     return [] if specs is None else [text.lstrip("\n") for _, _, text in specs[2]]
 
 

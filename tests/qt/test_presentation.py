@@ -7,8 +7,9 @@ import dataclasses
 
 import pyqtgraph as pg
 import pytest
+from axis_specs import draw_specs  # tests/qt is on sys.path
 from PySide6.QtCore import QPoint, QRect, QRectF
-from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
+from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QApplication
 from windows import open_window  # tests/qt is on sys.path
 
@@ -42,12 +43,7 @@ def tiny(preset, steps: int):
 
 def label_boxes(axis: pg.AxisItem) -> list[tuple[str, QRectF]]:
     """The tick labels the axis paints, each with the box its ink fills (axis coordinates)."""
-    image = QImage(8, 8, QImage.Format.Format_ARGB32)
-    painter = QPainter(image)
-    try:
-        specs = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
+    specs = draw_specs(axis)
     if specs is None:
         return []
     fm = QFontMetricsF(axis.style["tickFont"] or axis.font())
