@@ -38,8 +38,11 @@ $(VENV)/.installed-test: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/rnnviz
 
+# Two test processes (pytest-xdist): a 2-core machine runs the suite in about half the time of
+# one process, which leaves a core idle whenever a test waits on its training worker. More
+# would oversubscribe it: many tests start a training process of their own.
 test: venv
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 2
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run_all.py
