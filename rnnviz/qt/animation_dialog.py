@@ -227,12 +227,15 @@ class AnimationJob(QObject):
 
     @Slot()
     def cancel(self) -> None:
-        """Stop now: no file, the widgets as they were."""
+        """Stop now: no file, the widgets as they were. The dialog closes from the event loop:
+        the Cancel click arrives inside the dialog's own setValue (see _next), and closing and
+        deleting it there left setValue running on a deleted dialog (SIGSEGV, CI on a busy
+        machine)."""
         self._timer.stop()
         steps, self._steps = self._steps, None
         if steps is not None:
             steps.close()
-            self._finish(None)
+            QTimer.singleShot(0, self, lambda: self._finish(None))
 
     def _finish(self, path: Path | None) -> None:
         self._steps = None

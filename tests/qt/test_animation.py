@@ -139,6 +139,24 @@ def test_the_progress_dialog_cancels_and_finishes(gates, qtbot, tmp_path):
     assert done.args == [tmp_path / "a.gif"] and len(gif_frames(tmp_path / "a.gif")) == 3
 
 
+def test_cancel_leaves_the_dialog_alive_until_the_event_loop_runs(gates, qtbot, tmp_path):
+    """Cancel is clicked inside the dialog's own setValue: the dialog must outlive that call
+    (deleting it there crashed the interpreter); it closes, and `done` comes, from the loop."""
+    from shiboken6 import isValid
+
+    from rnnviz.qt.animation_dialog import AnimationJob
+
+    job = AnimationJob(gates, panel_frames(gates, "time", size=SMALL), tmp_path / "a.gif", 10)
+    finished = []
+    job.done.connect(finished.append)
+    job._next()  # the first frame
+    job.cancel()
+    assert finished == [] and isValid(job.progress) and job.progress.isVisible()
+    qtbot.waitUntil(lambda: finished == [None])
+    assert list(tmp_path.iterdir()) == []
+    assert not isValid(job.progress) or not job.progress.isVisible()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "says"),
     [
