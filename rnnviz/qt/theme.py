@@ -59,8 +59,10 @@ def apply(scale: float = 1.0, lines: float | None = None) -> None:
     LINE_WIDTH, FONT_PT = 2.0 * (lines or scale), round(11 * scale)
     pg.setConfigOptions(background="w", foreground="k", antialias=True, imageAxisOrder="row-major")
     from rnnviz.qt.plotkit import legible_tick_labels  # plotkit draws with this module
+    from rnnviz.qt.steady_axes import steady_axes
 
     legible_tick_labels()
+    steady_axes()
 
 
 def curve_width(points: int) -> float:
