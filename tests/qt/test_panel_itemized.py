@@ -176,3 +176,21 @@ def test_a_run_without_recurrent_layers_beside_gets_no_column(compared, show_pan
     panel = show_panel(ItemizedPanel, dataclasses.replace(compared, runs=(*compared.runs, run)))
     assert not panel.note.isVisible()
     assert [c.label for c in panel.columns] == ["RNN", "GRU"]
+
+
+def test_a_new_recording_redraws_the_same_bar_items_to_its_true_norms(show_panel):
+    """The bars and the legend are updated in place (rebuilding them was most of the panel's
+    redraw time), and still stack to the new recording's ‖∂L/∂h_t‖."""
+    t = Trainer(Config(task="sine", cell="rnn", hidden=6, seq_len=16, batch=4, device="cpu"))
+    first = t.snapshot(state="paused", trace=t.record(jacobians=False), steps_per_s=0.0)
+    panel = show_panel(ItemizedPanel, first)
+    bars, legend = list(panel.columns[0].bars), list(panel.legend.items)
+    for _ in range(3):
+        t.train_step()
+    later = t.snapshot(state="paused", trace=t.record(jacobians=False), steps_per_s=0.0)
+    panel.set_snapshot(later)
+    assert panel.refresh()
+    column = panel.columns[0]
+    assert column.bars == bars and panel.legend.items == legend
+    g = np.linalg.norm(later.trace.layer(0).grad_h[0].astype(np.float64), axis=-1)
+    np.testing.assert_allclose(bar_tops(column), g, rtol=1e-9)

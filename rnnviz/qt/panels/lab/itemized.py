@@ -83,22 +83,7 @@ class ItemizedColumn:
         with np.errstate(over="ignore", invalid="ignore"):
             self.grad = np.linalg.norm(lt.grad_h[0].astype(np.float64), axis=-1)
         self.bands = distance_bands(self.norms, self.grad, self.steps, lt.reverse)
-        names = bucket_labels(T)
-        colours = band_colours(len(names) - 1)
-        for item in self.bars:
-            self.bars_plot.removeItem(item)
-        base, self.bars = np.zeros(T), []
-        x = np.arange(T)
-        for b, (name, colour) in enumerate(zip(names, colours, strict=True)):
-            if not self.bands[b].any():
-                continue
-            bar = pg.BarGraphItem(
-                x=x, y0=base.copy(), height=self.bands[b], width=0.85, brush=colour, pen=None,
-                name=name,
-            )  # fmt: skip
-            self.bars_plot.addItem(bar)
-            self.bars.append(bar)
-            base += self.bands[b]
+        self._draw_bars(T)
         where = f", {lt.name}" if len(trace.layers) > 1 else ""  # the picker is not exported
         self.bars_plot.setTitle(f"{label}{where}: ‖∂L/∂h<sub>t</sub>‖ by distance j − t")
         with np.errstate(divide="ignore"):
@@ -115,6 +100,23 @@ class ItemizedColumn:
         self.bars_plot.setXRange(-0.5, T - 0.5, padding=0.01)
         self.matrix_plot.setYRange(y0 - 0.5, y0 + len(self.steps) - 0.5, padding=0.01)
         self.trace_back(None)
+
+    def _draw_bars(self, T: int) -> None:
+        """The stacked bars, one item per band drawn; the items are reused (new ones for every
+        recording cost more than their drawing)."""
+        names = bucket_labels(T)
+        colours = band_colours(len(names) - 1)
+        drawn = [b for b in range(len(names)) if self.bands[b].any()]
+        while len(self.bars) > len(drawn):
+            self.bars_plot.removeItem(self.bars.pop())
+        while len(self.bars) < len(drawn):
+            bar = pg.BarGraphItem(x=[], height=[], width=0.85, pen=None)
+            self.bars_plot.addItem(bar)
+            self.bars.append(bar)
+        base, x = np.zeros(T), np.arange(T)
+        for bar, b in zip(self.bars, drawn, strict=True):
+            bar.setOpts(x=x, y0=base.copy(), height=self.bands[b], brush=colours[b], name=names[b])
+            base += self.bands[b]
 
     def row_at(self, y: float) -> int | None:
         """The matrix row under the height y of the matrix plot, or None."""
@@ -201,6 +203,7 @@ class ItemizedPanel(Panel):
         )
         self.colorbar.axis.setStyle(tickFont=self.font)
         self.columns: list[ItemizedColumn] = []
+        self._legend_shown: tuple = ()  # (band names, names shown) in the legend
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.controls)
@@ -223,8 +226,8 @@ class ItemizedPanel(Panel):
         self.view.setVisible(not why)
         if why:
             return
-        if self.colorbar.scene() is not None:  # right of the last column: placed again below
-            self.view.removeItem(self.colorbar)
+        if len(self.columns) != len(runs) and self.colorbar.scene() is not None:
+            self.view.removeItem(self.colorbar)  # right of the last column: placed again below
         while len(self.columns) < len(runs):
             self.columns.append(ItemizedColumn(self.view, len(self.columns), self.font))
         for column in self.columns[len(runs) :]:
@@ -237,7 +240,8 @@ class ItemizedPanel(Panel):
         for column, (label, tr) in zip(self.columns, runs, strict=True):
             column.show(label, tr, key, levels)
         self.colorbar.setImageItem([c.image for c in self.columns])
-        self.view.addItem(self.colorbar, row=2, col=len(self.columns))
+        if self.colorbar.scene() is None:
+            self.view.addItem(self.colorbar, row=2, col=len(self.columns))
         self._fill_legend(runs[0][1].T)
 
     def _why_not(self, runs: list) -> str:
@@ -265,10 +269,13 @@ class ItemizedPanel(Panel):
         return (hi - 6.0, hi)
 
     def _fill_legend(self, T: int) -> None:
-        self.legend.clear()
         names = bucket_labels(T)
         shown = {n for c in self.columns for n, band in zip(names, c.bands, strict=True)
                  if band.any()}  # fmt: skip
+        if (names, shown) == self._legend_shown:  # most recordings draw the same bands
+            return
+        self._legend_shown = (names, shown)
+        self.legend.clear()
         for name, colour in zip(names, band_colours(len(names) - 1), strict=True):
             if name in shown:
                 short = name.removeprefix("d = ") if self.legend.items else name
