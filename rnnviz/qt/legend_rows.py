@@ -5,12 +5,32 @@ a narrow dock holds side by side it is cut off at the right edge, and given a fi
 count its second row prints over the plot below. `wrap_legend` puts as many entries side by
 side as the width holds, the rest on the next rows, and makes the legend's row of the layout
 as tall as those rows. Call it when the entries change and when the view is resized.
+`fill_legend` shows a list of entries, relabelling the ones a legend already holds in place
+(a legend rebuilt at every recording was much of a panel's redraw time).
 """
 
 from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsGridLayout
+
+
+def fill_legend(legend: pg.LegendItem, entries: list[tuple[pg.GraphicsObject, str]]) -> bool:
+    """Show `entries` (item, text) in `legend`: where it holds the same items in the same
+    order only the texts that differ are set, otherwise it is filled anew. True if anything
+    changed (then the legend may need wrapping again)."""
+    held = legend.items
+    if [sample.item for sample, _ in held] != [item for item, _ in entries]:
+        legend.clear()
+        for item, text in entries:
+            legend.addItem(item, text)
+        return True
+    changed = False
+    for (_, label), (_, text) in zip(held, entries, strict=True):
+        if label.text != text:
+            label.setText(text)
+            changed = True
+    return changed
 
 
 def wrap_legend(legend: pg.LegendItem, layout: QGraphicsGridLayout, row: int, width: float) -> int:

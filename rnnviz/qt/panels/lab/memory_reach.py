@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QVBoxLayout, QWidget
 
 from rnnviz.core.memory_reach import REACH_FRACTION, reach_over_training
 from rnnviz.qt import theme
-from rnnviz.qt.legend_rows import wrap_legend
+from rnnviz.qt.legend_rows import fill_legend, wrap_legend
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.lab.gradient_history import StepAxis, layer_name
 from rnnviz.qt.plotkit import plain_axes, wrap_title
@@ -110,7 +110,7 @@ class MemoryReachPanel(Panel):
                 self.plot.plot(pen=theme.pen(colour), symbol="o", symbolSize=5,
                                symbolBrush=colour, symbolPen=None, connect="finite")
             )  # fmt: skip
-        self.legend.clear()
+        entries = []
         for i, curve in enumerate(self.curves):
             if i < len(self.reaches):
                 label, steps, reach = self.reaches[i]
@@ -120,10 +120,11 @@ class MemoryReachPanel(Panel):
                     steps.astype(np.float64) if len(last) else [], reach if len(last) else []
                 )
                 tail = f" (now {last[-1]:.0f})" if len(last) else " (no reach)"
-                self.legend.addItem(curve, label + tail)
+                entries.append((curve, label + tail))
             else:
                 curve.setData([], [])
-        self._wrap_legend()
+        if fill_legend(self.legend, entries):
+            self._wrap_legend()
         finite = [r[np.isfinite(r)] for _, _, r in self.reaches]
         top = max((float(r.max()) for r in finite if len(r)), default=1.0)
         self.plot.setYRange(0, top + 1, padding=0.02)  # a reach of 0 steps is on the plot
