@@ -5,6 +5,8 @@ baseline it has to beat (the task registry says which metric and which baseline)
     copy     accuracy of the recalled symbols;  baseline: chance among the data symbols
     charlm   NLL in nats per character of the held-out end of the text;
              baseline: the unigram NLL of that text
+    music    NLL in nats per note of each held-out melody read from its start;
+             baseline: a unigram of the training melodies' notes (add-1/2), on those notes
     sine     MSE of the next value;     baseline: repeating the last value
     dates, reverse, sort   exact match: the fraction of sequences whose whole output is
              right up to <eos>, decoded without the targets (greedy, or by beam search of

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import mido
@@ -99,12 +100,32 @@ def test_held_out_melodies_are_whole_tunes_never_trained_on(task):
     train, held = split_melodies(melodies)
     assert [m.title for m in held] == [m.title for m in melodies[4::5]]
     assert not {m.title for m in train} & {m.title for m in held}
-    # The held-out stream is "| h1 | h2 | …|": exactly the held-out notes, in order.
-    assert task.decode(task.heldout_ids) == format_notes([n for m in held for n in m.notes])
-    assert task.heldout_ids[0] == 0 and task.input_vocab[0] == END
+    # One row per held-out tune, "| notes |", read from its first note to its end: every note
+    # and the end mark scored once, the padding after it never.
     batch = task.heldout()
-    assert torch.equal(batch.x[:, 1:], batch.y[:, :-1])
-    assert int(batch.mask.sum()) == batch.mask.numel()
+    assert task.input_vocab[0] == END and len(batch) == len(held)
+    for row, m in enumerate(held):
+        n = len(m.notes) + 1  # the notes and the closing "|"
+        assert batch.x[row, 0] == 0 and task.decode(batch.x[row, :n]) == format_notes(m.notes)
+        assert (
+            task.decode(batch.y[row, : n - 1]) == format_notes(m.notes) and batch.y[row, n - 1] == 0
+        )
+        assert batch.mask[row].tolist() == [1.0] * n + [0.0] * (batch.mask.shape[1] - n)
+
+
+def test_the_baseline_is_a_unigram_of_the_training_notes_scored_on_the_held_out_ones():
+    # Training tunes use C4, D4 and E4; the held-out one E4 and F4: a unigram fitted on the
+    # training notes (add-1/2) pays for the F4 it never saw, as any model fitted on them.
+    tunes = parse_melodies("C4 D4 C4\nC4 E4\nD4 C4\nC4 C4 D4\nE4 F4 E4 F4\n", "tunes")
+    task = MusicTask(4, tunes)
+    batch = task.heldout()
+    V = len(task.notes)
+    count = {"|": 4, "C4": 6, "D4": 3, "E4": 1, "F4": 0}  # the training stream's targets
+    targets = ["E4", "F4", "E4", "F4", "|"]
+    n = sum(count.values())
+    expected = -sum(math.log((count[t] + 0.5) / (n + 0.5 * V)) for t in targets) / len(targets)
+    assert task.heldout_baseline(batch) == pytest.approx(expected)
+    assert expected > 2.5  # the held-out notes' own frequencies: 1.05 nats
 
 
 def test_training_windows_are_the_training_stream_moved_to_one_key(task):
