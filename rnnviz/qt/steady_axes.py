@@ -1,11 +1,13 @@
 """Axes that keep their drawing while nothing about them changes.
 
-pyqtgraph's AxisItem.setLabel, setTicks, setStyle and show always throw the axis's drawing away
-(the next paint runs generateDrawSpecs and the legibility rule again: 1-2 ms an axis), and
-setLabel and setStyle lay the plot out again. Panels set the same axis title, the same token
-ticks and the same style on every redraw (a new recording rarely changes them), so with six
-axes a panel that was most of a panel's paint time. Patched once per process, like
-plotkit.legible_tick_labels: a call that would set what the axis already has does nothing.
+pyqtgraph's AxisItem.setLabel, setTicks, setStyle, show and setRange always throw the axis's
+drawing away (the next paint runs generateDrawSpecs and the legibility rule again: 1-2 ms an
+axis), and setLabel and setStyle lay the plot out again. Panels set the same axis title, the
+same token ticks and the same style on every redraw (a new recording rarely changes them),
+so with six axes a panel that was most of a panel's paint time; a view's resize and a colour
+bar's new levels or colours set the range an axis already shows. Patched once per process,
+like plotkit.legible_tick_labels: a call that would set what the axis already has does
+nothing.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def steady_axes() -> None:
-    """Make every AxisItem skip setLabel, setTicks, setStyle and show calls that change
-    nothing (once per process)."""
+    """Make every AxisItem skip setLabel, setTicks, setStyle, show and setRange calls that
+    change nothing (once per process)."""
     if getattr(pg.AxisItem, "_steady", False):
         return
     set_label, set_ticks = pg.AxisItem.setLabel, pg.AxisItem.setTicks
     set_style, show = pg.AxisItem.setStyle, pg.AxisItem.show
+    set_range = pg.AxisItem.setRange
 
     def setLabel(  # noqa: N802, N803 (pyqtgraph API)
         self,
@@ -66,7 +69,13 @@ def steady_axes() -> None:
         if not self.isVisible():
             show(self)
 
+    def setRange(self, mn, mx):  # noqa: N802 (pyqtgraph API)
+        # a new size invalidates the drawing by itself (AxisItem.resizeEvent)
+        if getattr(self, "range", None) != [mn, mx]:
+            set_range(self, mn, mx)
+
     pg.AxisItem.setLabel = setLabel
+    pg.AxisItem.setRange = setRange
     pg.AxisItem.show = show_axis
     pg.AxisItem.setTicks = setTicks
     pg.AxisItem.setStyle = setStyle

@@ -85,6 +85,19 @@ def test_relu_rnn_h_levels_start_at_zero(make_snapshot, show):
     assert panel.colorbars["h"].levels() == pytest.approx((0.0, float(h.max())))
 
 
+def test_a_later_recording_sets_its_own_levels_on_the_colour_bar(make_snapshot, show):
+    """The colour bars are redrawn only when their scale changes: a recording with another
+    pre-activation range still gets its own."""
+    first, later = make_snapshot(cell="rnn", seq_len=15), make_snapshot(cell="rnn", steps=40)
+    panel = show(first)
+    panel.set_snapshot(later)
+    assert panel.refresh()
+    m = float(np.abs(later.trace.layer(0).preact[0]).max())
+    assert m != pytest.approx(float(np.abs(first.trace.layer(0).preact[0]).max()))
+    assert panel.colorbars["a"].levels() == pytest.approx((-m, m))
+    assert panel.colorbars["a"].axis.range == pytest.approx([-m, m], rel=1e-6)
+
+
 def test_switching_layer_and_direction(make_snapshot, show):
     snap = make_snapshot(cell="lstm", layers=2, bidirectional=True, seq_len=12)
     panel = show(snap, t=5)

@@ -217,3 +217,24 @@ def test_node_values_stay_inside_their_nodes_in_presentation_mode(
             assert node.contains(label.mapRectToScene(label.boundingRect())), key
     finally:
         theme.apply()
+
+
+def test_a_later_recording_relabels_the_nodes_and_a_unit_recolours_them(make_snapshot, show):
+    """Node texts and colour tables are set only when they change: a later recording still
+    shows its own values, a picked unit its diverging colours, and back."""
+    first, later = make_snapshot(cell="rnn", seq_len=12), make_snapshot(cell="rnn", steps=40)
+    panel = show(first, t=5)
+    panel.set_snapshot(later)
+    assert panel.refresh()
+    norms = np.linalg.norm(later.trace.layer(0).h[0], axis=-1)  # (T,)
+    assert [node_text(panel, 1, c) for c in range(len(panel.window))] == [
+        fmt(norms[t], False) for t in panel.window
+    ]
+    t0 = panel.window.start
+    panel.unit_spin.setValue(2)
+    h = later.trace.layer(0).h[0, :, 2]
+    m = float(np.abs(h).max())
+    assert panel.nodes[1, 0].brush().color() == lut_colour(h[t0], -m, m, theme.DIVERGING)
+    panel.unit_spin.setValue(-1)
+    expected = lut_colour(norms[t0], 0.0, norms.max(), theme.SEQUENTIAL)
+    assert panel.nodes[1, 0].brush().color() == expected

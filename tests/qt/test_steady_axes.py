@@ -32,6 +32,7 @@ def test_setting_what_an_axis_already_has_keeps_its_drawing(qtbot):
     view.setLabel("bottom", "timestep t")  # PlotItem.setLabel also shows the axis
     axis.setTicks([[(0, "0\na"), (5, "5\nb")], []])
     axis.setStyle(maxTextLevel=2)
+    axis.setRange(*axis.range)  # a colour bar's new levels, a view's resize
     assert axis.picture is not None
 
 
@@ -45,6 +46,9 @@ def test_a_new_title_ticks_or_style_is_drawn(qtbot):
     view.grab()
     axis.setStyle(maxTextLevel=1)
     assert axis.picture is None and axis.style["maxTextLevel"] == 1
+    view.grab()
+    axis.setRange(0, 7)
+    assert axis.picture is None and axis.range == [0, 7]
 
 
 def test_a_title_hidden_by_hand_is_shown_again_by_set_label(qtbot):

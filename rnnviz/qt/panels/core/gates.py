@@ -170,8 +170,10 @@ class GateActivationsPanel(Panel):
             img.setImage(values.T, autoLevels=False, autoDownsample=True)  # (H, T)
             img.setRect(QRectF(-0.5, -0.5, T, H))
             bar = self.colorbars[name]
-            bar.setColorMap(theme.cmap(cmap))
-            bar.setLevels(levels)
+            if getattr(bar, "scale", None) != (cmap, levels):  # each redraws the bar and axis
+                bar.scale = (cmap, levels)
+                bar.setColorMap(theme.cmap(cmap))
+                bar.setLevels(levels)
             lo, hi = bar.levels()  # as the images hold them (float32): ticks inside the range
             # ticks at the ends, and at 0 or ½ where they are round numbers
             mid = [0.0] if lo < 0 < hi else [0.5] if levels == (0.0, 1.0) else []

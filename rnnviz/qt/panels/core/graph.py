@@ -146,6 +146,7 @@ class UnrolledGraphPanel(Panel):
         self.highlights: list[QGraphicsRectItem] = []  # per block, the column marked
         self.links = None  # an encoder-decoder's bridge and attention (graph_seq2seq.Links)
         self.levels = (0.0, 1.0)  # colour levels (log10 in the backward view)
+        self._cmap_name = ""  # the colour map of self._colours and the colour bar
         # (row, slot, arrow angle: 90 up, 180 right, 0 left, line, arrowhead)
         self.edges: list[tuple[int, int, int, QGraphicsLineItem, pg.ArrowItem]] = []
         self._structure = None
@@ -218,11 +219,12 @@ class UnrolledGraphPanel(Panel):
             hi = float(np.abs(allv).max())
             lo, name, label = -hi, theme.DIVERGING, f"unit {unit} value"
         self.levels = (float(lo), float(hi) if hi > lo else float(lo) + 1.0)
-        cm = theme.cmap(name)
-        self._colours = [
-            QColor(*(int(c) for c in rgb)) for rgb in cm.getLookupTable(0.0, 1.0, 256, alpha=False)
-        ]
-        self.colorbar.setColorMap(cm)
+        if name != self._cmap_name:  # a new table and bar only when the colour map changes
+            self._cmap_name = name
+            cm = theme.cmap(name)
+            lut = cm.getLookupTable(0.0, 1.0, 256, alpha=False)
+            self._colours = [QColor(*(int(c) for c in rgb)) for rgb in lut]
+            self.colorbar.setColorMap(cm)
         self.colorbar.setLevels(self.levels)
         self.colorbar.axis.setLabel(label)
         self.colorbar.axis.setTicks(log_ticks(*self.levels) if backward else None)
@@ -404,8 +406,12 @@ class UnrolledGraphPanel(Panel):
             label = self.labels[r, x]
             if self.roomy:
                 name = row.symbol + str(s + row.shift).translate(SUB)
-                label.setHtml(f"<div align='center'>{name}<br>{html.escape(value)}</div>")
+                text = f"<div align='center'>{name}<br>{html.escape(value)}</div>"
+                if getattr(label, "html", None) != text:  # a text laid out anew costs
+                    label.html = text
+                    label.setHtml(text)
             else:
+                label.html = None
                 label.setPlainText(value)
             label.setColor(black if fill.lightness() > 120 else white)
         for r, slot, angle, line, arrow in self.edges:
