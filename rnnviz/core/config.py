@@ -134,6 +134,11 @@ class Config:
             raise ConfigError(f"the {self.cell} baseline reads words: not the {self.task} task")
         if self.cell in BASELINES and self.bidirectional:
             raise ConfigError(f"the {self.cell} baseline has no direction to reverse")
+        if self.bidirectional and task.predicts_next:
+            raise ConfigError(
+                f"bidirectional: the {self.task} task predicts what comes next, and a reverse "
+                "direction would read it as input (use it on whole sequences: tagging, sentiment)"
+            )
         # a baseline's one embedding and head need no budget
         too_big = None if self.cell in BASELINES else budget.check(self)
         if too_big:

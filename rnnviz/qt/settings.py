@@ -444,7 +444,7 @@ class SettingsPanel(QWidget):
         self.text_button.setEnabled(learns_text)
         self.embed_dim.setEnabled(self.encoder.currentData() in ("auto", "embedding", "linear"))
         cell = self.cell.currentData().partition(":")[0]
-        unused = unused_settings(cell)  # disabled, the reason in their tooltip
+        unused = unused_settings(cell, self.task.currentData())  # disabled, the reason says why
         for name, field in self._model_fields.items():
             field.setEnabled(name not in unused)
             field.setToolTip(unused.get(name, self._tips[name]))

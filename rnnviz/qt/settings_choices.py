@@ -39,11 +39,19 @@ def has_forget_gate(cell: str) -> bool:
     return cell in CELLS and "f" in CELLS[cell].gate_names
 
 
-def unused_settings(cell: str) -> dict[str, str]:
-    """The model settings `cell` has no use for, each with the reason its disabled field
-    gives: a baseline has no recurrent layers to stack, reverse or initialise."""
+def unused_settings(cell: str, task: str) -> dict[str, str]:
+    """The model settings `cell` and `task` have no use for, each with the reason its disabled
+    field gives: a baseline has no recurrent layers to stack, reverse or initialise; a task
+    that predicts the next value cannot have a direction that reads it."""
+    unused = {}
+    if TASKS[task].predicts_next:
+        unused["bidirectional"] = (
+            f"The {TASKS[task].label} task predicts what comes next: a reverse direction "
+            "would read it as input. Bidirectional models read whole sequences (tagging, "
+            "sentiment)."
+        )
     if cell not in BASELINES:
-        return {}
+        return unused
     why = f"The {cell} baseline is not recurrent: {BASELINES[cell]}"
     return {
         "layers": f"{why}; there are no recurrent layers to stack.",

@@ -55,6 +55,7 @@ def text_files(tmp_path):
         (["--save", "no/such/dir/ck.pt"], "no directory"),
         (["--save", "folder"], "cannot write the checkpoint folder: it is a directory"),
         (["--threads", "0"], "--threads must be 1 or more, got 0"),
+        (["--bidirectional"], "the sine task predicts what comes next, and a reverse direction"),
         (["--no-such-option"], "unrecognized arguments"),
     ],
 )
@@ -223,6 +224,7 @@ def load(path) -> dict[str, np.ndarray]:
 
 def test_trace_writes_the_documented_npz(tmp_path):
     args = ["--cell", "lstm", "--layers", "2", "--bidirectional", "--probe-batch", "3"]
+    args += ["--task", "adding"]
     result = rnnviz("trace", "--out", "t.npz", "--steps", "2", *SMALL, *args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "t.npz" in result.stdout and "loss" in result.stdout
@@ -230,11 +232,11 @@ def test_trace_writes_the_documented_npz(tmp_path):
     assert f"{len(d)} arrays" in result.stdout
     meta = json.loads(str(d["meta"]))
     assert meta["cell"] == "lstm" and meta["hidden"] == 8 and meta["layers"] == 2
-    assert meta["bidirectional"] is True and meta["task"] == "sine" and meta["seed"] == 0
+    assert meta["bidirectional"] is True and meta["task"] == "adding" and meta["seed"] == 0
     for key in ("nonlinearity", "loss_definition", "version"):
         assert key in meta
     B, T, H = 3, 12, 8
-    assert d["x"].shape == (B, T, 1) and d["y"].shape == (B, T, 1)
+    assert d["x"].shape == (B, T, 2) and d["y"].shape == (B, T, 1)
     assert d["y_hat"].shape == (B, T, 1) and d["loss_mask"].shape == (B, T)
     assert d["loss"].shape == ()
     for k in ("l0", "l0_reverse", "l1", "l1_reverse"):

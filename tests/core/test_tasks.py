@@ -2,12 +2,13 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from rnnviz.core.config import Config, ConfigError
-from rnnviz.core.tasks import make_task
+from rnnviz.core.tasks import TASKS, make_task
 from rnnviz.core.tasks.base import Task, masked_loss
 from rnnviz.core.tasks.charlm import CharLMTask
 from rnnviz.core.tasks.synthetic import AddingTask, CopyTask
@@ -225,3 +226,32 @@ def test_loss_definition_states_the_mask():
 def test_batch_to_moves_every_tensor():
     b = task("copy", 8).sample(2, gen()).to("meta")
     assert b.x.device.type == b.y.device.type == b.mask.device.type == "meta"
+
+
+def next_input_fraction(t: Task, b) -> float:
+    """Of the scored steps with an input after them, the fraction whose target is that input."""
+    scored = b.mask[:, :-1].bool()
+    if t.symbols_in and t.kind == "classification":
+        inputs = np.asarray(t.input_vocab, dtype=object)[b.x[:, 1:].numpy()]
+        targets = np.asarray(t.output_vocab, dtype=object)[b.y[:, :-1].numpy()]
+        same = torch.from_numpy((inputs == targets).astype(bool))
+    elif not t.symbols_in and b.x.shape[-1] == b.y.shape[-1]:
+        same = (b.x[:, 1:] == b.y[:, :-1]).all(-1)
+    else:
+        return 0.0
+    return float(same[scored].float().mean()) if scored.any() else 0.0
+
+
+@pytest.mark.parametrize("name", [n for n, spec in TASKS.items() if spec.model == "stack"])
+def test_a_task_whose_targets_are_its_next_inputs_refuses_a_reverse_direction(name):
+    """A bidirectional model on next-value prediction reads the answer (its reverse direction
+    has seen x_{t+1} when it predicts y_t = x_{t+1}): such tasks say so and refuse it."""
+    t = task(name, 24)
+    predicts_next = next_input_fraction(t, t.sample(16, gen())) > 0.5  # wordlm: 0.93, <eos>
+    assert TASKS[name].predicts_next == predicts_next
+    two_way = Config(task=name, seq_len=24, bidirectional=True)
+    if predicts_next:
+        with pytest.raises(ConfigError, match="a reverse direction would read it as input"):
+            two_way.validate()
+    else:
+        assert two_way.validate() is two_way

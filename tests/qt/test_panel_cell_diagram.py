@@ -157,7 +157,9 @@ def test_hover_gives_the_exact_value_and_equation(make_snapshot, show):
 
 
 def test_stacked_bidirectional_reverse_layer_reads_the_next_step(make_snapshot, show):
-    snap = make_snapshot(cell="gru", layers=2, bidirectional=True, hidden=4, seq_len=15)
+    snap = make_snapshot(
+        cell="gru", task="tagging", layers=2, bidirectional=True, hidden=4, seq_len=15
+    )
     panel = show(snap, t=5)
     names = [panel.layer_combo.itemText(i) for i in range(panel.layer_combo.count())]
     assert names == ["layer 0", "layer 0 ←", "layer 1", "layer 1 ←"]
@@ -236,7 +238,9 @@ def test_the_csv_holds_the_values_drawn_at_the_cursor(make_snapshot, show, tmp_p
 
 
 def test_the_csv_of_a_reverse_gru_layer_names_the_next_step(make_snapshot, show):
-    snap = make_snapshot(cell="gru", bidirectional=True, hidden=4, seq_len=10, steps=1)
+    snap = make_snapshot(
+        cell="gru", task="tagging", bidirectional=True, hidden=4, seq_len=10, steps=1
+    )
     panel = show(snap, t=4)
     panel.layer_combo.setCurrentIndex(1)
     lt = snap.trace.layer(0, reverse=True)

@@ -92,7 +92,7 @@ def test_gru_carry_is_torchs_z_named_as_the_lectures_one_minus_z(make_snapshot, 
 
 
 def test_reverse_direction_multiplies_back_to_t_zero(make_snapshot, show):
-    snap = make_snapshot(cell="gru", task="sine", seq_len=10, bidirectional=True, layers=3)
+    snap = make_snapshot(cell="gru", task="tagging", seq_len=10, bidirectional=True, layers=3)
     panel = show(snap)
     assert panel.layer_combo.count() == 6
     panel.layer_combo.setCurrentIndex(panel.layer_combo.findText("layer 2 ←"))

@@ -99,24 +99,26 @@ def test_a_later_recording_sets_its_own_levels_on_the_colour_bar(make_snapshot, 
 
 
 def test_switching_layer_and_direction(make_snapshot, show):
-    snap = make_snapshot(cell="lstm", layers=2, bidirectional=True, seq_len=12)
+    snap = make_snapshot(cell="lstm", task="tagging", layers=2, bidirectional=True, seq_len=12)
     panel = show(snap, t=5)
     combo = panel.layer_combo
     assert [combo.itemText(i) for i in range(combo.count())] == [
         lt.name for lt in snap.trace.layers
     ]
     combo.setCurrentIndex(3)
-    lt = snap.trace.layer(1, reverse=True)
+    lt, n = snap.trace.layer(1, reverse=True), int(snap.trace.input_mask[0].sum())
     assert panel.layer is lt
-    np.testing.assert_array_equal(panel.images["f"].image, lt.gates["f"][0].T)
+    np.testing.assert_array_equal(panel.images["f"].image, lt.gates["f"][0, :n].T)
     np.testing.assert_allclose(panel.bars["i"].opts["width"], lt.gates["i"][0, 5], rtol=1e-6)
     # a new snapshot keeps the chosen layer
-    snap2 = make_snapshot(steps=2, cell="lstm", layers=2, bidirectional=True, seq_len=12)
+    snap2 = make_snapshot(
+        steps=2, cell="lstm", task="tagging", layers=2, bidirectional=True, seq_len=12
+    )
     panel.set_snapshot(snap2)
     panel.refresh()
     assert combo.currentIndex() == 3
     np.testing.assert_array_equal(
-        panel.images["o"].image, snap2.trace.layer(1, reverse=True).gates["o"][0].T
+        panel.images["o"].image, snap2.trace.layer(1, reverse=True).gates["o"][0, :n].T
     )
 
 

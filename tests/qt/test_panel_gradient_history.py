@@ -161,7 +161,9 @@ def test_zero_nan_and_inf_norms_are_drawn_without_error(make_snapshot, show):
 
 
 def test_bidirectional_three_layers_offer_every_direction(probed_snapshot, show):
-    snap = probed_snapshot(record_at=(0, 1), cell="simple-gru", layers=3, bidirectional=True)
+    snap = probed_snapshot(
+        record_at=(0, 1), cell="simple-gru", task="tagging", layers=3, bidirectional=True
+    )
     panel = show(snap)
     names = [panel.layer_combo.itemText(i) for i in range(panel.layer_combo.count())]
     assert names == [layer_name(k) for k in snap.probes.grad_norms]

@@ -93,7 +93,7 @@ def test_short_sequence_draws_every_step(make_snapshot, show):
 
 
 def test_bidirectional_stacked_lstm_rows(make_snapshot, show):
-    snap = make_snapshot(cell="lstm", layers=2, bidirectional=True, seq_len=30)
+    snap = make_snapshot(cell="lstm", task="adding", layers=2, bidirectional=True, seq_len=30)
     panel = show(snap, t=10)
     kinds = [row.kind for row in panel.rows]
     assert kinds.count("h") == 4 and kinds.count("c") == 4
@@ -175,7 +175,7 @@ def test_colour_bar_labels_small_values_as_they_are(make_snapshot, show):
 
 
 def test_deep_stack_nodes_are_tall_enough_for_their_values(make_snapshot, show):
-    snap = make_snapshot(cell="lstm", layers=2, bidirectional=True, seq_len=30)
+    snap = make_snapshot(cell="lstm", task="tagging", layers=2, bidirectional=True, seq_len=30)
     panel = show(snap, t=10)
     panel.resize(790, 330)  # its size in the default layout: 10 rows in ~250 px
     QApplication.processEvents()  # the queued layout requests, as between two frames

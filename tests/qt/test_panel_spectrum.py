@@ -103,7 +103,7 @@ def test_radius_history_holds_every_recording(probed_snapshot, show):
 
 
 def test_bidirectional_three_layers_show_the_chosen_direction(make_snapshot, show):
-    snap = make_snapshot(cell="simple-gru", layers=3, bidirectional=True, hidden=4)
+    snap = make_snapshot(cell="simple-gru", task="tagging", layers=3, bidirectional=True, hidden=4)
     panel = show(snap)
     assert panel.layer_combo.count() == 6
     panel.layer_combo.setCurrentIndex(panel.layer_combo.findText("layer 2 ←"))

@@ -21,11 +21,11 @@ from rnnviz.qt.number_field import NumberField
 from rnnviz.qt.refusals import refusals
 from rnnviz.qt.settings import CELL_LABELS, SettingsPanel
 
-# Every setting the side bar shows, away from its default (charlm needs no text: bundled).
+# Every setting the side bar shows, away from its default.
 UNUSUAL = Config(
     cell="rnn", nonlinearity="relu", hidden=17, layers=3, bidirectional=True,
     encoder="onehot", embed_dim=9, init="orthogonal", spectral_radius=0.9, forget_bias=2.5,
-    task="charlm", seq_len=33, batch=5, optimizer="sgd", lr=0.003, momentum=0.5,
+    task="tagging", seq_len=33, batch=5, optimizer="sgd", lr=0.003, momentum=0.5,
     clip="value", clip_threshold=0.25, seed=42, device="cpu",
 )  # fmt: skip
 
@@ -219,3 +219,7 @@ def test_the_tasks_of_words_and_notes_and_the_bag_of_words_are_offered(panel, qt
     panel.cell.setCurrentIndex(panel.cell.findData("lstm"))
     assert panel.bidirectional.isEnabled() and panel.bidirectional.isChecked()
     assert panel.layers.toolTip() == ""
+    # a language model predicts the next word: no reverse direction, which would read it
+    panel.task.setCurrentIndex(panel.task.findData("wordlm"))
+    assert not panel.bidirectional.isEnabled() and "would read it" in panel.bidirectional.toolTip()
+    assert panel.error_text() == "" and not panel.config().bidirectional

@@ -74,6 +74,9 @@ class TaskSpec:
     # Sentences of different lengths, right-padded with <pad> (id 0, tasks/vocab.py): the
     # model packs them (padding is never computed), the mask is 0 there, traces mark it.
     padded: bool = False
+    # The target at t is the input at t+1 (next-value and language models): a reverse
+    # direction would read the very value it is asked for, so such a task refuses one.
+    predicts_next: bool = False
 
 
 _SYNTHETIC = "rnnviz.core.tasks.synthetic"
@@ -89,6 +92,7 @@ TASKS: dict[str, TaskSpec] = {
             encoder="identity",
             heldout=HeldOut("mse", False, "repeating the last value"),
             entry_point=f"{_SYNTHETIC}:SineTask",
+            predicts_next=True,
         ),
         TaskSpec(
             "adding",
@@ -120,6 +124,7 @@ TASKS: dict[str, TaskSpec] = {
             encoder="embedding",
             heldout=HeldOut("nll", False, "the held-out text's own character frequencies"),
             entry_point="rnnviz.core.tasks.charlm:CharLMTask",
+            predicts_next=True,
             uses_text=True,
             generates=True,
         ),
@@ -132,6 +137,7 @@ TASKS: dict[str, TaskSpec] = {
             encoder="embedding",
             heldout=HeldOut("nll", False, "a unigram of the training melodies' notes"),
             entry_point="rnnviz.core.tasks.music:MusicTask",
+            predicts_next=True,
             takes_data=True,
             generates=True,
         ),
@@ -171,6 +177,7 @@ TASKS: dict[str, TaskSpec] = {
             encoder="embedding",
             heldout=HeldOut("nll", False, "the held-out words' own frequencies (unigram)"),
             entry_point="rnnviz.core.tasks.wordlm:WordLMTask",
+            predicts_next=True,
             min_seq_len=20,  # the longest bundled sentence and its <eos>
             generates=True,
             padded=True,
