@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnviz.core.tasks.tagging_words import AMBIGUOUS
 from rnnviz.core.trace import Trace
 
 
@@ -37,8 +38,6 @@ def largest_turn(p: np.ndarray) -> tuple[float, int]:
 def ambiguous_word(trace: Trace) -> int | None:
     """The t of the first word of sequence 0 whose tag the next word decides ('sandy' in
     'sandy taylor' against 'sandy beaches'), or None."""
-    from rnnviz.core.tasks.tagging import AMBIGUOUS  # torch: not at the window's start-up
-
     return next((t for t, w in enumerate(sentence(trace)) if w in AMBIGUOUS), None)
 
 

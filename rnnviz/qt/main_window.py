@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 # The panels that draw the itemized gradients: recorded only while one of them is shown.
 ITEMIZED_DOCKS = (ItemizedPanel.key, MemoryReachPanel.key)
+FIRST_PAINT_WAIT_MS = 2000  # the worker starts after the first paint, or after this
 BANNER_STYLE = (
     "#banner { background: #FDECEA; border: 2px solid #D55E00; border-radius: 4px; }"
     "#banner QLabel { color: #5F1500; font-size: 13pt; }"
@@ -78,7 +79,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("rnnviz — watch recurrent networks learn")
         self.store = settings if settings is not None else QSettings("rnnviz", "rnnviz")
         self.snapshot: Snapshot | None = None
-        self._started = False
+        self._started = False  # shown
+        self._settled = False  # painted, the worker started: _after_first_paint
         self._closed = False
 
         self.cursor = TimeCursor(self)
@@ -87,9 +89,10 @@ class MainWindow(QMainWindow):
         # the side bar shows why and the runner reports it.
         self.settings = SettingsPanel(config or Config())
         self.transport = TransportBar(self.cursor)
-        # The core panels show by default; the gradient laboratory's when a preset or the
-        # View menu asks for them. Those are built just after the window is on screen (their
-        # docks exist from the start, so a saved layout can place them).
+        # The core panels show by default; the laboratory's when a preset or the View menu
+        # asks for them. Those are built when their dock first shows (their docks exist from
+        # the start, so a saved layout can place them): building all 21 took 1.5-3 s of the
+        # GUI thread, and most sessions show a few.
         self.panels: list[Panel] = [cls(self.cursor) for cls in PANELS]
         self._last_panel: Panel | None = None
         self.preset: Preset | None = None  # the running preset, None for the user's own model
@@ -153,6 +156,10 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, QDockWidget] = panel_docks(self)
         for panel in self.panels:
             self._dock_panel(panel)
+        for cls in LAB_PANELS:
+            self.docks[cls.key].visibilityChanged.connect(
+                lambda shown, key=cls.key: self._on_lab_dock_shown(key, shown)
+            )
 
     def _dock_panel(self, panel: Panel) -> None:
         self.docks[panel.key].setWidget(panel)
@@ -162,18 +169,23 @@ class MainWindow(QMainWindow):
         if hasattr(panel, "command_requested"):  # it asks the training process (Bottleneck)
             panel.command_requested.connect(self.runner.send)
 
-    @Slot()
-    def build_lab_panels(self) -> None:
-        """Build the laboratory's panels (once): after the first paint, or when needed."""
-        if len(self.panels) > len(PANELS):
-            return
-        for cls in LAB_PANELS:
-            panel = cls(self.cursor)
+    def panel(self, key: str) -> Panel:
+        """The panel in dock `key`, built now if it was not yet."""
+        panel = next((p for p in self.panels if p.key == key), None)
+        if panel is None:
+            panel = next(cls for cls in LAB_PANELS if cls.key == key)(self.cursor)
             self.panels.append(panel)
             self._dock_panel(panel)
             if self.snapshot is not None:
                 panel.set_snapshot(self.snapshot)
-        self.presentation.restyle_new(self.panels[len(PANELS) :])
+            self.presentation.restyle_new([panel])
+        return panel
+
+    def _on_lab_dock_shown(self, key: str, shown: bool) -> None:
+        # Not before the window is on screen (those wait: _after_first_paint) nor while it
+        # closes (leaving presentation mode shows docks again).
+        if shown and self._settled and not self._closed:
+            self.panel(key)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -234,15 +246,25 @@ class MainWindow(QMainWindow):
                 self.layout_.default_sizes()
             if not self.runner.torch_loaded:
                 self.statusBar().showMessage("Loading PyTorch…")
-            QTimer.singleShot(0, self._after_first_show)
+            # at the latest: a window that is not painted (say, minimised) trains all the same
+            QTimer.singleShot(FIRST_PAINT_WAIT_MS, self._after_first_paint)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().paintEvent(event)
+        if self._started and not self._settled:  # once this frame is on screen
+            QTimer.singleShot(0, self._after_first_paint)
 
     @Slot()
-    def _after_first_show(self) -> None:
-        """Paint the window first; then start the worker (it imports torch, a second or
-        two, in its own process) and build the laboratory's panels meanwhile."""
-        self.repaint()
+    def _after_first_paint(self) -> None:
+        """The window is on screen: start the worker (it imports torch, a second or two, in
+        its own process) and build the laboratory panels a restored layout shows."""
+        if self._settled:
+            return
+        self._settled = True
         self._start_first_run()
-        self.build_lab_panels()
+        for cls in LAB_PANELS:
+            if self.docks[cls.key].isVisible():
+                self.panel(cls.key)
 
     @Slot()
     def _start_first_run(self) -> None:
@@ -286,7 +308,9 @@ class MainWindow(QMainWindow):
 
     def show_preset(self, preset: Preset) -> None:
         """`preset`'s panels and explanation (its runs start separately)."""
-        self.build_lab_panels()
+        for key in preset.panels:  # built now, so that they draw its first snapshot
+            if key in self.docks:
+                self.panel(key)
         self.preset = preset
         self.preset_menu.mark(preset.key)
         self.lesson_dock.show_preset(preset)

@@ -152,7 +152,6 @@ class OpenFiles(QObject):
         w.status["state"].setText("opened")
         w._on_snapshot(snapshot)
         w.welcome.hide()
-        w.build_lab_panels()
         self.seconds = self._clock.elapsed() / 1000
         self._clock.invalidate()
         what = trace.meta.get("model") or f"{trace.meta['cell']} on {trace.meta['task']}"

@@ -59,7 +59,6 @@ class WindowExports(QObject):
         """Write every visible panel's figure as <folder>/<key>.<format>; returns the paths
         written."""
         w = self.window
-        w.build_lab_panels()
         folder = make_folder(folder)
         return [
             panel.export(folder / f"{panel.key}.{fmt}", size)
@@ -76,7 +75,6 @@ class WindowExports(QObject):
     def animation_dialog(self) -> None:
         """Ask what to animate and write it, a frame per turn of the event loop."""
         w = self.window
-        w.build_lab_panels()
         shown = [p for p in w.panels if w.docks[p.key].isVisible() and p.snapshot is not None]
         if not shown:
             w.statusBar().showMessage("Nothing to animate yet: train a few steps first", 5000)

@@ -35,6 +35,7 @@ def test_open_model_and_trace_show_in_every_panel_without_training(
     assert failures == []  # the replaced recording says nothing
     trace = w.snapshot.trace
     assert trace.meta["model"] == "LSTM, 2 layers, input 3, hidden 5"
+    w.docks["gradient_history"].show()  # a laboratory panel, built as its dock shows
     assert all(p.snapshot is w.snapshot for p in w.panels)  # every panel, lab ones too
     for panel in w.panels:
         panel.refresh(force=True)  # each draws it (a Qt-loop exception would fail the test)

@@ -27,43 +27,21 @@ import torch
 
 from rnnviz.core.tasks.base import Batch
 from rnnviz.core.tasks.sentences import Example, SentenceTask
+from rnnviz.core.tasks.tagging_words import (
+    AMBIGUOUS,
+    FIRST_NAMES,
+    PERSON_PREDICATES,
+    PREFIXES,
+    SURNAMES,
+    THING_PREDICATES,
+    THINGS,
+)
 
 if TYPE_CHECKING:
     from rnnviz.core.config import Config
 
 TAGS = ("O", "PER")
 O, PER = 0, 1
-
-# A word that is a first name or, before one of its nouns, part of a thing.
-AMBIGUOUS = {
-    "teddy": ("bears", "toys"),
-    "rose": ("bushes", "petals", "gardens"),
-    "jack": ("rabbits", "knives"),
-    "bill": ("payments", "collectors"),
-    "grace": ("periods", "notes"),
-    "april": ("showers", "fools"),
-    "holly": ("bushes", "leaves"),
-    "ivy": ("leaves", "walls"),
-    "daisy": ("chains", "petals"),
-    "amber": ("lights", "beads"),
-    "ruby": ("rings", "slippers"),
-    "sandy": ("beaches", "shores"),
-}
-SURNAMES = (
-    "roosevelt", "smith", "jones", "brown", "taylor", "wilson", "evans", "walker", "hall",
-    "clarke", "turner", "parker",
-)  # fmt: skip
-FIRST_NAMES = ("john", "mary", "peter", "susan", "david", "emma")  # always names
-THINGS = ("rabbits", "letters", "apples", "chairs", "boats", "lamps")  # always things
-PREFIXES = ("", "yesterday ,", "in the story", "we heard that", "last week", "i think", "oddly ,")
-PERSON_PREDICATES = (
-    "was a president", "spoke at the school", "wrote a letter", "likes tea", "came to visit",
-    "won the race",
-)  # fmt: skip
-THING_PREDICATES = (
-    "were in the shop", "grow near the house", "looked old", "were on sale", "came in a box",
-    "filled the room",
-)  # fmt: skip
 
 AMBIGUOUS_SENTENCES, PLAIN_SENTENCES = 3000, 1500  # drawn, before duplicates are dropped
 HELDOUT_SENTENCES = 300  # with an ambiguous word, half names; held out
