@@ -120,7 +120,8 @@ NEW_CELL_AND_TASK = textwrap.dedent("""
     trace = Trainer(Config(cell="toy-gru", task="toy-sine", hidden=4, seq_len=8)).record()
     norms = trace.layer(0).jacobian_norm
     print(json.dumps({"status": status, "gates": trace.gate_names, "task": trace.meta["task"],
-                      "jacobian": trace.meta["jacobian"], "items": trace.meta["grad_items"], "nan": bool((norms != norms).all())}))
+                      "jacobian": trace.meta["jacobian"], "items": trace.meta["grad_items"],
+                      "nan": bool((norms != norms).all())}))
 """)
 
 
@@ -135,7 +136,8 @@ def test_a_new_cell_and_task_registered_once_reach_the_cli_training_and_report(t
     )
     result = json.loads(out.stdout.splitlines()[-1])
     # No hand-derived one-step Jacobian for the new cell yet: recorded without ||dh_T/dh_t||
-    # and without the itemized gradients (their recursion runs on it), and the trace says why, rather than computing it with another cell's formula.
+    # and without the itemized gradients (their recursion runs on it), and the trace says why,
+    # rather than computing it with another cell's formula.
     assert result == {
         "status": 0,
         "gates": ["z", "n"],
