@@ -29,8 +29,8 @@ def main(
     app.setOrganizationName("rnnviz")
     theme.apply()
     window = MainWindow(config)
-    window.show()  # the window builds its laboratory panels from a zero timer queued here…
-    QTimer.singleShot(0, freeze_long_lived_objects)  # …so this one runs after it
+    window.show()
+    QTimer.singleShot(0, freeze_long_lived_objects)  # the window's objects exist by now
     if session is not None:  # after the first run has started: the session replaces it
         QTimer.singleShot(0, lambda: window.sessions.open(session))
     code = app.exec()  # returns after the window closed and joined the training worker
