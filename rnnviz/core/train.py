@@ -1,9 +1,6 @@
-"""Training: a Trainer that takes one optimisation step at a time, and `session`, the generator
-that drives it, yields snapshots and takes commands.
-
-The trainer knows nothing of who watches it: the same generator runs synchronously in tests
-and in the CLI, and in a worker process in the app (rnnviz/core/worker.py). Snapshots and
-commands are defined in rnnviz/core/protocol.py.
+"""Training: a Trainer that takes one optimisation step at a time. `session`, the generator
+that drives it, yields snapshots and takes commands, is in rnnviz/core/loop.py (re-exported
+here).
 
 Divergence: a non-finite loss or gradient stops training in the "diverged" state; the update
 that caused it is not applied and the weights are the last finite ones. `Reset` recovers.
@@ -13,8 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
-from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
@@ -23,34 +18,26 @@ import torch
 from rnnviz.core.atomic import write_atomic
 from rnnviz.core.config import Config, ConfigError, check_temperature
 from rnnviz.core.logs import HistoryLog, ProbeLog
+from rnnviz.core.loop import session  # noqa: F401 (re-exported: where callers look for it)
 from rnnviz.core.model import build_model
-from rnnviz.core.protocol import (  # re-exported: the session's vocabulary
-    CONNECTIVITY_UNWATCHED,
-    GRAD_ITEMS_UNWATCHED,
+from rnnviz.core.protocol import (  # noqa: F401 (re-exported: the session's vocabulary)
     IDLE,
-    Command,
-    History,  # noqa: F401 (re-exported; core/logs.py builds it)
-    MeasureBottleneck,
+    History,
     Pause,
     Probe,
-    ProbeHistory,  # noqa: F401 (re-exported; core/logs.py builds it)
+    ProbeHistory,
     Reset,
     Run,
     RunView,
     SetClipping,
-    SetConnectivity,
-    SetGradItems,
     SetLearningRate,
     SetTemperature,
     Snapshot,
     Step,
 )
 from rnnviz.core.record_words import record_batch
-from rnnviz.core.sampling import sample_extras, sample_ids
-from rnnviz.core.seq2seq.bottleneck import BottleneckWatch
-from rnnviz.core.seq2seq.live import DecodingWatch
+from rnnviz.core.sampling import sample_ids
 from rnnviz.core.seq2seq.record import record_seq2seq
-from rnnviz.core.seq2seq.whatif import WhatIf
 from rnnviz.core.tasks import make_task
 from rnnviz.core.tasks.base import Task
 from rnnviz.core.trace import Trace
@@ -297,174 +284,3 @@ def _make_optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimize
     if cfg.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=cfg.lr)
     return torch.optim.Adam(params, lr=cfg.lr)
-
-
-# ---------------------------------------------------------------------------- session
-
-
-def session(
-    trainer: Trainer,
-    *,
-    running: bool = False,
-    snapshot_interval: float = 0.1,
-    probe_interval: float = 0.25,
-    probe_budget: float = 0.2,
-    sample_interval: float = 2.0,
-    clock: Callable[[], float] = time.monotonic,
-    label: str = "",
-    companions: Sequence[tuple[str, Trainer]] = (),
-    connectivity: bool = True,
-    grad_items: bool = True,
-) -> Generator[Snapshot | str | None, Command | None, None]:
-    """Drive `trainer`: each `send(command or None)` does at most one training step.
-
-    Yields a Snapshot when one is due (every `snapshot_interval` seconds of wall clock, and
-    at once after any command), None after a step with nothing to report, and IDLE when
-    paused with nothing to do: the caller should then wait for the next command.
-    The probe batch is recorded (||dh_T/dh_t|| for sequence 0 only, the one the panels
-    show) at most every `probe_interval` seconds and, when recording is slow (long
-    sequences), no more than `probe_budget` of the time on average. For a task that
-    generates (the character LM, music), a 200-symbol sample at the current temperature
-    rides along in `extras` (refreshed at most every `sample_interval` seconds while the
-    weights change). A live setting the trainer
-    cannot use (a temperature, learning rate or clipping) is refused, never ends the run: the
-    next snapshot's `extras["refused"]` says why, and training goes on with the old value.
-
-    `companions` are further (label, trainer) runs compared with this one: each step steps
-    every run that has not diverged, each recording records them all, and snapshots list
-    them in `runs`. Run/Pause/Step/Reset act on all; live settings on `trainer` alone.
-    Recordings hold the connectivity while `connectivity` (SetConnectivity switches it), the
-    itemized gradients while `grad_items` (SetGradItems).
-    """
-    others = [t for _, t in companions]
-    labels = [label, *(lab for lab, _ in companions)]
-
-    def record_all() -> tuple[Trace, list[Trace]]:
-        skip = {  # read at each recording
-            "skip_connectivity": None if connectivity else CONNECTIVITY_UNWATCHED,
-            "skip_grad_items": None if grad_items else GRAD_ITEMS_UNWATCHED,
-        }
-        traces = [t.record(jacobian_sequences=1, **skip) for t in (trainer, *others)]
-        return traces[0], traces[1:]
-
-    t0 = clock()
-    trace, other_traces = record_all()
-    # The budget as a credit of recording time (a leaky bucket): probe_budget of every second
-    # is granted, a recording spends its cost, and at most two recordings' worth is kept
-    # (no burst after a pause). Recordings fall between training steps, and a fixed wait of
-    # cost / budget after each loses up to a step per recording: 35 ms recordings between
-    # 83 ms steps came every three steps, 3.5/s and 12% of the time, where the budget allows
-    # 5.7/s (tests/core/test_probe_cadence.py).
-    credit_t = clock()
-    probe_cost, credit = credit_t - t0, 0.0
-    sampling = trainer.task.spec.generates
-    extras: dict = {}
-    bottleneck = BottleneckWatch([(label, trainer), *companions])  # measured on demand
-    decoding = DecodingWatch(trainer)  # an encoder-decoder's decoding panels
-    temperature, sampled_step, last_sample = 1.0, None, -math.inf
-    refused = ""  # why the last command's value was refused, for the next snapshot
-    last_snap = last_probe = clock()
-    rate_t, rate_steps, rate = clock(), trainer.step_count, 0.0
-    pending = 0
-    force = True
-    while True:
-        now = clock()
-        if sampling and (
-            sampled_step is None
-            or (sampled_step != trainer.step_count and now - last_sample >= sample_interval)
-        ):
-            extras = sample_extras(trainer, temperature)
-            sampled_step, last_sample = trainer.step_count, now
-        if force:
-            last_snap = now
-            runs = ()
-            if others:
-                runs = tuple(
-                    RunView(lab, t.step_count, t.diverged, t.history.view(), tr, t.probe_log.view())
-                    for lab, t, tr in zip(
-                        labels, [trainer, *others], [trace, *other_traces], strict=True
-                    )
-                )
-            shown = {**extras, **decoding.extras(trace, now)}
-            cmd = yield trainer.snapshot(
-                state="running" if running or pending else "paused",
-                trace=trace,
-                steps_per_s=rate if running or pending else 0.0,
-                extras={**shown, "refused": refused} if refused else shown,
-                runs=runs,
-            )
-            refused = ""
-        else:
-            cmd = yield None if (running or pending) else IDLE
-        force = cmd is not None
-        probe_now = False
-        if isinstance(cmd, Run):
-            running = True
-        elif isinstance(cmd, Pause):
-            running, pending = False, 0
-        elif isinstance(cmd, Step):
-            running, pending = False, pending + cmd.n
-        elif isinstance(cmd, SetLearningRate):
-            refused = _refusal(trainer.set_lr, cmd.lr)
-        elif isinstance(cmd, SetClipping):
-            refused = _refusal(trainer.set_clipping, cmd.mode, cmd.threshold)
-        elif isinstance(cmd, Reset):
-            for t in (trainer, *others):
-                t.reset()
-            running, pending, probe_now, sampled_step = False, 0, True, None
-            rate_t, rate_steps, rate = clock(), 0, 0.0
-        elif isinstance(cmd, Probe):
-            probe_now = True
-        elif isinstance(cmd, SetTemperature):
-            refused = _refusal(check_temperature, cmd.temperature)
-            if not refused:
-                temperature, sampled_step = cmd.temperature, None
-        elif isinstance(cmd, WhatIf):
-            decoding.ask(cmd)
-        elif isinstance(cmd, MeasureBottleneck):
-            bottleneck.ask(cmd.request)
-        elif isinstance(cmd, SetConnectivity):
-            probe_now = cmd.record and not connectivity  # the panel waits for it
-            connectivity = cmd.record
-        elif isinstance(cmd, SetGradItems):
-            probe_now = cmd.record and not grad_items
-            grad_items = cmd.record
-        alive = [t for t in (trainer, *others) if not t.diverged]
-        if (running or pending) and alive:
-            for t in alive:
-                t.train_step()
-            pending = max(0, pending - 1)
-            if not pending and not running:
-                force = probe_now = True  # the last of a few single steps shows at once
-            if any(t.diverged for t in alive):
-                force = probe_now = True  # show a divergence at once
-        if (running or pending) and not any(not t.diverged for t in (trainer, *others)):
-            running, pending = False, 0
-        now = clock()
-        if now - rate_t >= 0.5:
-            rate = (trainer.step_count - rate_steps) / (now - rate_t)
-            rate_t, rate_steps = now, trainer.step_count
-        due = now - last_snap >= snapshot_interval
-        credit = min(credit + probe_budget * (now - credit_t), 2 * probe_cost)
-        credit_t = now
-        if not probe_now and trace.meta["step"] != trainer.step_count:  # due on its own clock
-            probe_now = now - last_probe >= probe_interval and credit >= probe_cost
-        if probe_now:
-            t0 = clock()
-            trace, other_traces = record_all()
-            last_probe = clock()
-            probe_cost = last_probe - t0
-            credit -= probe_cost
-        if bottleneck.busy:  # one run a step: the snapshot after each shows the progress
-            extras, force = bottleneck.step(extras), True
-        force = force or due or probe_now
-
-
-def _refusal(setter: Callable[..., object], *values: object) -> str:
-    """Apply a live setting; a value it cannot use is refused in words (the snapshot's
-    extras["refused"]) and training goes on with the old one, never ends."""
-    try:
-        setter(*values)
-    except ConfigError as e:
-        return str(e)
-    return ""
