@@ -16,7 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Slot
-from PySide6.QtGui import QFont, QFontMetricsF, QTextOption
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QTextOption
 
 from rnnviz.qt import theme
 
@@ -98,21 +98,34 @@ class WrappingTitle(pg.LabelItem):
     def setText(self, text: str, **args) -> None:  # noqa: N802 (pyqtgraph API)
         """A new text: the layout is asked again only when the title's height changes (a
         live title, like the loss at the latest step, changes its words at every redraw,
-        and a layout pass over the whole plot costs more than the text)."""
+        and a layout pass over the whole plot costs more than the text). LabelItem.setText
+        less its unconditional updateGeometry; no Qt virtual is overridden to skip it (an
+        override of updateGeometry was called from a plot's layout being destroyed, and
+        crashed the interpreter at teardown)."""
         if text == getattr(self, "text", None) and not args:
             return
-        before = self._sizeHint.get(Qt.SizeHint.MinimumSize)
-        self._quiet = True
-        try:
-            super().setText(text, **args)
-        finally:
-            self._quiet = False
-        if self._sizeHint.get(Qt.SizeHint.MinimumSize) != before:
-            super().updateGeometry()
+        self.text = text
+        self.opts.update(args)
+        self.item.setHtml(f"<span style='{self._style()}'>{text}</span>")
+        self.updateMin()
+        self.resizeEvent(None)  # centres the text; calls updateMin again
 
-    def updateGeometry(self) -> None:  # noqa: N802 (Qt API)
-        if not getattr(self, "_quiet", False):
-            super().updateGeometry()
+    def _style(self) -> str:
+        """The CSS of LabelItem.setText's span, from self.opts."""
+        opts = self.opts
+        color = pg.mkColor(
+            opts["color"] if opts["color"] is not None else pg.getConfigOption("foreground")
+        )
+        style = [f"color: {color.name(QColor.NameFormat.HexArgb)}"]
+        if "family" in opts:
+            style.append(f"font-family: {opts['family']}")
+        if "size" in opts:
+            style.append(f"font-size: {opts['size']}")
+        if opts.get("bold") in (True, False):
+            style.append(f"font-weight: {'bold' if opts['bold'] else 'normal'}")
+        if opts.get("italic") in (True, False):
+            style.append(f"font-style: {'italic' if opts['italic'] else 'normal'}")
+        return "; ".join(style)
 
     def updateMin(self) -> None:  # noqa: N802 (pyqtgraph API: called on every text or size change)
         width = self.width()
@@ -122,13 +135,15 @@ class WrappingTitle(pg.LabelItem):
         height = self.item.boundingRect().height()
         self.setMinimumWidth(0)
         self.setMinimumHeight(height)
-        self._sizeHint = {
+        hint = {
             Qt.SizeHint.MinimumSize: (0, height),
             Qt.SizeHint.PreferredSize: (0, height),
             Qt.SizeHint.MaximumSize: (-1, -1),
             Qt.SizeHint.MinimumDescent: (0, 0),
         }
-        self.updateGeometry()
+        if hint != self._sizeHint:  # the layout asks again only for a new height
+            self._sizeHint = hint
+            self.updateGeometry()
         # PlotItem.setTitle fixes the title row at 30 px; give it the lines' height instead.
         # No plot while LabelItem.__init__ runs; a deleted one while the plot's layout, being
         # destroyed, gives its items a last resize.

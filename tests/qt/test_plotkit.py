@@ -118,3 +118,31 @@ def test_a_still_plot_ignores_the_mouse_and_shows_no_menu_or_button(qtbot):
     for side in ("left", "bottom"):
         assert plot.getAxis(side).style["tickFont"].pointSize() == 17
         assert not plot.getAxis(side).autoSIPrefix  # tick labels show the values themselves
+
+
+def test_a_wrapping_title_wraps_in_a_narrow_plot_and_asks_for_layout_only_when_its_height_changes(
+    qtbot,
+):
+    theme.apply()
+    view = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(view)
+    plot = still_plot(view.addPlot())
+    plot.setTitle("loss 0.123")
+    view.resize(300, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    title = plot.titleLabel
+    one_line = title.item.boundingRect().height()
+    assert plot.layout.rowMaximumHeight(0) == one_line  # the row is the title's own height
+
+    plot.layout.activate()
+    plot.setTitle("loss 0.456")  # new words, same height: no layout pass over the plot
+    assert plot.layout.isActivated()
+    assert "0.456" in title.item.toPlainText()
+
+    plot.setTitle("a long title that cannot fit on one line of a plot this narrow " * 2)
+    assert not plot.layout.isActivated()  # the height changed: the layout is asked again
+    lines = title.item.boundingRect().height() / one_line
+    assert lines >= 2  # wrapped, not wider than the plot
+    assert title.item.boundingRect().width() <= plot.width()
+    assert plot.layout.rowMaximumHeight(0) == title.item.boundingRect().height()
