@@ -24,6 +24,9 @@ from rnnviz.core.timeaxis import order, prev
 _TRUNCATE_EVERY = 16  # steps of the chain between truncations of its rank (_truncate), the
 # interval doubling while a truncation drops nothing (the first few dozen steps keep all)
 RANK_RTOL = 1e-7  # singular values of the chain kept: the float32 chain's own noise floor
+_BUILD_EVERY = 32  # steps whose J_t are built at once: 4 MB at H = 128, in cache when the
+# products read them (a chunk's 128 at once, 16 MB, were read back from memory: the products
+# of a chain of few rows took 3x as long)
 
 
 def jacobian_norms(
@@ -111,16 +114,17 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
         # below ITERATE_FROM rows the norms are solved exactly, and rows only ever go: the
         # guess is no longer needed
         track = r0 >= spectral_norm.ITERATE_FROM
-        step = None
-        if not single:  # the J_t (or [A_t; D_t]) of the chunk (see jacobian_norms)
-            ts = slice(lo, hi + 1)
-            step = _step_matrices(c[ts, ..., 0], None if carry is None else carry[ts, :, 0],
-                                  blocks, on_k).transpose(0, 2, 1)  # fmt: skip
         chain = np.zeros((hi - lo + 1, H, r0), dtype=np.float32)  # M_{t-1}^T before rescaling
         guess = np.zeros((hi - lo + 1, H, 2), dtype=np.float32) if track else None
         logs = np.empty(hi - lo + 1)  # log_scale before each step: chain[j]'s scale
+        fro = np.empty(hi - lo + 1)  # ||chain[j]||_F: the norms' scale
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as torch
             for j, t in enumerate(range(hi, lo - 1, -1)):
+                if not single and j % _BUILD_EVERY == 0:  # the J_t (or [A_t; D_t]) ahead
+                    b0 = max(lo, t - _BUILD_EVERY + 1)
+                    ts = slice(b0, t + 1)
+                    step = _step_matrices(c[ts, ..., 0], None if carry is None else carry[ts, :, 0],
+                                          blocks, on_k).transpose(0, 2, 1)  # fmt: skip
                 r = Z.shape[1]
                 S = Z[(P - 1) * H :]  # [M_t; Mc_t]^T: what the chain carries
                 M = S[:H]
@@ -129,18 +133,21 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
                     np.multiply(M, dhdc[t], out=K)
                     K += Mc
                     np.multiply(K, e[t], out=Mc)  # Mc_{t-1} = K diag(e_t)
-                if step is not None:
-                    Mn = step[t - lo] @ Z[: P * H]
+                if not single:
+                    Mn = step[t - b0] @ Z[: P * H]
                 else:
                     Mn = Wt @ (M * c[t, 0])
                 M[...] = Mn
                 chain[j, :, :r] = Mn
                 logs[j] = log_scale
-                # rescale: largest entry 1; zero (a dead ReLU chain) and non-finite stay
-                s = max(S.max(), -S.min())
-                if 0 < s < np.inf:
-                    S *= 1 / s
-                    log_scale += math.log(s)
+                # rescale to a Frobenius norm of 1 (one pass; a largest entry of 1 took two);
+                # zero (a dead ReLU chain) and non-finite stay
+                m2 = float(np.vdot(M, M))
+                s2 = m2 + float(np.vdot(Mc, Mc)) if cs else m2
+                fro[j] = math.sqrt(m2)
+                if 0 < s2 < np.inf:
+                    S *= 1 / math.sqrt(s2)
+                    log_scale += 0.5 * math.log(s2)
                 # a step of simultaneous iteration on M^T M keeps the top two right singular
                 # vectors as the guess for spectral_norms (both: when the top two cross,
                 # the new top is the second of the old)
@@ -155,7 +162,7 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
         with np.errstate(over="ignore"):
             # M_t's norms, from M_t^T: from its guess where tracked, else (r0 x r0) exactly
             A = chain if track else chain.transpose(0, 2, 1)
-            out.append(spectral_norms(A, guess) * np.exp(logs))
+            out.append(spectral_norms(A, guess, scale=fro) * np.exp(logs))
     return np.concatenate(out)[::-1]
 
 
@@ -183,11 +190,19 @@ def _truncate(Z: np.ndarray, at: int) -> np.ndarray:
     if not np.isfinite(F).all():
         return Z
     gram = F.T @ F
-    lam = np.linalg.eigvalsh(gram)  # (r,), ascending: a third of eigh's cost with vectors,
-    keep = max(1, int((lam > RANK_RTOL**2 * lam[-1]).sum()))  # which a rank kept whole skips
+    # None goes where gram - tau I is positive definite with tau at the threshold for the
+    # trace, which is at least the largest eigenvalue: a Cholesky factorisation says so at a
+    # twentieth of an eigensolver's cost (at r = 128), and the chain keeps every row for its
+    # first few dozen steps. (Where rounding lets it pass just below, a row stays: harmless.)
+    try:
+        np.linalg.cholesky(gram - RANK_RTOL**2 * np.trace(gram) * np.eye(len(gram)))
+        return Z
+    except np.linalg.LinAlgError:
+        pass
+    lam, P = np.linalg.eigh(gram)  # ascending
+    keep = max(1, int((lam > RANK_RTOL**2 * lam[-1]).sum()))
     if keep == Z.shape[1]:
         return Z
-    _, P = np.linalg.eigh(gram)
     out = np.empty((Z.shape[0], keep), dtype=np.float32)  # K is rebuilt at the next step
     np.matmul(Z[at:], P[:, -keep:].astype(np.float32), out=out[at:])
     return out

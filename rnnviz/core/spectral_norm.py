@@ -23,7 +23,9 @@ _CHECKS = (3, 5, 8, 12, 16, 24, 32)  # steps after which convergence is checked 
 _RANDOM_PART = 0.1  # the weight of a fixed random vector mixed into each start (see there)
 
 
-def spectral_norms(M: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+def spectral_norms(
+    M: np.ndarray, start: np.ndarray | None = None, scale: np.ndarray | None = None
+) -> np.ndarray:
     """||M||_2 of each matrix of a stack (..., m, n), to SPECTRAL_RTOL relative; NaN where M
     is not finite, 0 where it is 0.
 
@@ -33,15 +35,21 @@ def spectral_norms(M: np.ndarray, start: np.ndarray | None = None) -> np.ndarray
     (..., m, k), guesses of each top left singular vector (k = 1) or of the top two (k = 2),
     larger ones are iterated (lanczos_norms). Every matrix is scaled to a largest entry of 1
     (the iteration scales its thin products instead), so M M^T neither underflows nor
-    overflows in float32.
+    overflows in float32; or by `scale` (...,), a size of each matrix the caller knows
+    (the chain's Frobenius norms: no two passes over the stack for its largest entries),
+    where that is finite and positive.
     """
     M = np.asarray(M)
     if not np.issubdtype(M.dtype, np.floating):
         M = M.astype(np.float64)
     batch, (m, n) = M.shape[:-2], M.shape[-2:]
     A = M.reshape(-1, m, n)
+    given = np.zeros(len(A)) if scale is None else np.asarray(scale, np.float64).reshape(-1)
+    scale = given.copy()
+    find = ~(np.isfinite(given) & (given > 0))  # 0 may be a Frobenius norm that underflowed
     with np.errstate(invalid="ignore"):  # NaN propagates through max, inf to the scale
-        scale = np.maximum(A.max(axis=(1, 2)), -A.min(axis=(1, 2)))  # largest |entry|
+        Af = A if find.all() else A[find]
+        scale[find] = np.maximum(Af.max(axis=(1, 2)), -Af.min(axis=(1, 2)))  # largest |entry|
     out = np.where(np.isfinite(scale), 0.0, np.nan)
     idx = np.flatnonzero(np.isfinite(scale) & (scale > 0))
     if idx.size:

@@ -277,3 +277,39 @@ def test_the_chain_keeps_its_rank_and_its_norms(monkeypatch):
     full = record_trace(model, task, batch).layer(0).jacobian_norm
     assert full.min() < 1e-6 * full.max()  # the norms span many decades: relative test
     np.testing.assert_allclose(kept, full, rtol=SPECTRAL_RTOL)
+
+
+def test_the_rank_truncation_drops_exactly_what_lies_below_its_threshold():
+    """The chain's S = [M | Mc] with singular values 1 down to 1e-6 keeps every row (Z
+    itself: the Cholesky test says so without an eigensolver); with two more at 1e-9, just
+    below RANK_RTOL, exactly those two go and the rows kept hold the same norms."""
+    rng = np.random.default_rng(14)
+    H, r = 32, 24
+
+    def chain(s: np.ndarray) -> np.ndarray:
+        S = _with_singular_values(rng, s)[:, :r] @ _orthogonal(rng, r)  # (r, r): rows x cols
+        S = np.hstack([S, np.zeros((r, 2 * H - r))]) @ _orthogonal(rng, 2 * H)  # (r, 2H)
+        return np.vstack([np.zeros((H, r)), S.T]).astype(np.float32)  # [K; M; Mc]^T
+
+    Z = chain(np.geomspace(1.0, 1e-6, r))
+    assert jacobian._truncate(Z, H) is Z
+    Z = chain(np.r_[np.geomspace(1.0, 1e-5, r - 2), 1e-9, 1e-9])
+    kept = jacobian._truncate(Z, H)
+    assert kept.shape == (3 * H, r - 2)
+    for part in (slice(H, 2 * H), slice(2 * H, 3 * H), slice(H, 3 * H)):
+        np.testing.assert_allclose(_svd_norms(kept[part]), _svd_norms(Z[part]), rtol=1e-6)
+
+
+def test_a_given_scale_gives_the_same_norms_and_a_bad_one_is_not_used():
+    """The chain passes its Frobenius norms as the scale; where one is 0 (underflowed), NaN
+    or inf the largest entry is found instead: norms, zeros and NaN as without."""
+    M = np.random.default_rng(15).standard_normal((6, 64, 64)).astype(np.float32) * 1e-3
+    M[3] = 0.0
+    M[4, 1, 2] = np.nan
+    fro = np.linalg.norm(M.astype(np.float64), axis=(1, 2))
+    expected = _svd_norms(np.nan_to_num(M, nan=0.0))
+    expected[4] = np.nan
+    for start in (None, np.ones((64, 1))):
+        for scale in (fro, np.where(np.arange(6) < 3, [0.0, np.nan, np.inf, 1, 1, 1], fro)):
+            got = spectral_norms(M, start, scale=scale)
+            np.testing.assert_allclose(got, expected, rtol=SPECTRAL_RTOL)
