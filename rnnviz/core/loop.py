@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING
 
 from rnnviz.core.config import ConfigError, check_temperature
+from rnnviz.core.probe_thread import ProbeThread
 from rnnviz.core.protocol import (
     CONNECTIVITY_UNWATCHED,
     GRAD_ITEMS_UNWATCHED,
@@ -57,6 +58,7 @@ def session(
     companions: Sequence[tuple[str, Trainer]] = (),
     connectivity: bool = True,
     grad_items: bool = True,
+    probe_thread_budget: float | None = None,
 ) -> Generator[Snapshot | str | None, Command | None, None]:
     """Drive `trainer`: each `send(command or None)` does at most one training step.
 
@@ -77,16 +79,26 @@ def session(
     them in `runs`. Run/Pause/Step/Reset act on all; live settings on `trainer` alone.
     Recordings hold the connectivity while `connectivity` (SetConnectivity switches it), the
     itemized gradients while `grad_items` (SetGradItems).
+
+    With `probe_thread_budget` (the app's training process, where it has two cores or more)
+    the recordings due on their own clock are made on a second thread from a copy of the
+    weights at the step they are for (core/probe_thread.py), taking at most that share of
+    the thread's time, while training goes on: a snapshot carries the latest finished one.
+    Recordings a command asks for (Probe, Reset, a Step's last step, a divergence, a panel
+    shown) are still made at once, between steps, as are those due while paused.
     """
     others = [t for _, t in companions]
     labels = [label, *(lab for lab, _ in companions)]
 
-    def record_all() -> tuple[Trace, list[Trace]]:
-        skip = {  # read at each recording
+    def options() -> dict:  # read at each recording
+        return {
+            "jacobian_sequences": 1,
             "skip_connectivity": None if connectivity else CONNECTIVITY_UNWATCHED,
             "skip_grad_items": None if grad_items else GRAD_ITEMS_UNWATCHED,
         }
-        traces = [t.record(jacobian_sequences=1, **skip) for t in (trainer, *others)]
+
+    def record_all() -> tuple[Trace, list[Trace]]:
+        traces = [t.record(**options()) for t in (trainer, *others)]
         return traces[0], traces[1:]
 
     t0 = clock()
@@ -96,7 +108,10 @@ def session(
     # (no burst after a pause). Recordings fall between training steps, and a fixed wait of
     # cost / budget after each loses up to a step per recording: 35 ms recordings between
     # 83 ms steps came every three steps, 3.5/s and 12% of the time, where the budget allows
-    # 5.7/s (tests/core/test_probe_cadence.py).
+    # 5.7/s (tests/core/test_probe_cadence.py). On a thread of its own the recording's
+    # budget is a share of that thread's time: what it leaves of the core the window uses.
+    thread = None if probe_thread_budget is None else ProbeThread([trainer, *others], clock)
+    budget = probe_budget if thread is None else probe_thread_budget
     credit_t = clock()
     probe_cost, credit = credit_t - t0, 0.0
     sampling = trainer.task.spec.generates
@@ -109,97 +124,119 @@ def session(
     rate_t, rate_steps, rate = clock(), trainer.step_count, 0.0
     pending = 0
     force = True
-    while True:
-        now = clock()
-        if sampling and (
-            sampled_step is None
-            or (sampled_step != trainer.step_count and now - last_sample >= sample_interval)
-        ):
-            extras = sample_extras(trainer, temperature)
-            sampled_step, last_sample = trainer.step_count, now
-        if force:
-            last_snap = now
-            runs = ()
-            if others:
-                runs = tuple(
-                    RunView(lab, t.step_count, t.diverged, t.history.view(), tr, t.probe_log.view())
-                    for lab, t, tr in zip(
-                        labels, [trainer, *others], [trace, *other_traces], strict=True
+    try:
+        while True:
+            now = clock()
+            if sampling and (
+                sampled_step is None
+                or (sampled_step != trainer.step_count and now - last_sample >= sample_interval)
+            ):
+                extras = sample_extras(trainer, temperature)
+                sampled_step, last_sample = trainer.step_count, now
+            if force:
+                last_snap = now
+                runs = ()
+                if others:
+                    runs = tuple(
+                        RunView(
+                            lab, t.step_count, t.diverged, t.history.view(), tr, t.probe_log.view()
+                        )
+                        for lab, t, tr in zip(
+                            labels, [trainer, *others], [trace, *other_traces], strict=True
+                        )
                     )
+                shown = {**extras, **decoding.extras(trace, now)}
+                cmd = yield trainer.snapshot(
+                    state="running" if running or pending else "paused",
+                    trace=trace,
+                    steps_per_s=rate if running or pending else 0.0,
+                    extras={**shown, "refused": refused} if refused else shown,
+                    runs=runs,
                 )
-            shown = {**extras, **decoding.extras(trace, now)}
-            cmd = yield trainer.snapshot(
-                state="running" if running or pending else "paused",
-                trace=trace,
-                steps_per_s=rate if running or pending else 0.0,
-                extras={**shown, "refused": refused} if refused else shown,
-                runs=runs,
-            )
-            refused = ""
-        else:
-            cmd = yield None if (running or pending) else IDLE
-        force = cmd is not None
-        probe_now = False
-        if isinstance(cmd, Run):
-            running = True
-        elif isinstance(cmd, Pause):
-            running, pending = False, 0
-        elif isinstance(cmd, Step):
-            running, pending = False, pending + cmd.n
-        elif isinstance(cmd, SetLearningRate):
-            refused = _refusal(trainer.set_lr, cmd.lr)
-        elif isinstance(cmd, SetClipping):
-            refused = _refusal(trainer.set_clipping, cmd.mode, cmd.threshold)
-        elif isinstance(cmd, Reset):
-            for t in (trainer, *others):
-                t.reset()
-            running, pending, probe_now, sampled_step = False, 0, True, None
-            rate_t, rate_steps, rate = clock(), 0, 0.0
-        elif isinstance(cmd, Probe):
-            probe_now = True
-        elif isinstance(cmd, SetTemperature):
-            refused = _refusal(check_temperature, cmd.temperature)
-            if not refused:
-                temperature, sampled_step = cmd.temperature, None
-        elif isinstance(cmd, WhatIf):
-            decoding.ask(cmd)
-        elif isinstance(cmd, MeasureBottleneck):
-            bottleneck.ask(cmd.request)
-        elif isinstance(cmd, SetConnectivity):
-            probe_now = cmd.record and not connectivity  # the panel waits for it
-            connectivity = cmd.record
-        elif isinstance(cmd, SetGradItems):
-            probe_now = cmd.record and not grad_items
-            grad_items = cmd.record
-        alive = [t for t in (trainer, *others) if not t.diverged]
-        if (running or pending) and alive:
-            for t in alive:
-                t.train_step()
-            pending = max(0, pending - 1)
-            if not pending and not running:
-                force = probe_now = True  # the last of a few single steps shows at once
-            if any(t.diverged for t in alive):
-                force = probe_now = True  # show a divergence at once
-        if (running or pending) and not any(not t.diverged for t in (trainer, *others)):
-            running, pending = False, 0
-        now = clock()
-        if now - rate_t >= 0.5:
-            rate = (trainer.step_count - rate_steps) / (now - rate_t)
-            rate_t, rate_steps = now, trainer.step_count
-        due = now - last_snap >= snapshot_interval
-        credit = min(credit + probe_budget * (now - credit_t), 2 * probe_cost)
-        credit_t = now
-        if not probe_now and trace.meta["step"] != trainer.step_count:  # due on its own clock
-            probe_now = now - last_probe >= probe_interval and credit >= probe_cost
-        if probe_now:
-            t0 = clock()
-            trace, other_traces = record_all()
-            last_probe = clock()
-            probe_cost = last_probe - t0
-            credit -= probe_cost
-        if bottleneck.busy:  # one run a step: the snapshot after each shows the progress
-            extras, force = bottleneck.step(extras), True
-        force = force or due or probe_now
+                refused = ""
+            else:
+                cmd = yield None if (running or pending) else IDLE
+            force = cmd is not None
+            probe_now = False
+            if isinstance(cmd, Run):
+                running = True
+            elif isinstance(cmd, Pause):
+                running, pending = False, 0
+            elif isinstance(cmd, Step):
+                running, pending = False, pending + cmd.n
+            elif isinstance(cmd, SetLearningRate):
+                refused = _refusal(trainer.set_lr, cmd.lr)
+            elif isinstance(cmd, SetClipping):
+                refused = _refusal(trainer.set_clipping, cmd.mode, cmd.threshold)
+            elif isinstance(cmd, Reset):
+                if thread is not None:
+                    thread.discard()  # of the weights before the reset
+                for t in (trainer, *others):
+                    t.reset()
+                running, pending, probe_now, sampled_step = False, 0, True, None
+                rate_t, rate_steps, rate = clock(), 0, 0.0
+            elif isinstance(cmd, Probe):
+                probe_now = True
+            elif isinstance(cmd, SetTemperature):
+                refused = _refusal(check_temperature, cmd.temperature)
+                if not refused:
+                    temperature, sampled_step = cmd.temperature, None
+            elif isinstance(cmd, WhatIf):
+                decoding.ask(cmd)
+            elif isinstance(cmd, MeasureBottleneck):
+                bottleneck.ask(cmd.request)
+            elif isinstance(cmd, SetConnectivity):
+                probe_now = cmd.record and not connectivity  # the panel waits for it
+                connectivity = cmd.record
+            elif isinstance(cmd, SetGradItems):
+                probe_now = cmd.record and not grad_items
+                grad_items = cmd.record
+            alive = [t for t in (trainer, *others) if not t.diverged]
+            if (running or pending) and alive:
+                for t in alive:
+                    t.train_step()
+                pending = max(0, pending - 1)
+                if not pending and not running:
+                    force = probe_now = True  # the last of a few single steps shows at once
+                if any(t.diverged for t in alive):
+                    force = probe_now = True  # show a divergence at once
+            if (running or pending) and not any(not t.diverged for t in (trainer, *others)):
+                running, pending = False, 0
+            now = clock()
+            if now - rate_t >= 0.5:
+                rate = (trainer.step_count - rate_steps) / (now - rate_t)
+                rate_t, rate_steps = now, trainer.step_count
+            due = now - last_snap >= snapshot_interval
+            credit = min(credit + budget * (now - credit_t), 2 * probe_cost)
+            credit_t = now
+            training = running or pending
+            if thread is not None and thread.busy:  # before any other, so logs keep the order
+                done = thread.take(wait=probe_now or not training)
+                if done is not None:
+                    (trace, *other_traces), probe_cost = done
+                    credit -= probe_cost
+                    force = True
+            if (
+                not probe_now
+                and trace.meta["step"] != trainer.step_count  # due on its own clock
+                and not (thread is not None and thread.busy)
+            ):
+                probe_now = now - last_probe >= probe_interval and credit >= probe_cost
+                if probe_now and thread is not None and training:
+                    thread.submit(options())  # picked up at a later iteration
+                    last_probe, probe_now = now, False
+            if probe_now:
+                t0 = clock()
+                trace, other_traces = record_all()
+                last_probe = clock()
+                probe_cost = last_probe - t0
+                credit -= probe_cost
+            if bottleneck.busy:  # one run a step: the snapshot after each shows the progress
+                extras, force = bottleneck.step(extras), True
+            force = force or due or probe_now
+    finally:
+        if thread is not None:
+            thread.close()
 
 
 def _refusal(setter: Callable[..., object], *values: object) -> str:

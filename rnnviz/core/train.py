@@ -177,8 +177,32 @@ class Trainer:
         rest) and is what meta["connectivity"] says about it; `skip_grad_items` likewise for
         the itemized gradients (meta["grad_items"]).
         """
-        self.model.eval()
-        meta = {"step": self.step_count, "device": self.device}
+        trace = self.trace_of(
+            self.model,
+            self.step_count,
+            jacobians=jacobians,
+            jacobian_sequences=jacobian_sequences,
+            skip_connectivity=skip_connectivity,
+            skip_grad_items=skip_grad_items,
+        )
+        self.probe_log.append(trace)
+        return trace
+
+    def trace_of(
+        self,
+        model: torch.nn.Module,
+        step: int,
+        *,
+        jacobians: bool = True,
+        jacobian_sequences: int | None = None,
+        skip_connectivity: str | None = None,
+        skip_grad_items: str | None = None,
+    ) -> Trace:
+        """The probe batch's trace through `model`, this run's model or a copy of its weights
+        taken at `step` (core/probe_thread.py records one beside training); logs nothing and
+        changes nothing of the trainer. Options as `record`'s."""
+        model.eval()
+        meta = {"step": step, "device": self.device}
         options = {}
         if self.task.spec.model == "seq2seq":  # both halves (core/seq2seq/record.py)
             recorder = record_seq2seq
@@ -190,8 +214,8 @@ class Trainer:
             if skip_grad_items:
                 options["grad_items"] = False
                 meta["grad_items"] = skip_grad_items
-        trace = recorder(
-            self.model,
+        return recorder(
+            model,
             self.task,
             self.probe_batch,
             jacobians=jacobians,
@@ -199,8 +223,6 @@ class Trainer:
             meta=meta,
             **options,
         )
-        self.probe_log.append(trace)
-        return trace
 
     def snapshot(
         self,

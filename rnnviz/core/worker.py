@@ -44,9 +44,16 @@ from rnnviz.core.protocol import (
     ToWorker,
 )
 from rnnviz.core.stream import SnapshotEncoder
-from rnnviz.core.threads import use_training_threads
+from rnnviz.core.threads import usable_cores, use_training_threads
 
 log = logging.getLogger(__name__)
+
+# Where the process has two cores or more, the probe batch is recorded on a second thread
+# while training goes on (core/probe_thread.py), busy at most this share of the time: the
+# core it runs on is the one the window draws with. On one core, between training steps,
+# at most PROBE_BUDGET of the time (a recording there stops training for its length).
+PROBE_THREAD_BUDGET = 0.5
+PROBE_BUDGET = 0.2
 
 
 def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: float = 0.07) -> None:
@@ -95,7 +102,8 @@ def _run(conn, train, start: StartRun, interval: float, probe: float) -> ToWorke
             running=start.running,
             snapshot_interval=interval,
             probe_interval=probe,
-            probe_budget=0.2,
+            probe_budget=PROBE_BUDGET,
+            probe_thread_budget=PROBE_THREAD_BUDGET if usable_cores() > 1 else None,
             label=start.label,
             companions=others,
         )

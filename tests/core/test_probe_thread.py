@@ -1,0 +1,139 @@
+"""Recording on a second thread while training goes on (core/probe_thread.py, issue 14): each
+trace is exactly the model at the step it says, whatever training did meanwhile; commands
+still show their recording at once; a Reset's recording is of the reset model."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from rnnviz.core.config import Config
+from rnnviz.core.train import IDLE, Pause, Reset, Snapshot, Step, Trainer, session
+
+SMALL = Config(hidden=8, seq_len=12, batch=4, device="cpu")
+THREAD = "rnnviz-recording"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def threaded(trainer: Trainer, running: bool, companions=()):
+    """A session recording on its thread as often as it can, with snapshots only when forced
+    (a command, a recording picked up). The clock is the real one: the thread's timing is
+    what is under test, and no assertion depends on it."""
+    run = session(
+        trainer,
+        running=running,
+        snapshot_interval=3600.0,
+        probe_interval=0.0,
+        probe_thread_budget=1.0,
+        companions=companions,
+    )
+    assert isinstance(next(run), Snapshot)
+    return run
+
+
+def reference(config: Config, step: int):
+    """A synchronous recording of a separate trainer trained to `step`."""
+    trainer = Trainer(config)
+    for _ in range(step):
+        assert trainer.train_step()
+    return trainer.trace_of(trainer.model, step, jacobian_sequences=1)
+
+
+def assert_same_recording(trace, ref) -> None:
+    assert trace.meta["step"] == ref.meta["step"]
+    for name, p in ref.params.items():
+        np.testing.assert_array_equal(trace.params[name], p, err_msg=name)
+    for mine, theirs in zip(trace.layers, ref.layers, strict=True):
+        for field in ("h", "grad_h", "jacobian_norm"):
+            np.testing.assert_allclose(
+                getattr(mine, field), getattr(theirs, field), rtol=1e-6, atol=1e-9, err_msg=field
+            )
+
+
+def test_each_threaded_recording_is_the_model_at_its_step():
+    """Training goes on during each recording (several steps of this tiny model a recording),
+    so a recording of the model training changes, or of weights copied at another step,
+    differs from a synchronous recording of a trainer stopped at the step the trace names."""
+    trainer = Trainer(SMALL)
+    other = Trainer(SMALL.replace(cell="gru"))
+    run = threaded(trainer, running=True, companions=[("gru", other)])
+    seen, last = {}, None
+    for _ in range(3000):
+        out = run.send(None)
+        if isinstance(out, Snapshot) and out.trace is not last:
+            last = out.trace
+            seen[out.trace.meta["step"]] = (out.trace, out.runs[1].trace, out.probes.step)
+        if len(seen) >= 4:
+            break
+    steps_at_end = trainer.step_count
+    run.close()
+    assert len(seen) >= 4, "the thread's recordings did not arrive"
+    for step, (trace, gru_trace, probe_steps) in seen.items():
+        assert 0 <= step <= steps_at_end
+        assert probe_steps[-1] == step  # the probe history logs the trace the snapshot shows
+        assert_same_recording(trace, reference(SMALL, step))
+        assert_same_recording(gru_trace, reference(SMALL.replace(cell="gru"), step))
+    assert not [t for t in threading.enumerate() if t.name.startswith(THREAD)]  # closed
+
+
+def test_a_step_shows_its_last_step_at_once():
+    trainer = Trainer(SMALL)
+    run = threaded(trainer, running=False)
+    run.send(Step(3))
+    last = None
+    while (out := run.send(None)) != IDLE:
+        last = out if isinstance(out, Snapshot) else last
+    assert last.step == 3
+    assert_same_recording(last.trace, reference(SMALL, 3))
+    run.close()
+
+
+def test_a_reset_drops_the_recording_in_flight_and_shows_the_reset_model(monkeypatch):
+    """A recording of the weights before a Reset, still running when it comes, is neither
+    shown nor logged: the snapshot after the Reset shows step 0 and logs it alone."""
+    trainer = Trainer(SMALL)
+    started, release = threading.Event(), threading.Event()
+    trace_of = trainer.trace_of
+
+    def held_in_thread(model, step, **options):
+        if threading.current_thread().name.startswith(THREAD):
+            started.set()
+            assert release.wait(30)
+        return trace_of(model, step, **options)
+
+    monkeypatch.setattr(trainer, "trace_of", held_in_thread)
+    run = threaded(trainer, running=True)
+    for _ in range(1000):
+        run.send(None)
+        if started.is_set():
+            break
+    assert started.is_set() and trainer.step_count > 0
+    release.set()  # it may finish now: it must still not be taken after the Reset
+    out = run.send(Reset())
+    assert isinstance(out, Snapshot) and out.step == 0
+    assert list(out.probes.step) == [0]
+    assert_same_recording(out.trace, reference(SMALL, 0))
+    run.close()
+
+
+def test_a_pause_shows_the_recording_in_flight_before_going_idle():
+    trainer = Trainer(SMALL)
+    run = threaded(trainer, running=True)
+    for _ in range(20):
+        run.send(None)
+    last = run.send(Pause())
+    while (out := run.send(None)) != IDLE:
+        last = out if isinstance(out, Snapshot) else last
+    assert last.trace.meta["step"] == last.probes.step[-1]
+    assert_same_recording(last.trace, reference(SMALL, int(last.probes.step[-1])))
+    run.close()
