@@ -118,6 +118,10 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
         guess = np.zeros((hi - lo + 1, H, 2), dtype=np.float32) if track else None
         logs = np.empty(hi - lo + 1)  # log_scale before each step: chain[j]'s scale
         fro = np.empty(hi - lo + 1)  # ||chain[j]||_F: the norms' scale
+        # chain[j] / sqrt(rescaled[j]) is the M of the guess's step, and applied[j] = M M^T
+        # guess[j]: what spectral_norm.certified_top needs
+        rescaled = np.ones(hi - lo + 1)
+        applied = np.zeros((hi - lo + 1, H, 2), dtype=np.float32) if track else None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as torch
             for j, t in enumerate(range(hi, lo - 1, -1)):
                 if not single and j % _BUILD_EVERY == 0:  # the J_t (or [A_t; D_t]) ahead
@@ -148,22 +152,35 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
                 if 0 < s2 < np.inf:
                     S *= 1 / math.sqrt(s2)
                     log_scale += 0.5 * math.log(s2)
+                    rescaled[j] = s2
                 # a step of simultaneous iteration on M^T M keeps the top two right singular
-                # vectors as the guess for spectral_norms (both: when the top two cross,
-                # the new top is the second of the old)
+                # vectors as the guess (both: when the top two cross, the new top is the
+                # second of the old), and one more product proves most norms without Lanczos
                 if track:
                     u = guess[j] = _orthonormal_pair(M @ (M.T @ u))  # (H, 2)
+                    np.matmul(M, M.T @ u, out=applied[j])
                 steps += 1
                 # (not in the last few steps, where fewer rows would save little)
                 if steps == next_truncation and t > _TRUNCATE_EVERY // 2:
                     Z, kept = _truncate(Z, (P - 1) * H), r
                     every = _TRUNCATE_EVERY if Z.shape[1] < kept else 2 * every
                     next_truncation += every
-        with np.errstate(over="ignore"):
-            # M_t's norms, from M_t^T: from its guess where tracked, else (r0 x r0) exactly
-            A = chain if track else chain.transpose(0, 2, 1)
-            out.append(spectral_norms(A, guess, scale=fro) * np.exp(logs))
+        out.append(_chunk_norms(chain, guess, applied, fro, rescaled) * np.exp(logs))
     return np.concatenate(out)[::-1]
+
+
+def _chunk_norms(chain, guess, applied, fro, rescaled) -> np.ndarray:
+    """||M_t|| of a chunk's chain[j] = M_t^T (n, H, r0), scaled as stored: where tracked,
+    certified from the guess (spectral_norm.certified_top: the settled steps, most of a
+    long chain) or else by Lanczos from it; untracked (r0 x r0) exactly."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if guess is None:
+            return spectral_norms(chain.transpose(0, 2, 1), scale=fro)
+        out = np.sqrt(spectral_norm.certified_top(guess, applied, fro**2 / rescaled) * rescaled)
+        rest = np.flatnonzero(np.isnan(out))
+        if rest.size:
+            out[rest] = spectral_norms(chain[rest], guess[rest], scale=fro[rest])
+    return out
 
 
 def _orthonormal_pair(v: np.ndarray) -> np.ndarray:

@@ -73,6 +73,46 @@ def exact_norms(X: np.ndarray) -> np.ndarray:
         return np.linalg.norm(X.astype(np.float64), ord=2, axis=(-2, -1))
 
 
+def certified_top(U: np.ndarray, AU: np.ndarray, trace: np.ndarray) -> np.ndarray:
+    """The largest eigenvalue of each symmetric positive semi-definite A_i (N, m, m) where a
+    two-column subspace proves it to SPECTRAL_RTOL relative, else NaN; from U (N, m, 2),
+    orthonormal columns, AU = A_i U, and trace(A_i) (N,). Nothing else of A is needed, so a
+    caller that tracks the top two eigenvectors gets its norms for one product each.
+
+    The Ritz values theta_1 >= theta_2 of A on span(U), residuals r_1, r_2 of their vectors
+    x_1, x_2: theta_1 <= lambda_1 (a Rayleigh quotient). For a unit z = a_1 x_1 + a_2 x_2 +
+    b w, w orthogonal to both, z^T A z <= v^T B v with v = (|a_1|, |a_2|, |b|) and
+
+        B = [[theta_1, 0, r_1], [0, theta_2, r_2], [r_1, r_2, c]],   c = trace - theta_1 - theta_2
+
+    (x_1^T A x_2 = 0, |x_i^T A w| <= r_i, and w^T A w is at most the largest eigenvalue of A
+    on the complement, at most its trace c: positive semi-definite). So lambda_1 <=
+    lambda_max(B), a bound that is tight where the spectrum below the top two is small beside
+    the top, as in a running product whose singular values have spread apart; where it is
+    within SPECTRAL_RTOL of theta_1 the midpoint is returned (rounding aside, rigorous)."""
+    U, AU = np.asarray(U, np.float64), np.asarray(AU, np.float64)
+    P = np.swapaxes(U, 1, 2) @ AU  # (N, 2, 2): A on span(U)
+    a, b, d = P[:, 0, 0], (P[:, 0, 1] + P[:, 1, 0]) / 2, P[:, 1, 1]
+    mid, rad = (a + d) / 2, np.hypot((a - d) / 2, b)
+    theta = np.stack([mid + rad, mid - rad], -1)  # (N, 2), descending
+    y = np.stack([theta[:, 0] - d, b], -1)  # the top eigenvector of P (unnormalised)
+    y[(y == 0).all(-1)] = (1.0, 0.0)  # P diagonal with a >= d
+    y /= np.linalg.norm(y, axis=-1, keepdims=True)
+    Y = np.stack([y, np.stack([-y[:, 1], y[:, 0]], -1)], -1)  # (N, 2, 2): columns x_1, x_2
+    r = np.linalg.norm(AU @ Y - (U @ Y) * theta[:, None, :], axis=1)  # (N, 2)
+    B = np.zeros((len(P), 3, 3))
+    B[:, 0, 0], B[:, 1, 1] = theta[:, 0], theta[:, 1]
+    B[:, 2, 2] = np.maximum(np.asarray(trace, np.float64) - theta.sum(-1), 0.0)
+    B[:, 0, 2], B[:, 1, 2] = r[:, 0], r[:, 1]
+    B[:, 2, 0], B[:, 2, 1] = r[:, 0], r[:, 1]
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(B).all((1, 2))
+        upper = np.full(len(P), np.nan)
+        upper[ok] = np.linalg.eigvalsh(B[ok])[:, -1]
+        good = ok & (theta[:, 0] >= 0) & (upper <= theta[:, 0] * (1 + SPECTRAL_RTOL))
+    return np.where(good, (theta[:, 0] + upper) / 2, np.nan)
+
+
 def lanczos_norms(X: np.ndarray, guess: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
     """||X||_2 / scale of each finite matrix of a stack (N, m, n), by lanczos_top on X X^T
     from `guess` (N, m) or (N, m, 2). `scale` (N,), default 1, is applied to the thin
