@@ -47,24 +47,31 @@ class ProbeLog:
         self.key = new_key()
 
     def append(self, trace: Trace) -> None:
-        keys = [lt.key for lt in trace.layers]
-        radii = spectral_radii(trace.params, trace.cell, keys)
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's huge values
-            norms = {lt.key: vector_norms(lt.grad_h[0]) for lt in trace.layers}
-            profiles = {lt.key: layer_profile(trace, lt) for lt in trace.layers}
+        self.add(probe_row(trace))
+
+    def add(self, row: dict[str, np.ndarray | int | float]) -> None:
+        """A row probe_row made (core/probe_thread.py makes it on the recording's thread:
+        the spectral radii take ~25 ms at H = 128, time taken from training otherwise)."""
         if self.cols is None:
-            self.cols = {"step": Column(np.int64)}
-            self.cols.update({f"g {k}": Column(np.float64, (trace.T,)) for k in norms})
-            self.cols.update({f"r {k}": Column(np.float64) for k in radii})
-            self.cols.update({f"m {k}": Column(np.float64, (trace.T,)) for k in profiles})
-        self.cols["step"].append(trace.meta["step"])
-        for k, v in norms.items():
-            self.cols[f"g {k}"].append(v)
-        for k, v in radii.items():
-            self.cols[f"r {k}"].append(v)
-        for k, v in profiles.items():
-            self.cols[f"m {k}"].append(v)
+            self.cols = {k: Column(np.asarray(v).dtype, np.shape(v)) for k, v in row.items()}
+        for k, v in row.items():
+            self.cols[k].append(v)
 
     def view(self) -> ProbeHistory:
         views = {k: c.view() for k, c in (self.cols or {}).items()}
         return ProbeHistory.from_columns(self.key, views)
+
+
+def probe_row(trace: Trace) -> dict[str, np.ndarray | int | float]:
+    """The probe log's row for `trace`, keyed by column."""
+    keys = [lt.key for lt in trace.layers]
+    radii = spectral_radii(trace.params, trace.cell, keys)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's huge values
+        norms = {lt.key: vector_norms(lt.grad_h[0]) for lt in trace.layers}
+        profiles = {lt.key: layer_profile(trace, lt) for lt in trace.layers}
+    return {
+        "step": np.int64(trace.meta["step"]),
+        **{f"g {k}": np.asarray(v, np.float64) for k, v in norms.items()},
+        **{f"r {k}": np.float64(v) for k, v in radii.items()},
+        **{f"m {k}": np.asarray(v, np.float64) for k, v in profiles.items()},
+    }

@@ -10,8 +10,10 @@ of its model, into which the session copies the weights (and buffers) at that st
 two training steps, while the thread is idle; the thread reads only the copies, the probe
 batch and the task, never the model training changes. The trace is logged in the run's
 probe history on the session's thread when it is picked up (`take`), so the logs, snapshots
-and captures never race with the thread. torch's kernels and numpy's release the
-interpreter lock; the Python between them is what the two threads share.
+and captures never race with the thread; the log's row is computed on the thread (its W_hh
+spectral radii took ~25 ms of the training thread's time a recording at H = 128). torch's
+kernels and numpy's release the interpreter lock; the Python between them is what the two
+threads share.
 
 torch's intra-op thread count is process-wide (core/threads.py sets it): the thread uses
 the same count as training, one on a 2-core machine, and does not set it.
@@ -26,12 +28,15 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from rnnviz.core.logs import probe_row
+
 if TYPE_CHECKING:
     from rnnviz.core.trace import Trace
     from rnnviz.core.train import Trainer
 
 # (traces, one per run; seconds the recording took by the session's clock)
 Recorded = tuple[list["Trace"], float]
+_Job = tuple[list["Trace"], list[dict], float]  # the traces, their probe-log rows, seconds
 
 
 class ProbeThread:
@@ -42,7 +47,7 @@ class ProbeThread:
         self._clock = clock
         self._copies = [_frozen_copy(t.model) for t in self._trainers]
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="rnnviz-recording")
-        self._job: Future[Recorded] | None = None
+        self._job: Future[_Job] | None = None
 
     @property
     def busy(self) -> bool:
@@ -66,9 +71,9 @@ class ProbeThread:
         if job is None or not (wait or job.done()):
             return None
         self._job = None
-        traces, cost = job.result()
-        for t, trace in zip(self._trainers, traces, strict=True):
-            t.probe_log.append(trace)
+        traces, rows, cost = job.result()
+        for t, row in zip(self._trainers, rows, strict=True):
+            t.probe_log.add(row)
         return traces, cost
 
     def discard(self) -> None:
@@ -81,13 +86,14 @@ class ProbeThread:
         self.discard()
         self._pool.shutdown(wait=True)
 
-    def _record(self, steps: list[int], options: dict) -> Recorded:
+    def _record(self, steps: list[int], options: dict) -> _Job:
         t0 = self._clock()
         traces = [
             t.trace_of(frozen, step, **options)
             for t, frozen, step in zip(self._trainers, self._copies, steps, strict=True)
         ]
-        return traces, self._clock() - t0
+        rows = [probe_row(trace) for trace in traces]
+        return traces, rows, self._clock() - t0
 
 
 def _frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
