@@ -21,6 +21,7 @@ ITERATE_FROM = 48  # below this size m the batched exact eigensolver is as cheap
 _MAX_ITER = 40  # Lanczos steps; then the exact solver, for the few that have not converged
 _CHECKS = (3, 5, 8, 12, 16, 24, 32)  # steps after which convergence is checked (and _MAX_ITER)
 _RANDOM_PART = 0.1  # the weight of a fixed random vector mixed into each start (see there)
+_FEW, _FEW_AFTER = 2, 16  # at most this many operators left after so many steps: exactly
 
 
 def spectral_norms(
@@ -164,8 +165,8 @@ def lanczos_top(
     value theta held still to SPECTRAL_RTOL since the last check and its residual r = beta_k
     |s_k| has min(r, r^2 / gap) <= SPECTRAL_RTOL * theta, with the gap to the second Ritz
     value plus its residual (Kato-Temple); a Krylov space that closes (beta = 0) holds exact
-    eigenvalues. Those not done after _MAX_ITER steps are reported so (the caller solves
-    them exactly).
+    eigenvalues. Those not done after _MAX_ITER steps, or the last _FEW after _FEW_AFTER
+    steps, are reported so (the caller solves them exactly).
     """
     g = np.nan_to_num(np.asarray(guess, dtype=np.float64))
     g = g[..., None] if g.ndim == 2 else g  # (N, m, columns)
@@ -230,7 +231,9 @@ def lanczos_top(
             done = np.zeros_like(live)
             done[L[ok]] = True
             live &= ~done
-            if not live.any():
+            # the last few of a crowded top: past _FEW_AFTER steps, each step costs them as
+            # much as a whole batch's would, and the exact solver takes them
+            if not live.any() or (k >= _FEW_AFTER and live.sum() <= _FEW):
                 break
             if live.sum() <= len(ids) // 2:
                 Q, alpha, beta = Q[live], alpha[live], beta[live]

@@ -361,3 +361,23 @@ def test_a_certified_top_eigenvalue_is_exact_and_a_missed_top_is_never_certified
     proved = ~np.isnan(got)
     assert 0 < proved.sum() < len(got), proved
     np.testing.assert_allclose(got[proved], top[proved], rtol=SPECTRAL_RTOL)
+
+
+def test_the_last_few_of_a_crowded_top_go_to_the_exact_solver(monkeypatch):
+    """Ten spread spectra converge early; the one whose top two lie 1e-3 apart above a
+    crowd (Lanczos would take 24 steps) is solved exactly, alone, and every norm is exact."""
+    exact = []
+    dense = spectral_norm.exact_norms
+    monkeypatch.setattr(spectral_norm, "exact_norms", lambda X: exact.append(len(X)) or dense(X))
+    rng = np.random.default_rng(17)
+    m = 64
+    spread = [np.r_[1.0, np.geomspace(0.5, 1e-3, m - 1)] for _ in range(10)]
+    crowded = np.r_[1.0, 1 - 1e-3, rng.uniform(0.8, 0.98, m - 2)]
+    M = np.stack([_with_singular_values(rng, s) for s in [*spread, crowded]])
+    guess = rng.standard_normal((11, m, 1))
+    for few_after, solved_exactly in ((10**6, []), (spectral_norm._FEW_AFTER, [1])):
+        monkeypatch.setattr(spectral_norm, "_FEW_AFTER", few_after)
+        exact.clear()
+        got = spectral_norms(M, guess)
+        np.testing.assert_allclose(got, _svd_norms(M), rtol=SPECTRAL_RTOL)
+        assert exact == solved_exactly, (few_after, exact)
