@@ -17,10 +17,13 @@ from rnnviz.qt.main_window import MainWindow
 
 
 def main(
-    argv: list[str] | None = None, config: Config | None = None, session: str | None = None
+    argv: list[str] | None = None,
+    config: Config | None = None,
+    session: str | None = None,
+    preset: str | None = None,
 ) -> int:
     """Open the window (training `config`, default settings if None, or continuing the saved
-    `session` file); returns the exit code.
+    `session` file, or on the lecture preset named `preset`); returns the exit code.
 
     `argv` are extra Qt options (e.g. ["-platform", "offscreen"]).
     """
@@ -33,6 +36,8 @@ def main(
     QTimer.singleShot(0, freeze_long_lived_objects)  # the window's objects exist by now
     if session is not None:  # after the first run has started: the session replaces it
         QTimer.singleShot(0, lambda: window.sessions.open(session))
+    if preset is not None:  # as if chosen from the Presets menu
+        QTimer.singleShot(0, lambda: window.preset_menu.preset_actions[preset].trigger())
     code = app.exec()  # returns after the window closed and joined the training worker
     # Exit promptly: the interpreter's final garbage collections would walk torch's large
     # object graph (half a second or more); nothing left needs them.

@@ -1,6 +1,8 @@
 """The `rnnviz` command: the desktop app, or headless training and trace recording.
 
-    rnnviz [app [ARGS...]]              open the desktop app (ARGS go to the app)
+    rnnviz [app [OPTIONS | --preset NAME] [QT-ARGS...]]
+                                        open the desktop app on a model of OPTIONS, or on a
+                                        lecture preset (Qt's own -options pass through)
     rnnviz [app] --session F.rnnviz     open the app on a saved session, to train on from there
     rnnviz train [OPTIONS] [--save CK] [--report R.json]
                                         train --steps K steps, showing progress; the report
@@ -60,9 +62,9 @@ from rnnviz.cli_sample import add_sample_command, run_sample
 from rnnviz.cli_session import (
     SESSION_OPTION,
     add_save_session_option,
+    check_session,
     save_session,
     session_output,
-    session_to_open,
 )
 from rnnviz.cli_train import make_trainer, train
 from rnnviz.core import config as cfgmod
@@ -146,9 +148,25 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {rnnviz.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{app,train,trace,presets,export,sample}")
-    # `rnnviz app ARGS…` never reaches this parser (main hands ARGS to the app untouched);
-    # it is here for the list in --help.
-    sub.add_parser("app", help="open the desktop app (the default)")
+    app = sub.add_parser(
+        "app",
+        help="open the desktop app (the default)",
+        description="Open the desktop app on the default model, a model of the options below, "
+        "a lecture preset, or a saved session. Qt's own options (-platform NAME, -style S) "
+        "pass through to Qt.",
+    )
+    first_run = app.add_mutually_exclusive_group()
+    first_run.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="open on a lecture preset, training to its picture (see `rnnviz presets`)",
+    )
+    first_run.add_argument(
+        SESSION_OPTION,
+        metavar="FILE.rnnviz",
+        help="open on a saved session, to train on from there",
+    )
+    add_config_options(app, steps_default=None)  # the app trains until paused: no --steps
 
     train = sub.add_parser(
         "train",
@@ -237,6 +255,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         "--fps", type=int, default=10, metavar="N", help="animation frame rate (default: 10)"
     )
     return parser, {
+        "app": app,
         "train": train,
         "trace": trace,
         "presets": sub.choices["presets"],
@@ -245,10 +264,13 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     }
 
 
-def add_config_options(parser: argparse.ArgumentParser, *, steps_default: int) -> None:
-    """One option per Config field; default None so that only typed values override Config."""
+def add_config_options(parser: argparse.ArgumentParser, *, steps_default: int | None) -> None:
+    """One option per Config field; default None so that only typed values override Config.
+    No --steps where `steps_default` is None."""
     groups: dict[str, Any] = {}
     for f in fields(Config):
+        if f.name == "steps" and steps_default is None:
+            continue
         group_name, text, metavar = OPTION_HELP[f.name]
         if group_name not in groups:
             groups[group_name] = parser.add_argument_group(f"{group_name} options")
@@ -282,7 +304,7 @@ def threads_from_args(args: argparse.Namespace) -> int | None:
 
 def config_from_args(args: argparse.Namespace, **fallbacks: Any) -> Config:
     """Config's defaults, overridden by `fallbacks` and then by what the user typed."""
-    given = {f.name: getattr(args, f.name) for f in fields(Config)}
+    given = {f.name: getattr(args, f.name, None) for f in fields(Config)}
     given = {k: v for k, v in given.items() if v is not None}
     if "text" in given:
         if given.setdefault("task", "charlm") != "charlm":
@@ -309,7 +331,7 @@ def run_command(argv: list[str]) -> int:
     try:
         if not argv or argv[0] == "app":
             return run_app(argv[1:])
-        if argv[0] == SESSION_OPTION:
+        if argv[0] in (SESSION_OPTION, "--preset"):
             return run_app(argv)
         parser, commands = build_parser()
         args, extra = parser.parse_known_args(argv)
@@ -335,12 +357,29 @@ def run_command(argv: list[str]) -> int:
 
 
 def run_app(app_args: list[str]) -> int:
-    """Open the window; `app_args` are Qt's own options (e.g. `-platform offscreen`) and
-    `--session FILE`."""
+    """Open the window on the first run `app_args` choose (model options, --preset or
+    --session; the default model without them); their other arguments are Qt's own options
+    (e.g. `-platform offscreen`). An unknown --option or a bad value is one line and exit 2
+    before the window opens: never silently ignored."""
     from rnnviz.display import display_problem, qt_library_hint
 
-    app_args, session = session_to_open(app_args)
-    problem = None if "-platform" in app_args else display_problem()
+    parser = build_parser()[1]["app"]
+    args, qt_args = parser.parse_known_args(app_args)
+    if stray := [a for a in qt_args if a.startswith("--")]:
+        parser.error(f"unrecognized arguments: {' '.join(stray)}")
+    typed = [f.name for f in fields(Config) if getattr(args, f.name, None) is not None]
+    if typed and (args.preset or args.session):
+        chosen = "--preset" if args.preset else SESSION_OPTION
+        option = "--" + typed[0].replace("_", "-")
+        raise UsageError(f"{chosen} sets the model itself: leave out {option}")
+    config = config_from_args(args) if typed else None
+    if args.preset:
+        from rnnviz.core.presets import load_preset
+
+        load_preset(args.preset)  # an unknown name is one line here, not in the window
+    if args.session:
+        check_session(args.session)
+    problem = None if "-platform" in qt_args else display_problem()
     if problem:
         raise UsageError(f"cannot open the desktop app: {problem}")
     try:
@@ -352,7 +391,7 @@ def run_app(app_args: list[str]) -> int:
         raise UsageError(
             f"cannot start the desktop app: {e}{hint} (`rnnviz train` works without it)"
         ) from None
-    return int(app_main(app_args, session=session) or 0)
+    return int(app_main(qt_args, config=config, session=args.session, preset=args.preset) or 0)
 
 
 # ---------------------------------------------------------------------------- train / trace

@@ -48,19 +48,12 @@ def save_session(trainer: Trainer, path: Path) -> None:
     print(f"saved session {path} (step {trainer.step_count}): `rnnviz app --session {path}`")
 
 
-def session_to_open(app_args: list[str]) -> tuple[list[str], str | None]:
-    """`app_args` without `--session FILE`, and FILE, read and checked here so that a bad one
-    is one line on the terminal (the window reads it again)."""
-    if SESSION_OPTION not in app_args:
-        return app_args, None
-    i = app_args.index(SESSION_OPTION)
-    if i + 1 == len(app_args):
-        raise UsageError(f"{SESSION_OPTION} needs a file (FILE.rnnviz)")
-    path = app_args[i + 1]
+def check_session(path: str) -> None:
+    """Read and check the session file `path` here, so that a bad one is one line on the
+    terminal (the window reads it again)."""
     from rnnviz.core.session import SessionError, read_session
 
     try:
         read_session(path)
     except SessionError as e:
         raise UsageError(str(e)) from None
-    return [*app_args[:i], *app_args[i + 2 :]], path

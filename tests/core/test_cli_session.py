@@ -44,5 +44,5 @@ def test_a_session_that_cannot_be_written_or_opened_is_one_line(tmp_path, capsys
         )
     assert (
         one_line_error(capsys, ["app", "--session"])
-        == "rnnviz: error: --session needs a file (FILE.rnnviz)"
+        == "rnnviz: error: argument --session: expected one argument (see `rnnviz app --help`)"
     )
