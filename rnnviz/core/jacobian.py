@@ -24,9 +24,11 @@ from rnnviz.core.timeaxis import order, prev
 _TRUNCATE_EVERY = 16  # steps of the chain between truncations of its rank (_truncate), the
 # interval doubling while a truncation drops nothing (the first few dozen steps keep all)
 RANK_RTOL = 1e-7  # singular values of the chain kept: the float32 chain's own noise floor
-_BUILD_EVERY = 32  # steps whose J_t are built at once: 4 MB at H = 128, in cache when the
-# products read them (a chunk's 128 at once, 16 MB, were read back from memory: the products
-# of a chain of few rows took 3x as long)
+# steps whose J_t are built at once: while the chain keeps more than half its rows, 64 (fewer
+# calls: 0.86x the chain's time at H = 128, T = 50, against 32); then 16 (1 MB at H = 128,
+# still in cache when the products read them: a chunk's 128 at once, 16 MB, were read back
+# from memory, and the products of a chain of few rows took 3x as long)
+_BUILD_EVERY, _BUILD_FEW = 64, 16
 
 
 def jacobian_norms(
@@ -122,10 +124,11 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
         # guess[j]: what spectral_norm.certified_top needs
         rescaled = np.ones(hi - lo + 1)
         applied = np.zeros((hi - lo + 1, H, 2), dtype=np.float32) if track else None
+        b0 = hi + 1  # the first step of the J_t built
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as torch
             for j, t in enumerate(range(hi, lo - 1, -1)):
-                if not single and j % _BUILD_EVERY == 0:  # the J_t (or [A_t; D_t]) ahead
-                    b0 = max(lo, t - _BUILD_EVERY + 1)
+                if not single and t < b0:  # the J_t (or [A_t; D_t]) of the steps ahead
+                    b0 = max(lo, t + 1 - (_BUILD_EVERY if 2 * Z.shape[1] > H else _BUILD_FEW))
                     ts = slice(b0, t + 1)
                     step = _step_matrices(c[ts, ..., 0], None if carry is None else carry[ts, :, 0],
                                           blocks, on_k).transpose(0, 2, 1)  # fmt: skip
