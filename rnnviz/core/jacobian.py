@@ -8,6 +8,7 @@ held fixed. See jacobian_norms for the chain and how its norms are found.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -29,6 +30,8 @@ RANK_RTOL = 1e-7  # singular values of the chain kept: the float32 chain's own n
 # still in cache when the products read them: a chunk's 128 at once, 16 MB, were read back
 # from memory, and the products of a chain of few rows took 3x as long)
 _BUILD_EVERY, _BUILD_FEW = 64, 16
+_KEEP_BYTES = 32 << 20  # scratch buffers up to this size are kept between recordings (_scratch)
+_kept = threading.local()  # per thread: recordings may run on more than one
 
 
 def jacobian_norms(
@@ -116,7 +119,7 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
         # below ITERATE_FROM rows the norms are solved exactly, and rows only ever go: the
         # guess is no longer needed
         track = r0 >= spectral_norm.ITERATE_FROM
-        chain = np.zeros((hi - lo + 1, H, r0), dtype=np.float32)  # M_{t-1}^T before rescaling
+        chain = _scratch("chain", (hi - lo + 1, H, r0))  # M_{t-1}^T before rescaling
         guess = np.zeros((hi - lo + 1, H, 2), dtype=np.float32) if track else None
         logs = np.empty(hi - lo + 1)  # log_scale before each step: chain[j]'s scale
         fro = np.empty(hi - lo + 1)  # ||chain[j]||_F: the norms' scale
@@ -130,8 +133,9 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
                 if not single and t < b0:  # the J_t (or [A_t; D_t]) of the steps ahead
                     b0 = max(lo, t + 1 - (_BUILD_EVERY if 2 * Z.shape[1] > H else _BUILD_FEW))
                     ts = slice(b0, t + 1)
+                    buf = _scratch("step", (t + 1 - b0, P, H, H))
                     step = _step_matrices(c[ts, ..., 0], None if carry is None else carry[ts, :, 0],
-                                          blocks, on_k).transpose(0, 2, 1)  # fmt: skip
+                                          blocks, on_k, buf).transpose(0, 2, 1)  # fmt: skip
                 r = Z.shape[1]
                 S = Z[(P - 1) * H :]  # [M_t; Mc_t]^T: what the chain carries
                 M = S[:H]
@@ -146,6 +150,8 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
                     Mn = Wt @ (M * c[t, 0])
                 M[...] = Mn
                 chain[j, :, :r] = Mn
+                if r < r0:
+                    chain[j, :, r:] = 0.0
                 logs[j] = log_scale
                 # rescale to a Frobenius norm of 1 (one pass; a largest entry of 1 took two);
                 # zero (a dead ReLU chain) and non-finite stay
@@ -184,6 +190,20 @@ def _chunk_norms(chain, guess, applied, fro, rescaled) -> np.ndarray:
         if rest.size:
             out[rest] = spectral_norms(chain[rest], guess[rest], scale=fro[rest])
     return out
+
+
+def _scratch(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A float32 scratch array of `shape` (contents undefined), from a buffer this thread
+    keeps between recordings: the chain and the step matrices (3 and 6 MB at H = 128, T =
+    50) came fresh from the system at every recording, and faulting their pages in took as
+    long as building the step matrices (2-3 ms)."""
+    n = math.prod(shape)
+    buf = getattr(_kept, name, None)
+    if buf is None or buf.size < n:
+        buf = np.empty(n, dtype=np.float32)
+        if 4 * n <= _KEEP_BYTES:
+            setattr(_kept, name, buf)
+    return buf[:n].reshape(shape)
 
 
 def _orthonormal_pair(v: np.ndarray) -> np.ndarray:
@@ -228,16 +248,17 @@ def _truncate(Z: np.ndarray, at: int) -> np.ndarray:
     return out
 
 
-def _step_matrices(c: np.ndarray, carry, blocks: np.ndarray, on_k: int) -> np.ndarray:
+def _step_matrices(
+    c: np.ndarray, carry, blocks: np.ndarray, on_k: int, out: np.ndarray
+) -> np.ndarray:
     """The one-step matrices of the steps of c (n, G, H), (n, P H, H): [A_t; D_t] with a cell
     state (A_t the sum over its gate blocks of diag(c_g) W_g, D_t the output gate's), else
-    J_t (with the carry diag(z_t) of a GRU). In torch: its fused multiply-add."""
+    J_t (with the carry diag(z_t) of a GRU), written into out (n, P, H, H) float32. In
+    torch: its fused multiply-add."""
     n, G, H = c.shape
     ct, Wb = torch.from_numpy(c), torch.from_numpy(blocks)
     parts = [range(on_k), range(on_k, G)] if on_k else [range(G)]
-    # numpy's buffer: torch's allocator returns one this large (16 MB at H = 128) to the system
-    # and faults its pages in again at every call (7 ms against numpy's 0.6 ms, measured)
-    out = torch.from_numpy(np.empty((n, len(parts), H, H), dtype=np.float32))
+    out = torch.from_numpy(out)
     for p, (g0, *rest) in enumerate(parts):
         torch.mul(ct[:, g0, :, None], Wb[g0], out=out[:, p])
         for g in rest:
