@@ -128,6 +128,7 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
         rescaled = np.ones(hi - lo + 1)
         applied = np.zeros((hi - lo + 1, H, 2), dtype=np.float32) if track else None
         b0 = hi + 1  # the first step of the J_t built
+        held = None  # the Z whose views the loop holds
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as torch
             for j, t in enumerate(range(hi, lo - 1, -1)):
                 if not single and t < b0:  # the J_t (or [A_t; D_t]) of the steps ahead
@@ -136,16 +137,17 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
                     buf = _scratch("step", (t + 1 - b0, P, H, H))
                     step = _step_matrices(c[ts, ..., 0], None if carry is None else carry[ts, :, 0],
                                           blocks, on_k, buf).transpose(0, 2, 1)  # fmt: skip
-                r = Z.shape[1]
-                S = Z[(P - 1) * H :]  # [M_t; Mc_t]^T: what the chain carries
-                M = S[:H]
-                if cs:
-                    K, Mc = Z[:H], S[H:]  # K = M_t diag(dh_t/dc_t) + Mc_t
+                if Z is not held:  # its blocks, as views (again after a truncation)
+                    held, r = Z, Z.shape[1]
+                    S = Z[(P - 1) * H :]  # [M_t; Mc_t]^T: what the chain carries
+                    M, KM = S[:H], Z[: P * H]
+                    K, Mc = (Z[:H], S[H:]) if cs else (None, None)
+                if cs:  # K = M_t diag(dh_t/dc_t) + Mc_t
                     np.multiply(M, dhdc[t], out=K)
                     K += Mc
                     np.multiply(K, e[t], out=Mc)  # Mc_{t-1} = K diag(e_t)
                 if not single:
-                    Mn = step[t - b0] @ Z[: P * H]
+                    Mn = step[t - b0] @ KM
                 else:
                     Mn = Wt @ (M * c[t, 0])
                 M[...] = Mn
@@ -207,16 +209,15 @@ def _scratch(name: str, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _orthonormal_pair(v: np.ndarray) -> np.ndarray:
-    """The columns of v (m, 2) made orthonormal in place, the first kept in direction
-    (Gram-Schmidt through their 2 x 2 Gram matrix: few operations, it runs at every step).
-    A column that vanishes becomes NaN, which the iteration ignores; the first does only
-    where the chain is 0, and stays 0."""
-    (g00, g01), (_, g11) = v.T @ v
-    a, b = v[:, 0], v[:, 1]
-    b -= (g01 / g00) * a
-    b *= 1 / np.sqrt(g11 - g01**2 / g00)
-    a *= 1 / np.sqrt(g00)
-    return v
+    """The columns of v (m, 2) made orthonormal, the first kept in direction: v R with R the
+    inverse of the Cholesky factor of their 2 x 2 Gram matrix, in Python floats (three numpy
+    calls: it runs at every step). A column that vanishes becomes NaN, which the iteration
+    ignores; the first does only where the chain is 0, and stays 0."""
+    (g00, g01), (_, g11) = (v.T @ v).tolist()
+    a = 1 / math.sqrt(g00) if g00 > 0 else math.nan  # 1 / R_00
+    d = g11 - (g01 * a) ** 2  # the second column's part orthogonal to the first, squared
+    b = 1 / math.sqrt(d) if d > 0 else math.nan
+    return v @ np.array(((a, -g01 * a * a * b), (0.0, b)), dtype=v.dtype)
 
 
 def _truncate(Z: np.ndarray, at: int) -> np.ndarray:
