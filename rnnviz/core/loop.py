@@ -80,10 +80,11 @@ def session(
     Recordings hold the connectivity while `connectivity` (SetConnectivity switches it), the
     itemized gradients while `grad_items` (SetGradItems).
 
-    With `probe_thread_budget` (the app's training process, where it has two cores or more)
-    the recordings due on their own clock are made on a second thread from a copy of the
-    weights at the step they are for (core/probe_thread.py), taking at most that share of
-    the thread's time, while training goes on: a snapshot carries the latest finished one.
+    With `probe_thread_budget` (the app's training process, where training leaves a core
+    free) the recordings due on their own clock are made on a second thread from a copy of
+    the weights at the step they are for (core/probe_thread.py), taking at most that share
+    of a core (the thread's CPU time), while training goes on: a snapshot carries the latest
+    finished one.
     Recordings a command asks for (Probe, Reset, a Step's last step, a divergence, a panel
     shown) are still made at once, between steps, as are those due while paused.
     """
@@ -109,8 +110,8 @@ def session(
     # cost / budget after each loses up to a step per recording: 35 ms recordings between
     # 83 ms steps came every three steps, 3.5/s and 12% of the time, where the budget allows
     # 5.7/s (tests/core/test_probe_cadence.py). On a thread of its own the recording's
-    # budget is a share of that thread's time: what it leaves of the core the window uses.
-    thread = None if probe_thread_budget is None else ProbeThread([trainer, *others], clock)
+    # budget is a share of a core: what it leaves of the one the window uses.
+    thread = None if probe_thread_budget is None else ProbeThread([trainer, *others])
     budget = probe_budget if thread is None else probe_thread_budget
     credit_t = clock()
     probe_cost, credit = credit_t - t0, 0.0

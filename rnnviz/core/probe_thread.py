@@ -15,14 +15,22 @@ spectral radii took ~25 ms of the training thread's time a recording at H = 128)
 kernels and numpy's release the interpreter lock; the Python between them is what the two
 threads share.
 
-torch's intra-op thread count is process-wide (core/threads.py sets it): the thread uses
-the same count as training, one on a 2-core machine, and does not set it.
+torch's intra-op thread count (core/threads.py: one on a 2-core machine) is set again on the
+thread, to the same value: the count is process-wide for torch's own loops, but OpenMP's is
+per thread, and oneDNN's kernels (the fused LSTM, its backward) on a new thread ran a team of
+one thread per core, spinning at each barrier: 630 ms of CPU a call instead of 2 on a busy
+machine (the first recording of a thread took 680 ms of CPU instead of 15). A recording's cost
+is the thread's CPU time, not its wall time: what the budget bounds is the core taken from
+the window, and waiting (for the interpreter lock, or for a core on a busy machine) takes
+none. By the wall clock a busy machine's single slow recording (2 s for 50 ms of CPU) held
+the next ones back for ten seconds.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -34,19 +42,23 @@ if TYPE_CHECKING:
     from rnnviz.core.trace import Trace
     from rnnviz.core.train import Trainer
 
-# (traces, one per run; seconds the recording took by the session's clock)
+# (traces, one per run; the CPU seconds the recording took)
 Recorded = tuple[list["Trace"], float]
-_Job = tuple[list["Trace"], list[dict], float]  # the traces, their probe-log rows, seconds
+_Job = tuple[list["Trace"], list[dict], float]  # the traces, their probe-log rows, CPU s
 
 
 class ProbeThread:
     """One recording at a time of every run's probe batch, on a thread, from frozen weights."""
 
-    def __init__(self, trainers: Sequence[Trainer], clock: Callable[[], float]) -> None:
+    def __init__(self, trainers: Sequence[Trainer]) -> None:
         self._trainers = list(trainers)
-        self._clock = clock
         self._copies = [_frozen_copy(t.model) for t in self._trainers]
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="rnnviz-recording")
+        self._pool = ThreadPoolExecutor(
+            1,
+            thread_name_prefix="rnnviz-recording",
+            initializer=torch.set_num_threads,  # training's count, for OpenMP on this thread
+            initargs=(torch.get_num_threads(),),
+        )
         self._job: Future[_Job] | None = None
 
     @property
@@ -87,13 +99,13 @@ class ProbeThread:
         self._pool.shutdown(wait=True)
 
     def _record(self, steps: list[int], options: dict) -> _Job:
-        t0 = self._clock()
+        t0 = time.thread_time()
         traces = [
             t.trace_of(frozen, step, **options)
             for t, frozen, step in zip(self._trainers, self._copies, steps, strict=True)
         ]
         rows = [probe_row(trace) for trace in traces]
-        return traces, rows, self._clock() - t0
+        return traces, rows, time.thread_time() - t0
 
 
 def _frozen_copy(model: torch.nn.Module) -> torch.nn.Module:

@@ -48,10 +48,12 @@ from rnnviz.core.threads import usable_cores, use_training_threads
 
 log = logging.getLogger(__name__)
 
-# Where the process has two cores or more, the probe batch is recorded on a second thread
-# while training goes on (core/probe_thread.py), busy at most this share of the time: the
-# core it runs on is the one the window draws with. On one core, between training steps,
-# at most PROBE_BUDGET of the time (a recording there stops training for its length).
+# Where training's threads leave a core free (two cores or more, unless the user's
+# OMP_NUM_THREADS takes them all), the probe batch is recorded on a second thread while
+# training goes on (core/probe_thread.py), busy at most this share of the time: that core is
+# the one the window draws with. Otherwise between training steps, at most PROBE_BUDGET of
+# the time (a recording there stops training for its length; two threads on one core would
+# take turns at every kernel).
 PROBE_THREAD_BUDGET = 0.5
 PROBE_BUDGET = 0.2
 
@@ -65,7 +67,8 @@ def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: flo
     can redraw more than ten times a second."""
     from rnnviz.core import train  # importing torch takes a second or two: the window is up
 
-    use_training_threads()  # all cores but one: the window's process keeps one to draw with
+    threads = use_training_threads()  # all cores but one: the window's process keeps one
+    beside = PROBE_THREAD_BUDGET if usable_cores() > threads else None
     message = _receive(conn)
     devices_sent = False
     while True:
@@ -74,16 +77,18 @@ def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: flo
                 if not devices_sent:
                     conn.send(Devices(train.available_devices()))
                     devices_sent = True
-                message = _run(conn, train, message, snapshot_interval, probe_interval)
+                message = _run(conn, train, message, snapshot_interval, probe_interval, beside)
             case ForRun() | Capture():  # for a run that has ended: nothing to do
                 message = _receive(conn)
             case _:  # StopWorker, or the window has gone
                 return
 
 
-def _run(conn, train, start: StartRun, interval: float, probe: float) -> ToWorker | None:
+def _run(
+    conn, train, start: StartRun, interval: float, probe: float, beside: float | None
+) -> ToWorker | None:
     """Drive one session until a new message replaces it; returns that message (or None
-    when the window has gone)."""
+    when the window has gone). `beside`: the recording thread's budget, None for none."""
     from rnnviz.core.resume import capture, restore  # torch is loaded by now
 
     run = start.run
@@ -103,7 +108,7 @@ def _run(conn, train, start: StartRun, interval: float, probe: float) -> ToWorke
             snapshot_interval=interval,
             probe_interval=probe,
             probe_budget=PROBE_BUDGET,
-            probe_thread_budget=PROBE_THREAD_BUDGET if usable_cores() > 1 else None,
+            probe_thread_budget=beside,
             label=start.label,
             companions=others,
         )

@@ -4,13 +4,16 @@ still show their recording at once; a Reset's recording is of the reset model.""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 
 import numpy as np
 import pytest
 import torch
 
+from rnnviz.core import train, worker
 from rnnviz.core.config import Config
+from rnnviz.core.protocol import SnapshotPayload, StartRun, StopWorker
 from rnnviz.core.train import IDLE, Pause, Reset, Snapshot, Step, Trainer, session
 
 SMALL = Config(hidden=8, seq_len=12, batch=4, device="cpu")
@@ -137,3 +140,57 @@ def test_a_pause_shows_the_recording_in_flight_before_going_idle():
     assert last.trace.meta["step"] == last.probes.step[-1]
     assert_same_recording(last.trace, reference(SMALL, int(last.probes.step[-1])))
     run.close()
+
+
+@pytest.mark.parametrize(
+    "cores, threads, beside",
+    [(2, 1, True), (1, 1, False), (2, 2, False)],  # 2 threads: the user's OMP_NUM_THREADS
+)
+def test_the_worker_records_beside_training_only_where_a_core_is_free(
+    monkeypatch, cores, threads, beside
+):
+    asked = []
+
+    def recording_session(trainer, **kwargs):
+        asked.append(kwargs["probe_thread_budget"])
+        return session(trainer, **kwargs)
+
+    monkeypatch.setattr(worker, "usable_cores", lambda: cores)
+    monkeypatch.setattr(worker, "use_training_threads", lambda: threads)
+    monkeypatch.setattr(train, "session", recording_session)
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    thread = threading.Thread(target=worker.serve, args=(theirs, 0.0))
+    thread.start()
+    ours.send(StartRun(1, SMALL))
+    while True:
+        assert ours.poll(30), "no snapshot within 30 s"
+        if isinstance(ours.recv(), SnapshotPayload):
+            break
+    ours.send(StopWorker())
+    thread.join(30)
+    ours.close()
+    theirs.close()
+    assert asked == [worker.PROBE_THREAD_BUDGET if beside else None]
+
+
+def test_the_recording_thread_sets_trainings_thread_count_for_itself(monkeypatch):
+    """OpenMP's thread count is per thread: unset, oneDNN's LSTM kernels on the recording
+    thread ran a team of one thread per core (680 ms of CPU for a 15 ms recording)."""
+    calls, real = [], torch.set_num_threads
+
+    def noted(n: int) -> None:
+        calls.append((threading.current_thread().name, n))
+        real(n)
+
+    monkeypatch.setattr(torch, "set_num_threads", noted)
+    trainer = Trainer(SMALL)
+    run = threaded(trainer, running=True)
+    first = None
+    for _ in range(3000):
+        out = run.send(None)
+        if isinstance(out, Snapshot):
+            if first is not None and out.trace is not first:
+                break
+            first = out.trace
+    run.close()
+    assert [(name.startswith(THREAD), n) for name, n in calls] == [(True, 1)]
