@@ -1,11 +1,13 @@
 """What the music task's held-out melodies allow: the NLL per note that count-based models
 reach on the same split and the same scored symbols as `rnnviz train --task music --report`
 (every held-out tune from its start, its notes and its closing "|"), beside the report's
-baseline, the unigram of the training notes as written (add-1/2 over the model's vocabulary).
+baseline, the unigram of the training notes as written (add-1/2 over the W symbols the melodies
+use as written). Every count model below smooths over those W symbols too.
 
     unigram, held-out's own   the entropy of the held-out symbols' frequencies: a unigram
                               fitted on the very notes it scores (no model can know them)
-    unigram, 12 keys          fitted on the training tunes in all 12 keys, as training reads them
+    unigram, 12 keys          fitted on the training tunes in all 12 keys (smoothed over the
+                              model's vocabulary of every key and tempo)
     trigram                   1-, 2- and 3-gram of the training tunes as written, interpolated
     trigram + tune cache      the same, mixed with a trigram and a unigram of the tune's own
                               notes so far (tunes repeat their phrases)
@@ -60,21 +62,21 @@ def main() -> None:
     env = environment("cpu")
     print_header("music: held-out NLL of count-based models", env)
     task = MusicTask(2, read_melodies(args.data) if args.data else bundled_melodies())
-    V = len(task.notes)
+    W = task.written_size  # the symbols the melodies use as written, and "|"
     train = [task._stream([m]).tolist() for m in task.train_melodies]
     held = [task._stream([m]).tolist() for m in task.heldout_melodies]
     keys = [[int(task.shift[k, i]) for i in s] for k in range(len(TRANSPOSE)) for s in train]
     tables = [counts(train, n) for n in (1, 2, 3)]
 
-    def unigram(tunes: Sequence[Tune], k: float):
+    def unigram(tunes: Sequence[Tune], k: float, vocab: int = W):
         joint, ctx = counts(tunes, 1)
-        return lambda h, w: (joint[(), w] + k) / (ctx[()] + k * V)
+        return lambda h, w: (joint[(), w] + k) / (ctx[()] + k * vocab)
 
     def trigram(h: Tune, w: int) -> float:
         return sum(
             lam
             * (joint[tuple(h[len(h) - n + 1 :]) if n > 1 else (), w] + NGRAM_K)
-            / (ctx[tuple(h[len(h) - n + 1 :]) if n > 1 else ()] + NGRAM_K * V)
+            / (ctx[tuple(h[len(h) - n + 1 :]) if n > 1 else ()] + NGRAM_K * W)
             for n, lam, (joint, ctx) in zip((1, 2, 3), NGRAM_WEIGHTS, tables, strict=True)
         )
 
@@ -87,19 +89,21 @@ def main() -> None:
         uni = past.count(w) / len(past) if past else 0.0
         return (1 - a - b) * trigram(h, w) + a * tri + b * uni
 
-    base = nll(held, unigram(train, 0.5))
+    base = task.heldout_baseline(task.heldout())
+    assert math.isclose(base, nll(held, unigram(train, 0.5)))  # the report's, recounted here
     own = Counter(w for s in held for w in s[1:])
     total = sum(own.values())
     rows = [
         ("unigram, held-out's own", sum(-c / total * math.log(c / total) for c in own.values())),
         ("unigram, add-1/2 (the report's baseline)", base),
-        ("unigram, 12 keys, add-1/2", nll(held, unigram(keys, 0.5))),
+        ("unigram, 12 keys, add-1/2", nll(held, unigram(keys, 0.5, len(task.notes)))),
         ("trigram", nll(held, trigram)),
         ("trigram + tune cache", nll(held, cached)),
     ]
     print(
         f"{len(train)} training tunes ({sum(len(s) - 1 for s in train)} symbols), "
-        f"{len(held)} held-out ({total} scored symbols), vocabulary {V}\n"
+        f"{len(held)} held-out ({total} scored symbols), {W} symbols as written, "
+        f"vocabulary {len(task.notes)}\n"
     )
     print(
         table(

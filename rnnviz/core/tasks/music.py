@@ -9,23 +9,29 @@ HELDOUT_EVERY-th is held out (the last one when there are fewer), the others are
 one training stream "| m1 | m2 | … |" that training reads in random windows. The held-out
 score is the NLL of each held-out melody read from its start, the state carried to its end (as
 a listener hears it), over its notes and its closing "|". Its baseline is the unigram model of
-the training melodies as written (add-1/2 over the vocabulary), scored on those same symbols:
-what a careful reader calls the unigram baseline. The held-out symbols' own frequencies are no
-baseline (a unigram fitted on the notes it scores: 3.53 nats against 4.22 for the bundled
-tunes: 6 tunes, 251 notes, 18 of which no training tune has, in a vocabulary of 242).
+the training melodies as written (their note counts, add-1/2 over the W symbols the melodies
+use as written and "|"), scored on those same symbols: what a careful reader calls the unigram
+baseline. It counts no augmented window and is not spread over the model's larger vocabulary
+of every key and tempo, so more augmentation cannot weaken it. The held-out symbols' own
+frequencies are no baseline (a unigram fitted on the notes it scores: 3.53 nats against 4.15
+for the bundled tunes: 6 tunes, 251 notes, 18 of which no training tune has, W = 87).
 
-Each training window is transposed by a random interval in TRANSPOSE (a melody is the same
-tune in any key): with a few dozen tunes a network otherwise learns them by heart within a few
-hundred steps, and its held-out NLL then climbs far above the baseline (measured: 1.6x the
-held-out's own unigram NLL at step 250 and 2.9x at step 2000 without it). The vocabulary holds
-every note in every transposition. Transposed, an LSTM still learns the tunes by heart, so
-training reads NOTE_NOISE of its input notes replaced by random notes, its targets kept (input
-dropout, as word dropout in Gal & Ghahramani 2016, "A theoretically grounded application of
-dropout in recurrent neural networks"): no run of notes is seen twice alike. At the defaults,
---steps 2000 reaches 0.90-0.97x the baseline (seeds 0-2; README, "Melodies"). Count models on
-the same split (benchmarks/bench_music_ceiling.py): a trigram 0.92x, a trigram mixed with a
-cache of the tune's own notes 0.72x with weights chosen on the held-out tunes; what is learnt
-from 25 tunes is mostly that tunes repeat their own phrases.
+Each training window is transposed by a random interval in TRANSPOSE (a melody is the same tune
+in any key): with a few dozen tunes a network otherwise learns them by heart within a few
+hundred steps, and its held-out NLL then climbs far above the baseline (measured at the
+defaults, step 2000, seeds 0-2, before the tempi below: 1.48x without transposition, 1.12x in 5
+keys, 0.96x in 12). Each is also played at a random tempo in TEMPO, its lengths halved or
+doubled (a tune is the same in 2/4 as in 2/2; a window keeps its written lengths where one has
+no length of the notation at that tempo): the held-out NLL at --steps 2000 falls from 0.97,
+0.92, 0.99x the baseline to 0.88, 0.89, 0.92x (seeds 0-2, the defaults; README, "Melodies").
+The vocabulary holds every note in every key and tempo. An LSTM still learns the tunes by
+heart, so training reads NOTE_NOISE of its input notes replaced by random notes, its targets
+kept (input dropout, as word dropout in Gal & Ghahramani 2016, "A theoretically grounded
+application of dropout in recurrent neural networks"): no run of notes is seen twice alike.
+Count models on the same split (benchmarks/bench_music_ceiling.py): a trigram 0.87x, a trigram
+mixed with a cache of the tune's own notes 0.69x with weights chosen on the held-out tunes; the
+LSTM hardly uses a tune's own phrases (its NLL on notes that repeat the tune's earlier trigram
+is no lower than on the rest), and 25 tunes teach it little else.
 
 Generation starts from "|" and a seed note and draws each next note from
 softmax(logits / temperature); "|" is never drawn, so a sample has the length asked for.
@@ -36,7 +42,8 @@ Shapes: B batch, T time, V symbols (notes and "|").
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -48,6 +55,7 @@ from rnnviz.core.notation import (
     Note,
     bundled_melodies,
     format_notes,
+    length_text,
     parse_notes,
     read_melodies,
 )
@@ -61,6 +69,7 @@ if TYPE_CHECKING:
 END = "|"  # the end of a melody, and the start of the next
 HELDOUT_EVERY = 5  # the 5th, 10th, … melody is held out
 TRANSPOSE = range(-6, 6)  # semitones a training window is moved by: each key once
+TEMPO = (Fraction(1, 2), Fraction(1), Fraction(2))  # lengths of a training window: x1/2, x1, x2
 NOTE_NOISE = 0.3  # the fraction of training input notes replaced by random notes
 CONTRAST = (0.5, 1.5)  # temperatures sampled side by side: careful, then adventurous
 
@@ -78,7 +87,14 @@ class MusicTask(Task):
                 f"the music task needs at least 2 melodies (one is held out), got {len(melodies)}"
             )
         self.train_melodies, self.heldout_melodies = split_melodies(melodies)
-        notes = {_transposed(n, k) for m in melodies for n in m.notes for k in TRANSPOSE}
+        written = {n for m in melodies for n in m.notes}
+        self.written_size = len(written) + 1  # the notes as written, and "|"
+        notes = {
+            _transposed(s, k)
+            for n in written
+            for s in filter(None, (_stretched(n, r) for r in TEMPO))
+            for k in TRANSPOSE
+        }
         # Rests first, then by pitch and length: neighbouring ids are neighbouring notes.
         self.notes: tuple[Note | None, ...] = (None, *sorted(notes, key=_note_order))  # (V,)
         self.input_vocab = self.output_vocab = (END, *(str(n) for n in self.notes[1:]))
@@ -86,12 +102,12 @@ class MusicTask(Task):
         self._ids = {label: i for i, label in enumerate(self.input_vocab)}
         self.unsampled_ids = (0,)  # "|": a sample has the length asked for
         self.contrast_temperatures = CONTRAST
-        # shift[k, i]: the id of note i moved by TRANSPOSE[k] semitones ("|" stays 0); notes
-        # of the melodies themselves move within the vocabulary, as it holds every shift.
-        self.shift = torch.tensor(
-            [[0] + [self._ids.get(str(_transposed(n, k)), 0) for n in self.notes[1:]]
-             for k in TRANSPOSE]
-        )  # (K, V)  # fmt: skip
+        # shift[k, i]: the id of note i moved by TRANSPOSE[k] semitones ("|" stays 0), -1
+        # where that note is not in the vocabulary; stretch[j, i]: note i with its length
+        # times TEMPO[j], -1 where that is no length of the notation. The melodies' own notes
+        # move within the vocabulary in every key and at every tempo their lengths allow.
+        self.shift = self._table([lambda n, k=k: _transposed(n, k) for k in TRANSPOSE])  # (K, V)
+        self.stretch = self._table([lambda n, r=r: _stretched(n, r) for r in TEMPO])  # (J, V)
         self.train_ids = self._stream(self.train_melodies)  # (N_train,)
         self.heldout_ids = self._stream(self.heldout_melodies)  # (N_held,)
         if len(self.train_ids) < seq_len + 1:
@@ -99,7 +115,11 @@ class MusicTask(Task):
                 f"the training melodies have {len(self.train_ids)} notes and ends; the "
                 f"sequence length {seq_len} needs at least {seq_len + 1}"
             )
-        self.chance_loss = unigram_nll(self.train_ids, len(self.notes))
+        # The best constant predictor of the notes as training reads them: in every key and
+        # tempo (a note whose length has none at a tempo counted as written, as a window is).
+        stretched = self.stretch[:, self.train_ids]  # (J, N)
+        read = torch.where(stretched >= 0, stretched, self.train_ids)  # (J, N)
+        self.chance_loss = unigram_nll(self.shift[:, read], len(self.notes))  # over (K, J, N)
         firsts = Counter(m.notes[0] for m in self.train_melodies)
         self.seed_note = str(firsts.most_common(1)[0][0])  # the most common first note
 
@@ -108,6 +128,12 @@ class MusicTask(Task):
         melodies = bundled_melodies() if config.data is None else read_melodies(config.data)
         return cls(config.seq_len, melodies)
 
+    def _table(self, moves: Sequence[Callable[[Note], Note | None]]) -> torch.Tensor:
+        """(len(moves), V): per move, the id each note goes to ("|" to itself), else -1."""
+        return torch.tensor(
+            [[0] + [self._ids.get(str(move(n)), -1) for n in self.notes[1:]] for move in moves]
+        )
+
     def _stream(self, melodies: Sequence[Melody]) -> torch.Tensor:
         ids = [0]
         for m in melodies:
@@ -115,10 +141,17 @@ class MusicTask(Task):
         return torch.tensor(ids, dtype=torch.int64)
 
     def sample(self, batch: int, gen: torch.Generator) -> Batch:
-        """Random windows of the training stream, each moved to a random key."""
+        """Random windows of the training stream, each moved to a random key and played at a
+        random tempo of TEMPO (at the written one where a note of the window has no length
+        of the notation at that tempo: a sixteenth halved, a whole note doubled)."""
         b = random_windows(self.train_ids, batch, self.seq_len, gen)
+        window = torch.cat([b.x[:, :1], b.y], dim=1)  # (B, T+1)
+        j = torch.randint(0, len(TEMPO), (batch, 1), generator=gen)  # (B, 1)
+        stretched = self.stretch[j, window]  # (B, T+1)
+        window = torch.where((stretched >= 0).all(dim=1, keepdim=True), stretched, window)
         k = torch.randint(0, len(TRANSPOSE), (batch, 1), generator=gen)  # (B, 1)
-        return Batch(self.shift[k, b.x], self.shift[k, b.y], b.mask)
+        window = self.shift[k, window]  # every key of every note is in the vocabulary
+        return Batch(window[:, :-1], window[:, 1:], b.mask)
 
     def model_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
         """The training input with NOTE_NOISE of its notes replaced by random notes ("|" kept:
@@ -145,10 +178,12 @@ class MusicTask(Task):
 
     def heldout_baseline(self, batch: Batch) -> float:
         """The unigram model of the training melodies as written, scored on the held-out notes:
-        P(note) = (count + 1/2) / (N + V/2) over the V symbols the model chooses from (add-1/2,
-        Krichevsky-Trofimov: a note the training tunes never use keeps some probability)."""
+        P(note) = (count + 1/2) / (N + W/2) over the W symbols the melodies use as written and
+        "|" (add-1/2, Krichevsky-Trofimov: a note the training tunes never use keeps some
+        probability). W, not the model's vocabulary of every key and tempo: the baseline does
+        not weaken as training reads the tunes in more keys and tempi."""
         counts = torch.bincount(self.train_ids[1:], minlength=len(self.notes)).double()  # (V,)
-        p = (counts + 0.5) / (counts.sum() + 0.5 * len(self.notes))
+        p = (counts + 0.5) / (counts.sum() + 0.5 * self.written_size)
         return float(-p.log()[batch.y[batch.mask > 0]].mean())
 
     def encode(self, text: str) -> torch.Tensor:
@@ -191,6 +226,15 @@ def split_melodies(melodies: Sequence[Melody]) -> tuple[list[Melody], list[Melod
 
 def _transposed(n: Note, k: int) -> Note:
     return n if n.midi is None else Note(n.midi + k, n.beats)
+
+
+def _stretched(n: Note, r: Fraction) -> Note | None:
+    """`n` with its length times r, or None where that is no length of the notation."""
+    try:
+        length_text(n.beats * r)
+    except ValueError:
+        return None
+    return Note(n.midi, n.beats * r)
 
 
 def _note_order(n: Note) -> tuple[int, float]:
