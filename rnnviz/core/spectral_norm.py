@@ -77,8 +77,9 @@ def exact_norms(X: np.ndarray) -> np.ndarray:
 def certified_top(U: np.ndarray, AU: np.ndarray, trace: np.ndarray) -> np.ndarray:
     """The largest eigenvalue of each symmetric positive semi-definite A_i (N, m, m) where a
     two-column subspace proves it to SPECTRAL_RTOL relative, else NaN; from U (N, m, 2),
-    orthonormal columns, AU = A_i U, and trace(A_i) (N,). Nothing else of A is needed, so a
-    caller that tracks the top two eigenvectors gets its norms for one product each.
+    orthonormal columns, AU = A_i U, and trace(A_i) (N,), or an upper bound of it. Nothing
+    else of A is needed, so a caller that tracks the top two eigenvectors gets its norms for
+    one product each.
 
     The Ritz values theta_1 >= theta_2 of A on span(U), residuals r_1, r_2 of their vectors
     x_1, x_2: theta_1 <= lambda_1 (a Rayleigh quotient). For a unit z = a_1 x_1 + a_2 x_2 +
