@@ -65,13 +65,15 @@ def jacobian_norms(
     largest are dropped (_truncate): the running product's singular values spread apart as
     factors are appended, so a long chain keeps a few dozen rows (measured at H = 64: about
     40 of 64 after 50 steps, 10 after 200), and its products cost r/H of a full one. The
-    norms of 128 steps at a time come from spectral_norm.spectral_norms, exact to 1e-4
-    relative: Lanczos from the top two left singular vectors of M_t as the loop tracks them,
-    one step of simultaneous iteration per t (the running product changes slowly, its left
-    singular vectors settle as factors are appended on the right, and when the top two cross
-    the new top is already in the pair); once fewer than spectral_norm.ITERATE_FROM rows are
-    left, the exact solver, and no pair is tracked. The chain is O(T H^2 r): the one part of
-    a recording that cannot ride on the fused kernel.
+    norms, exact to 1e-4 relative, come 128 steps at a time from the top two right singular
+    vectors of M_t as the loop tracks them, one step of simultaneous iteration per t (the
+    running product changes slowly, and when the top two cross the new top is already in the
+    pair): one more product with the pair proves most of them (spectral_norm.certified_top,
+    a rigorous bound: the settled steps, where the singular values have spread apart), and
+    Lanczos from the pair finds the rest (spectral_norm.spectral_norms: the crowded first
+    few dozen steps); once fewer than spectral_norm.ITERATE_FROM rows are left, the exact
+    solver, and no pair is tracked. The chain is O(T H^2 r): the one part of a recording
+    that cannot ride on the fused kernel.
     """
     rev = lt["reverse"]
     B_all = lt["h"].shape[0]
