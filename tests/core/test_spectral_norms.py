@@ -381,3 +381,55 @@ def test_the_last_few_of_a_crowded_top_go_to_the_exact_solver(monkeypatch):
         got = spectral_norms(M, guess)
         np.testing.assert_allclose(got, _svd_norms(M), rtol=SPECTRAL_RTOL)
         assert exact == solved_exactly, (few_after, exact)
+
+
+def _crowded_tops(rng: np.random.Generator, n: int = 12, H: int = 128):
+    """Singular values 1 and 1 - 3e-4 (a norm that settled on the second would be 3x
+    SPECTRAL_RTOL low) above a crowd, as (U diag(s), V) pairs."""
+    cases = []
+    for k in range(n):
+        below = rng.uniform(0.9, 0.9995, H - 2) if k % 2 else rng.uniform(0.1, 0.99, H - 2)
+        s = np.r_[1.0, 1 - 3e-4, np.sort(below)[::-1]]
+        cases.append((_orthogonal(rng, H) * s, _orthogonal(rng, H)))
+    return np.stack([U @ V.T for U, V in cases]).astype(np.float32), np.stack([U for U, _ in cases])
+
+
+def test_certified_norms_are_within_half_the_tolerance_and_a_missed_top_is_never_certified():
+    """certified_top proves lambda = ||M||^2 to EIG_RTOL (about twice SPECTRAL_RTOL): the
+    norm, its square root, to half that, and the midpoint returned to half again. Pairs
+    near the top two of a spread spectrum, from close to far (some proved, some not): every
+    certified norm within SPECTRAL_RTOL / 2. The second and third vectors of a top 3e-4
+    above the second (a norm 3x SPECTRAL_RTOL low had it settled there): none certified."""
+    rng = np.random.default_rng(19)
+    m, cases = 64, []
+    for k in range(60):
+        lam = np.r_[1.0, 0.5, np.geomspace(0.05, 1e-6, m - 2)]
+        A, Q = _psd_with_eigenvalues(rng, lam)
+        noise = 10.0 ** -(1 + 3 * k / 60)  # 1e-1 … 1e-4
+        cases.append((A, np.linalg.qr(Q[:, :2] + noise * rng.standard_normal((m, 2)))[0]))
+    A, U = (np.stack(x) for x in zip(*cases, strict=True))
+    got = spectral_norm.certified_top(U, A @ U, np.trace(A, axis1=1, axis2=2))
+    proved = ~np.isnan(got)
+    assert 0 < proved.sum() < len(got), proved
+    np.testing.assert_allclose(np.sqrt(got[proved]), 1.0, rtol=SPECTRAL_RTOL / 2)
+    M, V = _crowded_tops(rng)
+    A = M.astype(np.float64) @ np.swapaxes(M, 1, 2)
+    missed = V[:, :, 1:3] / np.linalg.norm(V[:, :, 1:3], axis=1, keepdims=True)
+    trace = np.trace(A, axis1=1, axis2=2)
+    assert np.isnan(spectral_norm.certified_top(missed, A @ missed, trace)).all()
+
+
+@pytest.mark.xfail(strict=True, reason="Lanczos can settle between or below a crowded top")
+def test_a_top_just_above_a_crowd_is_found_from_any_guess():
+    """A known gap of the Lanczos path (at HEAD as with EIG_RTOL, which it does not use):
+    top two 3e-4 apart above a crowd. From the top two vectors, slightly off (the chain's
+    tracked pair), half the norms come out 1.5e-4 low (the Ritz value of their mixture,
+    whose residual test passes); from the second and third (the top missed) all are 3e-4
+    low; from the second alone, with the random second sequence, 1 of 12. A residual test
+    cannot tell; only an inertia count (a Cholesky factorisation of tau I - M M^T, as dear
+    as the exact solver at H = 128) can. Strict: when fixed, the marker goes."""
+    rng = np.random.default_rng(18)
+    M, U = _crowded_tops(rng)
+    near = U[:, :, :2] + 1e-3 * rng.standard_normal(U[:, :, :2].shape)
+    for guess in (near, U[:, :, 1:3], U[:, :, 1:2]):
+        np.testing.assert_allclose(spectral_norms(M, guess), 1.0, rtol=SPECTRAL_RTOL)
