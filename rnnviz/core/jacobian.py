@@ -30,6 +30,10 @@ RANK_RTOL = 1e-7  # singular values of the chain kept: the float32 chain's own n
 # still in cache when the products read them: a chunk's 128 at once, 16 MB, were read back
 # from memory, and the products of a chain of few rows took 3x as long)
 _BUILD_EVERY, _BUILD_FEW = 64, 16
+# the squared Frobenius norms of the chain left as they are, not rescaled: far inside
+# float32's range for its products (M M^T u); one step would need a factor of 1e16 to
+# overflow from there
+_STEADY = (1e-6, 1e6)
 _KEEP_BYTES = 32 << 20  # scratch buffers up to this size are kept between recordings (_scratch)
 _kept = threading.local()  # per thread: recordings may run on more than one
 
@@ -58,22 +62,22 @@ def jacobian_norms(
     bookkeeping is Python scalars). Only the first `sequences` sequences are computed
     (None: all); the others are NaN.
 
-    The chain runs in float32 and is rescaled at every step (the scale is kept as a float64
-    logarithm), so products of a thousand small or large factors neither underflow nor
-    overflow. Every 16 steps (the interval doubling while nothing is dropped) its rows turn
-    to the top left singular directions of [M_t | Mc_t] and those below RANK_RTOL of the
-    largest are dropped (_truncate): the running product's singular values spread apart as
-    factors are appended, so a long chain keeps a few dozen rows (measured at H = 64: about
-    40 of 64 after 50 steps, 10 after 200), and its products cost r/H of a full one. The
-    norms, exact to 1e-4 relative, come 128 steps at a time from the top two right singular
-    vectors of M_t as the loop tracks them, one step of simultaneous iteration per t (the
-    running product changes slowly, and when the top two cross the new top is already in the
-    pair): one more product with the pair proves most of them (spectral_norm.certified_top,
-    a rigorous bound: the settled steps, where the singular values have spread apart), and
-    Lanczos from the pair finds the rest (spectral_norm.spectral_norms: the crowded first
-    few dozen steps); once fewer than spectral_norm.ITERATE_FROM rows are left, the exact
-    solver, and no pair is tracked. The chain is O(T H^2 r): the one part of a recording
-    that cannot ride on the fused kernel.
+    The chain runs in float32 and is rescaled where its squared Frobenius norm leaves [1e-6,
+    1e6] (_STEADY; the scale is kept as a float64 logarithm), so products of a thousand
+    small or large factors neither underflow nor overflow. Every 16 steps (the interval
+    doubling while nothing is dropped) its rows turn to the top left singular directions of
+    [M_t | Mc_t] and those below RANK_RTOL of the largest are dropped (_truncate): the
+    running product's singular values spread apart as factors are appended, so a long chain
+    keeps a few dozen rows (measured at H = 64: about 40 of 64 after 50 steps, 10 after
+    200), and its products cost r/H of a full one. The norms, exact to 1e-4 relative, come
+    128 steps at a time from the top two right singular vectors of M_t as the loop tracks
+    them, one step of simultaneous iteration per t (the running product changes slowly, and
+    when the top two cross the new top is already in the pair): one more product with the
+    pair proves most of them (spectral_norm.certified_top, a rigorous bound: the settled
+    steps, where the singular values have spread apart), and Lanczos from the pair finds the
+    rest (spectral_norm.spectral_norms: the crowded first few dozen steps); once fewer than
+    spectral_norm.ITERATE_FROM rows are left, the exact solver, and no pair is tracked. The
+    chain is O(T H^2 r): the one part of a recording that cannot ride on the fused kernel.
     """
     rev = lt["reverse"]
     B_all = lt["h"].shape[0]
@@ -148,21 +152,21 @@ def _sequence_norms(W: np.ndarray, c: np.ndarray, carry=None, dhdc=None, e=None)
                     np.multiply(M, dhdc[t], out=K)
                     K += Mc
                     np.multiply(K, e[t], out=Mc)  # Mc_{t-1} = K diag(e_t)
-                if not single:
-                    Mn = step[t - b0] @ KM
+                if not single:  # into the chunk's stack (no fresh array to copy from)
+                    Mn = np.matmul(step[t - b0], KM, out=chain[j, :, :r])
                 else:
-                    Mn = Wt @ (M * c[t, 0])
+                    Mn = np.matmul(Wt, M * c[t, 0], out=chain[j, :, :r])
                 M[...] = Mn
-                chain[j, :, :r] = Mn
                 if r < r0:
                     chain[j, :, r:] = 0.0
                 logs[j] = log_scale
-                # rescale to a Frobenius norm of 1 (one pass; a largest entry of 1 took two);
+                # rescale to a Frobenius norm of 1 (one pass; a largest entry of 1 took two)
+                # once it has left _STEADY (most steps need no pass over the chain);
                 # zero (a dead ReLU chain) and non-finite stay
                 m2 = float(np.vdot(M, M))
                 s2 = m2 + float(np.vdot(Mc, Mc)) if cs else m2
                 fro[j] = math.sqrt(m2)
-                if 0 < s2 < np.inf:
+                if 0 < s2 < np.inf and not _STEADY[0] < s2 < _STEADY[1]:
                     S *= 1 / math.sqrt(s2)
                     log_scale += 0.5 * math.log(s2)
                     rescaled[j] = s2

@@ -433,3 +433,15 @@ def test_a_top_just_above_a_crowd_is_found_from_any_guess():
     near = U[:, :, :2] + 1e-3 * rng.standard_normal(U[:, :, :2].shape)
     for guess in (near, U[:, :, 1:3], U[:, :, 1:2]):
         np.testing.assert_allclose(spectral_norms(M, guess), 1.0, rtol=SPECTRAL_RTOL)
+
+
+@pytest.mark.parametrize("factor", [10.0, 0.1])
+def test_a_chain_far_outside_float32_keeps_exact_norms(factor):
+    """The chain is rescaled only once its size leaves a steady range: an Elman chain of 60
+    steps of factor * Q (Q orthogonal, f' = 1) reaches factor^59 (1e59 or 1e-59, beyond
+    float32 either way), and every norm is factor^k exactly, in both directions of size."""
+    rng = np.random.default_rng(20)
+    H, T = 64, 60
+    W = (factor * _orthogonal(rng, H)).astype(np.float32)
+    got = jacobian._sequence_norms(W, np.ones((T, 1, H), dtype=np.float32))
+    np.testing.assert_allclose(got, factor ** np.arange(T)[::-1], rtol=SPECTRAL_RTOL)
