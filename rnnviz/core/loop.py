@@ -86,7 +86,8 @@ def session(
     of a core (the thread's CPU time), while training goes on: a snapshot carries the latest
     finished one.
     Recordings a command asks for (Probe, Reset, a Step's last step, a divergence, a panel
-    shown) are still made at once, between steps, as are those due while paused.
+    shown) are still made at once, between steps, as are those due while paused; the one
+    on the thread then is abandoned, never waited for.
     """
     others = [t for _, t in companions]
     labels = [label, *(lab for lab, _ in companions)]
@@ -171,7 +172,7 @@ def session(
                 refused = _refusal(trainer.set_clipping, cmd.mode, cmd.threshold)
             elif isinstance(cmd, Reset):
                 if thread is not None:
-                    thread.discard()  # of the weights before the reset
+                    thread.abandon()  # of the weights before the reset
                 for t in (trainer, *others):
                     t.reset()
                 running, pending, probe_now, sampled_step = False, 0, True, None
@@ -211,21 +212,21 @@ def session(
             credit = min(credit + budget * (now - credit_t), 2 * probe_cost)
             credit_t = now
             training = running or pending
-            if thread is not None and thread.busy:  # before any other, so logs keep the order
-                done = thread.take(wait=probe_now or not training)
+            if thread is not None and thread.pending:  # before any other: logs in order
+                done = thread.take()
                 if done is not None:
                     (trace, *other_traces), probe_cost = done
                     credit -= probe_cost
                     force = True
-            if (
-                not probe_now
-                and trace.meta["step"] != trainer.step_count  # due on its own clock
-                and not (thread is not None and thread.busy)
-            ):
+                elif probe_now or not training:  # one is made now, or none (idle) follows
+                    thread.abandon()
+            if not probe_now and trace.meta["step"] != trainer.step_count:  # on its own clock
                 probe_now = now - last_probe >= probe_interval and credit >= probe_cost
                 if probe_now and thread is not None and training:
-                    thread.submit(options())  # picked up at a later iteration
-                    last_probe, probe_now = now, False
+                    probe_now = False
+                    if not thread.busy:
+                        thread.submit(options())  # taken at a later iteration
+                        last_probe = now
             if probe_now:
                 t0 = clock()
                 trace, other_traces = record_all()
