@@ -25,19 +25,23 @@ the window, and waiting (for the interpreter lock, or for a core on a busy machi
 none: on this busy 2-core machine (load 4) a recording of LSTM H = 32, T = 50 took 11-15 ms
 of CPU and 20-70 ms by the wall clock.
 
-The thread runs in Linux's idle scheduling class: it records on what the window and training
-leave of the cores. At normal priority it took them from the window on this shared machine
+The thread runs at a lower priority (Linux: nice +10 for this thread alone), so the window and
+training come first: at normal priority it took cores from the window on this shared machine
 (bench_app.py, LSTM H = 128, T = 200, load 2-4: event-loop p99 53-123 ms against 35-73 ms
-recording between steps); in the idle class p99 was 15-31 ms (base 14-44 ms). So it is never
-waited for: a command's recording abandons the one it holds (`abandon`), and closing does not
-wait for it either. The interpreter lock is no obstacle: while it records (H = 128, T = 200),
-a thread waiting for the lock gets it 0.07 ms late (median; p99 0.55 ms).
+recording between steps). Not Linux's idle scheduling class, though it kept p99 at 15-31 ms:
+the thread holds the interpreter lock between its kernels, and a thread that gets no core
+while it holds the lock stops the training thread with it. Beside two busy loops on this
+2-core machine an idle-class recording thread stopped training for 13 s (nothing ran but the
+loops); at nice +10 the longest wait between training steps was 170-250 ms, at normal priority
+100 ms, and at nice +19 up to 630 ms. The thread is never waited for: a command's recording
+abandons the one it holds (`abandon`), and closing does not wait for it either.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -54,6 +58,7 @@ if TYPE_CHECKING:
 
 # (traces, one per run; the CPU seconds the recording took)
 Recorded = tuple[list["Trace"], float]
+NICE = 10  # the recording thread's priority below training's (module docstring)
 _Job = tuple[list["Trace"], list[dict], float]  # the traces, their probe-log rows, CPU s
 
 
@@ -129,11 +134,12 @@ class ProbeThread:
 
 def _start_thread(threads: int) -> None:
     """On the recording thread, before its first recording: training's thread count for
-    OpenMP here; and, where the system has it, the idle scheduling class, so the recording
-    runs on what the window and training leave of the cores, never delaying either."""
+    OpenMP here; and on Linux a nice value NICE higher than the process's, so the window and
+    training come first (see the module docstring for why not the idle class)."""
     torch.set_num_threads(threads)
-    if hasattr(os, "SCHED_IDLE"):  # Linux: the policy of this thread alone
-        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
+    if sys.platform.startswith("linux"):  # elsewhere PRIO_PROCESS would renice the process
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + NICE))
 
 
 def _frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
