@@ -115,7 +115,7 @@ class ProbeThread:
     def abandon(self) -> None:
         """Never take the recording pending (of weights a Reset removed, or older than one
         made now): it runs to its end on the thread, unseen. Not waited for: the thread runs
-        in the idle class and may wait long for a core on a busy machine."""
+        at a lower priority and may wait long for a core on a busy machine."""
         self._wanted = False
 
     def close(self) -> None:
