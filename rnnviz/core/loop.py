@@ -59,6 +59,7 @@ def session(
     connectivity: bool = True,
     grad_items: bool = True,
     probe_thread_budget: float | None = None,
+    probe_thread_from: float = 0.0,
 ) -> Generator[Snapshot | str | None, Command | None, None]:
     """Drive `trainer`: each `send(command or None)` does at most one training step.
 
@@ -84,7 +85,9 @@ def session(
     free) the recordings due on their own clock are made on a second thread from a copy of
     the weights at the step they are for (core/probe_thread.py), taking at most that share
     of a core (the thread's CPU time), while training goes on: a snapshot carries the latest
-    finished one.
+    finished one. Only while a recording costs at least `probe_thread_from` seconds: a cheap
+    one between steps costs training less than a second thread does (the two take turns at
+    the interpreter lock, and with the window's process there is more work than cores).
     Recordings a command asks for (Probe, Reset, a Step's last step, a divergence, a panel
     shown) are still made at once, between steps, as are those due while paused; the one
     on the thread then is abandoned, never waited for.
@@ -113,7 +116,10 @@ def session(
     # 5.7/s (tests/core/test_probe_cadence.py). On a thread of its own the recording's
     # budget is a share of a core: what it leaves of the one the window uses.
     thread = None if probe_thread_budget is None else ProbeThread([trainer, *others])
-    budget = probe_budget if thread is None else probe_thread_budget
+
+    def beside() -> bool:  # whether recordings due on their own clock go to the thread now
+        return thread is not None and probe_cost >= probe_thread_from
+
     credit_t = clock()
     probe_cost, credit = credit_t - t0, 0.0
     sampling = trainer.task.spec.generates
@@ -209,6 +215,7 @@ def session(
                 rate = (trainer.step_count - rate_steps) / (now - rate_t)
                 rate_t, rate_steps = now, trainer.step_count
             due = now - last_snap >= snapshot_interval
+            budget = probe_thread_budget if beside() else probe_budget
             credit = min(credit + budget * (now - credit_t), 2 * probe_cost)
             credit_t = now
             training = running or pending
@@ -222,7 +229,7 @@ def session(
                     thread.abandon()
             if not probe_now and trace.meta["step"] != trainer.step_count:  # on its own clock
                 probe_now = now - last_probe >= probe_interval and credit >= probe_cost
-                if probe_now and thread is not None and training:
+                if probe_now and beside() and training:
                     probe_now = False
                     if not thread.busy:
                         thread.submit(options())  # taken at a later iteration

@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 # take turns at every kernel).
 PROBE_THREAD_BUDGET = 0.5
 PROBE_BUDGET = 0.2
+# ... and on the thread only recordings that cost at least this: the default model's (~10 ms)
+# between steps kept training at 0.78x headless, on the thread at 0.59x (bench_app.py, quiet).
+PROBE_THREAD_FROM_S = 0.03
 
 
 def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: float = 0.07) -> None:
@@ -109,6 +112,7 @@ def _run(
             probe_interval=probe,
             probe_budget=PROBE_BUDGET,
             probe_thread_budget=beside,
+            probe_thread_from=PROBE_THREAD_FROM_S,
             label=start.label,
             companions=others,
         )

@@ -16,6 +16,7 @@ import torch
 
 from rnnviz.core import train, worker
 from rnnviz.core.config import Config
+from rnnviz.core.probe_thread import ProbeThread
 from rnnviz.core.protocol import SnapshotPayload, StartRun, StopWorker
 from rnnviz.core.train import IDLE, Pause, Reset, Snapshot, Step, Trainer, session
 
@@ -161,8 +162,29 @@ def test_a_pause_goes_idle_showing_a_recording_of_the_weights_it_names():
     run.close()
 
 
+@pytest.mark.parametrize(("thread_from", "on_thread"), [(3600.0, False), (0.0, True)])
+def test_only_recordings_that_cost_enough_go_to_the_thread(monkeypatch, thread_from, on_thread):
+    """A cheap recording costs training less between steps than on a second thread (the
+    default model trained at 0.59x headless with every recording on the thread, 0.85x
+    between steps): the thread takes those that cost at least `probe_thread_from` s."""
+    submitted, real = [], ProbeThread.submit
+    monkeypatch.setattr(ProbeThread, "submit", lambda self, o: submitted.append(o) or real(self, o))
+    run = session(
+        Trainer(SMALL),
+        running=True,
+        snapshot_interval=3600.0,
+        probe_interval=0.0,
+        probe_thread_budget=1.0,
+        probe_thread_from=thread_from,
+    )
+    assert isinstance(next(run), Snapshot)
+    until(lambda out: isinstance(out, Snapshot) and out.trace.meta["step"] > 0, run)
+    assert bool(submitted) == on_thread  # recorded during training either way
+    run.close()
+
+
 @pytest.mark.parametrize(
-    "cores, threads, beside",
+    ("cores", "threads", "beside"),
     [(2, 1, True), (1, 1, False), (2, 2, False)],  # 2 threads: the user's OMP_NUM_THREADS
 )
 def test_the_worker_records_beside_training_only_where_a_core_is_free(
@@ -172,6 +194,7 @@ def test_the_worker_records_beside_training_only_where_a_core_is_free(
 
     def recording_session(trainer, **kwargs):
         asked.append(kwargs["probe_thread_budget"])
+        assert kwargs["probe_thread_from"] == worker.PROBE_THREAD_FROM_S
         return session(trainer, **kwargs)
 
     monkeypatch.setattr(worker, "usable_cores", lambda: cores)
