@@ -85,9 +85,10 @@ def session(
     free) the recordings due on their own clock are made on a second thread from a copy of
     the weights at the step they are for (core/probe_thread.py), taking at most that share
     of a core (the thread's CPU time), while training goes on: a snapshot carries the latest
-    finished one. Only while a recording costs at least `probe_thread_from` seconds: a cheap
-    one between steps costs training less than a second thread does (the two take turns at
-    the interpreter lock, and with the window's process there is more work than cores).
+    finished one. Only while a recording costs at least `probe_thread_from` seconds of CPU:
+    a cheap one between steps costs training less than a second thread does (the two take
+    turns at the interpreter lock, and with the window's process there is more work than
+    cores).
     Recordings a command asks for (Probe, Reset, a Step's last step, a divergence, a panel
     shown) are still made at once, between steps, as are those due while paused; the one
     on the thread then is abandoned, never waited for.
@@ -106,8 +107,9 @@ def session(
         traces = [t.record(**options()) for t in (trainer, *others)]
         return traces[0], traces[1:]
 
-    t0 = clock()
+    t0, cpu0 = clock(), time.thread_time()
     trace, other_traces = record_all()
+    probe_cpu = time.thread_time() - cpu0  # the latest recording's CPU time: where it goes
     # The budget as a credit of recording time (a leaky bucket): probe_budget of every second
     # is granted, a recording spends its cost, and at most two recordings' worth is kept
     # (no burst after a pause). Recordings fall between training steps, and a fixed wait of
@@ -118,7 +120,8 @@ def session(
     thread = None if probe_thread_budget is None else ProbeThread([trainer, *others])
 
     def beside() -> bool:  # whether recordings due on their own clock go to the thread now
-        return thread is not None and probe_cost >= probe_thread_from
+        # by CPU time: by the wall clock, waiting for a core would send a cheap one there
+        return thread is not None and probe_cpu >= probe_thread_from
 
     credit_t = clock()
     probe_cost, credit = credit_t - t0, 0.0
@@ -223,6 +226,7 @@ def session(
                 done = thread.take()
                 if done is not None:
                     (trace, *other_traces), probe_cost = done
+                    probe_cpu = probe_cost  # the thread's cost is its CPU time
                     credit -= probe_cost
                     force = True
                 elif probe_now or not training:  # one is made now, or none (idle) follows
@@ -235,9 +239,9 @@ def session(
                         thread.submit(options())  # taken at a later iteration
                         last_probe = now
             if probe_now:
-                t0 = clock()
+                t0, cpu0 = clock(), time.thread_time()
                 trace, other_traces = record_all()
-                last_probe = clock()
+                last_probe, probe_cpu = clock(), time.thread_time() - cpu0
                 probe_cost = last_probe - t0
                 credit -= probe_cost
             if bottleneck.busy:  # one run a step: the snapshot after each shows the progress

@@ -56,8 +56,9 @@ log = logging.getLogger(__name__)
 # take turns at every kernel).
 PROBE_THREAD_BUDGET = 0.5
 PROBE_BUDGET = 0.2
-# ... and on the thread only recordings that cost at least this: the default model's (~10 ms)
-# between steps kept training at 0.78x headless, on the thread at 0.59x (bench_app.py, quiet).
+# ... and on the thread only recordings that cost at least this much CPU: the default model's
+# (~12 ms) between steps kept training at 0.85x headless, on the thread at 0.59x
+# (bench_app.py, quiet); the character LM's take ~24 ms, LSTM H = 128, T = 200's ~180 ms.
 PROBE_THREAD_FROM_S = 0.03
 
 
