@@ -32,7 +32,7 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-def threaded(trainer: Trainer, running: bool, companions=()):
+def threaded(trainer: Trainer, running: bool, companions=(), thread_from: float = 0.0):
     """A session recording on its thread as often as it can, with snapshots only when forced
     (a command, a recording picked up). The clock is the real one: the thread's timing is
     what is under test, and no assertion depends on it."""
@@ -42,6 +42,7 @@ def threaded(trainer: Trainer, running: bool, companions=()):
         snapshot_interval=3600.0,
         probe_interval=0.0,
         probe_thread_budget=1.0,
+        probe_thread_from=thread_from,
         companions=companions,
     )
     assert isinstance(next(run), Snapshot)
@@ -169,15 +170,7 @@ def test_only_recordings_that_cost_enough_go_to_the_thread(monkeypatch, thread_f
     between steps): the thread takes those that cost at least `probe_thread_from` s."""
     submitted, real = [], ProbeThread.submit
     monkeypatch.setattr(ProbeThread, "submit", lambda self, o: submitted.append(o) or real(self, o))
-    run = session(
-        Trainer(SMALL),
-        running=True,
-        snapshot_interval=3600.0,
-        probe_interval=0.0,
-        probe_thread_budget=1.0,
-        probe_thread_from=thread_from,
-    )
-    assert isinstance(next(run), Snapshot)
+    run = threaded(Trainer(SMALL), running=True, thread_from=thread_from)
     until(lambda out: isinstance(out, Snapshot) and out.trace.meta["step"] > 0, run)
     assert bool(submitted) == on_thread  # recorded during training either way
     run.close()
