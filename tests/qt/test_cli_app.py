@@ -67,7 +67,8 @@ PRESET_SCRIPT = textwrap.dedent("""
         window = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
         def on_snapshot(s):
             if window.isVisible() and window.preset is not None:
-                print("preset:", window.preset.key, "cell:", s.config.cell, s.config.task, flush=True)
+                c = s.config
+                print("preset:", window.preset.key, "cell:", c.cell, c.task, flush=True)
                 window.close()
         window.runner.snapshot.connect(on_snapshot)
 
