@@ -46,7 +46,7 @@ def train(trainer: Trainer, steps: int) -> int:
         return 0
     import numpy as np
 
-    from rnnviz.core.train import session
+    from rnnviz.core.loop import session
 
     # No probes or samples during the run: nothing here shows them, and they cost time.
     run = session(

@@ -1,6 +1,5 @@
 """Training: a Trainer that takes one optimisation step at a time. `session`, the generator
-that drives it, yields snapshots and takes commands, is in rnnviz/core/loop.py (re-exported
-here).
+that drives it, yields snapshots and takes commands, is in rnnviz/core/loop.py.
 
 Divergence: a non-finite loss or gradient stops training in the "diverged" state; the update
 that caused it is not applied and the weights are the last finite ones. `Reset` recovers.
@@ -18,7 +17,6 @@ import torch
 from rnnviz.core.atomic import write_atomic
 from rnnviz.core.config import Config, ConfigError, check_temperature
 from rnnviz.core.logs import HistoryLog, ProbeLog
-from rnnviz.core.loop import session  # noqa: F401 (re-exported: where callers look for it)
 from rnnviz.core.model import build_model
 from rnnviz.core.protocol import (  # noqa: F401 (re-exported: the session's vocabulary)
     IDLE,

@@ -1,4 +1,4 @@
-"""The training process of the desktop app: it drives `train.session` and talks to the window
+"""The training process of the desktop app: it drives `loop.session` and talks to the window
 over one duplex pipe (a `multiprocessing.Connection`). No Qt here.
 
 Why a process and not a thread: both the training loop and the plots spend much of their time
@@ -67,7 +67,7 @@ def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: flo
     (or the window has gone).
 
     Snapshots every `snapshot_interval` s, a new recording of the probe batch at most every
-    `probe_interval` s (fewer when recording is slow: see `train.session`), so the panels
+    `probe_interval` s (fewer when recording is slow: see `loop.session`), so the panels
     can redraw more than ten times a second."""
     from rnnviz.core import train  # importing torch takes a second or two: the window is up
 
@@ -106,7 +106,9 @@ def _run(
             for (_, t), state in zip(labelled, start.resume, strict=True):
                 restore(t, state)
         conn.send(RunStarted(run, trainer.config))
-        steps = train.session(
+        from rnnviz.core import loop  # loaded with train, above
+
+        steps = loop.session(
             trainer,
             running=start.running,
             snapshot_interval=interval,

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from rnnviz.core.config import Config
+from rnnviz.core.loop import session
 from rnnviz.core.protocol import IDLE, MeasureBottleneck
 from rnnviz.core.seq2seq.bottleneck import EXTRAS_KEY, bottleneck_curve
-from rnnviz.core.train import Trainer, session
+from rnnviz.core.train import Trainer
 
 TINY = {"task": "reverse", "seq_len": 5, "hidden": 8, "batch": 8}
 

@@ -4,8 +4,9 @@ in a running session, and a trace without it says why (core/protocol.py, core/tr
 from __future__ import annotations
 
 from rnnviz.core.config import Config
+from rnnviz.core.loop import session
 from rnnviz.core.protocol import CONNECTIVITY_UNWATCHED, IDLE, SetConnectivity, Snapshot, Step
-from rnnviz.core.train import Trainer, session
+from rnnviz.core.train import Trainer
 
 
 def _drain(run) -> Snapshot:

@@ -5,9 +5,10 @@ core/train.py)."""
 from __future__ import annotations
 
 from rnnviz.core.config import Config
+from rnnviz.core.loop import session
 from rnnviz.core.memory_reach import REACH_FRACTION, reach_over_training
 from rnnviz.core.protocol import GRAD_ITEMS_UNWATCHED, SetGradItems, Snapshot, Step
-from rnnviz.core.train import Trainer, session
+from rnnviz.core.train import Trainer
 
 
 def test_the_command_switches_the_itemized_gradients_of_the_recordings():

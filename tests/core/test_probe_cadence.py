@@ -1,10 +1,11 @@
 """How often the probe batch is recorded: the session's budget of recording time between
-training steps (train.session)."""
+training steps (loop.session)."""
 
 from __future__ import annotations
 
 from rnnviz.core.config import Config
-from rnnviz.core.train import Trainer, session
+from rnnviz.core.loop import session
+from rnnviz.core.train import Trainer
 
 
 def test_recordings_take_their_budget_between_training_steps(monkeypatch):

@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz.core import train, worker
+from rnnviz.core import loop, worker
 from rnnviz.core.config import Config
+from rnnviz.core.loop import session
 from rnnviz.core.probe_thread import ProbeThread
 from rnnviz.core.protocol import SnapshotPayload, StartRun, StopWorker
-from rnnviz.core.train import IDLE, Pause, Reset, Snapshot, Step, Trainer, session
+from rnnviz.core.train import IDLE, Pause, Reset, Snapshot, Step, Trainer
 
 SMALL = Config(hidden=8, seq_len=12, batch=4, device="cpu")
 THREAD = "rnnviz-recording"
@@ -192,7 +193,7 @@ def test_the_worker_records_beside_training_only_where_a_core_is_free(
 
     monkeypatch.setattr(worker, "usable_cores", lambda: cores)
     monkeypatch.setattr(worker, "use_training_threads", lambda: threads)
-    monkeypatch.setattr(train, "session", recording_session)
+    monkeypatch.setattr(loop, "session", recording_session)
     ours, theirs = multiprocessing.Pipe(duplex=True)
     thread = threading.Thread(target=worker.serve, args=(theirs, 0.0))
     thread.start()

@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from rnnviz.core.config import Config
+from rnnviz.core.loop import session
 from rnnviz.core.seq2seq.decoded import Decoded
 from rnnviz.core.seq2seq.decoding import beam_search
 from rnnviz.core.seq2seq.whatif import WhatIf, WhatIfAnswer, check_pin, read_input, reweighted
-from rnnviz.core.train import Trainer, session
+from rnnviz.core.train import Trainer
 
 DATES = " ,-./0123456789abcdefghijklmnopqrstuvwxyz"
 

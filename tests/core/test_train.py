@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from rnnviz.core.config import Config, ConfigError
+from rnnviz.core.loop import session
 from rnnviz.core.train import (
     IDLE,
     Pause,
@@ -19,7 +20,6 @@ from rnnviz.core.train import (
     Snapshot,
     Step,
     Trainer,
-    session,
 )
 
 SMALL = {"hidden": 8, "seq_len": 12, "batch": 4, "device": "cpu"}

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from rnnviz.core.config import Config
+from rnnviz.core.loop import session
 from rnnviz.core.protocol import (
     Capture,
     Captured,
@@ -28,7 +29,7 @@ from rnnviz.core.protocol import (
     StopWorker,
 )
 from rnnviz.core.stream import SnapshotDecoder, SnapshotEncoder, StreamError
-from rnnviz.core.train import Trainer, session
+from rnnviz.core.train import Trainer
 from rnnviz.core.worker import serve
 
 SMALL = Config(hidden=8, seq_len=12, batch=4, device="cpu")

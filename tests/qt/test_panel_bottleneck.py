@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from rnnviz.core.config import Config
+from rnnviz.core.loop import session
 from rnnviz.core.protocol import MeasureBottleneck, Step
-from rnnviz.core.train import Trainer, session
+from rnnviz.core.train import Trainer
 from rnnviz.qt.panels.seq2seq.bottleneck import NOT_MEASURED, NOT_SEQ2SEQ, BottleneckPanel
 
 TINY = {"task": "reverse", "seq_len": 5, "hidden": 8, "batch": 8, "device": "cpu"}

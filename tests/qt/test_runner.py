@@ -1,4 +1,4 @@
-"""TrainingRunner: a worker process driving core.train.session, talking to the GUI by signals.
+"""TrainingRunner: a worker process driving core.loop.session, talking to the GUI by signals.
 
 How long stopping takes is measured in benchmarks/bench_app.py ("closing mid-training"), not
 asserted here: on a busy machine any bar in a test is a coin toss."""

@@ -8,7 +8,7 @@ Runs side by side (with and without attention) draw one curve each.
 The held-out sequences are the task's own (tasks.base.HELDOUT_SEED), grouped by the number of
 unpadded input symbols; for reverse and sort these lengths are uniform in 1..--seq-len.
 
-The curve is measured on demand (protocol.MeasureBottleneck; train.session measures one run
+The curve is measured on demand (protocol.MeasureBottleneck; loop.session measures one run
 per step and hands the curves out in a snapshot's extras[EXTRAS_KEY]). This module imports
 torch only inside the measuring functions: the window unpickles BottleneckCurves without it.
 """
@@ -99,7 +99,7 @@ def run_curve(label: str, trainer) -> RunCurve:
 
 
 class BottleneckWatch:
-    """A training session's measurements of the curve (train.session): `ask` (the command
+    """A training session's measurements of the curve (loop.session): `ask` (the command
     MeasureBottleneck) queues every run, `step` measures the next one and returns the
     snapshot extras with the curves found so far. Runs of other models are never measured."""
 

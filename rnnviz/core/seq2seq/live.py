@@ -1,5 +1,5 @@
 """What the training process adds to an encoder-decoder's snapshots for the decoding panels
-(train.session calls it): the probe sequences decoded step by step (extras["decoding"], a
+(loop.session calls it): the probe sequences decoded step by step (extras["decoding"], a
 tuple of Decoded, one per probe sequence, decoded with the weights of training step
 extras["decoding_step"]) and the answer to the
 window's latest What-if question (extras["whatif"], a WhatIfAnswer).

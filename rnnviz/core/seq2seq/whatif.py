@@ -3,7 +3,7 @@ weights as they are now (no retraining), optionally with one decoder step's atte
 pinned; the answer rides back in the next snapshot's extras["whatif"].
 
     window -> worker   ForRun(run, WhatIf(text, pin_step, pin_row))   (core/protocol.py)
-    worker -> window   snapshot.extras["whatif"] = WhatIfAnswer(...)   (train.session)
+    worker -> window   snapshot.extras["whatif"] = WhatIfAnswer(...)   (loop.session)
 
 No torch here: the window builds the question and reads the answer. seq2seq/live.py answers.
 """
