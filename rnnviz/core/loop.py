@@ -3,8 +3,7 @@ snapshots and takes commands.
 
 It knows nothing of who watches it: the same generator runs synchronously in tests and in the
 CLI, and in a worker process in the app (rnnviz/core/worker.py). Snapshots and commands are
-defined in rnnviz/core/protocol.py; the Trainer in rnnviz/core/train.py (which re-exports
-`session`, so this module imports it for type hints only).
+defined in rnnviz/core/protocol.py; the Trainer in rnnviz/core/train.py.
 """
 
 from __future__ import annotations
