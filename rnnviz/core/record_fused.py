@@ -207,7 +207,7 @@ def fused_layer(
         bc = dh * o * (1 - torch.tanh(c) ** 2)
         if gc_end is not None:
             bc[:, -1] += gc_end
-        out["grad_c"] = scan(next_step(f), bc, backward=True)
+        out["grad_c"] = scan(f, bc, backward=True)
     else:  # gru
         r = torch.sigmoid(gi[..., :H] + gh[..., :H])
         z = torch.sigmoid(gi[..., H : 2 * H] + gh[..., H : 2 * H])
@@ -215,5 +215,5 @@ def fused_layer(
         gn = next_step(gu)
         gn_scaled = torch.cat([gn[..., : 2 * H], next_step(r) * gn[..., 2 * H :]], -1)
         out.update(r=r, z=z, n=n, gh_n=gh[..., 2 * H :])
-        out["grad_h"] = scan(next_step(z), e + gn_scaled @ w_hh, backward=True)
+        out["grad_h"] = scan(z, e + gn_scaled @ w_hh, backward=True)
     return out

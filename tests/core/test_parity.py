@@ -307,16 +307,17 @@ def test_spectral_norm_falls_back_when_the_eigensolver_fails(monkeypatch):
 @pytest.mark.parametrize("T", [1, 2, 7, 64, 200])
 def test_the_recorders_scan_is_the_loop(T):
     """timeaxis.scan (log2 T whole-tensor passes) against y_t = a_t y_{t-1} + b_t step by
-    step, forward and backward, with a factor 0 that must reset y exactly."""
+    step forward, y_t = a_{t+1} y_{t+1} + b_t backward, with a factor 0 that must reset y
+    exactly."""
     from rnnviz.core.timeaxis import scan
 
     g = torch.Generator().manual_seed(T)
     a, b = torch.rand(2, T, 5, generator=g), torch.randn(2, T, 5, generator=g)
     a[0, T // 2] = 0.0
     for backward in (False, True):
-        steps = reversed(range(T)) if backward else range(T)
         y, acc = torch.zeros_like(b), torch.zeros_like(b[:, 0])
-        for t in steps:
-            acc = a[:, t] * acc + b[:, t]
+        for t in reversed(range(T)) if backward else range(T):
+            factor = (a[:, t + 1] if t + 1 < T else 0.0) if backward else a[:, t]
+            acc = factor * acc + b[:, t]
             y[:, t] = acc
         torch.testing.assert_close(scan(a, b, backward), y, rtol=1e-5, atol=1e-6)
