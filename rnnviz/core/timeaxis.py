@@ -39,10 +39,7 @@ def scan(a: Tensor, b: Tensor, backward: bool) -> Tensor:
     exactly, and inf/nan propagate as they would in the loop.
     """
     if b.device.type != "cpu":
-        y = torch.flip(b, (1,)) if backward else b.clone()
-        links = torch.flip(a[:, 1:], (1,)) if backward else a[:, 1:].clone()
-        _hillis_steele(y, links)
-        return torch.flip(y, (1,)) if backward else y
+        return _scan_torch(a, b, backward)
     y = b.detach().numpy().copy()
     a_np = a.detach().numpy()
     with np.errstate(over="ignore", invalid="ignore"):  # inf * 0 is NaN here as in the loop
@@ -51,6 +48,14 @@ def scan(a: Tensor, b: Tensor, backward: bool) -> Tensor:
         else:
             _hillis_steele(y, a_np[:, 1:].copy())
     return torch.from_numpy(y)
+
+
+def _scan_torch(a: Tensor, b: Tensor, backward: bool) -> Tensor:
+    """scan on any device, in torch (a reversed direction through flipped copies)."""
+    y = torch.flip(b, (1,)) if backward else b.clone()
+    links = torch.flip(a[:, 1:], (1,)) if backward else a[:, 1:].clone()
+    _hillis_steele(y, links)
+    return torch.flip(y, (1,)) if backward else y
 
 
 def _hillis_steele(y, links) -> None:

@@ -305,11 +305,14 @@ def test_spectral_norm_falls_back_when_the_eigensolver_fails(monkeypatch):
 
 
 @pytest.mark.parametrize("T", [1, 2, 7, 64, 200])
-def test_the_recorders_scan_is_the_loop(T):
+@pytest.mark.parametrize("impl", ["scan", "_scan_torch"])  # numpy on the CPU, torch elsewhere
+def test_the_recorders_scan_is_the_loop(T, impl):
     """timeaxis.scan (log2 T whole-tensor passes) against y_t = a_t y_{t-1} + b_t step by
     step forward, y_t = a_{t+1} y_{t+1} + b_t backward, with a factor 0 that must reset y
     exactly."""
-    from rnnviz.core.timeaxis import scan
+    from rnnviz.core import timeaxis
+
+    scan = getattr(timeaxis, impl)
 
     g = torch.Generator().manual_seed(T)
     a, b = torch.rand(2, T, 5, generator=g), torch.randn(2, T, 5, generator=g)
