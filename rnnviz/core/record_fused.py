@@ -52,7 +52,7 @@ class Probed(NamedTuple):
     out: Tensor  # (B, T, D*H) its output
     u: Tensor  # (B, T, D*P) the probe columns, zeros (a leaf)
     h0: Tensor  # (D, B, H) its initial state, detached
-    c0: Tensor | None  # (D, B, H) the LSTM's initial cell state
+    c0: Tensor | None  # (D, B, H) the LSTM's initial cell state, None where zeros
     h_n: Tensor  # (D, B, H) its final state (of each direction's last processed step)
     c_n: Tensor | None
     weights: tuple[Weights, ...]  # per direction, those the pass ran with
@@ -92,7 +92,7 @@ def probed_stack(rnn: nn.Module, x: Tensor, hx=None) -> list[Probed]:
                          weights, True, 1, 0.0, False, D == 2, True)  # fmt: skip
             out, h_n = res[0], res[1]
             c_n = res[2] if cell == "lstm" else None
-            detached = c0.detach() if c0 is not None else None
+            detached = c0.detach() if hx is not None and c0 is not None else None  # None: 0
             passes.append(Probed(layer_in.detach(), out, u, h0.detach(), detached, h_n, c_n, dirs))
             layer_in = out
     return passes
@@ -229,7 +229,9 @@ def fused_layer(
             b[:, 0] += f[:, 0] * c0
         c = scan(f, b, backward=False)
         dh = _plus_next(e, gu, g_end)
-        out.update(i=i, f=f, g=g, o=o, c=c, c_prev=prev(c, c0), grad_h=dh)
+        out.update(i=i, f=f, g=g, o=o, c=c, grad_h=dh)
+        if c0 is not None:  # else c_{-1} = 0, as the chain's prev(c) has it (jacobian.py)
+            out["c_prev"] = prev(c, c0)
         bc = torch.mul(dh, o).mul_(1 - torch.tanh(c).square_())  # dL/dc_t through h_t
         if gc_end is not None:
             bc[:, -1] += gc_end
