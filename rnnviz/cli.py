@@ -77,7 +77,11 @@ OPTION_HELP: dict[str, tuple[str, str, str | None]] = {
     "hidden": ("model", "hidden units per layer and direction", "N"),
     "layers": ("model", "stacked layers (1-4)", "N"),
     "bidirectional": ("model", "run every layer in both directions", None),
-    "encoder": ("model", "input encoder (auto: one-hot, embedding or identity by task)", None),
+    "encoder": (
+        "model",
+        "input encoder (auto: one-hot, embedding, lookback or identity by task)",
+        None,
+    ),
     "embed_dim": ("model", "width of the embedding / linear encoder", "N"),
     "init": ("model", "weight initialisation", None),
     "spectral_radius": ("model", "rescale every W_hh gate block to this spectral radius", "R"),

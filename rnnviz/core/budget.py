@@ -72,7 +72,8 @@ def estimate(config: Config) -> Estimate:
     raw_in = _SYMBOLS if spec.symbols_in else 2  # real inputs: one or two features
     first_in = raw_in if config.resolved_encoder in ("onehot", "identity") else config.embed_dim
     out = _SYMBOLS if spec.kind == "classification" else 1
-    n_params = out * (H * D + 1) + (raw_in * config.embed_dim if first_in != raw_in else 0)
+    tables = 3 if config.resolved_encoder == "lookback" else 1  # its own table: 2 V rows
+    n_params = out * (H * D + 1) + (tables * raw_in * config.embed_dim if first_in != raw_in else 0)
     matmul = 0  # multiply-adds per sequence and timestep, all layers
     for k in range(L):
         in_k = first_in if k == 0 else H * D

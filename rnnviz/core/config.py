@@ -22,7 +22,9 @@ BASELINES = {"bow": "bag of words: the mean of the word embeddings into the head
 CELL_CHOICES = (*CELLS, *BASELINES)
 NONLINEARITIES = tuple(dict.fromkeys(n for s in cells.CELLS.values() for n in s.nonlinearities))
 TASKS = tuple(tasks.TASKS)
-ENCODERS = ("auto", "onehot", "embedding", "linear", "identity")
+# lookback: an embedding plus the melody's own past (core/lookback.py), for the one task whose
+# TaskSpec.encoder it is (music)
+ENCODERS = ("auto", "onehot", "embedding", "lookback", "linear", "identity")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 CLIPS = ("none", "norm", "value")
 INITS = ("default", "orthogonal", "xavier", "identity")
@@ -112,6 +114,11 @@ class Config:
         if task.symbols_in and self.encoder in ("linear", "identity"):
             raise ConfigError(
                 f"the {self.task} task has symbol inputs: use the onehot or embedding encoder"
+            )
+        if self.encoder == "lookback" and task.encoder != "lookback":
+            raise ConfigError(
+                "the lookback encoder reads a melody's own earlier notes: it is for the music "
+                f"task, not {self.task}"
             )
         if self.seq_len < task.min_seq_len:
             raise ConfigError(

@@ -26,6 +26,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from rnnviz.core.cells import CELLS, CellParams, step
 from rnnviz.core.config import Config
+from rnnviz.core.lookback import lookback_ids, lookback_size
 from rnnviz.core.tasks import TASKS
 from rnnviz.core.tasks.vocab import PAD_ID, sentence_lengths
 
@@ -109,10 +110,12 @@ class InputReader(nn.Module):
         self.config = config
         self.padded = TASKS[config.task].padded
         self.encoder_kind = config.resolved_encoder
-        if self.encoder_kind == "embedding":
+        if self.encoder_kind in ("embedding", "lookback"):
             pad = PAD_ID if self.padded else None
             self.encoder = nn.Embedding(input_size, config.embed_dim, padding_idx=pad)
             cell_in = config.embed_dim
+            if self.encoder_kind == "lookback":  # core/lookback.py: a table of its own
+                self.lookback = nn.Embedding(lookback_size(input_size), config.embed_dim)
         elif self.encoder_kind == "linear":
             self.encoder = nn.Linear(input_size, config.embed_dim)
             cell_in = config.embed_dim
@@ -122,12 +125,24 @@ class InputReader(nn.Module):
         self.vocab_size = input_size
         self.cell_input_size = cell_in
 
-    def encode(self, x_raw: Tensor) -> Tensor:
-        """Raw task input -> layer-0 cell input x_t. (B, T) ids or (B, T, I_raw) -> (B, T, I)."""
+    @property
+    def reads_past(self) -> bool:
+        """Whether x_t depends on the symbols before t (the lookback encoder): a caller that
+        feeds a sequence piece by piece (generation) passes what came before as `before`."""
+        return self.encoder_kind == "lookback"
+
+    def encode(self, x_raw: Tensor, before: Tensor | None = None) -> Tensor:
+        """Raw task input -> layer-0 cell input x_t. (B, T) ids or (B, T, I_raw) -> (B, T, I).
+        `before` (B, P): the ids x_raw continues, which only the lookback encoder reads (its
+        x_t is the note's embedding plus its lookback symbol's: core/lookback.py)."""
         if self.encoder_kind == "onehot":
             return F.one_hot(x_raw, self.vocab_size).float()
         if self.encoder is None:
             return x_raw
+        if self.encoder_kind == "lookback":
+            whole = x_raw if before is None else torch.cat([before, x_raw], dim=1)
+            back = lookback_ids(whole, self.vocab_size)[:, whole.shape[1] - x_raw.shape[1] :]
+            return self.encoder(x_raw) + self.lookback(back)
         return self.encoder(x_raw)
 
     def lengths(self, x_raw: Tensor) -> Tensor | None:
@@ -152,8 +167,9 @@ class RecurrentModel(InputReader):
     def directions(self) -> int:
         return 2 if self.config.bidirectional else 1
 
-    def forward_with_state(self, x_raw: Tensor, hx=None):
-        x = self.encode(x_raw)  # (B, T, I)
+    def forward_with_state(self, x_raw: Tensor, hx=None, before: Tensor | None = None):
+        """(y_hat (B, T, O), h_n) of x_raw from the state hx; `before`: see encode."""
+        x = self.encode(x_raw, before)  # (B, T, I)
         n = self.lengths(x_raw)
         if n is None:
             out, hn = self.rnn(x, hx)  # (B, T, D*H)

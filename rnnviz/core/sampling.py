@@ -29,19 +29,25 @@ def sample_ids(
     banned: Sequence[int] = (),
 ) -> list[int]:
     """`length` ids drawn after `prime` (P,) at `temperature`; `banned` ids are never drawn.
-    The model needs forward_with_state(x (1, t), hx) -> (logits (1, t, V), hx)."""
+    The model needs forward_with_state(x (1, t), hx) -> (logits (1, t, V), hx); one that
+    `reads_past` (the lookback encoder) is also given the ids before x as `before`."""
     gen = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
+    seen = prime[None].to(device)  # (1, P + drawn)
+    past = getattr(model, "reads_past", False)
     out: list[int] = []
     try:
-        logits, hx = model.forward_with_state(prime[None].to(device))  # (1, P, V)
+        logits, hx = model.forward_with_state(seen)  # (1, P, V)
         for _ in range(length):
             z = logits[0, -1].double().cpu() / temperature  # (V,)
             z[list(banned)] = -torch.inf
             nxt = int(torch.multinomial(torch.softmax(z, -1), 1, generator=gen))
             out.append(nxt)
-            logits, hx = model.forward_with_state(torch.tensor([[nxt]], device=device), hx)
+            x = torch.tensor([[nxt]], device=device)
+            before = {"before": seen} if past else {}
+            logits, hx = model.forward_with_state(x, hx, **before)
+            seen = torch.cat([seen, x], dim=1)
     finally:
         model.train(was_training)
     return out

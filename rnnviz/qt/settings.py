@@ -442,7 +442,9 @@ class SettingsPanel(QWidget):
         learns_text = TASKS[self.task.currentData()].uses_text
         self.text.setEnabled(learns_text)
         self.text_button.setEnabled(learns_text)
-        self.embed_dim.setEnabled(self.encoder.currentData() in ("auto", "embedding", "linear"))
+        self.embed_dim.setEnabled(
+            self.encoder.currentData() in ("auto", "embedding", "lookback", "linear")
+        )
         cell = self.cell.currentData().partition(":")[0]
         unused = unused_settings(cell, self.task.currentData())  # disabled, the reason says why
         for name, field in self._model_fields.items():
