@@ -96,6 +96,7 @@ def run_sample(args: argparse.Namespace) -> int:
 def load_checkpoint(path: Path):  # -> rnnviz.core.train.Trainer (torch loads only here)
     """A Trainer holding the checkpoint's model, on the CPU; UsageError in one line."""
     from rnnviz.core.foreign import ForeignModelError, _torch_load
+    from rnnviz.core.resume import misfit
     from rnnviz.core.tasks import TASKS
     from rnnviz.core.train import Trainer
 
@@ -118,8 +119,12 @@ def load_checkpoint(path: Path):  # -> rnnviz.core.train.Trainer (torch loads on
             f"(sample needs one of: {makers})"
         )
     trainer = Trainer(config)  # ConfigError (a missing --text or --data file) is one line
+    weights = ck["model"]
+    reason = misfit(trainer.model.state_dict(), weights) if isinstance(weights, dict) else None
+    if reason:  # e.g. a music model saved before melodies had a lookback
+        raise UsageError(f"the checkpoint {path} does not fit its own settings: {reason}")
     try:
-        trainer.model.load_state_dict(ck["model"])
+        trainer.model.load_state_dict(weights)
     except (RuntimeError, TypeError, AttributeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UsageError(f"the checkpoint {path} does not fit its own settings: {first}") from None

@@ -10,7 +10,9 @@ saved initial weights and the seed's data stream.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import torch
@@ -89,20 +91,23 @@ def restore(trainer: Trainer, run: RunState) -> None:
 
 
 def _check_fit(what: str, model: dict[str, torch.Tensor], weights) -> None:
+    reason = misfit(model, weights)
+    if reason:
+        raise ConfigError(f"the session's {what} weights do not fit its settings: {reason}")
+
+
+def misfit(model: Mapping[str, torch.Tensor], weights: Mapping[str, Any]) -> str | None:
+    """Why `weights` (name -> array) cannot load into a model whose state is `model`, in a
+    few words ("missing lookback.weight", "encoder.weight is (242, 16) in the file, (332,
+    16) in the model"); None where they fit."""
     missing = sorted(set(model) - set(weights))
     extra = sorted(set(weights) - set(model))
     if missing or extra:
-        names = ", ".join(missing or extra)
-        raise ConfigError(
-            f"the session's {what} weights do not fit its settings: "
-            f"{'missing' if missing else 'unexpected'} {names}"
-        )
+        return f"{'missing' if missing else 'unexpected'} {', '.join(missing or extra)}"
     for k, t in model.items():
         if tuple(weights[k].shape) != tuple(t.shape):
-            raise ConfigError(
-                f"the session's {what} weights do not fit its settings: {k} is "
-                f"{tuple(weights[k].shape)} in the file, {tuple(t.shape)} in the model"
-            )
+            return f"{k} is {tuple(weights[k].shape)} in the file, {tuple(t.shape)} in the model"
+    return None
 
 
 def _optimizer_state(run: RunState) -> dict:

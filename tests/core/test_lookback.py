@@ -90,3 +90,22 @@ def test_the_lookback_encoder_is_for_melodies_and_music_can_do_without():
         Config(task="charlm", encoder="lookback").validate()
     _, _, plain = _music_model(encoder="embedding")
     assert not plain.reads_past and not hasattr(plain, "lookback")
+
+
+def test_a_music_checkpoint_without_the_lookback_is_refused_in_one_line(tmp_path, capsys):
+    """A music model saved before melodies had a lookback: `sample` names what is missing."""
+    from rnnviz import cli
+
+    ck = tmp_path / "m.pt"
+    tiny = ["--hidden", "8", "--seq-len", "16", "--batch", "4", "--device", "cpu"]
+    assert cli.main(["train", "--task", "music", "--steps", "1", "--save", str(ck), *tiny]) == 0
+    saved = torch.load(ck, weights_only=False)
+    del saved["model"]["lookback.weight"]
+    torch.save(saved, ck)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["sample", "--checkpoint", str(ck)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("does not fit its own settings: missing lookback.weight"), err
+    assert len(err.splitlines()) == 1
