@@ -23,8 +23,9 @@ itself, and a held-out melody read from its start sees its whole past.
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+from collections.abc import Sequence
+
+import numpy as np
 
 END_ID = 0  # "|": the end of a melody, and the start of the next
 
@@ -35,36 +36,45 @@ def lookback_size(vocab_size: int) -> int:
     return 2 * vocab_size
 
 
-def lookback_ids(x: Tensor, vocab_size: int) -> Tensor:
-    """(B, T) lookback ids of the ids x (B, T) (module docs), on x's device."""
+def lookback_ids(x: np.ndarray, vocab_size: int) -> np.ndarray:
+    """(B, T) lookback ids of the ids x (B, T) (module docs). numpy, so that the window can
+    label them without torch (the model moves them to its device: a few dozen microseconds
+    for a training batch)."""
+    x = np.asarray(x, dtype=np.int64)
     B, T = x.shape
     V = vocab_size
-    melody = torch.cumsum(x == END_ID, dim=1)  # (B, T): "|" opens the next melody
-    after = torch.cat([x[:, 1:], x.new_zeros(B, 1)], dim=1)  # x[s + 1]
-    prev = torch.cat([x.new_full((B, 1), END_ID), x[:, :-1]], dim=1)  # x[t - 1]
+    melody = np.cumsum(x == END_ID, axis=1)  # (B, T): "|" opens the next melody
+    after = np.concatenate([x[:, 1:], np.zeros((B, 1), np.int64)], axis=1)  # x[s + 1]
+    prev = np.concatenate([np.full((B, 1), END_ID), x[:, :-1]], axis=1)  # x[t - 1]
     note = x != END_ID
     one = _latest_same(x, note, melody)  # (B, T) s, or -1
     two = _latest_same(prev * V + x, note & (prev != END_ID), melody)
-    out = torch.where(one >= 0, V + after.gather(1, one.clamp(min=0)), torch.zeros_like(x))
-    return torch.where(two >= 0, after.gather(1, two.clamp(min=0)), out)
+    out = np.where(one >= 0, V + np.take_along_axis(after, one.clip(0), 1), 0)
+    return np.where(two >= 0, np.take_along_axis(after, two.clip(0), 1), out)
 
 
-def _latest_same(key: Tensor, valid: Tensor, melody: Tensor) -> Tensor:
+def lookback_labels(ids: np.ndarray, vocab: Sequence[str]) -> list[str]:
+    """What the lookback says at each step of one sequence's lookback ids (T,), for people:
+    the note after the same two notes ("E4"), after the same note ("(E4)"), or ""."""
+    V = len(vocab)
+    return ["" if i == 0 else vocab[i] if i < V else f"({vocab[i - V]})" for i in ids.tolist()]
+
+
+def _latest_same(key: np.ndarray, valid: np.ndarray, melody: np.ndarray) -> np.ndarray:
     """(B, T): for each valid step t the latest valid s < t of the same row and melody with
     key[s] = key[t], else -1. One stable sort of (row, melody, key): equal keys stay in time
     order, so each step's predecessor in the sorted order is that s, O(BT log BT) where
     comparing every pair of steps would be O(B T^2) (T reaches 10 000)."""
     B, T = key.shape
-    rows = torch.arange(B, device=key.device)[:, None]
-    span = int(key.max()) + 1 if key.numel() else 1
-    group = (rows * (T + 1) + melody) * span + key  # (B, T), equal for equal (row, melody, key)
+    span = int(key.max()) + 1 if key.size else 1
+    group = (np.arange(B)[:, None] * (T + 1) + melody) * span + key  # equal (row, melody, key)
     # an invalid step gets a group of its own (negative: no valid key is)
-    group = torch.where(valid, group, -1 - torch.arange(B * T, device=key.device).view(B, T))
-    sorted_group, order = torch.sort(group.reshape(-1), stable=True)
-    same = torch.zeros_like(sorted_group, dtype=torch.bool)
-    same[1:] = sorted_group[1:] == sorted_group[:-1]
-    before = torch.full_like(order, -1)
-    before[1:] = torch.where(same[1:], order[:-1], -1)
-    latest = torch.full((B * T,), -1, dtype=torch.int64, device=key.device)
+    group = np.where(valid, group, -1 - np.arange(B * T).reshape(B, T)).reshape(-1)
+    order = np.argsort(group, kind="stable")
+    sorted_group = group[order]
+    before = np.full(B * T, -1)
+    same = sorted_group[1:] == sorted_group[:-1]
+    before[1:] = np.where(same, order[:-1], -1)
+    latest = np.empty(B * T, np.int64)
     latest[order] = before
-    return torch.where(latest >= 0, latest % T, -1).view(B, T)
+    return np.where(latest >= 0, latest % T, -1).reshape(B, T)

@@ -141,7 +141,8 @@ class InputReader(nn.Module):
             return x_raw
         if self.encoder_kind == "lookback":
             whole = x_raw if before is None else torch.cat([before, x_raw], dim=1)
-            back = lookback_ids(whole, self.vocab_size)[:, whole.shape[1] - x_raw.shape[1] :]
+            back = lookback_ids(whole.cpu().numpy(), self.vocab_size)
+            back = torch.from_numpy(back[:, whole.shape[1] - x_raw.shape[1] :]).to(x_raw.device)
             return self.encoder(x_raw) + self.lookback(back)
         return self.encoder(x_raw)
 

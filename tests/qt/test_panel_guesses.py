@@ -114,3 +114,32 @@ def test_the_heading_keeps_clear_of_the_info_button(charlm, show_panel, panel_ke
     text = heading.contentsRect()
     text = QRect(heading.mapTo(panel, text.topLeft()), text.size())
     assert heading.isVisible() and not text.intersects(panel.info_button.geometry())
+
+
+def test_a_melody_shows_the_lookback_its_model_reads_under_each_note(make_snapshot, show):
+    """Music: a "lookback" row under the inputs, the note after the same two notes ("E4") or
+    the same note ("(E4)"), blank where the melody has no earlier match; the guesses follow
+    it, the hover and the table say it. A plain embedding shows no such row."""
+    snapshot = make_snapshot(task="music", steps=1)
+    panel = show(snapshot)
+    trace = snapshot.trace
+    vocab = trace.meta["input_vocab"]
+    x = [vocab[int(i)] for i in trace.x_raw[0]]
+    grid = panel.grid
+    assert list(grid.texts[0]) == x and grid.headers[:3] == ["input", "lookback", "1st"]
+    row = list(grid.texts[1])
+    for t in range(2, len(x)):  # the two-note matches, by hand
+        earlier = [s for s in range(1, t) if x[s - 1 : s + 1] == x[t - 1 : t + 1]]
+        melody_start = max((s for s in range(t) if x[s] == "|"), default=0)
+        earlier = [s for s in earlier if s - 1 >= melody_start and "|" not in x[s - 1 : s + 1]]
+        if x[t] != "|" and x[t - 1] != "|" and earlier:
+            assert row[t] == x[earlier[-1] + 1], t
+    assert any(r and not r.startswith("(") for r in row) and "" in row
+    assert not grid.boxed[:2].any()  # the inputs are never a guess
+    t = next(t for t, r in enumerate(row) if r)
+    panel.grab()
+    hover(panel.grid, t)
+    assert f"(lookback {row[t]})" in panel.hover_label.text()
+    assert list(panel.data_tables()["time"]["lookback"]) == row
+    plain = show(make_snapshot(task="music", encoder="embedding", steps=1))
+    assert plain.grid.headers[1] == "1st" and "lookback" not in plain.data_tables()["time"]

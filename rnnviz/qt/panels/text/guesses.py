@@ -1,11 +1,13 @@
 """The model's five best guesses for the next symbol under every symbol of the probe sequence,
 as in Karpathy, Johnson & Fei-Fei (2015), figure 5.
 
-Top row: the input x_t (sequence 0). Under it, the five most likely next symbols
-p_t = softmax(ŷ_t), most likely first, each on a ground from white (p = 0) to dark blue
-(p = 1); the guess that is the true next symbol y_t is boxed. Steps where no loss counts
-are pale. For any task whose outputs are symbols with names (meta["output_vocab"]): the
-character LM, the copy task, a vocabulary of notes (rnnviz.core.guesses).
+Top row: the input x_t (sequence 0); for a melody, the lookback the model reads with it
+under it (core/lookback.py: "E4" after the same two notes, "(E4)" after the same note).
+Under them, the five most likely next symbols p_t = softmax(ŷ_t), most likely first, each on
+a ground from white (p = 0) to dark blue (p = 1); the guess that is the true next symbol y_t
+is boxed. Steps where no loss counts are pale. For any task whose outputs are symbols with
+names (meta["output_vocab"]): the character LM, the copy task, a vocabulary of notes
+(rnnviz.core.guesses).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from rnnviz.core.guesses import TOP, Guesses, top_guesses
+from rnnviz.core.lookback import lookback_ids, lookback_labels
 from rnnviz.core.trace import Trace
 from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
@@ -48,6 +51,15 @@ def input_labels(trace: Trace, b: int = 0, steps: int | None = None) -> list[str
     if vocab and trace.x_raw.ndim == 2 and trace.x_raw.shape[1] == T:
         return [vocab[int(i)] for i in trace.x_raw[b]]
     return [str(t) for t in range(T)]
+
+
+def lookback_row(trace: Trace, T: int) -> list[str]:
+    """What the lookback input said at each of sequence 0's first T steps, where the model
+    reads one (a melody: core/lookback.py), else []."""
+    vocab = trace.meta.get("input_vocab")
+    if trace.meta.get("encoder") != "lookback" or not vocab or trace.x_raw.ndim != 2:
+        return []
+    return lookback_labels(lookback_ids(trace.x_raw[:1], len(vocab))[0, :T], vocab)
 
 
 def predicts_next(trace: Trace) -> bool:
@@ -99,6 +111,7 @@ class NextGuessesPanel(Panel):
         self.trace: Trace | None = None
         self.guesses: Guesses | None = None
         self.labels: list[str] = []  # the inputs of sequence 0
+        self.lookback: list[str] = []  # and what its lookback said, for a melody
         self.grid.hovered.connect(self._hover)
 
     def fill_of(self, p: float) -> QColor | None:
@@ -119,16 +132,18 @@ class NextGuessesPanel(Panel):
         T = data_steps(trace)
         g = self.guesses = top_guesses(trace.y_hat[0, :T], trace.y[0, :T])
         self.labels = input_labels(trace, steps=trace.y_hat.shape[1])[:T]
-        k = g.ids.shape[1]
+        self.lookback = lookback_row(trace, T)
+        inputs = [self.labels] + ([self.lookback] if self.lookback else [])
+        k, n_in = g.ids.shape[1], len(inputs)
         counted = np.asarray(trace.loss_mask[0, :T])  # steps where the loss counts
-        texts = [self.labels, *([vocab[int(i)] for i in g.ids[:, r]] for r in range(k))]
-        fills = [[None] * T, *([self.fill_of(p) for p in g.p[:, r]] for r in range(k))]
-        boxed = np.zeros((k + 1, T), dtype=bool)
-        boxed[1:] = (g.ids == np.asarray(trace.y[0, :T])[:, None]).T  # the true next symbol
+        texts = [*inputs, *([vocab[int(i)] for i in g.ids[:, r]] for r in range(k))]
+        fills = [*[[None] * T] * n_in, *([self.fill_of(p) for p in g.p[:, r]] for r in range(k))]
+        boxed = np.zeros((k + n_in, T), dtype=bool)
+        boxed[n_in:] = (g.ids == np.asarray(trace.y[0, :T])[:, None]).T  # the true next symbol
         self.grid.set_cells(
             texts,
             fills,
-            headers=["input", *ORDINALS[:k]],
+            headers=["input", "lookback"][:n_in] + list(ORDINALS[:k]),
             faded=counted == 0,
             boxed=boxed,
         )
@@ -152,6 +167,8 @@ class NextGuessesPanel(Panel):
             return {}
         vocab, T = self.trace.meta["output_vocab"], len(self.labels)
         table = {"t": np.arange(T), "input x_t": np.array(self.labels)}
+        if self.lookback:
+            table["lookback"] = np.array(self.lookback)
         for r in range(g.ids.shape[1]):
             table[f"{ORDINALS[r]} guess"] = np.array([vocab[int(i)] for i in g.ids[:, r]])
             table[f"p of the {ORDINALS[r]} guess"] = g.p[:, r]
@@ -173,7 +190,9 @@ class NextGuessesPanel(Panel):
             f"'{vocab[int(i)]}' {p:.2f}" for i, p in zip(g.ids[t], g.p[t], strict=True)
         )
         y = vocab[int(self.trace.y[0, t])]
+        back = self.lookback[t] if self.lookback else ""
+        back = f" (lookback {back})" if back else ""
         self.hover_label.setText(
-            f"t = {t}, after '{self.labels[t]}': {best}  — next is '{y}' "
+            f"t = {t}, after '{self.labels[t]}'{back}: {best}  — next is '{y}' "
             f"(p = {g.target_p[t]:.3f}, rank {int(g.target_rank[t]) + 1})"
         )
