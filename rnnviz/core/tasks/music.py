@@ -13,26 +13,25 @@ the training melodies as written (their note counts, add-1/2 over the W symbols 
 use as written and "|"), scored on those same symbols: what a careful reader calls the unigram
 baseline. It counts no augmented window and is not spread over the model's larger vocabulary
 of every key and tempo, so more augmentation cannot weaken it. The held-out symbols' own
-frequencies are no baseline (a unigram fitted on the notes it scores: 3.59 nats against 4.14
-for the bundled tunes: 7 tunes, 275 notes, 18 of which no training tune has, W = 93).
+frequencies are no baseline (a unigram fitted on the notes it scores: 3.53 nats against 4.15
+for the bundled tunes: 6 tunes, 251 notes, 18 of which no training tune has, W = 87).
 
 Each training window is transposed by a random interval in TRANSPOSE (a melody is the same tune
 in any key): with a few dozen tunes a network otherwise learns them by heart within a few
-hundred steps, and its held-out NLL then climbs far above the baseline (measured on the first
-31 bundled tunes at the defaults, step 2000, seeds 0-2, before the tempi below: 1.48x without
-transposition, 1.12x in 5 keys, 0.96x in 12). Each is also played at a random tempo in
-TEMPO, its lengths halved or doubled (a tune is the same in 2/4 as in 2/2; a window keeps its
-written lengths where one has no length of the notation at that tempo): on the first 31 tunes
-the held-out NLL at --steps 2000 fell from 0.97, 0.92, 0.99x the baseline to 0.88, 0.89, 0.92x
-(seeds 0-2, the defaults); with the 36 bundled now, 0.85, 0.84, 0.85x (README, "Melodies").
+hundred steps, and its held-out NLL then climbs far above the baseline (measured at the
+defaults, step 2000, seeds 0-2, before the tempi below: 1.48x without transposition, 1.12x in 5
+keys, 0.96x in 12). Each is also played at a random tempo in TEMPO, its lengths halved or
+doubled (a tune is the same in 2/4 as in 2/2; a window keeps its written lengths where one has
+no length of the notation at that tempo): the held-out NLL at --steps 2000 falls from 0.97,
+0.92, 0.99x the baseline to 0.88, 0.89, 0.92x (seeds 0-2, the defaults; README, "Melodies").
 The vocabulary holds every note in every key and tempo. An LSTM still learns the tunes by
 heart, so training reads NOTE_NOISE of its input notes replaced by random notes, its targets
 kept (input dropout, as word dropout in Gal & Ghahramani 2016, "A theoretically grounded
 application of dropout in recurrent neural networks"): no run of notes is seen twice alike.
 Count models on the same split (benchmarks/bench_music_ceiling.py): a trigram 0.87x, a trigram
-mixed with a cache of the tune's own notes 0.72x with weights chosen on the held-out tunes; the
+mixed with a cache of the tune's own notes 0.69x with weights chosen on the held-out tunes; the
 LSTM hardly uses a tune's own phrases (its NLL on notes that repeat the tune's earlier trigram
-is no lower than on the rest), and 29 tunes teach it little else.
+is no lower than on the rest), and 25 tunes teach it little else.
 
 Generation starts from "|" and a seed note and draws each next note from
 softmax(logits / temperature); "|" is never drawn, so a sample has the length asked for.
