@@ -31,9 +31,10 @@ heart, so training reads NOTE_NOISE of its input notes replaced by random notes,
 kept (input dropout, as word dropout in Gal & Ghahramani 2016, "A theoretically grounded
 application of dropout in recurrent neural networks"): no run of notes is seen twice alike.
 Count models on the same split (benchmarks/bench_music_ceiling.py): a trigram 0.87x, a trigram
-mixed with a cache of the tune's own notes 0.69x with weights chosen on the held-out tunes; the
-LSTM hardly uses a tune's own phrases (its NLL on notes that repeat the tune's earlier trigram
-is no lower than on the rest), and 25 tunes teach it little else.
+mixed with a cache of the tune's own notes 0.69x with weights chosen on the held-out tunes. A
+plain LSTM hardly uses a tune's own phrases (its NLL on notes that repeat the tune's earlier
+trigram is no lower than on the rest), and 25 tunes teach it little else: hence the lookback
+that the task's encoder adds to each note (core/lookback.py).
 
 Generation starts from "|" and a seed note and draws each next note from
 softmax(logits / temperature); "|" is never drawn, so a sample has the length asked for.
