@@ -34,7 +34,7 @@ def sample_ids(
     gen = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
-    seen = prime[None].to(device)  # (1, P + drawn)
+    seen = prime[None].to(device)  # (1, P + drawn), kept only for a model that reads_past
     past = getattr(model, "reads_past", False)
     out: list[int] = []
     try:
@@ -45,9 +45,11 @@ def sample_ids(
             nxt = int(torch.multinomial(torch.softmax(z, -1), 1, generator=gen))
             out.append(nxt)
             x = torch.tensor([[nxt]], device=device)
-            before = {"before": seen} if past else {}
-            logits, hx = model.forward_with_state(x, hx, **before)
-            seen = torch.cat([seen, x], dim=1)
+            if past:
+                logits, hx = model.forward_with_state(x, hx, before=seen)
+                seen = torch.cat([seen, x], dim=1)
+            else:
+                logits, hx = model.forward_with_state(x, hx)
     finally:
         model.train(was_training)
     return out
