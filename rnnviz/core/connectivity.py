@@ -15,7 +15,7 @@ T times along the batch, copy t keeps only the term ln p_t(y_t), and one batched
 backward pass gives every row at once; autograd's gradient with respect to the copies' inputs
 is C's rows before the norm. A unidirectional model needs steps 0…t only for row t, so the
 copies run in blocks, each block only as far as its last row (about half the work). The
-parameters are detached: no weight gradient is computed.
+recurrent weights are detached: no weight gradient is computed.
 
 Cost: about T²/2 sequence-steps of forward and backward (T² bidirectional), against B·T for
 one pass over the probe batch, so it is computed only where it fits CONNECTIVITY_BUDGET (the
@@ -78,15 +78,15 @@ def connectivity_skip_reason(
     return None
 
 
-def connectivity_matrix(model, x: Tensor, y: Tensor) -> Tensor:
+def connectivity_matrix(model, x: Tensor, y: Tensor, back: Tensor | None = None) -> Tensor:
     """C[t, s] = ‖∂ ln p_t(y_t) / ∂x_s‖₂ for one sequence: x (T, I) its cell inputs, y (T,)
-    its target ids; returns (T, T) float32 on x's device (see the module docstring).
+    its target ids, back (T,) its lookback ids for a model that reads its past
+    (RecurrentModel.output); returns (T, T) float32 on x's device (see the module docstring).
 
-    `model` is a RecurrentModel (its `rnn` stack and `head` are used, with detached weights).
+    `model` is a RecurrentModel (its `rnn` stack with detached weights, and its `output`).
     """
     T = x.shape[0]
     rnn = {n: p.detach() for n, p in model.rnn.named_parameters()}
-    head = {n: p.detach() for n, p in model.head.named_parameters()}
     out = torch.zeros(T, T, dtype=torch.float32, device=x.device)
     bidirectional = model.config.bidirectional
     bounds = torch.linspace(0, T, min(BLOCKS, T) + 1).round().long().tolist()
@@ -99,7 +99,8 @@ def connectivity_matrix(model, x: Tensor, y: Tensor) -> Tensor:
             h, _ = functional_call(model.rnn, rnn, (xs,))  # (R, n, D*H)
             rows = torch.arange(lo, hi, device=x.device)  # the prediction each copy keeps
             at = h[rows - lo, rows]  # (R, D*H): copy r's state at its own step t = lo + r
-            logp = F.log_softmax(functional_call(model.head, head, (at,)), -1)  # (R, O)
+            y_hat = model.output(at, None if back is None else back[rows])  # (R, O)
+            logp = F.log_softmax(y_hat, -1)
             (grad,) = torch.autograd.grad(logp[rows - lo, y[rows]].sum(), xs)  # (R, n, I)
             out[lo:hi, :n] = grad.norm(dim=-1).float()
     return out

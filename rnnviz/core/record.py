@@ -101,7 +101,11 @@ def record_trace(
     conn = "skipped: not asked for"
     if connectivity:
         conn = connectivity_skip_reason(cfg, task.kind, x.shape[-1], T) or CONNECTIVITY
-    conn_matrix = connectivity_matrix(model, x[0], batch.y[0]) if conn == CONNECTIVITY else None
+    conn_matrix = None
+    if conn == CONNECTIVITY:
+        back = model.lookback_of(x_raw[:1])  # (1, T) or None
+        back = None if back is None else back[0]
+        conn_matrix = connectivity_matrix(model, x[0], batch.y[0], back)
     full_meta = {
         "cell": cfg.cell,
         "nonlinearity": cfg.nonlinearity if spec.nonlinearities else None,

@@ -180,18 +180,10 @@ def record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
     from one fused pass of the stack with probe columns (probed_stack)."""
     passes = probed_stack(model.rnn, x)
     with torch.enable_grad():
-        y_hat = _head(model, passes[-1].out)
+        y_hat = model.output(passes[-1].out, model.lookback_of(batch.x))
         loss = task.loss(y_hat, batch.y, batch.mask)
     (grads,) = probed_grads(loss, [passes])
     return y_hat.detach(), loss.detach(), probed_layers(model.rnn, passes, grads)
-
-
-def _head(model: RecurrentModel, h: Tensor) -> Tensor:
-    """The output head on detached weights; an opened model's head is nn.Identity (no weights)."""
-    head = model.head
-    if isinstance(head, torch.nn.Linear):
-        return F.linear(h, head.weight.detach(), head.bias.detach())
-    return head(h)
 
 
 def fused_layer(
