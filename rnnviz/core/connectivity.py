@@ -78,10 +78,10 @@ def connectivity_skip_reason(
     return None
 
 
-def connectivity_matrix(model, x: Tensor, y: Tensor, back: Tensor | None = None) -> Tensor:
+def connectivity_matrix(model, x: Tensor, y: Tensor, past=None) -> Tensor:
     """C[t, s] = ‖∂ ln p_t(y_t) / ∂x_s‖₂ for one sequence: x (T, I) its cell inputs, y (T,)
-    its target ids, back (T,) its lookback ids for a model that reads its past
-    (RecurrentModel.output); returns (T, T) float32 on x's device (see the module docstring).
+    its target ids, `past` what a model that reads its past read for it (model.Past of one
+    sequence: RecurrentModel.output); returns (T, T) float32 on x's device (module docs).
 
     `model` is a RecurrentModel (its `rnn` stack with detached weights, and its `output`).
     """
@@ -99,7 +99,7 @@ def connectivity_matrix(model, x: Tensor, y: Tensor, back: Tensor | None = None)
             h, _ = functional_call(model.rnn, rnn, (xs,))  # (R, n, D*H)
             rows = torch.arange(lo, hi, device=x.device)  # the prediction each copy keeps
             at = h[rows - lo, rows]  # (R, D*H): copy r's state at its own step t = lo + r
-            y_hat = model.output(at, None if back is None else back[rows])  # (R, O)
+            y_hat = model.output(at, None if past is None else past.select(rows))  # (R, O)
             logp = F.log_softmax(y_hat, -1)
             (grad,) = torch.autograd.grad(logp[rows - lo, y[rows]].sum(), xs)  # (R, n, I)
             out[lo:hi, :n] = grad.norm(dim=-1).float()

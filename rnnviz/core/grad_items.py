@@ -93,8 +93,8 @@ def grad_items(
         out = y_hat.detach().clone().requires_grad_(True)
         (g,) = torch.autograd.grad(task.loss(out, batch.y, batch.mask), out)  # (B, T, O)
         h = torch.cat([lt["h"][0] for lt in top], -1).detach().float().requires_grad_(True)
-        back = model.lookback_of(batch.x[:1])  # (1, T) or None
-        y_0 = model.output(h, None if back is None else back[0])  # (T, O)
+        past = model.past_of(batch.x[:1])  # of sequence 0, or None
+        y_0 = model.output(h, None if past is None else past.select(0))  # (T, O)
         (e,) = torch.autograd.grad((y_0 * g[0]).sum(), h)  # (T, D*H): dL_j/d out_j
     T, R = h.shape[0], len(steps)
     direct = np.zeros((T, R, e.shape[-1]), dtype=np.float32)  # (T, R, In) dL_j/d(input) at t

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from torch import Tensor
 
 END_ID = 0  # "|": the end of a melody, and the start of the next
 
@@ -52,23 +51,6 @@ def lookback_ids(x: np.ndarray, vocab_size: int) -> np.ndarray:
     two = _latest_same(prev * V + x, note & (prev != END_ID), melody)
     out = np.where(one >= 0, V + np.take_along_axis(after, one.clip(0), 1), 0)
     return np.where(two >= 0, np.take_along_axis(after, two.clip(0), 1), out)
-
-
-def lookback_classes(vocab_size: int) -> int:
-    """The number of kinds of match a lookback id names (two-note, one-note): the copy head
-    scores each kind with weights of its own."""
-    return lookback_size(vocab_size) // vocab_size
-
-
-def with_copy(logits: Tensor, scores: Tensor, back: Tensor, vocab_size: int) -> Tensor:
-    """The copy head: logits (..., V) with, at the note the lookback names, the score (..., K)
-    of its kind of match added (a learned trust in the tune's repeat, from h_t: the network
-    says how sure it is that the phrase comes back; a pointer network's copy, Vinyals et al.
-    2015, with one candidate). back (...) lookback ids; nothing is added where it is 0."""
-    note = back % vocab_size  # the note looked back at; 0 where there is none
-    kind = back // vocab_size  # 0 after the same two notes, 1 after the same note
-    add = scores.gather(-1, kind[..., None]) * (note != END_ID)[..., None]  # (..., 1)
-    return logits.scatter_add(-1, note[..., None], add.to(logits.dtype))
 
 
 def lookback_labels(ids: np.ndarray, vocab: Sequence[str]) -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +27,8 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from rnnviz.core.cells import CELLS, CellParams, step
 from rnnviz.core.config import Config
-from rnnviz.core.lookback import lookback_classes, lookback_ids, lookback_size, with_copy
+from rnnviz.core.lookback import lookback_ids, lookback_size
+from rnnviz.core.melody_cache import CACHE_K, MelodyCache, melody_cache, with_cache
 from rnnviz.core.tasks import TASKS
 from rnnviz.core.tasks.vocab import PAD_ID, sentence_lengths
 
@@ -97,6 +99,19 @@ def recurrent_stack(config: Config, input_size: int) -> nn.Module:
     )
 
 
+class Past(NamedTuple):
+    """What a model that reads its past (the music task's) reads from the melody's earlier
+    notes for each step: the lookback ids (..., T) its encoder embeds (core/lookback.py), and
+    the melody cache (..., T, W) its output mixes in (core/melody_cache.py)."""
+
+    lookback: Tensor
+    cache: MelodyCache
+
+    def select(self, index) -> Past:
+        """The same for `index` of the leading dimensions (a sequence, some of its steps)."""
+        return Past(self.lookback[index], self.cache.select(index))
+
+
 class InputReader(nn.Module):
     """What every model kind that reads a task's raw input shares: the encoder config names.
 
@@ -131,29 +146,30 @@ class InputReader(nn.Module):
         feeds a sequence piece by piece (generation) passes what came before as `before`."""
         return self.encoder_kind == "lookback"
 
-    def lookback_of(self, x_raw: Tensor, before: Tensor | None = None) -> Tensor | None:
-        """(B, T) lookback ids of x_raw (core/lookback.py) for a model that reads_past, else
-        None. `before` (B, P): the ids x_raw continues (generation feeds a melody piecewise)."""
+    def past_of(self, x_raw: Tensor, before: Tensor | None = None) -> Past | None:
+        """What a model that reads_past reads from the melody's earlier notes for x_raw (B, T)
+        (its lookback ids, its melody cache), else None. `before` (B, P): the ids x_raw
+        continues (generation feeds a melody piecewise)."""
         if not self.reads_past:
             return None
         whole = x_raw if before is None else torch.cat([before, x_raw], dim=1)
-        back = lookback_ids(whole.cpu().numpy(), self.vocab_size)
-        return torch.from_numpy(back[:, whole.shape[1] - x_raw.shape[1] :]).to(x_raw.device)
+        T = x_raw.shape[1]
+        back = torch.from_numpy(lookback_ids(whole.cpu().numpy(), self.vocab_size)[:, -T:])
+        return Past(back.to(x_raw.device), melody_cache(whole, T))
 
     def encode(
-        self, x_raw: Tensor, before: Tensor | None = None, back: Tensor | None = None
+        self, x_raw: Tensor, before: Tensor | None = None, past: Past | None = None
     ) -> Tensor:
         """Raw task input -> layer-0 cell input x_t. (B, T) ids or (B, T, I_raw) -> (B, T, I).
         The lookback encoder's x_t is the note's embedding plus its lookback symbol's
-        (core/lookback.py): `back`, the lookback ids if the caller has them, else
-        lookback_of(x_raw, before)."""
+        (core/lookback.py), from `past` if the caller has it, else past_of(x_raw, before)."""
         if self.encoder_kind == "onehot":
             return F.one_hot(x_raw, self.vocab_size).float()
         if self.encoder is None:
             return x_raw
         if self.encoder_kind == "lookback":
-            back = self.lookback_of(x_raw, before) if back is None else back
-            return self.encoder(x_raw) + self.lookback(back)
+            past = self.past_of(x_raw, before) if past is None else past
+            return self.encoder(x_raw) + self.lookback(past.lookback)
         return self.encoder(x_raw)
 
     def lengths(self, x_raw: Tensor) -> Tensor | None:
@@ -167,47 +183,47 @@ class InputReader(nn.Module):
 
 class RecurrentModel(InputReader):
     """encoder -> recurrent stack (`self.rnn`) -> output at every timestep (`output`): a linear
-    head, and for a model that reads its past the copy head's scores (`self.copy`)."""
+    head, and for a model that reads its past the melody cache's scores (`self.cache`)."""
 
     def __init__(self, config: Config, input_size: int, output_size: int) -> None:
         super().__init__(config, input_size)
         self.rnn = recurrent_stack(config, self.cell_input_size)
         width = config.hidden * self.directions
         self.head = nn.Linear(width, output_size)
-        if self.reads_past:  # one score per kind of match: core/lookback.py, with_copy
-            self.copy = nn.Linear(width, lookback_classes(input_size))
+        if self.reads_past:  # a score per length of common ending: core/melody_cache.py
+            self.cache = nn.Linear(width, CACHE_K + 1)
         initialise(self.rnn, config)
 
     @property
     def directions(self) -> int:
         return 2 if self.config.bidirectional else 1
 
-    def output(self, out: Tensor, back: Tensor | None = None) -> Tensor:
-        """y_hat (..., O) of the top layer's output out (..., D*H): the head, plus, for a model
-        that reads its past, the copy head's score at the note its lookback ids `back` (...)
-        name (lookback_of). The one place the outputs are formed: training, generation and
-        every recorder call it."""
+    def output(self, out: Tensor, past: Past | None = None) -> Tensor:
+        """y_hat (..., O) of the top layer's output out (..., D*H): the head, and for a model
+        that reads its past, mixed with the votes of the melody's earlier steps (`past`, from
+        past_of: core/melody_cache.py). The one place the outputs are formed: training,
+        generation and every recorder call it."""
         y_hat = self.head(out)
         if not self.reads_past:
             return y_hat
-        if back is None:
-            raise ValueError("a model that reads its past needs the lookback ids for its output")
-        return with_copy(y_hat, self.copy(out), back, self.vocab_size)
+        if past is None:
+            raise ValueError("a model that reads its past needs what it read for its output")
+        return with_cache(y_hat, self.cache(out), past.cache)
 
     def forward_with_state(self, x_raw: Tensor, hx=None, before: Tensor | None = None):
-        """(y_hat (B, T, O), h_n) of x_raw from the state hx; `before`: see lookback_of."""
-        back = self.lookback_of(x_raw, before)
-        x = self.encode(x_raw, before, back)  # (B, T, I)
+        """(y_hat (B, T, O), h_n) of x_raw from the state hx; `before`: see past_of."""
+        past = self.past_of(x_raw, before)
+        x = self.encode(x_raw, before, past)  # (B, T, I)
         n = self.lengths(x_raw)
         if n is None:
             out, hn = self.rnn(x, hx)  # (B, T, D*H)
-            return self.output(out, back), hn
+            return self.output(out, past), hn
         # Packed: each direction reads only the data steps (the reverse one starts at the
         # last word), and h_n is the state after each sequence's last word.
         packed = pack_padded_sequence(x, n.cpu(), batch_first=True, enforce_sorted=False)
         out, hn = self.rnn(packed, hx)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])  # 0 at pads
-        return self.output(out, back), hn
+        return self.output(out, past), hn
 
     def cell_params(self, k: int, reverse: bool = False) -> CellParams:
         return cell_params(self.rnn, k, reverse)

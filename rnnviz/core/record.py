@@ -103,9 +103,9 @@ def record_trace(
         conn = connectivity_skip_reason(cfg, task.kind, x.shape[-1], T) or CONNECTIVITY
     conn_matrix = None
     if conn == CONNECTIVITY:
-        back = model.lookback_of(x_raw[:1])  # (1, T) or None
-        back = None if back is None else back[0]
-        conn_matrix = connectivity_matrix(model, x[0], batch.y[0], back)
+        past = model.past_of(x_raw[:1])  # of sequence 0, or None
+        past = None if past is None else past.select(0)
+        conn_matrix = connectivity_matrix(model, x[0], batch.y[0], past)
     full_meta = {
         "cell": cfg.cell,
         "nonlinearity": cfg.nonlinearity if spec.nonlinearities else None,

@@ -27,7 +27,7 @@ def record_explicit(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
     record: dict = {}
     with torch.enable_grad():
         out, _, _ = run_explicit(rnn, x, perturb=pert, record=record)
-        y_hat = model.output(out, model.lookback_of(batch.x))
+        y_hat = model.output(out, model.past_of(batch.x))
         loss = task.loss(y_hat, batch.y, batch.mask)
         grads = torch.autograd.grad(
             loss, [t for pair in pert.values() for t in pair if t is not None]

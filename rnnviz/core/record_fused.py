@@ -180,7 +180,7 @@ def record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
     from one fused pass of the stack with probe columns (probed_stack)."""
     passes = probed_stack(model.rnn, x)
     with torch.enable_grad():
-        y_hat = model.output(passes[-1].out, model.lookback_of(batch.x))
+        y_hat = model.output(passes[-1].out, model.past_of(batch.x))
         loss = task.loss(y_hat, batch.y, batch.mask)
     (grads,) = probed_grads(loss, [passes])
     return y_hat.detach(), loss.detach(), probed_layers(model.rnn, passes, grads)

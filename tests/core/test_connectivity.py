@@ -17,14 +17,15 @@ from rnnviz.core.trace import Trace
 from rnnviz.core.train import Trainer
 
 
-def direct(model, x, y, back=None):
+def direct(model, x, y, past=None):
     """Row by row: the gradient of ln p_t(y_t) with respect to the whole input, its norm per s."""
     T = x.shape[0]
     rows = []
     for t in range(T):
         xs = x[None].clone().requires_grad_(True)  # (1, T, I)
         h, _ = model.rnn(xs)
-        logp = F.log_softmax(model.output(h[0, t], None if back is None else back[t]), -1)[y[t]]
+        y_hat = model.output(h[0, t], None if past is None else past.select(t))
+        logp = F.log_softmax(y_hat, -1)[y[t]]
         (g,) = torch.autograd.grad(logp, xs)
         rows.append(g[0].norm(dim=-1))
     return torch.stack(rows)  # (T, T)
@@ -34,7 +35,7 @@ def direct(model, x, y, back=None):
     "cell, layers, bidirectional, task",
     [("lstm", 2, False, "copy"), ("gru", 1, True, "copy"), ("rnn", 1, False, "copy")]
     + [("peephole-lstm", 1, False, "copy")]
-    + [("lstm", 1, False, "music")],  # its outputs add the copy head's score (model.output)
+    + [("lstm", 1, False, "music")],  # its outputs mix in the melody cache (model.output)
 )
 def test_connectivity_equals_one_autograd_pass_per_prediction(cell, layers, bidirectional, task):
     cfg = Config(
@@ -45,10 +46,10 @@ def test_connectivity_equals_one_autograd_pass_per_prediction(cell, layers, bidi
     trainer.train_step()
     model, batch = trainer.model, trainer.probe_batch
     x = model.encode(batch.x)[0].detach()  # (T, I)
-    back = model.lookback_of(batch.x[:1])
-    back = None if back is None else back[0]  # (T,) for a melody
-    C = connectivity_matrix(model, x, batch.y[0], back)
-    expected = direct(model, x, batch.y[0], back)
+    past = model.past_of(batch.x[:1])
+    past = None if past is None else past.select(0)  # a melody's, of sequence 0
+    C = connectivity_matrix(model, x, batch.y[0], past)
+    expected = direct(model, x, batch.y[0], past)
     torch.testing.assert_close(C, expected, rtol=1e-4, atol=1e-7)
     lower = torch.tril(torch.ones(13, 13, dtype=torch.bool))
     if bidirectional:

@@ -44,7 +44,7 @@ def _direct(trainer: Trainer, j: int) -> dict:
     out, _, _ = run_explicit(model.rnn, x, perturb=pert)
     only = torch.zeros_like(batch.mask)
     only[0, j] = batch.mask[0, j]
-    y_hat = model.output(out, model.lookback_of(batch.x))
+    y_hat = model.output(out, model.past_of(batch.x))
     L_j = trainer.task.loss(y_hat, batch.y, only) * only.sum() / batch.mask.sum()
     grads = torch.autograd.grad(L_j, [ph for ph, _ in pert.values()])
     return {key: g[0].numpy() for key, g in zip(pert, grads, strict=True)}  # (T, H) each
@@ -56,7 +56,7 @@ def _direct(trainer: Trainer, j: int) -> dict:
     [(cell, *shape) for cell in CELLS for shape in ((1, False, "sine"), (2, True, "tagging"))]
     # loss steps only where the copy is recalled: items enter late, in no step's every row
     + [("lstm", 2, True, "copy"), ("gru", 2, False, "copy")]
-    # a melody's outputs add the copy head's score (model.output)
+    # a melody's outputs mix in the melody cache (model.output)
     + [("lstm", 1, False, "music")],
 )
 def test_items_add_up_obey_causality_and_match_autograd(cell, layers, bidirectional, task):

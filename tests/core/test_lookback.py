@@ -8,7 +8,7 @@ import torch
 
 from rnnviz.core.config import Config, ConfigError
 from rnnviz.core.embedding_map import symbol_vectors
-from rnnviz.core.lookback import lookback_ids, lookback_size, with_copy
+from rnnviz.core.lookback import lookback_ids, lookback_size
 from rnnviz.core.model import build_model
 from rnnviz.core.sampling import sample_ids
 from rnnviz.core.tasks import make_task
@@ -51,22 +51,6 @@ def test_a_repeated_phrase_looks_back_at_its_continuation_and_never_across_melod
     assert got == [0, 0, 0, 0, V + D, E, 0, 0, 0, 0]
 
 
-def test_the_copy_head_adds_its_kinds_score_at_the_looked_back_note_only():
-    V = 5
-    g = torch.Generator().manual_seed(0)
-    logits, scores = torch.randn(2, 6, V, generator=g), torch.randn(2, 6, 2, generator=g)
-    back = torch.tensor([[0, 3, V + 2, 1, V + 4, 0], [2, 2, V + 1, 0, 4, V + 3]])
-    got = with_copy(logits, scores, back, V)
-    expected = logits.clone()
-    for b in range(2):
-        for t in range(6):
-            i = int(back[b, t])
-            if i % V:  # a note to look back at: after two notes (kind 0) or one (kind 1)
-                expected[b, t, i % V] += scores[b, t, i // V]
-    torch.testing.assert_close(got, expected)
-    assert not torch.equal(got, logits)  # the test can fail
-
-
 def _music_model(**settings):
     cfg = Config(task="music", hidden=8, embed_dim=4, seq_len=20, **settings).validate()
     task = make_task(cfg)
@@ -94,24 +78,6 @@ def test_the_music_task_reads_its_lookback_and_generation_sees_the_same_inputs()
     assert sample_ids(model, prime, 12, 1.0, seed=3) == sample_ids(model, prime, 12, 1.0, seed=3)
 
 
-def test_a_melodys_outputs_are_the_head_plus_the_copy_score_by_hand():
-    """What training, generation and every panel read: y_hat_t = W h_t + b, and at the note
-    the lookback names, + w_k . h_t + b_k for its kind k of match."""
-    _, task, model = _music_model()
-    x = task.heldout().x[:1]  # (1, T): a whole held-out melody, whose phrases repeat
-    y_hat, _ = model.forward_with_state(x)
-    out, _ = model.rnn(model.encode(x))
-    back = lookback_ids(x.numpy(), task.input_size)[0]
-    V = task.input_size
-    w, b = model.copy.weight.detach(), model.copy.bias.detach()
-    for t, i in enumerate(back.tolist()):
-        expected = model.head(out[0, t]).detach().clone()
-        if i:
-            expected[i % V] += w[i // V] @ out[0, t].detach() + b[i // V]
-        torch.testing.assert_close(y_hat[0, t].detach(), expected, rtol=1e-5, atol=1e-6)
-    assert (back % V > 0).sum() > 5 and (back // V == 0).any()  # repeats of both kinds
-
-
 def test_the_embedding_panel_shows_the_notes_embedding_not_the_lookbacks():
     _, task, model = _music_model()
     params = {k: v.detach().numpy() for k, v in model.state_dict().items()}
@@ -125,7 +91,7 @@ def test_the_lookback_encoder_is_for_melodies_and_music_can_do_without():
         Config(task="charlm", encoder="lookback").validate()
     _, _, plain = _music_model(encoder="embedding")
     assert not plain.reads_past and not hasattr(plain, "lookback")
-    assert not hasattr(plain, "copy")
+    assert not hasattr(plain, "cache")
 
 
 def test_a_music_checkpoint_without_the_lookback_is_refused_in_one_line(tmp_path, capsys):

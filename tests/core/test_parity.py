@@ -95,7 +95,7 @@ def _reference(model, batch):
     record = {}
     out, _, _ = run_explicit(model.rnn, x, perturb=pert, record=record)
     task = make_task(cfg)
-    loss = task.loss(model.output(out, model.lookback_of(batch.x)), batch.y, batch.mask)
+    loss = task.loss(model.output(out, model.past_of(batch.x)), batch.y, batch.mask)
     flat = [t for pair in pert.values() for t in pair if t is not None]
     grads = dict(zip([id(t) for t in flat], torch.autograd.grad(loss, flat), strict=True))
     return loss, pert, record, grads
@@ -122,7 +122,7 @@ CONFIGS = [
     Config(cell="gru", hidden=3, layers=2, bidirectional=True, task="sine", seq_len=6),
     Config(cell="peephole-lstm", hidden=4, layers=2, bidirectional=True, task="sine", seq_len=6),
     Config(cell="simple-gru", hidden=4, layers=2, task="copy", seq_len=8),
-    # a melody: the lookback encoder, and the copy head's score in every output
+    # a melody: the lookback encoder, and the melody cache in every output
     Config(cell="lstm", hidden=5, layers=2, task="music", seq_len=24),
     Config(cell="peephole-lstm", hidden=4, layers=1, task="music", seq_len=16),
 ]
