@@ -36,7 +36,8 @@ from torch import Tensor
 
 END_ID = 0  # "|": the end of a melody, and the start of the next
 CACHE_K = 4  # longest common ending scored on its own; longer ones score as K
-_TINY = 1e-38  # float32's smallest normal number: no log(0) reaches a gradient
+_TINY = torch.finfo(torch.float32).tiny  # the smallest normal float32 (a subnormal
+# would slow log down tenfold): no log(0) reaches a gradient
 
 
 class MelodyCache(NamedTuple):
@@ -45,7 +46,6 @@ class MelodyCache(NamedTuple):
     after: Tensor  # int64: the note that followed that step (x[s + 1]); 0 where not allowed
     length: Tensor  # int64: L(t, s) in 0 … K
     allowed: Tensor  # bool: s >= 0 and in the same melody as t
-    first: Tensor  # bool: allowed, and the latest step that votes for its note
 
     def select(self, index) -> MelodyCache:
         """The same band for `index` of the leading dimensions (a sequence, some steps)."""
@@ -63,7 +63,7 @@ def melody_cache(whole: Tensor, T: int, K: int = CACHE_K) -> MelodyCache:
     W = int((t - opens[:, N - T :]).max()) if T and N else 0
     if W == 0:
         empty = torch.zeros(B, T, 0, dtype=torch.int64, device=dev)
-        return MelodyCache(empty, empty, empty.bool(), empty.bool())
+        return MelodyCache(empty, empty, empty.bool())
     d = torch.arange(1, W + 1, device=dev)  # (W,)
     s = t[:, None] - d[None, :]  # (T, W)
     allowed = (s[None] >= opens[:, N - T :, None]) & (s[None] >= 0)  # (B, T, W)
@@ -78,12 +78,7 @@ def melody_cache(whole: Tensor, T: int, K: int = CACHE_K) -> MelodyCache:
         there = whole[:, sj.clamp(min=0)]  # (B, T, W)
         run = run & ok & (here == there) & (here != END_ID)
         length += run
-    # each note's latest vote: a stable sort keeps equal notes in offset order
-    notes, order = torch.where(allowed, after, -1).sort(dim=-1, stable=True)
-    new = torch.ones_like(allowed)
-    new[..., 1:] = notes[..., 1:] != notes[..., :-1]
-    first = torch.zeros_like(allowed).scatter(-1, order, new & (notes >= 0))
-    return MelodyCache(after, length, allowed, first)
+    return MelodyCache(after, length, allowed)
 
 
 def with_cache(logits: Tensor, scores: Tensor, cache: MelodyCache) -> Tensor:
@@ -91,8 +86,8 @@ def with_cache(logits: Tensor, scores: Tensor, cache: MelodyCache) -> Tensor:
     length)) at the note after each (module docs). logits (..., V), scores (..., K + 1).
 
     Only the notes some step votes for change, each by softplus(v - l) with v the log of its
-    votes' mass, once (at its latest vote): O(W) per step beside the V logits, where the
-    whole mixture in log space would cost several passes over V."""
+    votes' mass, shared among its votes: O(W) per step beside the V logits, where the whole
+    mixture in log space would cost several passes over V."""
     if cache.after.shape[-1] == 0:
         return logits
     votes = scores.gather(-1, cache.length).masked_fill(~cache.allowed, float("-inf"))
@@ -101,5 +96,8 @@ def with_cache(logits: Tensor, scores: Tensor, cache: MelodyCache) -> Tensor:
     mass = torch.zeros_like(logits).scatter_add(-1, cache.after, torch.exp(votes - top))
     # log of each voted note's mass (a vote 87 nats below the top one counts as that much)
     voted = mass.gather(-1, cache.after).clamp_min(_TINY).log() + top  # (..., W)
-    lift = F.softplus(voted - logits.gather(-1, cache.after)) * cache.first
+    allowed = cache.allowed.to(logits.dtype)
+    votes_for = torch.zeros_like(logits).scatter_add(-1, cache.after, allowed)  # per note
+    share = allowed / votes_for.gather(-1, cache.after).clamp_min(1.0)  # adds up to 1 per note
+    lift = F.softplus(voted - logits.gather(-1, cache.after)) * share
     return logits.scatter_add(-1, cache.after, lift)
