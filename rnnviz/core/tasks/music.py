@@ -24,7 +24,7 @@ keys, 0.96x in 12). Each is also played at a random tempo in TEMPO, its lengths 
 doubled (a tune is the same in 2/4 as in 2/2; a window keeps its written lengths where one has
 no length of the notation at that tempo): the held-out NLL at --steps 2000 falls from 0.97,
 0.92, 0.99x the baseline to 0.88, 0.89, 0.92x (seeds 0-2, the embedding encoder; with the
-lookback encoder, the task's default, and its melody cache 0.742, 0.749, 0.738x:
+lookback encoder, the task's default, and its melody cache 0.743, 0.746, 0.738x:
 core/lookback.py, core/melody_cache.py; README, "Melodies").
 The vocabulary holds every note in every key and tempo. An LSTM still learns the tunes by
 heart, so training reads NOTE_NOISE of its input notes replaced by random notes, its targets
