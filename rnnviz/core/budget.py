@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rnnviz.core import cells, tasks
+from rnnviz.core.lookback import CACHE_REACH
 
 if TYPE_CHECKING:
     from rnnviz.core.config import Config
@@ -44,6 +45,10 @@ JACOBIAN_BUDGET = 4e9
 _JACOBIAN_MIN_H = 64
 _SYMBOLS = 256  # vocabulary assumed for symbol tasks (inputs one-hot or embedded, logits out)
 _FLOAT = 4  # bytes
+# the melody cache's band (core/melody_cache.py) per sequence, step and earlier step it reads:
+# two int64 and a bool, and the ~20 float32 tensors of that shape its output keeps for the
+# backward pass (counted from the code, not fitted: the bundled tunes never fill the band)
+_CACHE_BYTES = 96
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,8 @@ def estimate(config: Config) -> Estimate:
     units = L * D * H  # recorded values per sequence and timestep, per kind
     per_token = _FLOAT * ((4 * G + 2) * units + 3 * (raw_in + out))  # a step's activations
     kept = _FLOAT * ((2 * G + 6) * units + 2 * (raw_in + out))  # gates, states, gradients
+    if config.resolved_encoder == "lookback":  # and its melody cache in the output
+        per_token += _CACHE_BYTES * min(config.seq_len, CACHE_REACH)
     probe_tokens = config.probe_batch * config.seq_len
     return Estimate(
         params=7 * _FLOAT * n_params,

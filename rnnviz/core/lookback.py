@@ -28,6 +28,9 @@ from collections.abc import Sequence
 import numpy as np
 
 END_ID = 0  # "|": the end of a melody, and the start of the next
+# steps back within a melody that the melody cache reads (core/melody_cache.py): a tune
+# longer than that votes with its latest CACHE_REACH steps (the bundled ones have <= 72 notes)
+CACHE_REACH = 256
 
 
 def lookback_size(vocab_size: int) -> int:

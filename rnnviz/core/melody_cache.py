@@ -20,8 +20,9 @@ wherever no earlier step votes for w. Everything is a function of h_t and the no
 generation computes it as it goes, and every recorder differentiates through it.
 
 melody_cache(whole, T, K) finds, for the last T steps of `whole` (B, N), the earlier steps of
-the same melody at offsets d = 1 … W back (W the longest such reach), with the note after each
-and L: a band (B, T, W), O(K B T W), W bounded by the longest melody, not by T.
+the same melody at offsets d = 1 … W back (W the longest such reach, at most CACHE_REACH), with
+the note after each and L: a band (B, T, W), O(K B T W), W bounded by the longest melody and
+by CACHE_REACH, not by T (core/budget.py counts its memory).
 
 Shapes: B batch, T scored steps, N = P + T steps read, W offsets, V symbols, K match lengths.
 """
@@ -34,7 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-END_ID = 0  # "|": the end of a melody, and the start of the next
+from rnnviz.core.lookback import CACHE_REACH, END_ID
+
 CACHE_K = 4  # longest common ending scored on its own; longer ones score as K
 _TINY = torch.finfo(torch.float32).tiny  # the smallest normal float32 (a subnormal
 # would slow log down tenfold): no log(0) reaches a gradient
@@ -60,7 +62,7 @@ def melody_cache(whole: Tensor, T: int, K: int = CACHE_K) -> MelodyCache:
     # the step that opens each step's melody ("|", or the row's first step)
     opens = torch.where(whole == END_ID, pos, torch.zeros_like(pos)).cummax(dim=1).values
     t = pos[N - T :]  # (T,) the scored steps
-    W = int((t - opens[:, N - T :]).max()) if T and N else 0
+    W = min(int((t - opens[:, N - T :]).max()) if T and N else 0, CACHE_REACH)
     if W == 0:
         empty = torch.zeros(B, T, 0, dtype=torch.int64, device=dev)
         return MelodyCache(empty, empty, empty.bool())

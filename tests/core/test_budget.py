@@ -42,6 +42,19 @@ def test_settings_that_together_exceed_the_memory_budget_are_refused_naming_both
     assert "more than the 2 GB budget" in str(e.value)
 
 
+def test_a_melody_models_cache_counts_towards_the_memory_budget():
+    """The melody cache reads up to CACHE_REACH earlier steps for every step: long windows that
+    fit a plain melody model take one with the cache past the budget."""
+    long = {"hidden": 32, "seq_len": 10_000, "batch": 8}
+    assert budget.check(Config(task="music", encoder="embedding", **long)) is None
+    with pytest.raises(ConfigError, match="more than the 2 GB budget"):
+        Config(task="music", **long).validate()
+    music = budget.estimate(Config(task="music", seq_len=1000)).training
+    plain = budget.estimate(Config(task="music", seq_len=1000, encoder="embedding")).training
+    assert music > 3 * plain  # the band, more than the LSTM, sets a long window's memory
+    Config(task="music").validate()  # the defaults fit
+
+
 def test_a_training_step_over_the_work_budget_is_refused():
     with pytest.raises(ConfigError, match=r"about 81 GFLOP, more than the 50 GFLOP budget"):
         Config(hidden=512, seq_len=200, batch=64).validate()

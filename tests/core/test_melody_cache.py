@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from rnnviz.core.config import Config
-from rnnviz.core.melody_cache import MelodyCache, melody_cache, with_cache
+from rnnviz.core.lookback import CACHE_REACH
+from rnnviz.core.melody_cache import CACHE_K, MelodyCache, melody_cache, with_cache
 from rnnviz.core.model import build_model
 from rnnviz.core.tasks import make_task
 
@@ -103,3 +104,11 @@ def test_a_melodys_outputs_are_the_mixture_of_the_head_and_the_cache_by_hand():
         expected = _mixture_by_hand(model.head(out[0]), model.cache(out[0]), cache)
     torch.testing.assert_close(torch.softmax(y_hat[0].double(), -1), expected)
     assert (cache.length[cache.allowed] >= 2).sum() > 10  # repeats the cache can vote with
+
+
+def test_a_long_melody_votes_with_its_latest_steps_within_reach():
+    row = torch.tensor([[0] + [1, 2, 3] * 200])  # one melody of 600 notes
+    cache = melody_cache(row, 601)
+    assert cache.after.shape[-1] == CACHE_REACH
+    # the last note hears its latest CACHE_REACH steps, each a common ending of up to K
+    assert cache.allowed[0, -1].all() and int(cache.length[0, -1].max()) == CACHE_K
