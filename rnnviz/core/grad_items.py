@@ -79,11 +79,17 @@ def grad_items_skip_reason(config: Any, input_size: int, steps: list[int], seq_l
 
 
 def grad_items(
-    model: RecurrentModel, task: Task, batch: Batch, y_hat: Tensor, layers: list[dict]
+    model: RecurrentModel,
+    task: Task,
+    batch: Batch,
+    y_hat: Tensor,
+    layers: list[dict],
+    past_0=None,
 ) -> list[Tensor]:
     """dL_j/dh_t of sequence 0, one (T_loss, T, H) tensor per layer and direction in the
     recorder's order (layer by layer, forward then reverse): y_hat (B, T, O) the recorded
-    outputs, `layers` the recorder's (module docstring)."""
+    outputs, `layers` the recorder's (module docstring); `past_0` what a model that reads its
+    past read for sequence 0 (model.Past.select(0)), found here if not given."""
     cfg = model.config
     steps = loss_steps(batch.mask).cpu().numpy()  # (R,)
     by_key = {(lt["layer"], lt["reverse"]): lt for lt in layers}
@@ -93,8 +99,9 @@ def grad_items(
         out = y_hat.detach().clone().requires_grad_(True)
         (g,) = torch.autograd.grad(task.loss(out, batch.y, batch.mask), out)  # (B, T, O)
         h = torch.cat([lt["h"][0] for lt in top], -1).detach().float().requires_grad_(True)
-        past = model.past_of(batch.x[:1])  # of sequence 0, or None
-        y_0 = model.output(h, None if past is None else past.select(0))  # (T, O)
+        if past_0 is None and model.reads_past:
+            past_0 = model.past_of(batch.x[:1]).select(0)
+        y_0 = model.output(h, past_0)  # (T, O)
         (e,) = torch.autograd.grad((y_0 * g[0]).sum(), h)  # (T, D*H): dL_j/d out_j
     T, R = h.shape[0], len(steps)
     direct = np.zeros((T, R, e.shape[-1]), dtype=np.float32)  # (T, R, In) dL_j/d(input) at t
@@ -187,6 +194,7 @@ def with_grad_items(
     y_hat: Tensor,
     layers: list[dict],
     asked: bool = True,
+    past_0=None,
 ) -> tuple[list[dict], str]:
     """The recorder's `layers` with sequence 0's items under "grad_items" where they fit the
     budget, and what the trace's meta["grad_items"] says about them."""
@@ -197,5 +205,5 @@ def with_grad_items(
     if why:
         return layers, why
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's inf and NaN
-        items = grad_items(model, task, batch, y_hat, layers)
+        items = grad_items(model, task, batch, y_hat, layers, past_0)
     return [{**lt, "grad_items": it} for lt, it in zip(layers, items, strict=True)], GRAD_ITEMS

@@ -76,15 +76,17 @@ def record_trace(
     """
     cfg = model.config
     x_raw = batch.x
+    past = model.past_of(x_raw)  # a melody's lookback and cache, read once; else None
     with torch.no_grad():
-        x = model.encode(x_raw)  # (B, T, I)
+        x = model.encode(x_raw, past=past)  # (B, T, I)
     spec = CELLS[cfg.cell]
     if spec.fused:
-        y_hat, loss, layers = record_fused(model, task, batch, x)
+        y_hat, loss, layers = record_fused(model, task, batch, x, past)
     else:
-        y_hat, loss, layers = record_explicit(model, task, batch, x)
+        y_hat, loss, layers = record_explicit(model, task, batch, x, past)
     B, T = x_raw.shape[:2]
-    layers, items = with_grad_items(model, task, batch, x, y_hat, layers, grad_items)
+    past_0 = None if past is None else past.select(0)  # sequence 0's
+    layers, items = with_grad_items(model, task, batch, x, y_hat, layers, grad_items, past_0)
     n_jac = 0 if not jacobians else B if jacobian_sequences is None else min(jacobian_sequences, B)
     paths = cfg.layers * (2 if cfg.bidirectional else 1)
     # O(T H^3): the one part of a recording that could take minutes, so only where it fits
@@ -103,9 +105,7 @@ def record_trace(
         conn = connectivity_skip_reason(cfg, task.kind, x.shape[-1], T) or CONNECTIVITY
     conn_matrix = None
     if conn == CONNECTIVITY:
-        past = model.past_of(x_raw[:1])  # of sequence 0, or None
-        past = None if past is None else past.select(0)
-        conn_matrix = connectivity_matrix(model, x[0], batch.y[0], past)
+        conn_matrix = connectivity_matrix(model, x[0], batch.y[0], past_0)
     full_meta = {
         "cell": cfg.cell,
         "nonlinearity": cfg.nonlinearity if spec.nonlinearities else None,

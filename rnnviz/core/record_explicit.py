@@ -12,8 +12,9 @@ from rnnviz.core.model import RecurrentModel, run_explicit
 from rnnviz.core.tasks.base import Batch, Task
 
 
-def record_explicit(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
+def record_explicit(model: RecurrentModel, task: Task, batch: Batch, x: Tensor, past=None):
     """(y_hat, loss, layers) as record_fused gives them, from the explicit loop."""
+    past = model.past_of(batch.x) if past is None else past
     cfg, rnn = model.config, model.rnn
     H, D = cfg.hidden, model.directions
     has_c = CELLS[cfg.cell].cell_state
@@ -27,7 +28,7 @@ def record_explicit(model: RecurrentModel, task: Task, batch: Batch, x: Tensor):
     record: dict = {}
     with torch.enable_grad():
         out, _, _ = run_explicit(rnn, x, perturb=pert, record=record)
-        y_hat = model.output(out, model.past_of(batch.x))
+        y_hat = model.output(out, past)
         loss = task.loss(y_hat, batch.y, batch.mask)
         grads = torch.autograd.grad(
             loss, [t for pair in pert.values() for t in pair if t is not None]
