@@ -1,4 +1,4 @@
-from rnnviz.cli import main
+from rnnviz.cli import entry
 
 if __name__ == "__main__":  # the training process imports this module again: do nothing there
-    raise SystemExit(main())
+    entry()

@@ -330,6 +330,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
 
 
+def entry() -> NoReturn:
+    """The process's entry point (the `rnnviz` command, `python -m rnnviz`): main's status as
+    its exit code, 130 after Ctrl-C. A Ctrl-C that lands inside torch's import (the first
+    second of `rnnviz train`) is caught by main like any other, which prints its one line; but
+    CPython has marked that KeyboardInterrupt unhandled where it crossed a PyRun_* call of
+    torch's C++ start-up, and after the script returns the interpreter kills itself with
+    SIGINT (status -2, measured in 3 of 4 such interrupts), so the status is set here, with
+    the streams flushed: nothing is left to write, and no handler should run on the way out."""
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
 def run_command(argv: list[str]) -> int:
     """Run the command `argv` names; a user's mistake becomes one line and status 2."""
     try:
