@@ -68,10 +68,11 @@ def measure(task_name: str, cell: str, hidden: int, T: int, args) -> None:
     model.eval()
     batch = task.sample(cfg.probe_batch, torch.Generator().manual_seed(1))
     one = batch[0:1]
+    past = model.past_of(batch.x)  # a melody model's lookback and cache, else None
     with torch.no_grad():
-        x = model.encode(batch.x)
+        x = model.encode(batch.x, past=past)
     record = record_fused if CELLS[cfg.cell].fused else record_explicit
-    y_hat, _, layers = record(model, task, batch, x)  # the layers the items start from
+    y_hat, _, layers = record(model, task, batch, x, past)  # the layers the items start from
 
     def fused(b=batch):
         model.zero_grad(set_to_none=True)
@@ -83,7 +84,9 @@ def measure(task_name: str, cell: str, hidden: int, T: int, args) -> None:
         "rec": lambda: record_trace(
             model, task, batch, jacobians=False, connectivity=False, grad_items=False
         ),
-        "items": lambda: grad_items(model, task, batch, y_hat, layers),
+        "items": lambda: grad_items(
+            model, task, batch, y_hat, layers, None if past is None else past.select(0)
+        ),
     }
     for fn in methods.values():
         fn()  # warm-up

@@ -95,24 +95,24 @@ def methods(cfg, task, model, batch) -> dict:
         record_trace(model, task, batch, jacobians=False, grad_items=False)
 
     items = None
+    past = model.past_of(batch.x)  # a melody model's lookback and cache, else None
+    past_0 = None if past is None else past.select(0)
     with torch.no_grad():
-        x = model.encode(batch.x)
+        x = model.encode(batch.x, past=past)
     record = rec_mod.record_fused if CELLS[cfg.cell].fused else rec_mod.record_explicit
-    y_hat, _, recorded = record(model, task, batch, x)  # the layers the items start from
+    y_hat, _, recorded = record(model, task, batch, x, past)  # the layers the items start from
     steps = grad_items.loss_steps(batch.mask).tolist()
     if not grad_items.grad_items_skip_reason(cfg, x.shape[-1], steps, x.shape[1]):
 
         def items():
-            grad_items.grad_items(model, task, batch, y_hat, recorded)
+            grad_items.grad_items(model, task, batch, y_hat, recorded, past_0)
 
     # The Jacobian part alone: the per-layer dicts the recorder builds, then the chain.
     # (If record_fused changes, fall back to rec+jac minus rec.)
     jac = None
     if CELLS[cfg.cell].fused and hasattr(rec_mod, "record_fused"):
         try:
-            with torch.no_grad():
-                x = model.encode(batch.x)
-            _, _, layers = rec_mod.record_fused(model, task, batch, x)
+            _, _, layers = rec_mod.record_fused(model, task, batch, x, past)
             model.zero_grad(set_to_none=True)
 
             def jac():

@@ -84,12 +84,12 @@ def grad_items(
     batch: Batch,
     y_hat: Tensor,
     layers: list[dict],
-    past_0=None,
+    past_0,
 ) -> list[Tensor]:
     """dL_j/dh_t of sequence 0, one (T_loss, T, H) tensor per layer and direction in the
     recorder's order (layer by layer, forward then reverse): y_hat (B, T, O) the recorded
     outputs, `layers` the recorder's (module docstring); `past_0` what a model that reads its
-    past read for sequence 0 (model.Past.select(0)), found here if not given."""
+    past read for sequence 0 (model.Past.select(0); None for any other)."""
     cfg = model.config
     steps = loss_steps(batch.mask).cpu().numpy()  # (R,)
     by_key = {(lt["layer"], lt["reverse"]): lt for lt in layers}
@@ -99,8 +99,6 @@ def grad_items(
         out = y_hat.detach().clone().requires_grad_(True)
         (g,) = torch.autograd.grad(task.loss(out, batch.y, batch.mask), out)  # (B, T, O)
         h = torch.cat([lt["h"][0] for lt in top], -1).detach().float().requires_grad_(True)
-        if past_0 is None and model.reads_past:
-            past_0 = model.past_of(batch.x[:1]).select(0)
         y_0 = model.output(h, past_0)  # (T, O)
         (e,) = torch.autograd.grad((y_0 * g[0]).sum(), h)  # (T, D*H): dL_j/d out_j
     T, R = h.shape[0], len(steps)
@@ -193,8 +191,8 @@ def with_grad_items(
     x: Tensor,
     y_hat: Tensor,
     layers: list[dict],
-    asked: bool = True,
-    past_0=None,
+    asked: bool,
+    past_0,
 ) -> tuple[list[dict], str]:
     """The recorder's `layers` with sequence 0's items under "grad_items" where they fit the
     budget, and what the trace's meta["grad_items"] says about them."""

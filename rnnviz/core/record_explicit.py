@@ -12,9 +12,8 @@ from rnnviz.core.model import RecurrentModel, run_explicit
 from rnnviz.core.tasks.base import Batch, Task
 
 
-def record_explicit(model: RecurrentModel, task: Task, batch: Batch, x: Tensor, past=None):
+def record_explicit(model: RecurrentModel, task: Task, batch: Batch, x: Tensor, past):
     """(y_hat, loss, layers) as record_fused gives them, from the explicit loop."""
-    past = model.past_of(batch.x) if past is None else past
     cfg, rnn = model.config, model.rnn
     H, D = cfg.hidden, model.directions
     has_c = CELLS[cfg.cell].cell_state

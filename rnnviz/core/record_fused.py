@@ -174,12 +174,11 @@ def probed_layers(rnn: nn.Module, passes: list[Probed], grads: list[tuple]) -> l
     return layers
 
 
-def record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor, past=None):
+def record_fused(model: RecurrentModel, task: Task, batch: Batch, x: Tensor, past):
     """(y_hat, loss, layers) of `batch` (encoded input x (B, T, I)): one dict per layer and
     direction with h, gates, a or c, dL/dh_t (and dL/dc_t), all (B, T, ·) in time order,
     from one fused pass of the stack with probe columns (probed_stack). `past`: what a model
-    that reads its past read for the batch (model.past_of), found here if not given."""
-    past = model.past_of(batch.x) if past is None else past
+    that reads its past read for the batch (model.past_of: None for any other)."""
     passes = probed_stack(model.rnn, x)
     with torch.enable_grad():
         y_hat = model.output(passes[-1].out, past)
