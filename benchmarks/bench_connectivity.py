@@ -60,7 +60,7 @@ def measure(cell: str, hidden: int, T: int, args) -> None:
     cfg = Config(task="charlm", cell=cell, hidden=hidden, seq_len=T, device=args.device)
     task = make_task(cfg)
     torch.manual_seed(0)
-    model = RecurrentModel(cfg, task.input_size, task.output_size).to(args.device)
+    model = RecurrentModel(cfg, task.input_size, task.output_size, task.note_parts).to(args.device)
     model.eval()
     batch = task.sample(cfg.probe_batch, torch.Generator().manual_seed(1)).to(args.device)
     one = batch[0:1]

@@ -64,7 +64,7 @@ def measure(task_name: str, cell: str, hidden: int, T: int, args) -> None:
     cfg = Config(task=task_name, cell=cell, hidden=hidden, seq_len=T, device="cpu")
     task = make_task(cfg)
     torch.manual_seed(0)
-    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    model = RecurrentModel(cfg, task.input_size, task.output_size, task.note_parts)
     model.eval()
     batch = task.sample(cfg.probe_batch, torch.Generator().manual_seed(1))
     one = batch[0:1]

@@ -74,7 +74,7 @@ def setup(cell: str, hidden: int, seq_len: int, args, device: str):
     )  # fmt: skip
     task = make_task(cfg)
     torch.manual_seed(cfg.seed)
-    model = RecurrentModel(cfg, task.input_size, task.output_size).to(device)
+    model = RecurrentModel(cfg, task.input_size, task.output_size, task.note_parts).to(device)
     model.eval()  # as Trainer.record does (no dropout here, so train/eval compute the same)
     batch = task.sample(args.batch, torch.Generator().manual_seed(cfg.seed + 1)).to(device)
     return cfg, task, model, batch

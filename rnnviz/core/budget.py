@@ -45,10 +45,11 @@ JACOBIAN_BUDGET = 4e9
 _JACOBIAN_MIN_H = 64
 _SYMBOLS = 256  # vocabulary assumed for symbol tasks (inputs one-hot or embedded, logits out)
 _FLOAT = 4  # bytes
-# the melody cache's band (core/melody_cache.py) per sequence, step and earlier step it reads:
-# two int64 and a bool, and the ~20 float32 tensors of that shape its output keeps for the
-# backward pass (counted from the code, not fitted: the bundled tunes never fill the band)
-_CACHE_BYTES = 96
+# the melody cache's band (core/melody_cache.py) per sequence, step and earlier step it reads,
+# for each of its two votes (exact and transposed): two int64 and a bool, and the ~20 float32
+# tensors of that shape its output keeps for the backward pass (counted from the code, not
+# fitted: the bundled tunes never fill the band)
+_CACHE_BYTES = 2 * 96
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 The vectors are what the first layer reads for each symbol:
 
-    a learned embedding   the rows of the embedding matrix E (V, I)
+    a learned embedding   the rows of the embedding matrix E (V, I); a melody model's
+                          note vectors, each its own row plus its pitch's and its length's
     one-hot input         the columns of layer 0's input weights W_ih (G·H, V), both
                           directions side by side: W_ih e_v is all a one-hot symbol v adds,
                           so the column is the symbol's vector (the bag of words: its head's)
@@ -25,8 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# the learned embedding's parameter as a trace names it: a single stack's, an encoder-decoder's
-EMBEDDINGS = ("encoder.weight", "embed.weight")
+# the learned embedding as a trace names it: a melody model's note vectors (its own rows plus its
+# pitch's and its length's: core/note_layers.py), a single stack's, an encoder-decoder's
+EMBEDDINGS = ("encoder.notes", "encoder.weight", "embed.weight")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,9 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from rnnviz.core.cells import CELLS, CellParams, step
 from rnnviz.core.config import Config
 from rnnviz.core.lookback import lookback_ids, lookback_size
-from rnnviz.core.melody_cache import CACHE_K, MelodyCache, melody_cache, with_cache
+from rnnviz.core.melody_cache import CACHE_SCORES, MelodyCache, melody_cache, with_cache
+from rnnviz.core.note_layers import NoteEmbedding, NoteHead
+from rnnviz.core.note_parts import NoteParts
 from rnnviz.core.tasks import TASKS
 from rnnviz.core.tasks.vocab import PAD_ID, sentence_lengths
 
@@ -117,19 +119,27 @@ class InputReader(nn.Module):
 
     A task whose TaskSpec is `padded` right-pads its sentences with <pad> (id 0): the learned
     embedding keeps <pad> at the zero vector (padding_idx: it gets no gradient), and
-    `lengths` says how many steps of each sequence are data.
+    `lengths` says how many steps of each sequence are data. A melody model gets its notes'
+    `parts` (their pitches and lengths: core/note_parts.py), which its embedding and head
+    share among notes (core/note_layers.py); the lookback encoder needs them.
     """
 
-    def __init__(self, config: Config, input_size: int) -> None:
+    def __init__(self, config: Config, input_size: int, parts: NoteParts | None = None) -> None:
         super().__init__()
         self.config = config
         self.padded = TASKS[config.task].padded
         self.encoder_kind = config.resolved_encoder
+        self.parts = parts
         if self.encoder_kind in ("embedding", "lookback"):
-            pad = PAD_ID if self.padded else None
-            self.encoder = nn.Embedding(input_size, config.embed_dim, padding_idx=pad)
+            if parts is not None:  # a melody's notes: their own rows and their parts'
+                self.encoder = NoteEmbedding(parts, config.embed_dim)
+            else:
+                pad = PAD_ID if self.padded else None
+                self.encoder = nn.Embedding(input_size, config.embed_dim, padding_idx=pad)
             cell_in = config.embed_dim
             if self.encoder_kind == "lookback":  # core/lookback.py: a table of its own
+                if parts is None:
+                    raise ValueError("a melody model needs its notes' parts (task.note_parts)")
                 self.lookback = nn.Embedding(lookback_size(input_size), config.embed_dim)
         elif self.encoder_kind == "linear":
             self.encoder = nn.Linear(input_size, config.embed_dim)
@@ -155,7 +165,7 @@ class InputReader(nn.Module):
         whole = x_raw if before is None else torch.cat([before, x_raw], dim=1)
         T = x_raw.shape[1]
         back = torch.from_numpy(lookback_ids(whole.cpu().numpy(), self.vocab_size)[:, -T:])
-        return Past(back.to(x_raw.device), melody_cache(whole, T))
+        return Past(back.to(x_raw.device), melody_cache(whole, T, self.parts))
 
     def encode(
         self, x_raw: Tensor, before: Tensor | None = None, past: Past | None = None
@@ -185,13 +195,16 @@ class RecurrentModel(InputReader):
     """encoder -> recurrent stack (`self.rnn`) -> output at every timestep (`output`): a linear
     head, and for a model that reads its past the melody cache's scores (`self.cache`)."""
 
-    def __init__(self, config: Config, input_size: int, output_size: int) -> None:
-        super().__init__(config, input_size)
+    def __init__(
+        self, config: Config, input_size: int, output_size: int, parts: NoteParts | None = None
+    ) -> None:
+        super().__init__(config, input_size, parts)
         self.rnn = recurrent_stack(config, self.cell_input_size)
         width = config.hidden * self.directions
-        self.head = nn.Linear(width, output_size)
-        if self.reads_past:  # a score per length of common ending: core/melody_cache.py
-            self.cache = nn.Linear(width, CACHE_K + 1)
+        # a melody model's head adds each note's pitch's and length's rows (core/note_layers.py)
+        self.head = nn.Linear(width, output_size) if parts is None else NoteHead(parts, width)
+        if self.reads_past:  # a score per kind and length of match: core/melody_cache.py
+            self.cache = nn.Linear(width, CACHE_SCORES)
         initialise(self.rnn, config)
 
     @property
@@ -251,11 +264,19 @@ MODEL_KINDS: dict[str, Callable[[Config, int, int], nn.Module]] = {
 
 
 def build_model(
-    config: Config, input_size: int, output_size: int, kind: str | None = None
+    config: Config,
+    input_size: int,
+    output_size: int,
+    kind: str | None = None,
+    parts: NoteParts | None = None,
 ) -> nn.Module:
     """A fresh model of `kind` (default: config.model_kind, the task's or a baseline's) for a
-    task with these input and output sizes."""
-    return MODEL_KINDS[kind or config.model_kind](config, input_size, output_size)
+    task with these input and output sizes; a melody model (the single stack with the
+    lookback encoder) also takes its notes' `parts` (task.note_parts)."""
+    kind = kind or config.model_kind
+    if kind == "stack":
+        return RecurrentModel(config, input_size, output_size, parts)
+    return MODEL_KINDS[kind](config, input_size, output_size)
 
 
 def cell_params(rnn: nn.Module, k: int, reverse: bool = False) -> CellParams:

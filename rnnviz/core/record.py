@@ -38,6 +38,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import torch
 
 import rnnviz
@@ -47,6 +48,7 @@ from rnnviz.core.connectivity import CONNECTIVITY, connectivity_matrix, connecti
 from rnnviz.core.grad_items import with_grad_items
 from rnnviz.core.jacobian import STEP_COEFFICIENTS, jacobian_norms, rnn_step_factors
 from rnnviz.core.model import RecurrentModel
+from rnnviz.core.note_layers import NoteEmbedding
 from rnnviz.core.record_explicit import record_explicit
 from rnnviz.core.record_fused import record_fused
 from rnnviz.core.tasks.base import Batch, Task
@@ -151,8 +153,17 @@ def record_trace(
             )
             for lt in layers
         ),
-        params=MappingProxyType(
-            {n.removeprefix("rnn."): frozen_array(p) for n, p in model.named_parameters()}
-        ),
+        params=MappingProxyType(recorded_params(model)),
         connectivity=None if conn_matrix is None else frozen_array(conn_matrix),
     )
+
+
+def recorded_params(model: RecurrentModel) -> dict[str, np.ndarray]:
+    """Every weight under its PyTorch name (the stack's without "rnn."), and for a melody
+    model `encoder.notes`, each note's input vector (core/note_layers.py: not a weight of
+    its own but the sum of three, what the embedding map projects)."""
+    out = {n.removeprefix("rnn."): frozen_array(p) for n, p in model.named_parameters()}
+    if isinstance(model.encoder, NoteEmbedding):
+        with torch.no_grad():
+            out["encoder.notes"] = frozen_array(model.encoder.table())
+    return out

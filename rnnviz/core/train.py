@@ -77,7 +77,9 @@ class Trainer:
         self.device = resolve_device(config.device)
         self.task: Task = make_task(config)
         torch.manual_seed(config.seed)
-        self.model = build_model(config, self.task.input_size, self.task.output_size)
+        self.model = build_model(
+            config, self.task.input_size, self.task.output_size, parts=self.task.note_parts
+        )
         self.model.to(self.device)
         self._initial_state = copy.deepcopy(self.model.state_dict())
         probe_gen = torch.Generator().manual_seed(config.seed + 1_000_003)

@@ -29,7 +29,7 @@ def test_a_recording_on_the_gpu_matches_the_cpu(cell):
     cfg = Config(cell=cell, hidden=16, layers=2, bidirectional=True, task="adding", seq_len=30)
     task = make_task(cfg)
     torch.manual_seed(0)
-    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    model = RecurrentModel(cfg, task.input_size, task.output_size, task.note_parts)
     batch = task.sample(3, torch.Generator().manual_seed(1))
     cpu = record_trace(model, task, batch)
     gpu = record_trace(model.to("cuda"), task, batch.to("cuda"))

@@ -10,6 +10,7 @@ from rnnviz.core.config import Config, ConfigError
 from rnnviz.core.embedding_map import symbol_vectors
 from rnnviz.core.lookback import lookback_ids, lookback_size
 from rnnviz.core.model import build_model
+from rnnviz.core.record import recorded_params
 from rnnviz.core.sampling import sample_ids
 from rnnviz.core.tasks import make_task
 
@@ -55,7 +56,8 @@ def _music_model(**settings):
     cfg = Config(task="music", hidden=8, embed_dim=4, seq_len=20, **settings).validate()
     task = make_task(cfg)
     torch.manual_seed(0)
-    return cfg, task, build_model(cfg, task.input_size, task.output_size).eval()
+    model = build_model(cfg, task.input_size, task.output_size, parts=task.note_parts)
+    return cfg, task, model.eval()
 
 
 def test_the_music_task_reads_its_lookback_and_generation_sees_the_same_inputs():
@@ -78,12 +80,23 @@ def test_the_music_task_reads_its_lookback_and_generation_sees_the_same_inputs()
     assert sample_ids(model, prime, 12, 1.0, seed=3) == sample_ids(model, prime, 12, 1.0, seed=3)
 
 
-def test_the_embedding_panel_shows_the_notes_embedding_not_the_lookbacks():
+def test_the_embedding_panel_shows_each_notes_vector_not_the_lookbacks():
+    """What the first layer reads for a note: its own row plus its pitch's and its length's
+    (core/note_layers.py), summed here from the three tables by each note's name."""
     _, task, model = _music_model()
-    params = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    params = recorded_params(model)
     assert params["lookback.weight"].shape[0] == lookback_size(task.input_size)
     found = symbol_vectors(params, task.input_size)
-    np.testing.assert_array_equal(found.vectors, params["encoder.weight"])
+    pitches = {n.midi for n in task.notes if n is not None and n.midi is not None}
+    lengths = sorted({n.beats for n in task.notes if n is not None})
+    for i, note in enumerate(task.notes):
+        pitch = 0 if note is None else 1 if note.midi is None else 2 + note.midi - min(pitches)
+        length = 0 if note is None else 1 + lengths.index(note.beats)
+        want = (params["encoder.weight"][i] + params["encoder.pitch.weight"][pitch]
+                + params["encoder.length.weight"][length])  # fmt: skip
+        np.testing.assert_allclose(found.vectors[i], want, rtol=1e-6, atol=1e-6)
+    x = torch.arange(task.input_size)[None]
+    np.testing.assert_allclose(model.encoder(x)[0].detach().numpy(), found.vectors, atol=1e-6)
 
 
 def test_the_lookback_encoder_is_for_melodies_and_music_can_do_without():

@@ -10,6 +10,7 @@ from rnnviz.core.config import Config
 from rnnviz.core.lookback import CACHE_REACH
 from rnnviz.core.melody_cache import CACHE_K, MelodyCache, melody_cache, with_cache
 from rnnviz.core.model import build_model
+from rnnviz.core.notation import Note
 from rnnviz.core.tasks import make_task
 
 
@@ -36,7 +37,7 @@ def test_the_band_is_the_definition_step_by_step(N, T, K):
     g = torch.Generator().manual_seed(10 * N + T + K)
     whole = torch.randint(1, 4, (3, N), generator=g)  # three notes: many repeats
     whole[:, 5::17] = 0  # "|": melodies end and begin; the first, cut, has no "|"
-    cache = melody_cache(whole, T, K)
+    cache = melody_cache(whole, T, K=K)
     for b in range(3):
         row = whole[b].tolist()
         for i, t in enumerate(range(N - T, N)):
@@ -95,15 +96,81 @@ def test_a_melodys_outputs_are_the_mixture_of_the_head_and_the_cache_by_hand():
     cfg = Config(task="music", hidden=8, embed_dim=4, seq_len=20).validate()
     task = make_task(cfg)
     torch.manual_seed(0)
-    model = build_model(cfg, task.input_size, task.output_size).eval()
+    model = build_model(cfg, task.input_size, task.output_size, parts=task.note_parts).eval()
     x = task.heldout().x[:1]  # a whole held-out melody, whose phrases repeat
     with torch.no_grad():
         y_hat, _ = model.forward_with_state(x)
         out, _ = model.rnn(model.encode(x))
-        cache = melody_cache(x, x.shape[1]).select(0)
+        cache = melody_cache(x, x.shape[1], task.note_parts).select(0)
         expected = _mixture_by_hand(model.head(out[0]), model.cache(out[0]), cache)
     torch.testing.assert_close(torch.softmax(y_hat[0].double(), -1), expected)
-    assert (cache.length[cache.allowed] >= 2).sum() > 10  # repeats the cache can vote with
+    exact = cache.length[cache.allowed]
+    assert (exact[exact <= CACHE_K] >= 2).sum() > 10  # repeats the cache can vote with
+    assert (exact >= CACHE_K + 2).sum() > 10  # and transposed ones
+
+
+def _music():
+    return make_task(Config(task="music", seq_len=20).validate())
+
+
+def _shape(notes, row, u):
+    """What a transposed repeat keeps of step u: (interval from u-1 or None, length)."""
+    here, before = notes[row[u]], notes[row[u - 1]] if u > 0 else None
+    pitched = here.midi is not None and before is not None and before.midi is not None
+    kind = here.midi - before.midi if pitched else "rest" if here.midi is None else "first"
+    return (kind, here.beats)
+
+
+def _transposed_by_hand(task, row, t, K):
+    """(vote, L) of every earlier step s of t's melody, latest first: the note at the interval
+    x[s] -> x[s+1] from x[t] with x[s+1]'s length (a rest: that rest), L + K + 1 with L the
+    steps whose intervals and lengths agree in a row, back from t and from s."""
+    notes, ids = task.notes, {str(n): i for i, n in enumerate(task.notes) if n is not None}
+    opens = max((s for s in range(t + 1) if row[s] == 0), default=0)
+    votes = []
+    for s in range(t - 1, opens - 1, -1):
+        nxt, here, there = notes[row[s + 1]], notes[row[t]], notes[row[s]]
+        if nxt.midi is None:
+            vote = row[s + 1]
+        elif here.midi is None or there is None or there.midi is None:  # there: "|"
+            continue
+        else:
+            moved = Note(here.midi + nxt.midi - there.midi, nxt.beats)
+            if str(moved) not in ids:
+                continue
+            vote = ids[str(moved)]
+        L = 0
+        while (L < K and s - L >= 0 and row[t - L] != 0 and row[s - L] != 0
+               and _shape(notes, row, t - L) == _shape(notes, row, s - L)):  # fmt: skip
+            L += 1
+        votes.append((vote, L + K + 1))
+    return votes
+
+
+def test_the_transposed_votes_are_the_definition_step_by_step():
+    task = _music()
+    x = task.heldout().x  # every held-out melody, rests and "|" included
+    cache = melody_cache(x, x.shape[1], task.note_parts)
+    for b in range(len(x)):
+        row = x[b].tolist()
+        for t in range(len(row)):
+            both = _band_votes(cache, b, t)
+            transposed = [(w, L) for w, L in both if L > CACHE_K]
+            assert transposed == _transposed_by_hand(task, row, t, CACHE_K), (b, t)
+            assert [v for v in both if v[1] <= CACHE_K] == _votes_by_hand(row, t, CACHE_K)
+
+
+def test_a_phrase_moved_up_a_tone_votes_for_its_next_note_moved_too():
+    """| C4 D4 E4 D4 E4: the phrase C D E, begun again a tone higher, should go on to F#4;
+    no earlier step was ever followed by F#4, so only a transposed vote can say so."""
+    task = _music()
+    row = task.encode("| C4 D4 E4 D4 E4")[None]
+    cache = melody_cache(row, 6, task.note_parts).select((0, -1))
+    votes = _band_votes(MelodyCache(*(f[None, None] for f in cache)), 0, 0)
+    F_sharp = int(task.encode("F#4")[0])
+    # the step after C4 (D4 -> E4, a tone up, as D4 -> E4 just now): one step in common
+    assert (F_sharp, CACHE_K + 2) in votes
+    assert all(w != F_sharp for w, L in votes if L <= CACHE_K)
 
 
 def test_a_long_melody_votes_with_its_latest_steps_within_reach():

@@ -132,7 +132,7 @@ CONFIGS = [
 def test_recorded_values_match_autograd(cfg):
     torch.manual_seed(3)
     task = make_task(cfg)
-    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    model = RecurrentModel(cfg, task.input_size, task.output_size, task.note_parts)
     with torch.no_grad():  # larger weights than the default, so gates are not all near 0.5
         for p in model.rnn.parameters():
             p.mul_(2.5)
@@ -143,12 +143,14 @@ def test_recorded_values_match_autograd(cfg):
     for (k, rev), (ph, pc) in pert.items():
         lt = trace.layer(k, rev)
         rec = {n: torch.stack(v, 1).detach().numpy() for n, v in record[(k, rev)].items()}
-        np.testing.assert_allclose(lt.h, rec["h"], rtol=1e-5, atol=1e-6)
+        # float32 rounding of pre-activations of up to ~10 (weights x2.5; a melody's note
+        # vectors are sums of three rows), summed in two orders: ~1e-6 where they cancel
+        np.testing.assert_allclose(lt.h, rec["h"], rtol=1e-5, atol=2e-6)
         for g in trace.gate_names:
-            np.testing.assert_allclose(lt.gates[g], rec[g], rtol=1e-5, atol=1e-6, err_msg=g)
+            np.testing.assert_allclose(lt.gates[g], rec[g], rtol=1e-5, atol=2e-6, err_msg=g)
         np.testing.assert_allclose(lt.grad_h, grads[id(ph)].numpy(), rtol=1e-4, atol=1e-7)
         if pc is not None:
-            np.testing.assert_allclose(lt.c, rec["c"], rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(lt.c, rec["c"], rtol=1e-5, atol=2e-6)
             # total dL/dc_t = (gradient from step t+1 on) + dL/dh_t * dh_t/dc_t
             o, tc = rec["o"], np.tanh(rec["c"])
             w_co = getattr(model.rnn, f"weight_ch_{lt.key}", torch.zeros(3 * cfg.hidden))
@@ -163,7 +165,7 @@ def test_recorded_values_match_autograd(cfg):
 def test_jacobian_norms_match_autograd(cfg):
     torch.manual_seed(4)
     task = make_task(cfg)
-    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    model = RecurrentModel(cfg, task.input_size, task.output_size, task.note_parts)
     with torch.no_grad():
         for p in model.rnn.parameters():
             p.mul_(2.0)
@@ -195,7 +197,7 @@ def test_linear_rnn_jacobian_norm_is_a_power(a):
     T = 12
     cfg = Config(cell="rnn", nonlinearity="relu", hidden=4, task="adding", seq_len=T)
     task = make_task(cfg)
-    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    model = RecurrentModel(cfg, task.input_size, task.output_size, task.note_parts)
     with torch.no_grad():
         model.rnn.weight_hh_l0.copy_(a * torch.eye(4))
         model.rnn.weight_ih_l0.fill_(0.5)
@@ -269,7 +271,7 @@ def test_jacobian_norms_of_the_first_sequences_only():
     cfg = Config(cell="lstm", hidden=6, layers=2, bidirectional=True, task="sine", seq_len=15)
     task = make_task(cfg)
     torch.manual_seed(2)
-    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    model = RecurrentModel(cfg, task.input_size, task.output_size, task.note_parts)
     batch = task.sample(3, torch.Generator().manual_seed(0))
     full = record_trace(model, task, batch)
     first = record_trace(model, task, batch, jacobian_sequences=1)
@@ -288,7 +290,7 @@ def test_jacobian_norms_of_an_identity_relu_rnn():
         cell="rnn", nonlinearity="relu", init="identity", hidden=16, seq_len=T, task="adding"
     )
     task = make_task(cfg)
-    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    model = RecurrentModel(cfg, task.input_size, task.output_size, task.note_parts)
     with torch.no_grad():
         model.rnn.bias_ih_l0.fill_(1.0)  # every unit active: the Jacobians are exactly I
     trace = record_trace(model, task, task.sample(1, torch.Generator().manual_seed(0)))

@@ -133,7 +133,7 @@ def test_recorder_jacobian_norms_where_they_iterate_match_autograd(cell):
     cfg = Config(cell=cell, hidden=H, task="sine", seq_len=T)
     task = make_task(cfg)
     torch.manual_seed(7)
-    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    model = RecurrentModel(cfg, task.input_size, task.output_size, task.note_parts)
     batch = task.sample(1, torch.Generator().manual_seed(0))
     trace = record_trace(model, task, batch)
     x = model.encode(batch.x).detach()
@@ -155,7 +155,7 @@ def test_a_dead_relu_run_has_jacobian_norm_zero():
     T = 20
     cfg = Config(cell="rnn", nonlinearity="relu", hidden=64, task="sine", seq_len=T)
     task = make_task(cfg)
-    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    model = RecurrentModel(cfg, task.input_size, task.output_size, task.note_parts)
     with torch.no_grad():
         model.rnn.bias_ih_l0.fill_(-100.0)
     trace = record_trace(model, task, task.sample(1, torch.Generator().manual_seed(0)))
@@ -173,7 +173,7 @@ def test_iterated_and_exact_recordings_agree(cell, monkeypatch):
     cfg = Config(cell=cell, hidden=64, layers=2, bidirectional=True, task="sine", seq_len=150)
     task = make_task(cfg)
     torch.manual_seed(0)
-    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    model = RecurrentModel(cfg, task.input_size, task.output_size, task.note_parts)
     batch = task.sample(3, torch.Generator().manual_seed(0))
     proved, certify = [], spectral_norm.certified_top
     monkeypatch.setattr(
@@ -267,7 +267,7 @@ def test_the_chain_keeps_its_rank_and_its_norms(monkeypatch):
     cfg = Config(cell="lstm", hidden=64, layers=1, task="sine", seq_len=300)
     task = make_task(cfg)
     torch.manual_seed(1)
-    model = RecurrentModel(cfg, task.input_size, task.output_size)
+    model = RecurrentModel(cfg, task.input_size, task.output_size, task.note_parts)
     batch = task.sample(1, torch.Generator().manual_seed(0))
     ranks, truncate = [], jacobian._truncate
 

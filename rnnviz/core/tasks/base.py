@@ -31,6 +31,7 @@ from rnnviz.core.tasks import TASKS, TaskSpec
 
 if TYPE_CHECKING:
     from rnnviz.core.config import Config
+    from rnnviz.core.note_parts import NoteParts
 
 LOSS_DEFINITIONS = {
     "regression": "mean over (b,t) with mask=1 of the mean over outputs of (y_hat - y)^2",
@@ -108,6 +109,7 @@ class Task:
     chance_loss: float | None = None  # training loss of the best constant predictor
     unsampled_ids: tuple[int, ...] = ()  # output ids generation never draws (music's "|")
     contrast_temperatures: tuple[float, ...] = ()  # also sampled at these, side by side
+    note_parts: NoteParts | None = None  # music: each symbol's pitch and length
     mask_rule: str  # where mask=1, completing loss_definition
 
     def __init__(self, seq_len: int) -> None:

@@ -23,9 +23,10 @@ defaults, step 2000, seeds 0-2, before the tempi below: 1.48x without transposit
 keys, 0.96x in 12). Each is also played at a random tempo in TEMPO, its lengths halved or
 doubled (a tune is the same in 2/4 as in 2/2; a window keeps its written lengths where one has
 no length of the notation at that tempo): the held-out NLL at --steps 2000 falls from 0.97,
-0.92, 0.99x the baseline to 0.88, 0.89, 0.92x (seeds 0-2, the embedding encoder; with the
-lookback encoder, the task's default, and its melody cache 0.743, 0.746, 0.738x:
-core/lookback.py, core/melody_cache.py; README, "Melodies").
+0.92, 0.99x the baseline to 0.88, 0.89, 0.92x (seeds 0-2, the embedding encoder, one row per
+note; with the lookback encoder, the task's default, its melody cache and the notes' parts
+0.708, 0.731, 0.740x: core/lookback.py, core/melody_cache.py, core/note_layers.py; README,
+"Melodies").
 The vocabulary holds every note in every key and tempo. An LSTM still learns the tunes by
 heart, so training reads NOTE_NOISE of its input notes replaced by random notes, its targets
 kept (input dropout, as word dropout in Gal & Ghahramani 2016, "A theoretically grounded
@@ -63,6 +64,7 @@ from rnnviz.core.notation import (
     parse_notes,
     read_melodies,
 )
+from rnnviz.core.note_parts import NoteParts
 from rnnviz.core.tasks.base import Batch, Task, numpy
 from rnnviz.core.tasks.charlm import unigram_nll
 from rnnviz.core.tasks.stream import random_windows
@@ -103,6 +105,7 @@ class MusicTask(Task):
         self.notes: tuple[Note | None, ...] = (None, *sorted(notes, key=_note_order))  # (V,)
         self.input_vocab = self.output_vocab = (END, *(str(n) for n in self.notes[1:]))
         self.input_size = self.output_size = len(self.notes)
+        self.note_parts = NoteParts(self.notes)
         self._ids = {label: i for i, label in enumerate(self.input_vocab)}
         self.unsampled_ids = (0,)  # "|": a sample has the length asked for
         self.contrast_temperatures = CONTRAST
