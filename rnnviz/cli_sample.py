@@ -122,7 +122,10 @@ def load_checkpoint(path: Path):  # -> rnnviz.core.train.Trainer (torch loads on
     weights = ck["model"]
     reason = misfit(trainer.model.state_dict(), weights) if isinstance(weights, dict) else None
     if reason:  # e.g. a music model saved before melodies had a lookback
-        raise UsageError(f"the checkpoint {path} does not fit its own settings: {reason}")
+        raise UsageError(
+            f"the checkpoint {path} does not fit its own settings: {reason} (saved by another "
+            "version of rnnviz, whose model for these settings differed: train it again)"
+        )
     try:
         trainer.model.load_state_dict(weights)
     except (RuntimeError, TypeError, AttributeError) as e:

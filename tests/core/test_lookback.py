@@ -122,5 +122,6 @@ def test_a_music_checkpoint_without_the_lookback_is_refused_in_one_line(tmp_path
         cli.main(["sample", "--checkpoint", str(ck)])
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err.endswith("does not fit its own settings: missing lookback.weight"), err
+    assert "does not fit its own settings: missing lookback.weight (saved by another" in err, err
+    assert err.endswith("train it again)"), err
     assert len(err.splitlines()) == 1
