@@ -93,7 +93,10 @@ def restore(trainer: Trainer, run: RunState) -> None:
 def _check_fit(what: str, model: dict[str, torch.Tensor], weights) -> None:
     reason = misfit(model, weights)
     if reason:
-        raise ConfigError(f"the session's {what} weights do not fit its settings: {reason}")
+        raise ConfigError(
+            f"the session's {what} weights do not fit its settings: {reason} (saved by another "
+            "version of rnnviz, whose model for these settings differed?)"
+        )
 
 
 def misfit(model: Mapping[str, torch.Tensor], weights: Mapping[str, Any]) -> str | None:
