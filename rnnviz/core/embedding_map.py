@@ -42,7 +42,10 @@ def symbol_vectors(params: Mapping[str, np.ndarray], vocab_size: int) -> SymbolV
     None where the model has none (real-valued inputs)."""
     for name in EMBEDDINGS:
         if name in params and params[name].shape[0] == vocab_size:
-            return SymbolVectors(np.asarray(params[name], np.float64), "learned embedding E")
+            source = "note vectors E + pitch + length" if name == "encoder.notes" else None
+            return SymbolVectors(
+                np.asarray(params[name], np.float64), source or "learned embedding E"
+            )
     for names, source in (
         (("weight_ih_l0", "weight_ih_l0_reverse"), "one-hot input: columns of layer 0's W_ih"),
         (("head.weight",), "one-hot input: columns of the head's weights"),

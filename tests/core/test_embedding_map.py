@@ -61,6 +61,7 @@ def test_nearest_by_cosine():
         ({"task": "sentiment", "encoder": "onehot", "bidirectional": True}, "W_ih", None),
         ({"task": "sentiment", "encoder": "onehot", "cell": "bow"}, "head", None),
         ({"task": "dates"}, "learned embedding", "embed.weight"),  # an encoder-decoder's
+        ({"task": "music", "seq_len": 20}, "E + pitch + length", "encoder.notes"),  # summed
     ],
 )
 def test_the_vectors_are_what_the_first_layer_reads(kw, source, shape):
