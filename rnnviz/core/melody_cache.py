@@ -94,9 +94,10 @@ def melody_cache(
     )
     if parts is None:
         return exact
-    moved = _moved(whole, t, sc, after, parts)  # (B, T, W)
+    midi = parts.midi.to(dev)[whole]  # (B, N) each step's pitch, -1 for a rest and "|"
+    moved = _moved(after, midi, t, sc, parts)  # (B, T, W)
     ok = allowed & (moved >= 0)
-    shapes = _shapes(whole, parts)
+    shapes = _shapes(whole, midi, parts)
     transposed = MelodyCache(
         torch.where(ok, moved, 0), _common_ending(shapes, T, d, ok, K) + K + 1, ok
     )
@@ -121,10 +122,10 @@ def _common_ending(keys: Tensor, T: int, d: Tensor, allowed: Tensor, K: int) -> 
     return length
 
 
-def _shapes(whole: Tensor, parts: NoteParts) -> Tensor:
+def _shapes(whole: Tensor, midi: Tensor, parts: NoteParts) -> Tensor:
     """(B, N) what a transposed repeat keeps of each step: its interval from the step before
-    (when both are notes; else whether it is a rest) and its length; -1 at "|"."""
-    midi = parts.midi.to(whole.device)[whole]  # (B, N), -1 for a rest and "|"
+    (when both are notes; else whether it is a rest) and its length; -1 at "|". midi (B, N):
+    each step's pitch."""
     before = torch.cat([torch.full_like(midi[:, :1], -1), midi[:, :-1]], 1)
     step = (midi - before).clamp(-_INTERVALS, _INTERVALS) + _INTERVALS  # 0 … 2 I
     kind = torch.where(midi >= 0, 2 * _INTERVALS + 2, 2 * _INTERVALS + 1)  # no interval
@@ -134,17 +135,16 @@ def _shapes(whole: Tensor, parts: NoteParts) -> Tensor:
     return torch.where(whole == END_ID, -1, key)
 
 
-def _moved(whole: Tensor, t: Tensor, sc: Tensor, after: Tensor, parts: NoteParts) -> Tensor:
-    """(B, T, W) the transposed vote of each earlier step s for step t: the note at the
+def _moved(after: Tensor, midi: Tensor, t: Tensor, sc: Tensor, parts: NoteParts) -> Tensor:
+    """(B, T, W) the transposed vote of each earlier step s = sc for step t: the note at the
     interval x[s] -> x[s+1] from x[t], with x[s+1]'s length (a rest: that rest); -1 where
-    there is none (x[s] or x[t] a rest, or no such note in the vocabulary)."""
-    midi = parts.midi.to(whole.device)
-    here = midi[whole[:, t]][:, :, None]  # (B, T, 1)
-    there, next_ = midi[whole[:, sc]], midi[after]  # (B, T, W)
-    length = parts.length.to(whole.device)[after]
-    moved = parts.symbol(here + next_ - there, length)
+    there is none (x[s] or x[t] a rest, or no such note in the vocabulary). after (B, T, W):
+    x[s+1]; midi (B, N): each step's pitch."""
+    here = midi[:, t][:, :, None]  # (B, T, 1)
+    there, next_ = midi[:, sc], midi[:, sc + 1]  # (B, T, W)
+    moved = parts.symbol(here + next_ - there, parts.length.to(after.device)[after])
     moved = torch.where((here >= 0) & (there >= 0) & (next_ >= 0), moved, -1)
-    return torch.where(parts.rest.to(whole.device)[after], after, moved)
+    return torch.where(parts.rest.to(after.device)[after], after, moved)
 
 
 def with_cache(logits: Tensor, scores: Tensor, cache: MelodyCache) -> Tensor:
