@@ -130,8 +130,7 @@ def _shapes(whole: Tensor, midi: Tensor, parts: NoteParts) -> Tensor:
     step = (midi - before).clamp(-_INTERVALS, _INTERVALS) + _INTERVALS  # 0 … 2 I
     kind = torch.where(midi >= 0, 2 * _INTERVALS + 2, 2 * _INTERVALS + 1)  # no interval
     step = torch.where((midi >= 0) & (before >= 0), step, kind)
-    lengths = len(parts.lengths) + 1
-    key = step * lengths + parts.length_id.to(whole.device)[whole]
+    key = step * parts.length_ids + parts.length_id.to(whole.device)[whole]
     return torch.where(whole == END_ID, -1, key)
 
 

@@ -29,9 +29,8 @@ class NoteParts:
         lengths: list[Fraction] = sorted({n.beats for n in notes if n is not None})
         self.lowest = pitches[0] if pitches else 0
         span = pitches[-1] - self.lowest + 1 if pitches else 0
-        self.lengths = tuple(lengths)
-        # midi (V,): the pitch, -1 for a rest and "|"; length (V,): index into self.lengths,
-        # -1 for "|"; rest (V,): bool
+        # midi (V,): the pitch, -1 for a rest and "|"; length (V,): index of the note's length
+        # among the sorted lengths, -1 for "|"; rest (V,): bool
         self.midi = torch.tensor([-1 if n is None or n.midi is None else n.midi for n in notes])
         self.length = torch.tensor([-1 if n is None else lengths.index(n.beats) for n in notes])
         self.rest = torch.tensor([n is not None and n.midi is None for n in notes])
@@ -40,20 +39,15 @@ class NoteParts:
         self.pitch_id = torch.where(self.midi >= 0, self.midi - self.lowest + 2, self.rest.long())
         self.length_id = self.length + 1
         self.pitch_ids, self.length_ids = span + 2, len(lengths) + 1
-        # the symbol of a pitch and a length: note_of (span, L) and rest_of (L,), -1 for none
+        # the symbol of a pitch and a length: note_of (span, L), -1 for none
         self.note_of = torch.full((span, len(lengths)), -1, dtype=torch.int64)
-        self.rest_of = torch.full((len(lengths),), -1, dtype=torch.int64)
         for i, n in enumerate(notes):
-            if n is None:
-                continue
-            if n.midi is None:
-                self.rest_of[lengths.index(n.beats)] = i
-            else:
+            if n is not None and n.midi is not None:
                 self.note_of[n.midi - self.lowest, lengths.index(n.beats)] = i
 
     def symbol(self, midi: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
-        """The symbols of the notes `midi` (any shape) with the lengths `length` (index into
-        self.lengths, the same shape): -1 where the vocabulary has no such note."""
+        """The symbols of the notes `midi` (any shape) with the lengths `length` (as in
+        self.length, the same shape): -1 where the vocabulary has no such note."""
         span = self.note_of.shape[0]
         if span == 0:  # melodies of rests only
             return torch.full_like(midi, -1)
