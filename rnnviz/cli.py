@@ -69,6 +69,14 @@ from rnnviz.cli_session import (
 from rnnviz.cli_train import make_trainer, train
 from rnnviz.core import config as cfgmod
 from rnnviz.core.config import Config, ConfigError
+from rnnviz.core.tasks import TASKS, TaskSpec
+
+
+def _task_rates() -> str:
+    """'0.01; music 0.005': the learning rate a task starts at, then the tasks with their own."""
+    own = [f"{name} {spec.lr:g}" for name, spec in TASKS.items() if spec.lr != TaskSpec.lr]
+    return "; ".join([f"{TaskSpec.lr:g}", *own])
+
 
 # One row per Config field: (option group, help, metavar). Choices come from config.py.
 OPTION_HELP: dict[str, tuple[str, str, str | None]] = {
@@ -105,7 +113,7 @@ OPTION_HELP: dict[str, tuple[str, str, str | None]] = {
     "batch": ("task", "batch size B", "B"),
     "steps": ("optimisation", "training steps", "K"),
     "optimizer": ("optimisation", "optimiser", None),
-    "lr": ("optimisation", "learning rate", "X"),
+    "lr": ("optimisation", f"learning rate (default: the task's, {_task_rates()})", "X"),
     "momentum": ("optimisation", "SGD momentum", "X"),
     "clip": ("optimisation", "gradient clipping", None),
     "clip_threshold": ("optimisation", "clipping threshold (global norm or element value)", "X"),

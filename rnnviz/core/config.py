@@ -65,13 +65,18 @@ class Config:
     # optimisation
     steps: int = 500  # training steps for `rnnviz train`
     optimizer: str = "adam"  # one of OPTIMIZERS
-    lr: float = 1e-2
+    lr: float | None = None  # None: the task's (TaskSpec.lr); a number once the Config is built
     momentum: float = 0.9  # SGD only
     clip: str = "none"  # one of CLIPS
     clip_threshold: float = 1.0
     seed: int = 0
     device: str = "auto"  # auto picks CUDA, then MPS, then the CPU
     probe_batch: int = 4  # sequences recorded for the panels and `trace`
+
+    def __post_init__(self) -> None:
+        if self.lr is None:  # an unknown task is validate's to refuse: any number will do here
+            spec = tasks.TASKS.get(self.task)
+            object.__setattr__(self, "lr", spec.lr if spec else tasks.TaskSpec.lr)
 
     def validate(self) -> Config:
         """Return self if every setting is usable, else raise ConfigError."""

@@ -5,7 +5,8 @@ words as the command line). A refused value stays in its field with the reason i
 it (refusals.py finds which fields a reason is about), and nothing is applied. Learning rate and
 clipping apply live (`learning_rate_changed`, `clipping_changed`); everything else needs a new
 model and waits for "Apply (new model)", which asks first when training has progressed past
-step 0 and then emits `apply_requested(config)`.
+step 0 and then emits `apply_requested(config)`. A new model of another task starts at that
+task's learning rate (TaskSpec.lr) unless the running one was set to a rate of the user's own.
 """
 
 from __future__ import annotations
@@ -206,7 +207,10 @@ class SettingsPanel(QWidget):
 
     def config(self) -> Config:
         """The settings the form shows, validated (raises ConfigError if they are not usable)."""
-        return self.data.checked(self._applied.replace(**self._read_form()), self._applied)
+        values = self._read_form()
+        return self.data.checked(
+            self._applied.replace(**{**values, **self._task_rate(values)}), self._applied
+        )
 
     def set_config(self, config: Config) -> None:
         """Show `config` as the running one: the form holds it and nothing is pending."""
@@ -395,16 +399,27 @@ class SettingsPanel(QWidget):
         else:
             self._apply_live(running)
         try:  # the rest, with the live settings now running
-            candidate = self._applied.replace(**{**values, **_live(self._applied)})
+            rate = self._task_rate(values)
+            candidate = self._applied.replace(**{**values, **_live(self._applied), **rate})
         except ConfigError:
-            candidate = None
+            candidate = rate = None
         found = self.data.refusals(values, self._applied)
         self._show_refusals(found)
         changed = [] if candidate is None else _changed_fields(self._applied, candidate)
+        if rate:
+            changed.append(f"learning rate {rate['lr']:g} (the {values['task']} task's)")
         self.apply_button.setEnabled(bool(changed) and not found)
         self.revert_button.setEnabled(bool(changed) or bool(found))
         self.pending.setVisible(bool(changed))
         self.pending.setText(f"Needs a new model: {', '.join(changed)}" if changed else "")
+
+    def _task_rate(self, values: dict) -> dict:
+        """{"lr": …} where a new model would learn another task while the running one is at
+        its own task's learning rate: the new one starts at its task's (TaskSpec.lr)."""
+        old, new = TASKS[self._applied.task], TASKS[values["task"]]
+        if new is old or self._applied.lr != old.lr or new.lr == old.lr:
+            return {}
+        return {"lr": new.lr}
 
     def _apply_live(self, running: Config) -> None:
         old, self._applied = self._applied, running

@@ -185,6 +185,20 @@ def test_train_shows_progress_and_saves_a_checkpoint(tmp_path):
     assert "head.weight" in checkpoint["model"]
 
 
+@pytest.mark.parametrize(
+    ("args", "rate"),
+    [(["--task", "music"], "0.005"), (["--task", "music", "--lr", "0.01"], "0.01"), ([], "0.01")],
+)
+def test_a_task_trains_at_its_own_learning_rate_unless_told(tmp_path, args, rate):
+    result = rnnviz("train", "--steps", "1", *SMALL, *args, "--save", "ck.pt", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"adam lr {rate}," in result.stdout.splitlines()[0]
+    assert torch.load(tmp_path / "ck.pt")["config"]["lr"] == float(rate)  # what it trained at
+    assert "--lr X learning rate (default: the task's, 0.01; music 0.005)" in " ".join(
+        rnnviz("train", "--help", cwd=tmp_path).stdout.split()
+    )
+
+
 def test_diverging_training_exits_1_with_a_message(tmp_path):
     args = ["--steps", "30", "--optimizer", "sgd", "--lr", "1e8", "--save", "ck.pt"]
     line = assert_one_line_error(rnnviz("train", *SMALL, *args, cwd=tmp_path), status=1)

@@ -223,3 +223,22 @@ def test_the_tasks_of_words_and_notes_and_the_bag_of_words_are_offered(panel, qt
     panel.task.setCurrentIndex(panel.task.findData("wordlm"))
     assert not panel.bidirectional.isEnabled() and "would read it" in panel.bidirectional.toolTip()
     assert panel.error_text() == "" and not panel.config().bidirectional
+
+
+def test_a_new_model_of_another_task_starts_at_that_tasks_learning_rate(panel, qtbot):
+    assert Config().lr == 0.01 and Config(task="music").lr == 0.005  # TaskSpec.lr
+    panel.task.setCurrentIndex(panel.task.findData("music"))
+    assert panel.lr.value() == 0.01  # the running model keeps its rate until Apply
+    assert panel.pending.text().endswith("learning rate 0.005 (the music task's)")
+    with qtbot.waitSignal(panel.apply_requested) as sent:
+        panel.apply()
+    assert sent.args[0] == Config(task="music") and sent.args[0].lr == 0.005
+    panel.set_config(sent.args[0])
+    panel.task.setCurrentIndex(panel.task.findData("sine"))  # back again: sine's own
+    assert panel.config().lr == 0.01
+    # a rate the user chose stays with the new model, whatever its task
+    panel.set_config(Config())
+    with qtbot.waitSignal(panel.learning_rate_changed):
+        panel.lr.setValue(0.02)
+    panel.task.setCurrentIndex(panel.task.findData("music"))
+    assert "learning rate" not in panel.pending.text() and panel.config().lr == 0.02
