@@ -72,10 +72,11 @@ from rnnviz.core.config import Config, ConfigError
 from rnnviz.core.tasks import TASKS, TaskSpec
 
 
-def _task_rates() -> str:
-    """'0.01; music 0.005': the learning rate a task starts at, then the tasks with their own."""
-    own = [f"{name} {spec.lr:g}" for name, spec in TASKS.items() if spec.lr != TaskSpec.lr]
-    return "; ".join([f"{TaskSpec.lr:g}", *own])
+def _task_default(name: str) -> str:
+    """'0.01; music 0.005': a TaskSpec setting's usual value, then the tasks with their own."""
+    usual = getattr(TaskSpec, name)
+    own = [f"{t} {getattr(s, name):g}" for t, s in TASKS.items() if getattr(s, name) != usual]
+    return "; ".join([f"{usual:g}", *own])
 
 
 # One row per Config field: (option group, help, metavar). Choices come from config.py.
@@ -113,7 +114,13 @@ OPTION_HELP: dict[str, tuple[str, str, str | None]] = {
     "batch": ("task", "batch size B", "B"),
     "steps": ("optimisation", "training steps", "K"),
     "optimizer": ("optimisation", "optimiser", None),
-    "lr": ("optimisation", f"learning rate (default: the task's, {_task_rates()})", "X"),
+    "lr": ("optimisation", f"learning rate (default: the task's, {_task_default('lr')})", "X"),
+    "weight_decay": (
+        "optimisation",
+        "weight decay: each step shrinks the weights by lr times this (adam: AdamW's "
+        f"decoupled decay; default: the task's, {_task_default('weight_decay')})",
+        "X",
+    ),
     "momentum": ("optimisation", "SGD momentum", "X"),
     "clip": ("optimisation", "gradient clipping", None),
     "clip_threshold": ("optimisation", "clipping threshold (global norm or element value)", "X"),

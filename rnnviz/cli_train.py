@@ -30,9 +30,10 @@ def make_trainer(config: Config, threads: int | None = None) -> Trainer:
     cfg = trainer.config
     layers = f"{cfg.layers} layer{'s' if cfg.layers > 1 else ''}"
     bi = ", bidirectional" if cfg.bidirectional else ""
+    decay = f" weight decay {cfg.weight_decay:g}" if cfg.weight_decay else ""
     print(
         f"{cfg.cell} (hidden {cfg.hidden}, {layers}{bi}) on {cfg.task}, T={cfg.seq_len}, "
-        f"B={cfg.batch}, {cfg.optimizer} lr {cfg.lr:g}, clip {cfg.clip}, seed {cfg.seed}, "
+        f"B={cfg.batch}, {cfg.optimizer} lr {cfg.lr:g}{decay}, clip {cfg.clip}, seed {cfg.seed}, "
         f"on {trainer.device} ({threads} thread{'s' if threads > 1 else ''})",
         flush=True,
     )

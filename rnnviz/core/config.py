@@ -33,6 +33,9 @@ ATTENTIONS = seq2seq.ATTENTIONS
 
 # Settings a running model can take without being rebuilt (the rest need a new model).
 LIVE_FIELDS = frozenset({"lr", "clip", "clip_threshold"})
+# Settings whose default is the task's (TaskSpec's field of the same name): None in a Config
+# that is being built stands for it.
+TASK_DEFAULTS = ("lr", "weight_decay")
 
 
 class ConfigError(ValueError):
@@ -66,6 +69,9 @@ class Config:
     steps: int = 500  # training steps for `rnnviz train`
     optimizer: str = "adam"  # one of OPTIMIZERS
     lr: float | None = None  # None: the task's (TaskSpec.lr); a number once the Config is built
+    # shrinks every weight by lr * weight_decay a step (Adam: decoupled, AdamW; SGD and RMSprop
+    # add weight_decay * w to the gradient); None: the task's (TaskSpec.weight_decay)
+    weight_decay: float | None = None
     momentum: float = 0.9  # SGD only
     clip: str = "none"  # one of CLIPS
     clip_threshold: float = 1.0
@@ -74,9 +80,11 @@ class Config:
     probe_batch: int = 4  # sequences recorded for the panels and `trace`
 
     def __post_init__(self) -> None:
-        if self.lr is None:  # an unknown task is validate's to refuse: any number will do here
-            spec = tasks.TASKS.get(self.task)
-            object.__setattr__(self, "lr", spec.lr if spec else tasks.TaskSpec.lr)
+        # an unknown task is validate's to refuse: any number will do here
+        spec = tasks.TASKS.get(self.task, tasks.TaskSpec)
+        for name in TASK_DEFAULTS:
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, getattr(spec, name))
 
     def validate(self) -> Config:
         """Return self if every setting is usable, else raise ConfigError."""
@@ -104,6 +112,8 @@ class Config:
         # Below 2^63: the held-out stream's seed (tasks.base.HELDOUT_SEED) is out of reach.
         _int_range("seed", self.seed, 0, 2**63 - 1)
         _positive("learning rate", self.lr)
+        if not (_finite(self.weight_decay) and self.weight_decay >= 0):
+            raise ConfigError(f"weight decay must be 0 or more, got {self.weight_decay}")
         _positive("clip threshold", self.clip_threshold)
         if not 0.0 <= self.momentum < 1.0:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
@@ -191,6 +201,19 @@ class Config:
     def model_kind(self) -> str:
         """The model.MODEL_KINDS entry that learns this: a baseline's own, else the task's."""
         return self.cell if self.cell in BASELINES else tasks.TASKS[self.task].model
+
+
+def task_defaults(running: Config, wanted: dict[str, Any]) -> dict[str, Any]:
+    """The TASK_DEFAULTS settings that a new model of the task in `wanted` (settings by name)
+    takes from its TaskSpec where they differ from the running task's: those that `running`
+    has at its task's value and `wanted` leaves as they run (a value the user chose stays)."""
+    old, new = tasks.TASKS[running.task], tasks.TASKS[wanted["task"]]
+    return {
+        name: getattr(new, name)
+        for name in TASK_DEFAULTS
+        if getattr(running, name) == getattr(old, name) == wanted[name]
+        and getattr(new, name) != getattr(old, name)
+    }
 
 
 def _choice(name: str, value: str, options: tuple[str, ...]) -> None:

@@ -123,6 +123,7 @@ def run_settings(config: Config) -> str:
         parts += [f"attention {c.attention}"] + ([f"beam {c.beam}"] if c.beam > 1 else [])
     parts += [f"{c.task} T={c.seq_len}", f"batch {c.batch}", f"{c.optimizer} lr {c.lr:g}"]
     parts += [f"momentum {c.momentum:g}"] if c.optimizer == "sgd" else []
+    parts += [f"weight decay {c.weight_decay:g}"] if c.weight_decay else []
     parts += [f"clip {c.clip}" + ("" if c.clip == "none" else f" at {c.clip_threshold:g}")]
     parts += [f"seed {c.seed}"]
     return ", ".join(parts)

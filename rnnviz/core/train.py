@@ -300,9 +300,11 @@ def _global_norm(grads: list[torch.Tensor]) -> float:
 
 
 def _make_optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
-    params = model.parameters()
+    params, decay = model.parameters(), cfg.weight_decay
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=decay)
     if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr)
+        return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=decay)
+    if decay:  # decoupled (Loshchilov & Hutter 2019), as Adam's L2 would be scaled per weight
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=decay)
     return torch.optim.Adam(params, lr=cfg.lr)

@@ -6,7 +6,7 @@ it (refusals.py finds which fields a reason is about), and nothing is applied. L
 clipping apply live (`learning_rate_changed`, `clipping_changed`); everything else needs a new
 model and waits for "Apply (new model)", which asks first when training has progressed past
 step 0 and then emits `apply_requested(config)`. A new model of another task starts at that
-task's learning rate (TaskSpec.lr) unless the running one was set to a rate of the user's own.
+task's learning rate and weight decay (TaskSpec) unless the user set them.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rnnviz.core.config import ENCODERS, INITS, LIVE_FIELDS, Config, ConfigError
+from rnnviz.core.config import ENCODERS, INITS, LIVE_FIELDS, Config, ConfigError, task_defaults
 from rnnviz.core.tasks import TASKS
 from rnnviz.qt.form import combo, refusal_note, row, section, select, whole_number
 from rnnviz.qt.number_field import NumberField
@@ -95,6 +95,8 @@ class SettingsPanel(QWidget):
         self.momentum = NumberField(step=0.05)
         self.lr = NumberField()
         self.lr.setToolTip("Applies live")
+        self.weight_decay = NumberField(step=0.05)
+        self.weight_decay.setToolTip("Each step shrinks every weight by learning rate × this")
         self.clip = combo(CLIP_LABELS)
         self.clip_threshold = NumberField()
         self.clip_threshold.setToolTip("Applies live: the largest gradient norm or value")
@@ -139,6 +141,7 @@ class SettingsPanel(QWidget):
             ("optimiser", self.optimizer, ("optimizer",)),
             ("momentum", self.momentum, ("momentum",)),
             ("learning rate", self.lr, ("lr",)),
+            ("weight decay", self.weight_decay, ("weight_decay",)),
             ("clipping", self.clip, ("clip",)),
             (
                 "threshold",
@@ -209,7 +212,8 @@ class SettingsPanel(QWidget):
         """The settings the form shows, validated (raises ConfigError if they are not usable)."""
         values = self._read_form()
         return self.data.checked(
-            self._applied.replace(**{**values, **self._task_rate(values)}), self._applied
+            self._applied.replace(**{**values, **task_defaults(self._applied, values)}),
+            self._applied,
         )
 
     def set_config(self, config: Config) -> None:
@@ -313,6 +317,7 @@ class SettingsPanel(QWidget):
             self.optimizer: "optimizer",
             self.momentum: "momentum",
             self.lr: "lr",
+            self.weight_decay: "weight_decay",
             self.clip: "clip",
             self.clip_threshold: "clip_threshold",
             self.device: "device",
@@ -343,6 +348,7 @@ class SettingsPanel(QWidget):
             "optimizer": self.optimizer.currentData(),
             "momentum": self.momentum.value(),
             "lr": self.lr.value(),
+            "weight_decay": self.weight_decay.value(),
             "clip": self.clip.currentData(),
             "clip_threshold": self.clip_threshold.value(),
             "device": self.device.currentData(),
@@ -372,6 +378,7 @@ class SettingsPanel(QWidget):
         select(self.optimizer, cfg.optimizer)
         self.momentum.setValue(cfg.momentum)
         self.lr.setValue(cfg.lr)
+        self.weight_decay.setValue(cfg.weight_decay)
         select(self.clip, cfg.clip)
         self.clip_threshold.setValue(cfg.clip_threshold)
         if self.device.findData(cfg.device) < 0:
@@ -399,27 +406,21 @@ class SettingsPanel(QWidget):
         else:
             self._apply_live(running)
         try:  # the rest, with the live settings now running
-            rate = self._task_rate(values)
-            candidate = self._applied.replace(**{**values, **_live(self._applied), **rate})
+            own = task_defaults(self._applied, values)
+            candidate = self._applied.replace(**{**values, **_live(self._applied), **own})
         except ConfigError:
-            candidate = rate = None
+            candidate, own = None, {}
         found = self.data.refusals(values, self._applied)
         self._show_refusals(found)
         changed = [] if candidate is None else _changed_fields(self._applied, candidate)
-        if rate:
-            changed.append(f"learning rate {rate['lr']:g} (the {values['task']} task's)")
+        changed = [name for name in changed if name not in own]
+        if own:
+            said = " and ".join(f"{_SAID[name]} {value:g}" for name, value in own.items())
+            changed.append(f"the {values['task']} task's {said}")
         self.apply_button.setEnabled(bool(changed) and not found)
         self.revert_button.setEnabled(bool(changed) or bool(found))
         self.pending.setVisible(bool(changed))
         self.pending.setText(f"Needs a new model: {', '.join(changed)}" if changed else "")
-
-    def _task_rate(self, values: dict) -> dict:
-        """{"lr": …} where a new model would learn another task while the running one is at
-        its own task's learning rate: the new one starts at its task's (TaskSpec.lr)."""
-        old, new = TASKS[self._applied.task], TASKS[values["task"]]
-        if new is old or self._applied.lr != old.lr or new.lr == old.lr:
-            return {}
-        return {"lr": new.lr}
 
     def _apply_live(self, running: Config) -> None:
         old, self._applied = self._applied, running
@@ -482,6 +483,9 @@ class SettingsPanel(QWidget):
         if path:
             self.text.setText(path)
             self._on_edit()
+
+
+_SAID = {"lr": "learning rate", "weight_decay": "weight decay"}  # TASK_DEFAULTS in words
 
 
 def _live(config: Config) -> dict:

@@ -45,6 +45,7 @@ def text_files(tmp_path):
         (["--hidden", "many"], "invalid int value"),
         (["--lr", "-0.1"], "learning rate must be a positive number"),
         (["--lr=nan"], "learning rate must be a positive number"),
+        (["--weight-decay", "-1"], "weight decay must be 0 or more, got -1.0"),
         (["--clip-threshold", "0"], "clip threshold"),
         (["--text", "missing.txt"], "text file not found"),
         (["--text", "latin1.txt"], "not UTF-8"),
@@ -186,17 +187,25 @@ def test_train_shows_progress_and_saves_a_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("args", "rate"),
-    [(["--task", "music"], "0.005"), (["--task", "music", "--lr", "0.01"], "0.01"), ([], "0.01")],
+    ("args", "said", "rate", "decay"),
+    [
+        (["--task", "music"], "lr 0.005 weight decay 0.2,", 0.005, 0.2),
+        (["--task", "music", "--lr", "0.01", "--weight-decay", "0"], "lr 0.01,", 0.01, 0.0),
+        ([], "lr 0.01,", 0.01, 0.0),
+    ],
 )
-def test_a_task_trains_at_its_own_learning_rate_unless_told(tmp_path, args, rate):
+def test_a_task_trains_at_its_own_rate_and_decay_unless_told(tmp_path, args, said, rate, decay):
     result = rnnviz("train", "--steps", "1", *SMALL, *args, "--save", "ck.pt", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert f"adam lr {rate}," in result.stdout.splitlines()[0]
-    assert torch.load(tmp_path / "ck.pt")["config"]["lr"] == float(rate)  # what it trained at
-    assert "--lr X learning rate (default: the task's, 0.01; music 0.005)" in " ".join(
-        rnnviz("train", "--help", cwd=tmp_path).stdout.split()
-    )
+    assert f"adam {said}" in result.stdout.splitlines()[0]
+    saved = torch.load(tmp_path / "ck.pt")["config"]  # what it trained at
+    assert (saved["lr"], saved["weight_decay"]) == (rate, decay)
+
+
+def test_help_names_the_tasks_own_defaults(tmp_path):
+    shown = " ".join(rnnviz("train", "--help", cwd=tmp_path).stdout.split())
+    assert "--lr X learning rate (default: the task's, 0.01; music 0.005)" in shown
+    assert "decoupled decay; default: the task's, 0; music 0.2)" in shown
 
 
 def test_diverging_training_exits_1_with_a_message(tmp_path):

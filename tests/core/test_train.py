@@ -233,6 +233,23 @@ def test_set_learning_rate_reaches_the_optimiser():
     assert stepped.step == 1 and "refused" not in stepped.extras  # said once
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_weight_decay_shrinks_each_weight_by_lr_times_it_a_step(optimizer):
+    # Adam's decay is decoupled (AdamW): the same step as without, then w * (1 - lr * decay);
+    # plain SGD's L2 term comes to the same.
+    settings = {"optimizer": optimizer, "lr": 0.05, "momentum": 0.0}
+    plain, decayed = make_trainer(**settings), make_trainer(**settings, weight_decay=0.5)
+    before = weights(plain)
+    train(plain, 1), train(decayed, 1)
+    after_plain, after_decayed = weights(plain), weights(decayed)
+    for name, w in before.items():
+        shrunk = after_plain[name] - 0.05 * 0.5 * w
+        torch.testing.assert_close(after_decayed[name], shrunk, rtol=1e-5, atol=1e-7)
+    assert Config().weight_decay == 0.0 and Config(task="music").weight_decay == 0.2
+    with pytest.raises(ConfigError, match="weight decay must be 0 or more, got -0.1"):
+        Config(weight_decay=-0.1).validate()
+
+
 def test_set_clipping_takes_effect_on_the_next_step():
     trainer = make_trainer()
     run = paused_session(trainer)

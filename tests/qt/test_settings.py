@@ -17,6 +17,7 @@ from rnnviz.core.config import (
     Config,
     ConfigError,
 )
+from rnnviz.core.tasks import TASKS as TASKS_BY_NAME
 from rnnviz.qt.number_field import NumberField
 from rnnviz.qt.refusals import refusals
 from rnnviz.qt.settings import CELL_LABELS, SettingsPanel
@@ -163,6 +164,17 @@ def test_a_bad_live_value_is_refused_beside_its_field(panel, qtbot, name, text):
     assert panel.applied_config() == running
 
 
+@pytest.mark.parametrize("text", ["nan", "-0.5"])
+def test_a_bad_weight_decay_is_refused_beside_its_field(panel, qtbot, text):
+    panel.show()
+    with qtbot.assertNotEmitted(panel.apply_requested):
+        type_into(qtbot, panel.weight_decay, text)
+    note = panel.notes["weight_decay"]
+    assert note.isVisible() and note.text() == cli_message(weight_decay=float(text))
+    assert note.text().startswith("weight decay must be 0 or more")
+    assert not panel.apply_button.isEnabled() and panel.applied_config() == Config()
+
+
 def test_a_large_learning_rate_is_taken_as_the_command_line_takes_it(panel, qtbot):
     panel.show()
     with qtbot.waitSignal(panel.learning_rate_changed) as lr:
@@ -225,20 +237,27 @@ def test_the_tasks_of_words_and_notes_and_the_bag_of_words_are_offered(panel, qt
     assert panel.error_text() == "" and not panel.config().bidirectional
 
 
-def test_a_new_model_of_another_task_starts_at_that_tasks_learning_rate(panel, qtbot):
-    assert Config().lr == 0.01 and Config(task="music").lr == 0.005  # TaskSpec.lr
+def test_a_new_model_of_another_task_starts_at_that_tasks_rate_and_decay(panel, qtbot):
+    music = TASKS_BY_NAME["music"]
+    assert (music.lr, music.weight_decay) == (0.005, 0.2) != (Config().lr, Config().weight_decay)
     panel.task.setCurrentIndex(panel.task.findData("music"))
     assert panel.lr.value() == 0.01  # the running model keeps its rate until Apply
-    assert panel.pending.text().endswith("learning rate 0.005 (the music task's)")
+    assert panel.pending.text() == (
+        "Needs a new model: task, the music task's learning rate 0.005 and weight decay 0.2"
+    )
     with qtbot.waitSignal(panel.apply_requested) as sent:
         panel.apply()
-    assert sent.args[0] == Config(task="music") and sent.args[0].lr == 0.005
+    assert sent.args[0] == Config(task="music")
+    assert (sent.args[0].lr, sent.args[0].weight_decay) == (0.005, 0.2)
     panel.set_config(sent.args[0])
+    assert panel.weight_decay.value() == 0.2
     panel.task.setCurrentIndex(panel.task.findData("sine"))  # back again: sine's own
-    assert panel.config().lr == 0.01
-    # a rate the user chose stays with the new model, whatever its task
+    assert (panel.config().lr, panel.config().weight_decay) == (0.01, 0.0)
+    # a value the user chose stays with the new model, whatever its task
     panel.set_config(Config())
     with qtbot.waitSignal(panel.learning_rate_changed):
         panel.lr.setValue(0.02)
+    panel.weight_decay.setValue(0.1)
     panel.task.setCurrentIndex(panel.task.findData("music"))
-    assert "learning rate" not in panel.pending.text() and panel.config().lr == 0.02
+    assert panel.pending.text() == "Needs a new model: task, weight_decay"
+    assert (panel.config().lr, panel.config().weight_decay) == (0.02, 0.1)

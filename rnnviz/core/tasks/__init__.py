@@ -77,8 +77,9 @@ class TaskSpec:
     # The target at t is the input at t+1 (next-value and language models): a reverse
     # direction would read the very value it is asked for, so such a task refuses one.
     predicts_next: bool = False
-    # The learning rate a configuration of this task starts at where none is given (Config.lr)
+    # What a configuration of this task starts at where none is given (config.TASK_DEFAULTS)
     lr: float = 1e-2
+    weight_decay: float = 0.0
 
 
 _SYNTHETIC = "rnnviz.core.tasks.synthetic"
@@ -142,9 +143,9 @@ TASKS: dict[str, TaskSpec] = {
             predicts_next=True,
             takes_data=True,
             generates=True,
-            # held out at --steps 2000, seeds 0-2: 0.712, 0.708, 0.707x the baseline, against
-            # 0.708, 0.731, 0.740x at 1e-2 (tasks/music.py)
+            # held out at --steps 2000, seeds 0-2: see tasks/music.py
             lr=5e-3,
+            weight_decay=0.2,
         ),
         TaskSpec(
             "sentiment",
