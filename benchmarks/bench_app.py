@@ -9,7 +9,8 @@
      (bar: p99 <= 50 ms);
    - panel refresh rate: redraws with new data per second, per visible panel (bar: >= 10 Hz);
    - recordings per second: new recordings of the probe batch reaching the window (what the
-     status bar's "recordings/s" counts; issue 14: >= 5 for LSTM H = 128, T = 200);
+     status bar's "recordings/s" counts; issue 14: >= 5 for LSTM H = 128, T = 200), and the
+     snapshots that carry them (the training curve's new data);
    - training throughput: steps/s in the app against `Trainer.train_step()` in a plain loop
      on the same config, measured for half as long before the app opens and after it
      closes, the two averaged (this shared machine's speed drifts) (bar: >= 0.7x).
@@ -190,6 +191,7 @@ def measure_running(args) -> dict:
     t_end, steps_end = snapshots[-1]
     app_rate = (steps_end - steps_start) / max(t_end - t_start, 1e-9)
     recs = sum(t_start < t <= t_end for t, _ in recordings) / max(t_end - t_start, 1e-9)
+    snaps = sum(t_start < t <= t_end for t, _ in snapshots) / max(t_end - t_start, 1e-9)
     # the panels with live data (the cliff draws its own toy problem, not the training run)
     visible = [p.key for p in window.panels if window.docks[p.key].isVisible() and p.draws]
     rates = {k: redraws.get(k, 0) / args.seconds for k in visible}
@@ -214,6 +216,7 @@ def measure_running(args) -> dict:
         "refresh_hz": rates,
         "app_steps_per_s": app_rate,
         "recordings_per_s": recs,
+        "snapshots_per_s": snaps,
         "headless_steps_per_s": headless_rate,
         "headless_before_after_steps_per_s": (before, after),
         "throughput_ratio": app_rate / headless_rate,
@@ -297,6 +300,7 @@ def main(argv=None) -> dict:
     ]
     print(table(["measure", "value", "bar", "met"], rows))
     print("refresh per panel: " + ", ".join(f"{k} {v:.1f} Hz" for k, v in r["refresh_hz"].items()))
+    print(f"snapshots reaching the window: {r['snapshots_per_s']:.1f} per second")
     record = {"env": env, "args": vars(args), "startup_s": startup, **r}
     append_json(args.json, NAME, record)
     return record
