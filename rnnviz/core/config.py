@@ -154,6 +154,11 @@ class Config:
             check_text_path(self.data, "data file")
         if self.cell in BASELINES and (not task.symbols_in or task.model != "stack"):
             raise ConfigError(f"the {self.cell} baseline reads words: not the {self.task} task")
+        if self.cell in BASELINES and self.encoder == "lookback":
+            raise ConfigError(
+                f"the {self.cell} baseline averages the notes in no order: the lookback "
+                "encoder reads their order (use embedding or onehot)"
+            )
         if self.cell in BASELINES and self.bidirectional:
             raise ConfigError(f"the {self.cell} baseline has no direction to reverse")
         if self.bidirectional and task.predicts_next:
@@ -195,7 +200,9 @@ class Config:
     def resolved_encoder(self) -> str:
         if self.encoder != "auto":
             return self.encoder
-        return tasks.TASKS[self.task].encoder
+        auto = tasks.TASKS[self.task].encoder
+        # a bag of words averages the notes themselves, in no order: no lookback
+        return "embedding" if auto == "lookback" and self.cell in BASELINES else auto
 
     @property
     def model_kind(self) -> str:

@@ -156,6 +156,21 @@ def test_the_bag_of_words_is_blind_to_order():
     )
 
 
+@pytest.mark.parametrize("task", ["copy", "charlm", "sentiment", "tagging", "wordlm", "music"])
+def test_the_bag_of_words_trains_on_every_task_that_takes_it(task):
+    """Every task whose inputs are symbols takes the baseline; on music it averages the notes
+    themselves, the lookback (which reads their order) left out."""
+    from rnnviz.core.train import Trainer
+
+    trainer = Trainer(small(task, cell="bow", seq_len=20))
+    assert trainer.train_step() and trainer.step_count == 1
+    assert trainer.record().layers == ()
+    if task == "music":
+        assert trainer.config.resolved_encoder == "embedding"
+        with pytest.raises(ConfigError, match="lookback encoder reads their order"):
+            small(task, cell="bow", encoder="lookback").validate()
+
+
 def test_tagging_scores_the_words_a_later_word_decides():
     task = make_task(small("tagging"))
     b = task.heldout()
