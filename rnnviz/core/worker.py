@@ -60,6 +60,9 @@ PROBE_BUDGET = 0.2
 # (~12 ms) between steps kept training at 0.85x headless, on the thread at 0.59x
 # (bench_app.py, quiet); the character LM's take ~24 ms, LSTM H = 128, T = 200's ~180 ms.
 PROBE_THREAD_FROM_S = 0.03
+# How a run that an unexpected error ended is announced (a setting that cannot be used is
+# announced in its own words instead)
+STOPPED_BY_ERROR = "Training stopped: "
 
 
 def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: float = 0.07) -> None:
@@ -142,7 +145,7 @@ def _run(
         return None  # the window has gone
     except Exception as e:  # the run ends cleanly whatever happens; the log has the details
         log.error("training stopped by an unexpected error\n%s", traceback.format_exc())
-        conn.send(RunEnded(run, f"Training stopped: {type(e).__name__}: {e}"))
+        conn.send(RunEnded(run, f"{STOPPED_BY_ERROR}{type(e).__name__}: {e}"))
     return _receive(conn)
 
 

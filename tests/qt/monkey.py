@@ -8,6 +8,8 @@ wrong:
 
 - exceptions: Python exceptions raised into the event loop (sys.excepthook), and errors that
   pyqtgraph prints instead of raising ("Error sending hover exit event …");
+- runs that the training process ended with an unexpected error (the window's error line
+  "Training stopped: …"; the traceback is in the training process's log);
 - Qt warnings (qInstallMessageHandler);
 - event-loop stalls: a 10 ms timer that fires more than `stall_s` late (an action that holds
   the window's thread that long counts too: the user waits just the same).
@@ -33,6 +35,7 @@ from PySide6.QtCore import QElapsedTimer, QRect, Qt, QTimer, qInstallMessageHand
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QComboBox, QMessageBox
 
+from rnnviz.core.worker import STOPPED_BY_ERROR
 from rnnviz.qt.export import FigureSize
 
 KEYS = (
@@ -197,6 +200,7 @@ class Monkey:
         hook, stderr = sys.excepthook, sys.stderr
         sys.excepthook = self._on_exception
         sys.stderr = _StderrTap(stderr, r.exceptions)
+        self.w.runner.error.connect(self._on_run_error)
         answers = answer_dialogs()
         clock, last, previous_op = QElapsedTimer(), [0], ["start"]
         clock.start()
@@ -235,6 +239,7 @@ class Monkey:
             r.seconds = time.perf_counter() - start
             answers.restore()
             sys.excepthook, sys.stderr = hook, stderr
+            self.w.runner.error.disconnect(self._on_run_error)
             qInstallMessageHandler(previous)
         return r
 
@@ -244,6 +249,10 @@ class Monkey:
 
     def _on_exception(self, kind, value, tb) -> None:
         self.report.exceptions.append(f"{kind.__name__}: {value}{where(tb)}")
+
+    def _on_run_error(self, message: str) -> None:
+        if message.startswith(STOPPED_BY_ERROR):
+            self.report.exceptions.append(f"training process: {message[:500]}")
 
     def _on_qt_message(self, mode, context, message: str) -> None:
         if any(notice in message for notice in OFFSCREEN_NOTICES):

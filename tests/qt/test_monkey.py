@@ -19,3 +19,23 @@ def test_300_random_actions_raise_nothing_and_warn_nothing(window, tmp_path, see
     # the run did what it says: trained, applied settings, exported
     assert report.actions["train/pause"] and report.actions["export"]
     assert any(k.startswith("apply") for k in report.actions)
+
+
+def test_a_run_that_an_unexpected_error_ended_counts_and_a_refused_setting_does_not(window):
+    """The training process's own errors reach the window as its error line, not as an
+    exception in the window's process: the monkey counts them from there."""
+    from rnnviz.core.worker import STOPPED_BY_ERROR
+
+    monkey = Monkey(window, 0)
+    said = iter(["hidden size must be a whole number …", f"{STOPPED_BY_ERROR}ValueError: boom"])
+
+    def fail() -> str:
+        window.runner.error.emit(next(said))
+        return "fail"
+
+    monkey.ops = [(1, fail)]
+    try:
+        report = monkey.run(2)
+    finally:
+        window.close()
+    assert report.exceptions == ["training process: Training stopped: ValueError: boom"]
