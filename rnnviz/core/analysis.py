@@ -80,10 +80,12 @@ def rnn_step_jacobian_norms(preact: np.ndarray, w_hh: np.ndarray, nonlinearity: 
 
     The squared norm is the top eigenvalue of D_t (W W^T) D_t with D_t = diag(f'(a_t)): with
     W W^T formed once, Lanczos (spectral_norm.lanczos_top) needs one (T, H) x (H, H) product
-    per step for all t together, from the guess D_t u (u the top eigenvector of W W^T) and
-    from a random vector, both converged to the same value. Where it does not converge
-    (top singular values as close as a random matrix's can take many steps), the exact
-    solver."""
+    per step for all t together, from the guess D_t u and from a random vector, both
+    converged to the same value. u is near the top eigenvector of W W^T (eight steps of the
+    power method): the random sequence sets the number of steps (16 at H = 128, T = 50 and
+    200, from u exact or from no power step at all), and an eigensolver for u took 1.3 ms,
+    a seventh of the whole. Where it does not converge (top singular values as close as a
+    random matrix's can take many steps), the exact solver."""
     a = np.asarray(preact, dtype=np.float64)
     W = np.asarray(w_hh, dtype=np.float64)
     with np.errstate(invalid="ignore"):
@@ -93,7 +95,11 @@ def rnn_step_jacobian_norms(preact: np.ndarray, w_hh: np.ndarray, nonlinearity: 
     ok = np.flatnonzero(np.isfinite(d).all(1))
     if ok.size:
         gram = W @ W.T  # (H, H)
-        u = np.linalg.eigh(gram)[1][:, -1]
+        u = np.full(len(gram), len(gram) ** -0.5)  # near its top eigenvector (see above)
+        with np.errstate(invalid="ignore", divide="ignore"):  # W = 0: no guess (NaN), as 0
+            for _ in range(8):
+                u = gram @ u
+                u /= np.linalg.norm(u)
 
         def apply(V: np.ndarray, ids: np.ndarray) -> np.ndarray:
             dk = d[ok[ids], None, :]  # (k, 1, H)

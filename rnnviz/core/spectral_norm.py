@@ -228,15 +228,11 @@ def lanczos_top(
                 continue
             k, L = j + 1, np.flatnonzero(live)  # Ritz values of the live rows only
             rows = (L[:, None] * p + np.arange(p)).reshape(-1)
-            Tk = np.zeros((len(rows), k, k))
-            d = np.arange(k)
-            Tk[:, d, d] = alpha[rows, :k]
-            Tk[:, d[1:], d[:-1]] = Tk[:, d[:-1], d[1:]] = beta[rows, : k - 1]
-            theta, S = np.linalg.eigh(Tk)  # Ritz values, ascending
-            theta, S = theta.reshape(len(L), p, k), S.reshape(len(L), p, k, k)
+            theta, s_k = top_ritz(alpha[rows, :k], beta[rows, : k - 1])  # top two, ascending
+            theta, s_k = theta.reshape(len(L), p, -1), s_k.reshape(len(L), p, -1)
             cl = closed[L]
             last_beta = beta[rows, j].reshape(-1, p, 1)
-            res = np.where(cl[..., None], 0.0, np.abs(last_beta * S[..., -1, :]))
+            res = np.where(cl[..., None], 0.0, np.abs(last_beta * s_k))
             top, r = theta[..., -1], res[..., -1]  # (live, p)
             bound = r
             if k > 1:
@@ -263,3 +259,42 @@ def lanczos_top(
                 Q, alpha, beta, size = Q[keep], alpha[keep], beta[keep], size[keep]
                 ids, last, live = ids[live], last[live], live[live]
     return top_all, done_all
+
+
+def top_ritz(alpha: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The top two eigenvalues theta of each symmetric tridiagonal T (n, k), ascending, and
+    |s|, the last component of each one's unit eigenvector, (n, min(k, 2)) each; from its
+    diagonal alpha (n, k) and off-diagonal beta (n, k - 1).
+
+    The eigenvalues by a dense solver without vectors (at k = 16 it took 0.4x as long as
+    one with them), the components by an identity: e_k^T (x I - T)^-1 e_k =
+    chi_(k-1)(x) / chi_k(x) = sum_i s_i^2 / (x - theta_i), chi_m the characteristic
+    polynomial of T's leading m x m block, so the residue at theta_i is
+
+        s_i^2 = chi_(k-1)(theta_i) / prod_(j != i) (theta_i - theta_j)
+
+    with chi_(k-1)(theta_i) the product of the pivots d_m = chi_m / chi_(m-1) = theta - alpha_m
+    - beta_(m-1)^2 / d_(m-1), summed as logarithms (no overflow), a pivot of 0 taken as a
+    tiny one (the limit of the product is finite). Two equal eigenvalues give s = inf: a
+    residual that proves nothing. Against the solver's vectors: within 2e-6 of |s| on
+    random T with off-diagonals down to 1e-8 (tests/core/test_spectral_norms.py)."""
+    n, k = alpha.shape
+    T = np.zeros((n, k, k))
+    d = np.arange(k)
+    T[:, d, d] = alpha
+    T[:, d[1:], d[:-1]] = T[:, d[:-1], d[1:]] = beta
+    every = np.linalg.eigvalsh(T)  # ascending
+    theta = every[:, -2:]
+    q = theta.shape[1]
+    tiny = 1e-150 * (np.abs(alpha).max(1) + np.abs(beta).max(1, initial=0.0) + 1e-300)[:, None]
+    log_chi, piv = np.zeros((n, q)), np.ones((n, q))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for m in range(k - 1):
+            b2 = beta[:, m - 1, None] ** 2 if m else 0.0
+            piv = theta - alpha[:, m, None] - b2 / piv
+            piv = np.where(np.abs(piv) < tiny, tiny, piv)
+            log_chi += np.log(np.abs(piv))
+        apart = np.abs(theta[:, :, None] - every[:, None, :])  # (n, q, k)
+        apart[:, np.arange(q), np.arange(k - q, k)] = 1.0  # j = i
+        last = np.exp(0.5 * (log_chi - np.log(apart).sum(-1)))
+    return theta, last

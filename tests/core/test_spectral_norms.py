@@ -445,3 +445,27 @@ def test_a_chain_far_outside_float32_keeps_exact_norms(factor):
     W = (factor * _orthogonal(rng, H)).astype(np.float32)
     got = jacobian._sequence_norms(W, np.ones((T, 1, H), dtype=np.float32))
     np.testing.assert_allclose(got, factor ** np.arange(T)[::-1], rtol=SPECTRAL_RTOL)
+
+
+def test_the_ritz_values_and_last_components_are_the_dense_solvers():
+    """spectral_norm.top_ritz, which Lanczos's convergence test reads, against numpy's
+    eigensolver with vectors: the top two eigenvalues and |the last component| of their
+    eigenvectors, on random tridiagonals of 1 to 40 rows with off-diagonals from 1 down to
+    1e-8 (close eigenvalues), and on a reduced one (an off-diagonal of 0: a zero pivot)."""
+    rng = np.random.default_rng(21)
+    for k in (1, 2, 3, 8, 16, 40):
+        a = rng.standard_normal((200, k)) * 10.0 ** rng.uniform(-3, 3, (200, 1))
+        b = rng.standard_normal((200, k - 1)) * 10.0 ** rng.uniform(-8, 0, (200, k - 1))
+        b *= np.abs(a).max(1, keepdims=True)
+        T = np.zeros((200, k, k))
+        d = np.arange(k)
+        T[:, d, d], T[:, d[1:], d[:-1]], T[:, d[:-1], d[1:]] = a, b, b
+        want_theta, S = np.linalg.eigh(T)
+        theta, s = spectral_norm.top_ritz(a, b)
+        q = min(k, 2)
+        scale = np.abs(want_theta).max(1, keepdims=True)
+        np.testing.assert_allclose(theta / scale, want_theta[:, -q:] / scale, atol=1e-12)
+        np.testing.assert_allclose(s, np.abs(S[:, -1, -q:]), atol=2e-6)
+    theta, s = spectral_norm.top_ritz(np.array([[2.0, 1.0]]), np.array([[0.0]]))
+    np.testing.assert_allclose(theta, [[1.0, 2.0]])
+    np.testing.assert_allclose(s, [[1.0, 0.0]], atol=1e-60)
