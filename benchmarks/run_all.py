@@ -108,8 +108,8 @@ def main(argv=None) -> int:
         print(
             f"desktop app: window after {min(app['startup_s']):.2f} s (bar 2 s), event-loop "
             f"latency p99 {app['latency_ms_p99']:.0f} ms (bar 50 ms), slowest panel {hz:.1f} Hz "
-            f"(bar 10 Hz), training {app['throughput_ratio']:.2f}x headless (bar 0.7), closing "
-            f"{app['close_s']:.2f} s (bar 1 s)"
+            f"(bar 10 Hz), training {app['throughput_ratio']:.2f}x `rnnviz train` (bar 0.7), "
+            f"closing {app['close_s']:.2f} s (bar 1 s)"
         )
     if presets:
         slowest = max(presets, key=lambda r: r["seconds"])
