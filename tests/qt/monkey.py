@@ -33,7 +33,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QElapsedTimer, QRect, Qt, QTimer, qInstallMessageHandler
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QComboBox, QMessageBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QMessageBox
 
 from rnnviz.core.worker import STOPPED_BY_ERROR
 from rnnviz.qt.export import FigureSize
@@ -55,6 +55,9 @@ SMALL = {
     "layers": (1, 2),
     "seq_len": (10, 20, 40),
     "batch": (4, 8, 16),
+    "embed_dim": (4, 8, 16),
+    "lr": (1e-3, 1e-2, 0.1),
+    "weight_decay": (0.0, 0.2, 1.0),
 }
 SIZES = ((1280, 720), (1600, 1000), (1920, 1080), (1000, 700))
 STDERR_ERRORS = ("Error", "Traceback", "Exception")
@@ -146,10 +149,13 @@ class Monkey:
 
     def settings_apply(self) -> str:
         s = self.w.settings
-        name = self.rng.choice([*SMALL, "cell", "task", "optimizer", "clip"])
+        choices = ("cell", "task", "optimizer", "clip", "encoder", "init", "bidirectional")
+        name = self.rng.choice([*SMALL, *choices])
         widget = getattr(s, name)
         if isinstance(widget, QComboBox):
             widget.setCurrentIndex(self.rng.randrange(widget.count()))
+        elif isinstance(widget, QCheckBox):
+            widget.setChecked(not widget.isChecked())
         else:
             widget.setValue(self.rng.choice(SMALL[name]))
         s.apply_button.click()
