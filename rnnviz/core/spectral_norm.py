@@ -298,7 +298,8 @@ def top_ritz(alpha: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarra
     every = np.linalg.eigvalsh(T)  # ascending
     theta = every[:, -2:]
     q = theta.shape[1]
-    tiny = 1e-150 * (np.abs(alpha).max(1) + np.abs(beta).max(1, initial=0.0) + 1e-300)[:, None]
+    size = np.abs(alpha).max(1) + np.abs(beta).max(1, initial=0.0)
+    tiny = (1e-150 * size + 1e-300)[:, None]  # > 0 even for T = 0
     log_chi, piv = np.zeros((n, q)), np.ones((n, q))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for m in range(k - 1):
