@@ -271,8 +271,8 @@ def test_the_chain_keeps_its_rank_and_its_norms(monkeypatch):
     batch = task.sample(1, torch.Generator().manual_seed(0))
     ranks, truncate = [], jacobian._truncate
 
-    def counted(*args):
-        kept = truncate(*args)  # the chain, transposed: one column per row it keeps
+    def counted(*args, **kwargs):
+        kept = truncate(*args, **kwargs)  # the chain, transposed: one column per row it keeps
         ranks.append(kept.shape[1])
         return kept
 
