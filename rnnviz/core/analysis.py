@@ -74,6 +74,14 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+# The steps after which rnn_step_jacobian_norms's Lanczos checks convergence (the first only
+# notes theta). With lanczos_top's own (5, 8, 12, 16, …) no row (two per t) converged at 5
+# or 8, at H = 64 or 128, nor at 12 at H = 128, while each check runs a dense eigensolver on
+# every row's tridiagonal; from 12 on these norms took 0.65-0.8x as long (RNN, H 64 and
+# 128, T 50-1000, sine and adding; one thread, two runs each).
+_FACTOR_CHECKS = (12, 14, 16, 24, 32)
+
+
 def rnn_step_jacobian_norms(preact: np.ndarray, w_hh: np.ndarray, nonlinearity: str) -> np.ndarray:
     """||diag(f'(a_t)) W_hh||_2 for every t. preact (..., T, H) -> (..., T); NaN where a_t is
     not finite.
@@ -82,10 +90,11 @@ def rnn_step_jacobian_norms(preact: np.ndarray, w_hh: np.ndarray, nonlinearity: 
     W W^T formed once, Lanczos (spectral_norm.lanczos_top) needs one (T, H) x (H, H) product
     per step for all t together, from the guess D_t u and from a random vector, both
     converged to the same value. u is near the top eigenvector of W W^T (eight steps of the
-    power method): the random sequence sets the number of steps (16 at H = 128, T = 50 and
-    200, from u exact or from no power step at all), and an eigensolver for u took 1.3 ms,
-    a seventh of the whole. Where it does not converge (top singular values as close as a
-    random matrix's can take many steps), the exact solver."""
+    power method): the random sequence sets the number of steps (14-16 at H = 128, T = 50
+    and 200, from u exact or from no power step at all), and an eigensolver for u took 1.3
+    ms, a seventh of the whole. So convergence is checked from step 12 on (_FACTOR_CHECKS).
+    Where it does not converge (top singular values as close as a random matrix's can take
+    many steps), the exact solver."""
     a = np.asarray(preact, dtype=np.float64)
     W = np.asarray(w_hh, dtype=np.float64)
     with np.errstate(invalid="ignore"):
@@ -105,7 +114,7 @@ def rnn_step_jacobian_norms(preact: np.ndarray, w_hh: np.ndarray, nonlinearity: 
             dk = d[ok[ids], None, :]  # (k, 1, H)
             return dk * ((dk * V).reshape(-1, len(gram)) @ gram).reshape(V.shape)  # one GEMM
 
-        top, done = lanczos_top(apply, d[ok] * u)
+        top, done = lanczos_top(apply, d[ok] * u, _FACTOR_CHECKS)
         out[ok] = np.sqrt(top.clip(0))
         rest = ok[~done]
         if rest.size:

@@ -154,13 +154,16 @@ def lanczos_norms(X: np.ndarray, guess: np.ndarray, scale: np.ndarray | None = N
 
 
 def lanczos_top(
-    apply: Callable[[np.ndarray, np.ndarray], np.ndarray], guess: np.ndarray
+    apply: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    guess: np.ndarray,
+    checks: tuple[int, ...] = _CHECKS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The largest eigenvalue of each of N symmetric positive semi-definite operators A_i,
     to SPECTRAL_RTOL relative (not EIG_RTOL: its test is no proof, see the tests), by
     Lanczos from `guess` (N, m) or (N, m, 2); (eigenvalues (N,), converged (N,) bool).
     apply(V, ids) returns A_ids[k] V[k]^T as rows, V (len(ids), p, m) float32, p the number
-    of sequences (below).
+    of sequences (below). `checks`: the steps after which convergence is checked (below),
+    ascending, at least two.
 
     A Lanczos sequence starts from the guess (the sum of its columns, plus a little of a
     fixed random vector). One whose start has almost no component along the top eigenvector
@@ -177,8 +180,8 @@ def lanczos_top(
     operators), so no spurious copies of a Ritz value appear. The vectors are float32, one
     row per sequence, and T's entries float64: the LSTM chain's norms at H = 64 and 128 move
     by at most 4e-8 from float64 vectors (four-axis stacks), and the 31-32 crowded steps at
-    H = 128 take 0.90-0.95x as long (paired runs). After each of the steps in
-    _CHECKS a sequence has converged when its top Ritz value theta held still to
+    H = 128 take 0.90-0.95x as long (paired runs). After each of the steps in `checks`
+    (default _CHECKS) a sequence has converged when its top Ritz value theta held still to
     SPECTRAL_RTOL since the last check and its residual r = beta_k |s_k| has min(r, r^2 /
     gap) <= SPECTRAL_RTOL * theta, with the gap to the second Ritz value plus its residual
     (Kato-Temple); a Krylov space that closes (beta at float32's rounding of T) holds exact
@@ -198,7 +201,7 @@ def lanczos_top(
     v /= np.linalg.norm(v, axis=2, keepdims=True)  # (N, p, m), p sequences
     p = v.shape[1]
     # One row per sequence: operator i's are rows p i ... p i + p - 1.
-    Q = np.zeros((N * p, _CHECKS[1] + 1, m), dtype=np.float32)  # grows as they are needed
+    Q = np.zeros((N * p, checks[1] + 1, m), dtype=np.float32)  # grows as they are needed
     Q[:, 0] = v.reshape(N * p, m)
     alpha, beta = np.zeros((N * p, K)), np.zeros((N * p, K))
     size = np.full(N * p, 1e-300)  # the largest |alpha| so far: the scale of beta = 0
@@ -207,7 +210,7 @@ def lanczos_top(
     # half are live (apply may copy what it needs for a new set of ids).
     ids = np.arange(N)  # the operator of each row
     live, last = np.ones(N, dtype=bool), np.full((N, p), -1.0)
-    checks = [c for c in _CHECKS if c < K] + [K]
+    checks = [c for c in checks if c < K] + [K]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for j in range(K):
             if j + 1 == Q.shape[1]:
