@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnviz.core.bow import BagOfWordsModel
+from rnnviz.core.rnn_backward import fused_rnns_training
 
 COMPLETENESS = 0.01  # |Σ A − (f(x) − f(x'))| within this share of |f(x) − f(x')|
 FLOOR = 1e-3  # … or of this much log-odds, where f(x) − f(x') is near 0
@@ -91,8 +92,7 @@ def integrated_gradients(
     try:
         for p in saved:
             p.requires_grad_(False)
-        # cuDNN's RNN backward runs only in training mode; the plain kernels in any mode
-        with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
+        with torch.enable_grad(), fused_rnns_training(model):  # cuDNN's rule (rnn_backward.py)
             return _integrate(model, x.detach(), target, max_steps)
     finally:
         for p, r in saved.items():

@@ -42,6 +42,25 @@ def test_a_recording_on_the_gpu_matches_the_cpu(cell):
             np.testing.assert_allclose(b.gates[g], a.gates[g], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "cell, task, computed",
+    [
+        ("lstm", "charlm", ("connectivity", "grad_items")),
+        ("gru", "sentiment", ("attribution",)),
+        ("lstm", "reverse", ()),  # an encoder-decoder
+    ],
+)
+def test_every_kind_of_recording_runs_on_the_gpu(cell, task, computed):
+    """Each differentiates through cuDNN, which needs training-mode passes (rnn_backward.py;
+    tests/core/test_rnn_backward.py holds the same recordings to that rule on the CPU)."""
+    trainer = Trainer(Config(cell=cell, task=task, hidden=16, seq_len=20, device="cuda"))
+    assert trainer.train_step()
+    trace = trainer.record()
+    assert all(np.isfinite(lt.grad_h).all() for lt in trace.layers)
+    for extra in computed:
+        assert not trace.meta[extra].startswith("skipped"), trace.meta[extra]
+
+
 def test_training_on_the_gpu_learns_and_records_there():
     trainer = Trainer(Config(cell="lstm", hidden=32, task="sine", seq_len=30, device="cuda"))
     assert trainer.device == "cuda"
