@@ -39,7 +39,7 @@ def run_export(args: argparse.Namespace) -> int:
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
-    from rnnviz.core.train import resolve_device
+    from rnnviz.core.devices import resolve_device
     from rnnviz.qt.animation import DEFAULT_WIDTH, FPS_RANGE
     from rnnviz.qt.export import ExportError, FigureSize
     from rnnviz.qt.figures import animate_panels, export_panels

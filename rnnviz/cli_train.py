@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 def make_trainer(config: Config, threads: int | None = None) -> Trainer:
     """The trainer for `config`, on `threads` CPU threads (None: the app's rule, see
     rnnviz.core.threads), announced in one line."""
+    from rnnviz.core.devices import resolve_device
     from rnnviz.core.threads import use_training_threads
-    from rnnviz.core.train import Trainer, resolve_device
+    from rnnviz.core.train import Trainer
 
     resolve_device(config.device)  # a missing GPU is the user's error, said before any work
     threads = use_training_threads(threads)

@@ -33,7 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnviz.core.bow import BagOfWordsModel
-from rnnviz.core.rnn_backward import fused_rnns_training
+from rnnviz.core.cudnn import fused_rnns_training
 
 COMPLETENESS = 0.01  # |Σ A − (f(x) − f(x'))| within this share of |f(x) − f(x')|
 FLOOR = 1e-3  # … or of this much log-odds, where f(x) − f(x') is near 0
@@ -92,7 +92,7 @@ def integrated_gradients(
     try:
         for p in saved:
             p.requires_grad_(False)
-        with torch.enable_grad(), fused_rnns_training(model):  # cuDNN's rule (rnn_backward.py)
+        with torch.enable_grad(), fused_rnns_training(model):  # cuDNN's rule (cudnn.py)
             return _integrate(model, x.detach(), target, max_steps)
     finally:
         for p, r in saved.items():
@@ -114,7 +114,7 @@ def _integrate(model: nn.Module, x: Tensor, target: int | None, max_steps: int) 
         logits = decision_logits(model, path)  # (2 + A, O)
         if ends is None:
             c = int(logits[1].argmax()) if target is None else target
-            ends = [float(v) for v in log_odds(logits[:2].detach().double(), c)]
+            ends = [float(v) for v in log_odds(logits[:2].detach().cpu().double(), c)]
         f_base, f_in = ends
         delta = f_in - f_base
         (grad,) = torch.autograd.grad(log_odds(logits[2:], c).sum(), path)  # (2 + A, T, I)
@@ -123,7 +123,7 @@ def _integrate(model: nn.Module, x: Tensor, target: int | None, max_steps: int) 
             part = grad[start : start + n]  # (n, T, I)
             start += n
             mean_grad = torch.einsum("a,ati->ti", torch.as_tensor(w / 2).to(part), part)
-            values = (x * mean_grad).sum(-1).double().cpu().numpy()  # (T,)
+            values = (x * mean_grad).sum(-1).cpu().double().numpy()  # (T,) (MPS: no float64)
             error = abs(values.sum() - delta)
             if error <= COMPLETENESS * max(abs(delta), FLOOR) or 2 * n > max_steps:
                 return Attribution(values, c, f_in, f_base, n)

@@ -33,7 +33,7 @@ from torch.func import functional_call
 
 from rnnviz.core.cells import CELLS
 from rnnviz.core.config import Config
-from rnnviz.core.rnn_backward import fused_rnns_training
+from rnnviz.core.cudnn import fused_rnns_training
 
 # Multiply-adds of the recurrent layers over all copies (T²/2 steps each G H (I + H), per
 # layer and direction): 1.1e9 took 0.19 s, 4.4e9 0.59 s on one core (bench_connectivity.py).
@@ -91,7 +91,7 @@ def connectivity_matrix(model, x: Tensor, y: Tensor, past=None) -> Tensor:
     out = torch.zeros(T, T, dtype=torch.float32, device=x.device)
     bidirectional = model.config.bidirectional
     bounds = torch.linspace(0, T, min(BLOCKS, T) + 1).round().long().tolist()
-    with torch.enable_grad(), fused_rnns_training(model.rnn):  # cuDNN's rule (rnn_backward.py)
+    with torch.enable_grad(), fused_rnns_training(model.rnn):  # cuDNN's rule (cudnn.py)
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             if hi <= lo:
                 continue

@@ -42,7 +42,8 @@ def evidence_over_time(model: nn.Module, x_raw: torch.Tensor) -> np.ndarray:
     finally:
         model.train(was_training)
     last = (rows != PAD_ID).sum(1) - 1  # (N,) each prefix's last word
-    p = torch.softmax(logits[torch.arange(len(rows)), last].double(), -1)  # (N, O)
+    # float64 on the CPU (MPS has no float64)
+    p = torch.softmax(logits[torch.arange(len(rows)), last].cpu().double(), -1)  # (N, O)
     out = np.full((B, T, p.shape[-1]), np.nan)
     out[data.cpu().numpy()] = p.cpu().numpy()
     return out

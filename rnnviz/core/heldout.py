@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rnnviz.core.devices import device_of
 from rnnviz.core.tasks.base import Batch, Task, per_step
 
 
@@ -39,9 +40,13 @@ class HeldOutScore:
 
 
 @torch.no_grad()
-def heldout_score(model: nn.Module, task: Task, *, chunk: int, device: str = "cpu") -> HeldOutScore:
+def heldout_score(
+    model: nn.Module, task: Task, *, chunk: int, device: str | torch.device | None = None
+) -> HeldOutScore:
     """Score `model` (raw task input (B, T) or (B, T, I_raw) -> (B, T, O); an encoder-decoder
-    for exact match) on the task's held-out sequences, `chunk` sequences per forward pass."""
+    for exact match) on the task's held-out sequences, `chunk` sequences per forward pass on
+    `device` (default: the model's)."""
+    device = device_of(model) if device is None else device
     metric = task.spec.heldout.metric
     batch = task.heldout()
     if metric == "exact":  # one score per sequence
@@ -53,8 +58,9 @@ def heldout_score(model: nn.Module, task: Task, *, chunk: int, device: str = "cp
     step = max(1, chunk)
     try:
         for start in range(0, len(batch), step):
-            part = batch[start : start + step].to(device)
-            values = per_step(metric, model(part.x).double(), part.y)  # (b, T)
+            y_hat = model(batch[start : start + step].to(device).x)
+            part = batch[start : start + step]  # the scores in float64 on the CPU (not on MPS)
+            values = per_step(metric, y_hat.cpu().double(), part.y)  # (b, T)
             total += float((values * part.mask).sum())
             count += float(part.mask.sum())
     finally:
@@ -64,18 +70,22 @@ def heldout_score(model: nn.Module, task: Task, *, chunk: int, device: str = "cp
 
 @torch.no_grad()
 def exact_matches(
-    model: nn.Module, batch: Batch, *, chunk: int, device: str = "cpu", beam: int | None = None
+    model: nn.Module,
+    batch: Batch,
+    *,
+    chunk: int,
+    device: str | torch.device | None = None,
+    beam: int | None = None,
 ) -> torch.Tensor:
     """(B,) exact_match of what the encoder-decoder `model` writes for each sequence of
     `batch`, decoding without the targets (beam width `beam`, default its config's), `chunk`
-    sequences per pass, in eval mode."""
+    sequences per pass on `device` (default: the model's), in eval mode."""
+    device = device_of(model) if device is None else device
     was_training = model.training
     model.eval()
     try:
         parts = (batch[i : i + chunk].to(device) for i in range(0, len(batch), max(1, chunk)))
-        return torch.cat(
-            [exact_match(model.decode(p.x, p.y.shape[1], beam), p).cpu() for p in parts]
-        )
+        return torch.cat([exact_match(model.decode(p.x, p.y.shape[1], beam), p) for p in parts])
     finally:
         model.train(was_training)
 
@@ -84,4 +94,4 @@ def exact_match(tokens: torch.Tensor, batch: Batch) -> torch.Tensor:
     """1.0 for each sequence whose output ids (B, T) equal the targets wherever the mask is 1,
     else 0.0: (B,)."""
     wrong = (tokens != batch.y) & (batch.mask > 0)  # (B, T)
-    return (~wrong.any(dim=1)).double()
+    return (~wrong.any(dim=1)).cpu().double()  # on the CPU: MPS has no float64

@@ -88,7 +88,7 @@ def probed_stack(rnn: nn.Module, x: Tensor, hx=None) -> list[Probed]:
             zeros = layer_in.new_zeros(D, B, H)
             h0 = zeros if hx is None else (hx[0] if cell == "lstm" else hx)[k * D : (k + 1) * D]
             c0 = (zeros if hx is None else hx[1][k * D : (k + 1) * D]) if cell == "lstm" else None
-            # train=True: cuDNN differentiates only training-mode passes (rnn_backward.py)
+            # train=True: cuDNN differentiates only training-mode passes (cudnn.py)
             res = kernel(torch.cat([layer_in, u], -1), (h0, c0) if cell == "lstm" else h0,
                          weights, True, 1, 0.0, True, D == 2, True)  # fmt: skip
             out, h_n = res[0], res[1]

@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from rnnviz.core.devices import device_of
+
 
 @torch.no_grad()
 def sample_ids(
@@ -25,12 +27,13 @@ def sample_ids(
     temperature: float,
     *,
     seed: int = 0,
-    device: str = "cpu",
+    device=None,
     banned: Sequence[int] = (),
 ) -> list[int]:
     """`length` ids drawn after `prime` (P,) at `temperature`; `banned` ids are never drawn.
     The model needs forward_with_state(x (1, t), hx) -> (logits (1, t, V), hx); one that
     `reads_past` (the lookback encoder) is also given the ids before x as `before`."""
+    device = device_of(model) if device is None else device  # default: the model's
     gen = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
@@ -40,7 +43,7 @@ def sample_ids(
     try:
         logits, hx = model.forward_with_state(seen)  # (1, P, V)
         for _ in range(length):
-            z = logits[0, -1].double().cpu() / temperature  # (V,)
+            z = logits[0, -1].cpu().double() / temperature  # (V,) (MPS has no float64)
             z[list(banned)] = -torch.inf
             nxt = int(torch.multinomial(torch.softmax(z, -1), 1, generator=gen))
             out.append(nxt)

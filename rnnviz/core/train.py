@@ -16,6 +16,8 @@ import torch
 
 from rnnviz.core.atomic import write_atomic
 from rnnviz.core.config import Config, ConfigError, check_temperature
+from rnnviz.core.cudnn import exact_float32
+from rnnviz.core.devices import resolve_device
 from rnnviz.core.logs import HistoryLog, ProbeLog
 from rnnviz.core.model import build_model
 from rnnviz.core.protocol import (  # noqa: F401 (re-exported: the session's vocabulary)
@@ -40,32 +42,6 @@ from rnnviz.core.tasks import make_task
 from rnnviz.core.tasks.base import Task
 from rnnviz.core.trace import Trace
 
-# ---------------------------------------------------------------------------- devices
-
-
-def available_devices() -> list[str]:
-    """The devices this machine can really train on, best first."""
-    out = []
-    if torch.cuda.is_available():
-        out.append("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        out.append("mps")
-    return [*out, "cpu"]
-
-
-def resolve_device(name: str) -> str:
-    """'auto' -> the best available device; an unavailable one is a ConfigError."""
-    devices = available_devices()
-    if name == "auto":
-        return devices[0]
-    if name not in devices:
-        raise ConfigError(
-            f"device {name!r} is not available here (available: {', '.join(devices)})"
-        )
-    return name
-
-
 # ---------------------------------------------------------------------------- trainer
 
 
@@ -75,6 +51,8 @@ class Trainer:
     def __init__(self, config: Config) -> None:
         self.config = config.validate()
         self.device = resolve_device(config.device)
+        if self.device == "cuda":
+            exact_float32()  # no TF32 in cuDNN's RNNs: the numbers shown are float32's (cudnn.py)
         self.task: Task = make_task(config)
         torch.manual_seed(config.seed)
         self.model = build_model(

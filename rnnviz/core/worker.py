@@ -72,7 +72,8 @@ def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: flo
     Snapshots every `snapshot_interval` s, a new recording of the probe batch at most every
     `probe_interval` s (fewer when recording is slow: see `loop.session`), so the panels
     can redraw more than ten times a second."""
-    from rnnviz.core import train  # importing torch takes a second or two: the window is up
+    # importing torch takes a second or two: the window is up by now
+    from rnnviz.core import devices, train
 
     threads = use_training_threads()  # all cores but one: the window's process keeps one
     beside = PROBE_THREAD_BUDGET if usable_cores() > threads else None
@@ -82,7 +83,7 @@ def serve(conn: Connection, snapshot_interval: float = 0.05, probe_interval: flo
         match message:
             case StartRun():
                 if not devices_sent:
-                    conn.send(Devices(train.available_devices()))
+                    conn.send(Devices(devices.available_devices()))
                     devices_sent = True
                 message = _run(conn, train, message, snapshot_interval, probe_interval, beside)
             case ForRun() | Capture():  # for a run that has ended: nothing to do

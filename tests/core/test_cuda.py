@@ -8,10 +8,13 @@ import pytest
 import torch
 
 from rnnviz.core.config import Config
+from rnnviz.core.devices import available_devices, resolve_device
+from rnnviz.core.heldout import heldout_score
 from rnnviz.core.model import RecurrentModel
 from rnnviz.core.record import record_trace
+from rnnviz.core.seq2seq.bottleneck import bottleneck_curve
 from rnnviz.core.tasks import make_task
-from rnnviz.core.train import Trainer, available_devices, resolve_device
+from rnnviz.core.train import Trainer
 
 pytestmark = [
     pytest.mark.cuda,
@@ -51,8 +54,8 @@ def test_a_recording_on_the_gpu_matches_the_cpu(cell):
     ],
 )
 def test_every_kind_of_recording_runs_on_the_gpu(cell, task, computed):
-    """Each differentiates through cuDNN, which needs training-mode passes (rnn_backward.py;
-    tests/core/test_rnn_backward.py holds the same recordings to that rule on the CPU)."""
+    """Each differentiates through cuDNN, which needs training-mode passes (cudnn.py;
+    tests/core/test_cudnn.py holds the same recordings to that rule on the CPU)."""
     trainer = Trainer(Config(cell=cell, task=task, hidden=16, seq_len=20, device="cuda"))
     assert trainer.train_step()
     trace = trainer.record()
@@ -64,6 +67,7 @@ def test_every_kind_of_recording_runs_on_the_gpu(cell, task, computed):
 def test_training_on_the_gpu_learns_and_records_there():
     trainer = Trainer(Config(cell="lstm", hidden=32, task="sine", seq_len=30, device="cuda"))
     assert trainer.device == "cuda"
+    assert not torch.backends.cudnn.allow_tf32  # cuDNN's RNNs in float32 (core/cudnn.py)
     assert next(trainer.model.parameters()).is_cuda
     for _ in range(100):
         assert trainer.train_step()
@@ -71,6 +75,14 @@ def test_training_on_the_gpu_learns_and_records_there():
     assert losses[-10:].mean() < 0.5 * losses[:10].mean()
     trace = trainer.record()
     assert trace.meta["device"] == "cuda" and np.isfinite(trace.layer(0).grad_h).all()
+
+
+def test_the_held_out_measures_run_a_gpu_model_where_it_is():
+    """heldout_score and bottleneck_curve feed a model on its own device by default."""
+    trainer = Trainer(Config(cell="gru", hidden=16, task="reverse", seq_len=12, device="cuda"))
+    trainer.train_step()
+    assert 0.0 <= heldout_score(trainer.model, trainer.task, chunk=256).value <= 1.0
+    assert bottleneck_curve(trainer.model, trainer.task)
 
 
 def test_same_seed_same_run_on_the_gpu():

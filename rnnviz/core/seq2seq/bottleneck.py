@@ -68,12 +68,12 @@ def bottleneck_curve(
     task: Transduction,
     *,
     chunk: int = 256,
-    device: str = "cpu",
+    device=None,
     beam: int | None = None,
 ) -> list[LengthScore]:
     """Exact match of `model` on the task's held-out sequences, one point per input length
     (shortest first), decoded without the targets (beam width `beam`, default config.beam),
-    `chunk` sequences per pass."""
+    `chunk` sequences per pass on `device` (default: the model's)."""
     from rnnviz.core.heldout import exact_matches  # torch
 
     batch = task.heldout()

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from rnnviz.core.devices import device_of
 from rnnviz.core.tasks.base import Batch
 from rnnviz.core.tasks.charlm import unigram_nll
 from rnnviz.core.tasks.sentences import Example, SentenceTask
@@ -87,15 +88,17 @@ class SentenceProbability:
 
 @torch.no_grad()
 def sentence_probability(
-    model: nn.Module, task: WordLMTask, sentence: str, device: str = "cpu"
+    model: nn.Module, task: WordLMTask, sentence: str, device=None
 ) -> SentenceProbability:
-    """Each factor P(w_t | w_1 … w_{t-1}) of `sentence` and <eos>, and their product."""
+    """Each factor P(w_t | w_1 … w_{t-1}) of `sentence` and <eos>, and their product
+    (`model` run on `device`, default its own)."""
+    device = device_of(model) if device is None else device
     ids = task.vocab.encode(tokenize(sentence))  # (n,)
     x = torch.tensor([[EOS_ID, *ids]], device=device)  # (1, n+1)
     was_training = model.training
     model.eval()
     try:
-        p = torch.softmax(model(x)[0].double(), -1)  # (n+1, V)
+        p = torch.softmax(model(x)[0].cpu().double(), -1)  # (n+1, V) (MPS: no float64)
     finally:
         model.train(was_training)
     targets = torch.tensor([*ids, EOS_ID], device=p.device)  # (n+1,)
@@ -111,10 +114,11 @@ def sample_sentence(
     *,
     seed: int = 0,
     max_words: int = 50,
-    device: str = "cpu",
+    device=None,
 ) -> list[str]:
     """Words drawn one at a time from softmax(logits / temperature), each fed back, until
-    <eos> (not included) or `max_words`."""
+    <eos> (not included) or `max_words` (`model` run on `device`, default its own)."""
+    device = device_of(model) if device is None else device
     gen = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
@@ -122,7 +126,7 @@ def sample_sentence(
     try:
         logits, hx = model.forward_with_state(torch.tensor([[EOS_ID]], device=device))
         while len(words) < max_words:
-            z = logits[0, -1].double().cpu() / temperature  # (V,)
+            z = logits[0, -1].cpu().double() / temperature  # (V,) (MPS has no float64)
             z[list(task.unsampled_ids)] = -torch.inf
             nxt = int(torch.multinomial(torch.softmax(z, -1), 1, generator=gen))
             if nxt == EOS_ID:

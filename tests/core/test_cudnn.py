@@ -1,7 +1,7 @@
 """cuDNN's rule, held on the CPU: on a GPU, torch's fused RNN kernels differentiate only a
 forward made in training mode ("cudnn RNN backward can only be called in training mode").
 Here a wrapper of the kernels makes an eval-mode pass's backward fail the same way, as if
-every kernel were cuDNN's, and every kind of recording must still work (core/rnn_backward.py
+every kernel were cuDNN's, and every kind of recording must still work (core/cudnn.py
 says how; switching cuDNN off would not pass here, and is not how rnnviz does it)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnviz.core.config import Config
-from rnnviz.core.rnn_backward import fused_rnns_training
+from rnnviz.core.cudnn import exact_float32, fused_rnns_training
 from rnnviz.core.train import Trainer
 
 RULE = "cudnn RNN backward can only be called in training mode"
@@ -95,3 +95,9 @@ def test_every_recording_differentiates_under_the_rule(cudnn_rule, cell, task, c
     for extra in computed:  # recorded, not skipped
         assert not trace.meta[extra].startswith("skipped"), trace.meta[extra]
     assert not trainer.model.rnn.training  # what the recording switched, it switched back
+
+
+def test_exact_float32_turns_tf32_off_for_cudnn(monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)  # torch's default
+    exact_float32()
+    assert torch.backends.cudnn.allow_tf32 is False
