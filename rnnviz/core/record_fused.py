@@ -20,6 +20,11 @@ from rnnviz.core.model import RecurrentModel, cell_name
 from rnnviz.core.tasks.base import Batch, Task
 from rnnviz.core.timeaxis import next_step, order, prev, scan
 
+# cuDNN's note that the weights a pass is given (the widened W_ih among them) are not one flat
+# buffer: they are not meant to be. Filtered by its text, for the process: catch_warnings
+# around each pass is not thread-safe, and recordings run on two threads (probe_thread.py).
+warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
+
 
 def _fused_kernel(cell: str, nonlin: str) -> Callable:
     """The kernel torch.nn.RNN/LSTM/GRU.forward calls, called directly with the recorder's
@@ -78,8 +83,7 @@ def probed_stack(rnn: nn.Module, x: Tensor, hx=None) -> list[Probed]:
     P = _probe_width(cell, H)
     kernel = _fused_kernel(cell, getattr(rnn, "nonlinearity", "tanh"))
     layer_in, passes = x, []
-    with warnings.catch_warnings(), torch.enable_grad():
-        warnings.simplefilter("ignore")  # cuDNN's "weights not contiguous" note on GPUs
+    with torch.enable_grad():
         for k, dirs in enumerate(kernel_weights(rnn)):
             B, T, In = layer_in.shape
             u = layer_in.new_zeros(B, T, D * P, requires_grad=True)  # (B, T, D*P)
