@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pyqtgraph as pg
@@ -52,6 +53,25 @@ def test_adding_scatters_prediction_against_target_where_scored(make_snapshot, s
     marks = np.flatnonzero(tr.x_raw[0, :, 1])
     np.testing.assert_array_equal(panel.marked.xData, marks)
     np.testing.assert_allclose(panel.marked.yData, tr.x_raw[0, marks, 0])
+
+
+@pytest.mark.parametrize("diverged", [2, 5])
+def test_a_diverged_adding_run_scatters_only_its_finite_predictions(make_snapshot, show, diverged):
+    """ŷ = NaN (a diverged run) is no point: pyqtgraph warned "All-NaN slice" at every paint
+    of a scatter of NaN. The title says how many are left out; none left: no point at all."""
+    snap = make_snapshot(task="adding", seq_len=16, probe_batch=5)
+    y_hat = np.array(snap.trace.y_hat)
+    y_hat[:diverged] = np.nan
+    snap = dataclasses.replace(snap, trace=dataclasses.replace(snap.trace, y_hat=y_hat))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        panel = show(snap)
+        panel.grab()  # paints: the scatter's bounds
+    assert not [w for w in caught if "NaN" in str(w.message)]
+    _, y = panel.scatter.getData()
+    np.testing.assert_allclose(y, y_hat[diverged:, -1, 0])
+    assert f"{diverged} ŷ not finite" in panel.scatter_plot.titleLabel.text
+    assert np.isfinite(panel.diagonal.getData()[1]).all()
 
 
 def test_sine_plots_prediction_and_target_with_the_cursor(make_snapshot, show):

@@ -336,8 +336,14 @@ class TrainingPanel(Panel):
                 self.marked.setData(marks, marked)
                 scored = trace.loss_mask > 0  # (B, T)
                 ys, ps = trace.y[..., 0][scored], trace.y_hat[..., 0][scored]
+                shown = np.isfinite(ps)  # a diverged run predicts NaN: no point for those
+                ys, ps = ys[shown], ps[shown]
                 self.scatter.setData(ys, ps)
-                lo, hi = min(ys.min(), ps.min()), max(ys.max(), ps.max())
+                self.scatter_plot.setTitle(
+                    "ŷ vs target, scored steps"
+                    + ("" if shown.all() else f" ({(~shown).sum()} ŷ not finite: not drawn)")
+                )
+                lo, hi = (min(ys.min(), ps.min()), max(ys.max(), ps.max())) if ys.size else (0, 1)
                 self.diagonal.setData([lo, hi], [lo, hi])
                 self.scatter_ranger.fit(xs=[ys, ps], ys=[ys, ps])
             else:
