@@ -3,8 +3,9 @@
 The monkey (tests/qt/monkey.py; the suite runs 300 of its actions) presses keys, changes and
 applies settings, starts presets, exports panels into a temporary folder, enters and leaves
 presentation mode, floats, hides and shows docks and resizes the window, training during about
-half of the actions. Counted: exceptions (raised, or printed by pyqtgraph), Qt warnings and
-event-loop stalls over 2 s. Bar: 0 of each over >= 2,000 actions.
+half of the actions. Counted: exceptions (raised, or printed by pyqtgraph), Qt warnings,
+numerical warnings (RuntimeWarning: a NaN drawn, …) and event-loop stalls over 2 s. Bar: 0 of
+each over >= 2,000 actions.
 
     .venv/bin/python benchmarks/bench_monkey.py [--actions 2000] [--seed 0]
 """
@@ -59,7 +60,12 @@ def main(argv=None) -> dict:
         app.processEvents()
     print(f"== {NAME}: seed {args.seed}")
     print(report.summary())
-    for kind, items in (("exception", report.exceptions), ("Qt warning", report.warnings)):
+    found = (
+        ("exception", report.exceptions),
+        ("Qt warning", report.warnings),
+        ("numerical warning", report.numerical),
+    )
+    for kind, items in found:
         for item in items[:20]:
             print(f"  {kind}: {item}")
     for what, late in report.stalls:
@@ -71,6 +77,7 @@ def main(argv=None) -> dict:
         "actions": sum(report.actions.values()),
         "exceptions": len(report.exceptions),
         "warnings": len(report.warnings),
+        "numerical": len(report.numerical),
         "stalls": len(report.stalls),
         "max_late_s": report.max_late_s,
         "stalled": [what for what, _ in report.stalls],
@@ -80,4 +87,5 @@ def main(argv=None) -> dict:
 
 if __name__ == "__main__":
     result = main()
-    sys.exit(0 if not (result["exceptions"] or result["warnings"] or result["stalls"]) else 1)
+    failed = ("exceptions", "warnings", "numerical", "stalls")
+    sys.exit(1 if any(result[k] for k in failed) else 0)

@@ -11,6 +11,8 @@ wrong:
 - runs that the training process ended with an unexpected error (the window's error line
   "Training stopped: …"; the traceback is in the training process's log);
 - Qt warnings (qInstallMessageHandler);
+- numerical warnings in the window's process (RuntimeWarning: a NaN or an overflow drawn, as
+  pyqtgraph's "All-NaN slice" for a scatter of NaN), each place once;
 - event-loop stalls: a 10 ms timer that fires more than `stall_s` late (an action that holds
   the window's thread that long counts too: the user waits just the same).
 
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +73,7 @@ class Report:
     actions: Counter = field(default_factory=Counter)
     exceptions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    numerical: list[str] = field(default_factory=list)  # RuntimeWarnings, each place once
     stalls: list[tuple[str, float]] = field(default_factory=list)  # (what held the loop, s)
     max_late_s: float = 0.0
     seconds: float = 0.0
@@ -85,12 +89,13 @@ class Report:
 
     @property
     def failures(self) -> int:
-        return len(self.exceptions) + len(self.warnings) + len(self.stalls)
+        return len(self.exceptions) + len(self.warnings) + len(self.numerical) + len(self.stalls)
 
     def summary(self) -> str:
         return (
             f"{sum(self.actions.values())} actions in {self.seconds:.0f} s: "
             f"{len(self.exceptions)} exceptions, {len(self.warnings)} Qt warnings, "
+            f"{len(self.numerical)} numerical warnings, "
             f"{len(self.stalls)} stalls > limit (worst event-loop delay {self.max_late_s:.2f} s)"
         )
 
@@ -208,6 +213,9 @@ class Monkey:
         sys.stderr = _StderrTap(stderr, r.exceptions)
         self.w.runner.error.connect(self._on_run_error)
         answers = answer_dialogs()
+        caught = warnings.catch_warnings(record=True)
+        recorded = caught.__enter__()
+        warnings.simplefilter("default", RuntimeWarning)  # each place once
         clock, last, previous_op = QElapsedTimer(), [0], ["start"]
         clock.start()
 
@@ -244,6 +252,12 @@ class Monkey:
             timer.stop()
             r.seconds = time.perf_counter() - start
             answers.restore()
+            caught.__exit__(None, None, None)
+            r.numerical = [
+                f"{w.category.__name__}: {w.message} at {Path(w.filename).name}:{w.lineno}"
+                for w in recorded
+                if issubclass(w.category, RuntimeWarning)
+            ]
             sys.excepthook, sys.stderr = hook, stderr
             self.w.runner.error.disconnect(self._on_run_error)
             qInstallMessageHandler(previous)

@@ -15,6 +15,7 @@ def test_300_random_actions_raise_nothing_and_warn_nothing(window, tmp_path, see
         window.close()
     assert not report.exceptions, report.summary() + "\n" + "\n".join(report.exceptions[:10])
     assert not report.warnings, report.summary() + "\n" + "\n".join(report.warnings[:10])
+    assert not report.numerical, report.summary() + "\n" + "\n".join(report.numerical[:10])
     assert sum(report.actions.values()) == 300
     # the run did what it says: trained, applied settings, exported
     assert report.actions["train/pause"] and report.actions["export"]
@@ -39,3 +40,24 @@ def test_a_run_that_an_unexpected_error_ended_counts_and_a_refused_setting_does_
     finally:
         window.close()
     assert report.exceptions == ["training process: Training stopped: ValueError: boom"]
+
+
+def test_a_numerical_warning_counts_once_per_place_and_other_warnings_do_not(window):
+    """A RuntimeWarning (pyqtgraph's "All-NaN slice" for a scatter of NaN) is a finding, each
+    place once however often it fires; a DeprecationWarning is a library's business."""
+    import warnings
+
+    monkey = Monkey(window, 0)
+
+    def warn() -> str:
+        warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=1)
+        warnings.warn("old API", DeprecationWarning, stacklevel=1)
+        return "warn"
+
+    monkey.ops = [(1, warn)]
+    try:
+        report = monkey.run(3)
+    finally:
+        window.close()
+    assert len(report.numerical) == 1 and "All-NaN slice" in report.numerical[0]
+    assert "1 numerical warnings" in report.summary()
