@@ -58,9 +58,9 @@ def heldout_score(
     step = max(1, chunk)
     try:
         for start in range(0, len(batch), step):
-            y_hat = model(batch[start : start + step].to(device).x)
-            part = batch[start : start + step]  # the scores in float64 on the CPU (not on MPS)
-            values = per_step(metric, y_hat.cpu().double(), part.y)  # (b, T)
+            part = batch[start : start + step]  # scored in float64 on the CPU (MPS has none)
+            y_hat = model(part.to(device).x).cpu().double()
+            values = per_step(metric, y_hat, part.y)  # (b, T)
             total += float((values * part.mask).sum())
             count += float(part.mask.sum())
     finally:
