@@ -27,18 +27,13 @@ def test_a_run_that_an_unexpected_error_ended_counts_and_a_refused_setting_does_
     exception in the window's process: the monkey counts them from there."""
     from rnnviz.core.worker import STOPPED_BY_ERROR
 
-    monkey = Monkey(window, 0)
     said = iter(["hidden size must be a whole number …", f"{STOPPED_BY_ERROR}ValueError: boom"])
 
     def fail() -> str:
         window.runner.error.emit(next(said))
         return "fail"
 
-    monkey.ops = [(1, fail)]
-    try:
-        report = monkey.run(2)
-    finally:
-        window.close()
+    report = _run_only(window, fail, 2)
     assert report.exceptions == ["training process: Training stopped: ValueError: boom"]
 
 
@@ -47,17 +42,21 @@ def test_a_numerical_warning_counts_once_per_place_and_other_warnings_do_not(win
     place once however often it fires; a DeprecationWarning is a library's business."""
     import warnings
 
-    monkey = Monkey(window, 0)
-
     def warn() -> str:
         warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=1)
         warnings.warn("old API", DeprecationWarning, stacklevel=1)
         return "warn"
 
-    monkey.ops = [(1, warn)]
-    try:
-        report = monkey.run(3)
-    finally:
-        window.close()
+    report = _run_only(window, warn, 3)
     assert len(report.numerical) == 1 and "All-NaN slice" in report.numerical[0]
     assert "1 numerical warnings" in report.summary()
+
+
+def _run_only(window, op, n: int):
+    """The monkey's report of `n` actions that are all `op`, the window closed after."""
+    monkey = Monkey(window, 0)
+    monkey.ops = [(1, op)]
+    try:
+        return monkey.run(n)
+    finally:
+        window.close()
