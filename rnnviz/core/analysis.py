@@ -77,7 +77,7 @@ def _sigmoid(x):
 # The steps after which rnn_step_jacobian_norms's Lanczos checks convergence (the first only
 # notes theta). With lanczos_top's own (5, 8, 12, 16, …) no row (two per t) converged at 5
 # or 8, at H = 64 or 128, nor at 12 at H = 128, while each check runs a dense eigensolver on
-# every row's tridiagonal; from 12 on these norms took 0.65-0.8x as long (RNN, H 64 and
+# every row's tridiagonal; from 12 on these norms took 0.64-0.81x as long (RNN, H 64 and
 # 128, T 50-1000, sine and adding; one thread, two runs each).
 _FACTOR_CHECKS = (12, 14, 16, 24, 32)
 

@@ -40,17 +40,15 @@ class HeldOutScore:
 
 
 @torch.no_grad()
-def heldout_score(
-    model: nn.Module, task: Task, *, chunk: int, device: str | torch.device | None = None
-) -> HeldOutScore:
+def heldout_score(model: nn.Module, task: Task, *, chunk: int) -> HeldOutScore:
     """Score `model` (raw task input (B, T) or (B, T, I_raw) -> (B, T, O); an encoder-decoder
     for exact match) on the task's held-out sequences, `chunk` sequences per forward pass on
-    `device` (default: the model's)."""
-    device = device_of(model) if device is None else device
+    the model's device."""
+    device = device_of(model)
     metric = task.spec.heldout.metric
     batch = task.heldout()
     if metric == "exact":  # one score per sequence
-        right = exact_matches(model, batch, chunk=chunk, device=device)
+        right = exact_matches(model, batch, chunk=chunk)
         return HeldOutScore(metric, float(right.mean()), task.heldout_baseline(batch), len(batch))
     was_training = model.training
     model.eval()
@@ -70,17 +68,12 @@ def heldout_score(
 
 @torch.no_grad()
 def exact_matches(
-    model: nn.Module,
-    batch: Batch,
-    *,
-    chunk: int,
-    device: str | torch.device | None = None,
-    beam: int | None = None,
+    model: nn.Module, batch: Batch, *, chunk: int, beam: int | None = None
 ) -> torch.Tensor:
     """(B,) exact_match of what the encoder-decoder `model` writes for each sequence of
     `batch`, decoding without the targets (beam width `beam`, default its config's), `chunk`
-    sequences per pass on `device` (default: the model's), in eval mode."""
-    device = device_of(model) if device is None else device
+    sequences per pass on the model's device, in eval mode."""
+    device = device_of(model)
     was_training = model.training
     model.eval()
     try:

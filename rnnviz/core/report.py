@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 def training_report(trainer: Trainer) -> dict[str, Any]:
     """What `trainer` has reached: its task, cell, step, last loss and held-out score."""
     cfg = trainer.config
-    score = heldout_score(trainer.model, trainer.task, chunk=cfg.batch, device=trainer.device)
+    score = heldout_score(trainer.model, trainer.task, chunk=cfg.batch)
     heldout = score.to_dict()
     heldout["value"] = _number(score.value)
     return {

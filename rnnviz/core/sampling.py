@@ -27,13 +27,12 @@ def sample_ids(
     temperature: float,
     *,
     seed: int = 0,
-    device=None,
     banned: Sequence[int] = (),
 ) -> list[int]:
     """`length` ids drawn after `prime` (P,) at `temperature`; `banned` ids are never drawn.
     The model needs forward_with_state(x (1, t), hx) -> (logits (1, t, V), hx); one that
     `reads_past` (the lookback encoder) is also given the ids before x as `before`."""
-    device = device_of(model) if device is None else device  # default: the model's
+    device = device_of(model)
     gen = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()

@@ -248,7 +248,6 @@ class Trainer:
             length,
             temperature,
             seed=seed,
-            device=self.device,
             banned=self.task.unsampled_ids,
         )
         return self.task.decode(out)

@@ -68,17 +68,16 @@ def bottleneck_curve(
     task: Transduction,
     *,
     chunk: int = 256,
-    device=None,
     beam: int | None = None,
 ) -> list[LengthScore]:
     """Exact match of `model` on the task's held-out sequences, one point per input length
     (shortest first), decoded without the targets (beam width `beam`, default config.beam),
-    `chunk` sequences per pass on `device` (default: the model's)."""
+    `chunk` sequences per pass, on the model's device."""
     from rnnviz.core.heldout import exact_matches  # torch
 
     batch = task.heldout()
     lengths = task.input_lengths(batch.x)  # (B,)
-    right = exact_matches(model, batch, chunk=chunk, device=device, beam=beam)  # (B,)
+    right = exact_matches(model, batch, chunk=chunk, beam=beam)  # (B,)
     return [
         LengthScore(n, float(right[lengths == n].mean()), int((lengths == n).sum()))
         for n in sorted(set(lengths.tolist()))
@@ -87,7 +86,7 @@ def bottleneck_curve(
 
 def run_curve(label: str, trainer) -> RunCurve:
     """The curve of a Trainer's (core/train.py) encoder-decoder at its current weights."""
-    scores = bottleneck_curve(trainer.model, trainer.task, device=trainer.device)
+    scores = bottleneck_curve(trainer.model, trainer.task)
     return RunCurve(
         label=label,
         attention=trainer.config.attention,

@@ -87,12 +87,10 @@ class SentenceProbability:
 
 
 @torch.no_grad()
-def sentence_probability(
-    model: nn.Module, task: WordLMTask, sentence: str, device=None
-) -> SentenceProbability:
+def sentence_probability(model: nn.Module, task: WordLMTask, sentence: str) -> SentenceProbability:
     """Each factor P(w_t | w_1 … w_{t-1}) of `sentence` and <eos>, and their product
-    (`model` run on `device`, default its own)."""
-    device = device_of(model) if device is None else device
+    (`model` run on its own device)."""
+    device = device_of(model)
     ids = task.vocab.encode(tokenize(sentence))  # (n,)
     x = torch.tensor([[EOS_ID, *ids]], device=device)  # (1, n+1)
     was_training = model.training
@@ -114,11 +112,10 @@ def sample_sentence(
     *,
     seed: int = 0,
     max_words: int = 50,
-    device=None,
 ) -> list[str]:
     """Words drawn one at a time from softmax(logits / temperature), each fed back, until
-    <eos> (not included) or `max_words` (`model` run on `device`, default its own)."""
-    device = device_of(model) if device is None else device
+    <eos> (not included) or `max_words` (`model` run on its own device)."""
+    device = device_of(model)
     gen = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
