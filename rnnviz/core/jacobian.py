@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnviz.core import spectral_norm
+from rnnviz.core import elementwise, spectral_norm
 from rnnviz.core.analysis import rnn_step_jacobian_norms
 from rnnviz.core.cells import CELLS
 from rnnviz.core.model import RecurrentModel
@@ -313,13 +313,13 @@ def _np(t: Tensor) -> np.ndarray:
 def _rnn_coefficients(model: RecurrentModel, q: dict, suffix: str) -> dict:
     a = q["a"]  # one block, h = f(a)
     tanh = model.config.nonlinearity == "tanh"
-    return {"h": 1 - torch.tanh(a) ** 2 if tanh else (a > 0).float()}
+    return {"h": 1 - elementwise.tanh(a) ** 2 if tanh else (a > 0).float()}
 
 
 def _lstm_coefficients(model: RecurrentModel, q: dict, suffix: str) -> dict:
     i, f, g, o, c = (q[k] for k in ("i", "f", "g", "o", "c"))
     cp = q.get("c_prev", prev(c))
-    tc = torch.tanh(c)
+    tc = elementwise.tanh(c)
     do = o * (1 - o)
     out = {
         "i": g * i * (1 - i),

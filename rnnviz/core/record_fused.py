@@ -15,6 +15,7 @@ import torch
 from torch import _VF, Tensor, nn
 from torch.nn import functional as F
 
+from rnnviz.core import elementwise
 from rnnviz.core.cells import CELLS
 from rnnviz.core.model import RecurrentModel, cell_name
 from rnnviz.core.tasks.base import Batch, Task
@@ -219,7 +220,7 @@ def fused_layer(
     elif cell == "lstm":
         a = gi.add_(gh)  # (B, T, 4H): the gates, activated in place
         a[..., : 2 * H].sigmoid_()
-        a[..., 2 * H : 3 * H].tanh_()
+        elementwise.tanh_(a[..., 2 * H : 3 * H])
         a[..., 3 * H :].sigmoid_()
         i, f, g, o = a.chunk(4, -1)
         b = i * g
@@ -230,7 +231,7 @@ def fused_layer(
         out.update(i=i, f=f, g=g, o=o, c=c, grad_h=dh)
         if c0 is not None:  # else c_{-1} = 0, as the chain's prev(c) has it (jacobian.py)
             out["c_prev"] = prev(c, c0)
-        bc = torch.mul(dh, o).mul_(1 - torch.tanh(c).square_())  # dL/dc_t through h_t
+        bc = torch.mul(dh, o).mul_(1 - elementwise.tanh(c).square_())  # dL/dc_t through h_t
         if gc_end is not None:
             bc[:, -1] += gc_end
         out["grad_c"] = scan(f, bc, backward=True)
@@ -240,7 +241,7 @@ def fused_layer(
             e[:, -1] += g_end
         r = torch.sigmoid(gi[..., :H] + gh[..., :H])
         z = torch.sigmoid(gi[..., H : 2 * H] + gh[..., H : 2 * H])
-        n = torch.tanh(gi[..., 2 * H :] + r * gh[..., 2 * H :])
+        n = elementwise.tanh_(gi[..., 2 * H :] + r * gh[..., 2 * H :])
         gn = next_step(gu)
         gn_scaled = torch.cat([gn[..., : 2 * H], next_step(r) * gn[..., 2 * H :]], -1)
         out.update(r=r, z=z, n=n, gh_n=gh[..., 2 * H :])
