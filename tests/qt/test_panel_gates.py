@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
@@ -209,3 +212,47 @@ def test_in_a_short_wide_panel_the_titles_move_beside_their_heatmaps(make_snapsh
     for g in panel.names:
         title, box = panel.titles[g].sceneBoundingRect(), panel.plots[g].sceneBoundingRect()
         assert title.bottom() <= box.top() + 1
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("diverged", ["some", "all"])
+def test_a_diverged_elman_run_keeps_finite_levels_and_its_cursor(
+    make_snapshot, show, nonlinearity, diverged
+):
+    """A run that diverged records NaN and inf pre-activations. Their levels had been NaN,
+    pyqtgraph refused them ("Not setting range to [nan, nan]") half-way through the redraw,
+    and every later move of the time cursor raised KeyError (the monkey, seed 45)."""
+    snap = make_snapshot(cell="rnn", nonlinearity=nonlinearity, seq_len=15)
+    lt = snap.trace.layer(0)
+    a, h = np.array(lt.preact), np.array(lt.h)
+    rows = slice(None) if diverged == "all" else slice(0, 4)
+    a[0, rows, :2], a[0, rows, 2:] = np.inf, np.nan
+    h[0, rows] = np.nan
+    layer = dataclasses.replace(lt, preact=a, h=h)
+    snap = dataclasses.replace(snap, trace=dataclasses.replace(snap.trace, layers=(layer,)))
+    panel = show(snap, t=2)
+    finite = a[0][np.isfinite(a[0])]
+    m = float(np.abs(finite).max()) if finite.size else 1.0
+    assert panel.colorbars["a"].levels() == pytest.approx((-m, m))
+    assert np.isfinite(panel.colorbars["h"].levels()).all()
+    panel.cursor.set(9)  # the cursor still moves the lines and bars
+    assert panel.cursor_lines["h"].value() == 9
+
+
+def test_a_heatmap_of_values_near_the_float32_limit_paints_without_overflow(
+    make_snapshot, show_panel
+):
+    """Drawn smaller than its data, a heatmap is downsampled by averaging pixels: a diverged
+    run's 3e38 pre-activations overflowed float32's sum there (the monkey, seed 45)."""
+    snap = make_snapshot(steps=1, cell="rnn", hidden=8, seq_len=600)
+    lt = snap.trace.layer(0)
+    a = np.array(lt.preact)
+    a[0, ::2] = 3e38
+    layer = dataclasses.replace(lt, preact=a)
+    snap = dataclasses.replace(snap, trace=dataclasses.replace(snap.trace, layers=(layer,)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        panel = show_panel(GateActivationsPanel, snap, size=(300, 300))
+        panel.grab()
+    assert not [str(w.message) for w in caught if w.category is RuntimeWarning]
+    assert panel.colorbars["a"].levels() == pytest.approx((-3e38, 3e38))

@@ -14,6 +14,7 @@ Images are row-major (H, T): x is the timestep, y the unit (unit 0 at the top).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,6 +29,7 @@ from rnnviz.qt import theme
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.panels.halves import Half, half
 from rnnviz.qt.plotkit import QWIDGETSIZE_MAX
+from rnnviz.qt.ranges import finite_bounds
 from rnnviz.qt.tokens import set_time_axis
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
@@ -80,9 +82,12 @@ def quantities(lt: LayerTrace, nonlinearity: str | None) -> list[tuple]:
     if lt.gates:
         return [(g, v[0], *GATE_SCALE[GATES[g].sigmoid]) for g, v in lt.gates.items()]
     a, h = lt.preact[0], lt.h[0]
-    m = max(float(np.abs(a).max()), 1e-6)
+    # levels from the finite values: a diverged run's NaN or inf would make them NaN
+    lo, hi = finite_bounds([a], log=False)
+    m = max(abs(lo), abs(hi), 1e-6) if math.isfinite(lo) else 1.0
     if nonlinearity == "relu":
-        h_levels, h_map = (0.0, max(float(h.max()), 1e-6)), theme.SEQUENTIAL
+        top = finite_bounds([h], log=False)[1]
+        h_levels, h_map = (0.0, max(top, 1e-6) if math.isfinite(top) else 1.0), theme.SEQUENTIAL
     else:
         h_levels, h_map = (-1.0, 1.0), theme.DIVERGING
     return [("a", a, (-m, m), theme.DIVERGING), ("h", h, h_levels, h_map)]
@@ -167,7 +172,9 @@ class GateActivationsPanel(Panel):
         for name, values, levels, cmap in qs:
             self.data[name] = values
             img = self.images[name]
-            img.setImage(values.T, autoLevels=False, autoDownsample=True)  # (H, T)
+            # (H, T), in float64: downsampling averages pixels, and a diverged run's 1e38
+            # pre-activations overflowed float32's sum
+            img.setImage(values.T.astype(np.float64), autoLevels=False, autoDownsample=True)
             img.setRect(QRectF(-0.5, -0.5, T, H))
             bar = self.colorbars[name]
             if getattr(bar, "scale", None) != (cmap, levels):  # each redraws the bar and axis
