@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pyqtgraph as pg
@@ -107,6 +108,64 @@ def test_pca_points_are_the_projection_on_the_top_two_components(make_snapshot, 
     share = s[:2] ** 2 / (s**2).sum()
     assert panel.pca_plot.getAxis("bottom").labelText == f"PC1 ({share[0]:.0%} var)"
     np.testing.assert_array_equal(panel.pca_points_item.getData()[0], panel.pca_points[:, 0])
+
+
+@pytest.mark.parametrize("bad", [(3, 7), (0, 20)])
+def test_a_diverged_run_draws_the_path_of_its_finite_states_and_says_how_many_are_not(
+    make_snapshot, show, bad
+):
+    """A run that diverged records NaN (or 1e38) states: the path is the PCA of the finite
+    steps, the others are no point, and the title says how many. All-NaN points had made
+    pyqtgraph warn "All-NaN slice" at every paint (the monkey, seed 45)."""
+    snap = make_snapshot(cell="rnn", task="sine", hidden=12, seq_len=30)
+    h = np.array(snap.trace.layer(0).h[0], dtype=np.float32)
+    h[bad[0] : bad[1], :2], h[bad[0] : bad[1], 2:] = np.nan, np.inf
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        panel = show(with_h(snap, h))
+        panel.grab()  # paints: the scatter's bounds
+    assert not [str(w.message) for w in caught if w.category is RuntimeWarning]
+    finite = np.isfinite(h).all(axis=1)
+    x = h[finite].astype(np.float64) - h[finite].astype(np.float64).mean(axis=0)
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    expected = x @ vt[:2].T
+    got = panel.pca_points[finite]
+    np.testing.assert_allclose(np.abs(got), np.abs(expected), rtol=1e-9, atol=1e-6)
+    assert np.isnan(panel.pca_points[~finite]).all()
+    np.testing.assert_array_equal(panel.pca_points_item.getData()[0], got[:, 0])
+    left_out = bad[1] - bad[0]
+    assert f"{left_out} steps not finite" in panel.pca_plot.titleLabel.text
+    first = int(np.flatnonzero(finite)[0])
+    assert panel.start_label.isVisible() and f"= {first}" in panel.start_label.toPlainText()
+    panel.cursor.set(bad[0])  # a step without a point: no marker
+    assert len(panel.pca_marker.getData()[0]) == 0
+    panel.cursor.set(29)
+    assert tuple(panel.pca_marker.getData()[0]) == (panel.pca_points[29, 0],)
+
+
+def test_a_state_near_the_float32_limit_is_on_the_path(make_snapshot, show):
+    snap = make_snapshot(cell="rnn", task="sine", hidden=6, seq_len=12)
+    h = np.array(snap.trace.layer(0).h[0], dtype=np.float32)
+    h[-1] = 3e38  # finite: the float32 sum of its squares would overflow
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        panel = show(with_h(snap, h))
+        panel.grab()
+    assert not [str(w.message) for w in caught if w.category is RuntimeWarning]
+    assert np.isfinite(panel.pca_points).all()
+    assert panel.pca_plot.titleLabel.text == "hidden-state path (PCA)"
+
+
+def test_a_run_without_any_finite_state_draws_no_path(make_snapshot, show):
+    snap = make_snapshot(cell="lstm", task="sine", hidden=6, seq_len=12)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        panel = show(with_h(snap, np.full((12, 6), np.nan, dtype=np.float32)))
+        panel.grab()
+    assert not [str(w.message) for w in caught if w.category is RuntimeWarning]
+    assert len(panel.pca_points_item.getData()[0]) == 0
+    assert not panel.start_label.isVisible() and not panel.end_label.isVisible()
+    assert "12 steps not finite" in panel.pca_plot.titleLabel.text
 
 
 def test_cursor_moves_lines_and_pca_marker(make_snapshot, show):

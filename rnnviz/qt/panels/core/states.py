@@ -72,17 +72,22 @@ def parse_units(text: str, n_units: int) -> list[int]:
 def pca_path(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Project h (T, H) on its first two principal components: points (T, 2), variance
     shares (2,). Each component's sign makes its largest loading positive, so the picture
-    does not flip between recordings."""
-    h = h.astype(np.float64)
-    x = h - h.mean(axis=0)  # (T, H)
+    does not flip between recordings. Steps whose state is not finite (a diverged run) are
+    left out of the fit, and their points are NaN."""
+    h = h.astype(np.float64)  # a diverged run's 1e38 squares to 1e76: inside float64
+    points, share = np.full((len(h), 2), np.nan), np.zeros(2)
+    rows = np.isfinite(h).all(axis=1)
+    if not rows.any():
+        return points, share
+    x = h[rows] - h[rows].mean(axis=0)  # (T', H)
     # V and S² from the (H, H) Gram matrix XᵀX = V S² Vᵀ: one small eigenproblem, cheaper
     # than the SVD of the (T, H) matrix when T >> H.
     s2, v = np.linalg.eigh(x.T @ x)  # ascending
     s2, v = np.clip(s2[::-1], 0.0, None), v[:, ::-1]
     k = min(2, len(s2))
     v = v[:, :k] * np.sign(v[np.abs(v[:, :k]).argmax(axis=0), np.arange(k)])
-    points, share = np.zeros((len(h), 2)), np.zeros(2)
-    points[:, :k] = x @ v  # (T, k)
+    points[rows] = 0.0
+    points[rows, :k] = x @ v  # (T', k)
     if s2.sum() > 0:
         share[:k] = s2[:k] / s2.sum()
     return points, share
@@ -184,6 +189,7 @@ class StateTrajectoriesPanel(Panel):
         self.units = np.zeros(0, dtype=int)  # the units drawn, in curve order
         self.pca_points = np.zeros((0, 2))  # (T, 2) projection of h[0]
         self.pca_share = np.zeros(2)
+        self._ends: tuple[int, int] | None = None  # the first and last steps on the path
         self.half: Half | None = None  # the layer shown, its steps and tokens
         self._brushes: list = []  # one per t, cached while T stays the same
         self._place_plots()
@@ -228,16 +234,21 @@ class StateTrajectoriesPanel(Panel):
             colours = theme.cmap(theme.SEQUENTIAL).mapToQColor(np.linspace(0, 1, T))
             self._brushes = [pg.mkBrush(c) for c in colours]
         px, py = self.pca_points[:, 0], self.pca_points[:, 1]
-        self.pca_line.setData(px, py)
-        self.pca_points_item.setData(px, py, brush=self._brushes)
+        drawn = np.flatnonzero(np.isfinite(px))  # (pca_path: NaN where h_t is not finite)
+        self.pca_line.setData(px[drawn], py[drawn])
+        self.pca_points_item.setData(px[drawn], py[drawn], brush=[self._brushes[t] for t in drawn])
         self.pca_ranger.fit(xs=[px], ys=[py])
+        left_out = T - len(drawn)
+        note = f"; {left_out} steps not finite, not drawn" if left_out else ""
+        self.pca_plot.setTitle(f"hidden-state path (PCA{note})")
+        self._ends = (int(drawn[0]), int(drawn[-1])) if len(drawn) else None
         for plot in (self.c_plot, self.h_plot):
             set_time_axis(plot.getAxis("bottom"), shown, T)
             plot.setLabel("bottom", shown.axis_label)
         for line in self.cursor_lines:  # an encoder's mark follows the cursor only
             line.setMovable(shown.follows_cursor)
-        self.start_label.setText(shown.where(0))
-        self.end_label.setText(shown.where(T - 1))
+        for label, end in zip((self.start_label, self.end_label), self._ends or (), strict=False):
+            label.setText(shown.where(end))
         self._place_path_labels()
         self.pca_plot.setLabel("bottom", f"PC1 ({self.pca_share[0]:.0%} var)")
         self.pca_plot.setLabel("left", f"PC2 ({self.pca_share[1]:.0%} var)")
@@ -249,15 +260,20 @@ class StateTrajectoriesPanel(Panel):
         cursor's marker. Where that prints a label over the other, over the other end's
         marker (a sine's path ends near where it began) or out of the plot, the first better
         of the other side, right and left of the point."""
-        lo, hi = self.pca_points.min(axis=0), self.pca_points.max(axis=0)  # (2,)
-        ends = (self.pca_points[[0, -1]] - lo) / np.where(hi > lo, hi - lo, 1.0)  # (2, 2) in 0..1
+        for label in (self.start_label, self.end_label):
+            label.setVisible(self._ends is not None)
+        if self._ends is None:  # no step's state is finite: no path
+            return
+        drawn = self.pca_points[np.isfinite(self.pca_points[:, 0])]
+        lo, hi = drawn.min(axis=0), drawn.max(axis=0)  # (2,)
+        ends = (self.pca_points[list(self._ends)] - lo) / np.where(hi > lo, hi - lo, 1.0)
         vb = self.pca_plot.vb
         box = vb.sceneBoundingRect()
         gap = self.pca_marker.opts["size"] / 2 + 4  # pixels from the point to the label
         options, discs = [], []  # per end: its label's candidate rectangles; its marker
         for point, label, (fx, fy) in (
-            (0, self.start_label, ends[0]),
-            (-1, self.end_label, ends[1]),
+            (self._ends[0], self.start_label, ends[0]),
+            (self._ends[1], self.end_label, ends[1]),
         ):
             at = vb.mapViewToScene(QPointF(*self.pca_points[point]))
             size = label.textItem.boundingRect()
@@ -285,8 +301,8 @@ class StateTrajectoriesPanel(Panel):
         pairs = [(a, b) for a in options[0] for b in options[1]]  # the preferred first
         chosen = min(pairs, key=lambda pair: faults(*pair))
         for point, label, rect in (
-            (0, self.start_label, chosen[0]),
-            (-1, self.end_label, chosen[1]),
+            (self._ends[0], self.start_label, chosen[0]),
+            (self._ends[1], self.end_label, chosen[1]),
         ):
             at = vb.mapViewToScene(QPointF(*self.pca_points[point]))
             # the anchor: where the point is, in fractions of the label's size
@@ -384,7 +400,8 @@ class StateTrajectoriesPanel(Panel):
             line.setValue(t)
         if len(self.pca_points):
             x, y = self.pca_points[min(t, len(self.pca_points) - 1)]
-            self.pca_marker.setData([x], [y])
+            at = np.isfinite(x)  # a step whose state is not finite has no point
+            self.pca_marker.setData([x] if at else [], [y] if at else [])
 
     def data_tables(self) -> dict[str, dict[str, np.ndarray]]:
         """t, the curves drawn ("c unit 3", "h unit 3") and the PCA path's coordinates."""
