@@ -5,6 +5,7 @@ reach' draws one curve per run over training at the chosen fraction."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
@@ -194,3 +195,20 @@ def test_a_new_recording_redraws_the_same_bar_items_to_its_true_norms(show_panel
     assert column.bars == bars and panel.legend.items == legend
     g = np.linalg.norm(later.trace.layer(0).grad_h[0].astype(np.float64), axis=-1)
     np.testing.assert_allclose(bar_tops(column), g, rtol=1e-9)
+
+
+def test_a_diverged_run_whose_items_are_all_nan_draws_without_a_numpy_warning(show_panel):
+    """A diverged run records NaN items: their colour levels come from the finite ones (none:
+    the default six decades under 1), and numpy's "All-NaN slice" warning is not raised at
+    every recording (the monkey, seed 45)."""
+    t = Trainer(Config(task="sine", cell="rnn", hidden=6, seq_len=16, batch=4, device="cpu"))
+    snap = t.snapshot(state="paused", trace=t.record(jacobians=False), steps_per_s=0.0)
+    lt = snap.trace.layer(0)
+    items = np.full_like(lt.grad_items, np.nan)
+    layer = dataclasses.replace(lt, grad_items=items)
+    snap = dataclasses.replace(snap, trace=dataclasses.replace(snap.trace, layers=(layer,)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        panel = show_panel(ItemizedPanel, snap)
+    assert not [str(w.message) for w in caught if w.category is RuntimeWarning]
+    assert tuple(panel.colorbar.levels()) == (-6.0, 0.0)

@@ -13,6 +13,7 @@ near field.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +32,7 @@ from rnnviz.qt import theme
 from rnnviz.qt.legend_rows import wrap_legend
 from rnnviz.qt.panels.base import Panel
 from rnnviz.qt.plotkit import sci, still_plot
+from rnnviz.qt.ranges import finite_bounds
 from rnnviz.qt.timeline import TimeCursor
 
 if TYPE_CHECKING:  # the GUI must not import torch at start-up
@@ -261,10 +263,9 @@ class ItemizedPanel(Panel):
         top = -np.inf
         for _, tr in runs:
             lt = next((lt for lt in tr.layers if lt.key == key), tr.layers[0])
-            with np.errstate(over="ignore", invalid="ignore"):
-                m = np.nanmax(np.abs(lt.grad_items)) if lt.grad_items.size else 0.0
-            if np.isfinite(m) and m > 0:
-                top = max(top, float(np.log10(m)))
+            peak = finite_bounds([np.abs(lt.grad_items)], log=True)[1]  # NaN: none finite
+            if math.isfinite(peak):
+                top = max(top, peak)
         hi = np.ceil(top) if np.isfinite(top) else 0.0
         return (hi - 6.0, hi)
 
