@@ -281,7 +281,7 @@ class Monkey:
             self.report.warnings.append(message[:500])
 
 
-def where(tb, frames: int = 4) -> str:
+def where(tb, frames: int = 10) -> str:
     """The innermost frames of a traceback, one 'file:line function' each: enough to find
     what raised from a report line."""
     stack = traceback.extract_tb(tb)[-frames:]
