@@ -238,3 +238,20 @@ def test_a_later_recording_relabels_the_nodes_and_a_unit_recolours_them(make_sna
     panel.unit_spin.setValue(-1)
     expected = lut_colour(norms[t0], 0.0, norms.max(), theme.SEQUENTIAL)
     assert panel.nodes[1, 0].brush().color() == expected
+
+
+@pytest.mark.parametrize("unit", [-1, 3])
+def test_a_run_whose_states_are_all_nan_draws_grey_nodes_on_default_levels(
+    make_snapshot, show, unit
+):
+    """A diverged run's h is NaN at every step: no finite value to span, and the levels
+    must still be numbers (the maximum of nothing had raised)."""
+    snap = make_snapshot(cell="rnn", seq_len=20)
+    lt = snap.trace.layer(0)
+    layer = dataclasses.replace(lt, h=np.full_like(lt.h, np.nan))
+    snap = dataclasses.replace(snap, trace=dataclasses.replace(snap.trace, layers=(layer,)))
+    panel = show(snap, t=4)
+    panel.unit_spin.setValue(unit)
+    assert np.isnan(panel.values[1]).all()
+    assert np.isfinite(panel.levels).all() and panel.levels[1] > panel.levels[0]
+    assert node_text(panel, 1, 4 - panel.window.start) == "–"  # no value

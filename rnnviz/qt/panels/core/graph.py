@@ -212,11 +212,11 @@ class UnrolledGraphPanel(Panel):
             lo, hi = (np.log10(pos.min()), np.log10(pos.max())) if pos.size else (-1.0, 0.0)
             label = "‖∂L/∂hₜ‖" + (", ‖∂L/∂cₜ‖" if with_c else "") + " (log scale)"
             name = theme.SEQUENTIAL
-        elif unit < 0:
-            lo, hi = 0.0, float(allv.max())
+        elif unit < 0:  # (no finite value, a diverged run's: grey nodes on levels 0..1)
+            lo, hi = 0.0, float(allv.max()) if allv.size else 0.0
             name, label = theme.SEQUENTIAL, "‖hₜ‖" + (", ‖cₜ‖" if with_c else "")
         else:
-            hi = float(np.abs(allv).max())
+            hi = float(np.abs(allv).max()) if allv.size else 0.0
             lo, name, label = -hi, theme.DIVERGING, f"unit {unit} value"
         self.levels = (float(lo), float(hi) if hi > lo else float(lo) + 1.0)
         if name != self._cmap_name:  # a new table and bar only when the colour map changes
