@@ -49,7 +49,7 @@ PLOT_EM = 5  # a plot's least data height, in font sizes: a short dock draws the
 
 def top_units(h: np.ndarray, k: int) -> np.ndarray:
     """The k units of h (T, H) with the largest mean |h_t|, most active first."""
-    activity = np.abs(h).mean(axis=0)  # (H,)
+    activity = np.abs(h).mean(axis=0, dtype=np.float64)  # (H,): float32's sum of 1e38 overflows
     return np.argsort(-activity, kind="stable")[:k]
 
 

@@ -64,7 +64,8 @@ class PathFactors:
 
 def _product_back(factors: np.ndarray, reverse: bool) -> np.ndarray:
     """running_product_back along the direction's processing order, returned in t order."""
-    with np.errstate(invalid="ignore"):  # inf·0 of a diverged run: NaN, drawn as a gap
+    # a diverged run's: inf·0 is NaN, drawn as a gap; a product past float64's range is inf
+    with np.errstate(invalid="ignore", over="ignore"):
         if not reverse:
             return running_product_back(factors)
         return running_product_back(factors[::-1])[::-1]

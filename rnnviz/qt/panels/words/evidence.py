@@ -140,7 +140,7 @@ class EvidencePanel(Panel):
         self.shown = shown_class(vocab)
         step = first.meta.get("step")
         at = "" if step is None else f", step {step}"
-        self.plot.setTitle(
+        title = (
             f"P('{vocab[self.shown]}') if the sentence stopped after each word "
             f"(probe sentence{at}; dashed: 0.5)"
         )
@@ -174,13 +174,17 @@ class EvidencePanel(Panel):
                 if label:
                     self.legend.addItem(curve, label)
             self._wrap_legend()
+        left_out = 0  # a diverged run's NaN answers: no point (pyqtgraph warned at every paint)
         for i, curve in enumerate(self.curves):
             if i < len(runs):
                 p = np.asarray(runs[i][1].evidence[:n, self.shown], dtype=np.float64)
-                curve.setData(np.arange(len(p), dtype=np.float64), p)
+                drawn = np.flatnonzero(np.isfinite(p))
+                left_out += len(p) - len(drawn)
+                curve.setData(drawn.astype(np.float64), p[drawn])
                 curve.setVisible(True)
             else:
                 curve.setVisible(False)
+        self.plot.setTitle(title + (f" ({left_out} not finite: not drawn)" if left_out else ""))
         self.legend.setVisible(len(runs) > 1 or bool(runs[0][0]))
         self.show_time(self.cursor.t)
 
