@@ -43,6 +43,7 @@ def main(argv=None) -> dict:
     from rnnviz.core.config import Config
     from rnnviz.qt import theme
     from rnnviz.qt.main_window import MainWindow
+    from rnnviz.qt.teardown import release_graphics
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     theme.apply()
@@ -58,6 +59,7 @@ def main(argv=None) -> dict:
         sampler.stop()
         window.close()
         app.processEvents()
+        release_graphics()  # as the app does after its event loop (rnnviz/qt/teardown.py)
     print(f"== {NAME}: seed {args.seed}")
     print(report.summary())
     found = (

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 from rnnviz.core.config import Config
 from rnnviz.qt import theme
 from rnnviz.qt.main_window import MainWindow
+from rnnviz.qt.teardown import release_graphics
 
 
 def main(
@@ -39,6 +40,7 @@ def main(
     if preset is not None:  # as if chosen from the Presets menu
         QTimer.singleShot(0, lambda: window.preset_menu.preset_actions[preset].trigger())
     code = app.exec()  # returns after the window closed and joined the training worker
+    release_graphics()  # before the interpreter's teardown (qt/teardown.py)
     # Exit promptly: the interpreter's final garbage collections would walk torch's large
     # object graph (half a second or more); nothing left needs them.
     gc.freeze()

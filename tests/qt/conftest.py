@@ -10,6 +10,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 from windows import open_window  # tests/qt is on sys.path
 
 from rnnviz.qt import theme
+from rnnviz.qt.teardown import release_graphics
 from rnnviz.qt.timeline import TimeCursor
 
 
@@ -23,6 +24,14 @@ def collect_between_tests():
     yield
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def graphics_released_before_exit():
+    """As the app does after its event loop: items no scene holds are deleted while the
+    interpreter is whole, not during its teardown (rnnviz/qt/teardown.py)."""
+    yield
+    release_graphics()
 
 
 @pytest.fixture(scope="session", autouse=True)
