@@ -133,6 +133,8 @@ def test_a_diverged_run_draws_the_path_of_its_finite_states_and_says_how_many_ar
     np.testing.assert_allclose(np.abs(got), np.abs(expected), rtol=1e-9, atol=1e-6)
     assert np.isnan(panel.pca_points[~finite]).all()
     np.testing.assert_array_equal(panel.pca_points_item.getData()[0], got[:, 0])
+    line_x = panel.pca_line.getData()[0]  # a gap where the states were lost, not a bridge
+    assert np.isnan(line_x[bad[0] : bad[1]]).all() and len(line_x) == 30
     left_out = bad[1] - bad[0]
     assert f"{left_out} steps not finite" in panel.pca_plot.titleLabel.text
     first = int(np.flatnonzero(finite)[0])

@@ -5,6 +5,7 @@ comparison's runs, and each saying why where it has nothing to show."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from types import MappingProxyType
 
 import numpy as np
@@ -70,6 +71,26 @@ def test_evidence_is_drawn_against_the_words(sentiment, show_panel):
     assert panel.readout.text() == (
         f"after t = 2 '{words[2]}': P('positive') = {trace.evidence[2, pos]:.2f}"
     )
+
+
+def test_evidence_leaves_out_the_answers_a_diverged_run_lost_and_says_how_many(
+    sentiment, show_panel
+):
+    trace = sentiment.trace
+    evidence = np.array(trace.evidence)
+    evidence[1:3] = np.nan
+    snapshot = dataclasses.replace(sentiment, trace=dataclasses.replace(trace, evidence=evidence))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        panel = show_panel(EvidencePanel, snapshot, t=2)
+        panel.grab()
+    assert not [str(w.message) for w in caught if w.category is RuntimeWarning]
+    (curve, *_) = panel.curves
+    x, y = curve.getData()
+    np.testing.assert_array_equal(x, np.arange(len(words_of(trace))))  # a gap, not a bridge
+    assert np.isnan(y[1:3]).all() and np.isfinite(y[3:]).all()
+    assert "(2 not finite: not drawn)" in panel.plot.titleLabel.text
+    assert panel.readout.text().endswith("= nan")  # the true value at the cursor
 
 
 def test_evidence_lays_its_axes_out_again_only_when_the_words_change(show_panel, monkeypatch):

@@ -235,7 +235,8 @@ class StateTrajectoriesPanel(Panel):
             self._brushes = [pg.mkBrush(c) for c in colours]
         px, py = self.pca_points[:, 0], self.pca_points[:, 1]
         drawn = np.flatnonzero(np.isfinite(px))  # (pca_path: NaN where h_t is not finite)
-        self.pca_line.setData(px[drawn], py[drawn])
+        # the line breaks where a step has no point (connect="finite"), bridging nothing
+        self.pca_line.setData(*((px, py) if len(drawn) else ([], [])), connect="finite")
         self.pca_points_item.setData(px[drawn], py[drawn], brush=[self._brushes[t] for t in drawn])
         self.pca_ranger.fit(xs=[px], ys=[py])
         left_out = T - len(drawn)

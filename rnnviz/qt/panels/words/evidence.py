@@ -180,7 +180,8 @@ class EvidencePanel(Panel):
                 p = np.asarray(runs[i][1].evidence[:n, self.shown], dtype=np.float64)
                 drawn = np.flatnonzero(np.isfinite(p))
                 left_out += len(p) - len(drawn)
-                curve.setData(drawn.astype(np.float64), p[drawn])
+                x = np.arange(len(p), dtype=np.float64)  # a gap where there is no answer
+                curve.setData(*((x, p) if len(drawn) else ([], [])), connect="finite")
                 curve.setVisible(True)
             else:
                 curve.setVisible(False)
