@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from rnnviz.core.config import Config
+from rnnviz.core.protocol import RunView
 from rnnviz.core.trace import LayerTrace, Trace
 from rnnviz.core.train import Trainer
 from rnnviz.qt.panels import (
@@ -93,5 +94,43 @@ def test_every_panel_draws_a_diverged_recording_without_raising_or_warning(
         for t in (3, snap.trace.T - 1, 0):
             panel.cursor.set(t)
             panel.grab()  # paints
+    assert not [f"{w.message} ({w.filename}:{w.lineno})" for w in caught
+                if w.category is RuntimeWarning]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def beside_a_diverged_run():
+    """As the exploding-gradients preset: a healthy run and, beside it, one that diverged
+    (a learning rate of 1e6: losses past 1e20 in its history), its recording NaN throughout."""
+    trainers = []
+    for lr in (0.01, 1e6):
+        cfg = Config(task="adding", cell="rnn", hidden=6, seq_len=24, batch=4, device="cpu",
+                     lr=lr, optimizer="sgd")  # fmt: skip
+        t = Trainer(cfg)
+        for _ in range(4):
+            t.record()
+            t.train_step()
+        trainers.append(t)
+    assert trainers[1].diverged and not trainers[0].diverged
+    assert trainers[1].history.view().loss.max() > 1e20  # the losses it logged on the way
+    traces = [trainers[0].record(), diverged(trainers[1].record(), np.nan)]
+    runs = tuple(
+        RunView(label, t.step_count, t.diverged, t.history.view(), tr, t.probe_log.view())
+        for label, t, tr in zip(("clipped", "no clipping"), trainers, traces, strict=True)
+    )
+    return trainers[0].snapshot(state="paused", trace=traces[0], steps_per_s=0.0, runs=runs)
+
+
+@pytest.mark.parametrize("panel_class", PANELS + LAB_PANELS, ids=lambda c: c.key)
+def test_every_panel_draws_a_run_beside_one_that_diverged(
+    panel_class, beside_a_diverged_run, show_panel
+):
+    snap = beside_a_diverged_run
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        panel = show_panel(panel_class, snap, size=(500, 400))
+        for t in (3, snap.trace.T - 1, 0):
+            panel.cursor.set(t)
+            panel.grab()
     assert not [f"{w.message} ({w.filename}:{w.lineno})" for w in caught
                 if w.category is RuntimeWarning]  # fmt: skip
