@@ -5,7 +5,7 @@ panel's c_t plot while the cell has no c_t; the training panel's plot of another
 At exit PySide destroys whatever Python still holds only after the interpreter has begun to
 tear itself down. An item's destructor detaches its children, which calls their Python event
 handlers (a plot title's resize); one that raised there crashed the process in PySide's
-error printing: status 139 after the window had closed (the monkey, seed 45, 3 runs of 4).
+error printing: status 139 after the window had closed (the monkey, seed 45, 4 runs of 6).
 Deleted while the interpreter is whole, their handlers run as at any other time.
 """
 
