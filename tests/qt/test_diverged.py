@@ -1,6 +1,7 @@
 """A diverged recording in every panel: each draws what is finite, says so or draws nothing,
-and none raises or makes numpy or pyqtgraph warn (the monkey found the gate, states,
-itemized and unrolled-graph panels failing on NaN or 1e38 values, one at a time)."""
+and none raises or makes numpy or pyqtgraph warn. The monkey found the gate, states and
+itemized panels failing on NaN or 1e38 values, one seed at a time; this sweep then found the
+unrolled graph, evidence and factors panels."""
 
 from __future__ import annotations
 
